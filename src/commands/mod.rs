@@ -1,0 +1,57 @@
+//! One file per subcommand: gather inputs, call the domain, print results.
+
+pub mod compile;
+pub mod completions;
+pub mod config;
+pub mod graph;
+pub mod init;
+pub mod list_pipelines;
+pub mod run_once;
+pub mod schedule;
+pub mod ui;
+pub mod upload;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::error::Result;
+use crate::project::Project;
+
+/// What every command gets: the global options. Project and config are resolved on demand,
+/// since `init`, `completions` and `ui --print` need less than `compile`.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub global: GlobalArgs,
+}
+
+impl Ctx {
+    /// The Kedro project the command works on (`-C`, else discovered from the cwd).
+    pub fn project(&self) -> Result<Project> {
+        Ok(Project::discover(
+            self.global.project_dir.as_deref(),
+            &self.global.env,
+        )?)
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let ctx = Ctx { global: cli.global };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Compile(args) => compile::run(&ctx, args),
+        Command::UploadPipeline(args) => upload::run(&ctx, args),
+        Command::RunOnce(args) => run_once::run(&ctx, args),
+        Command::Schedule(args) => schedule::run(&ctx, args),
+        Command::ListPipelines(args) => list_pipelines::run(&ctx, args),
+        Command::Ui(args) => ui::run(&ctx, args),
+        Command::Graph(args) => graph::run(&ctx, args),
+        Command::Config(args) => config::run(&ctx, args),
+        Command::Completions(args) => completions::run(&ctx, args),
+    }
+}
+
+/// The error of a command whose logic has not landed yet.
+pub(crate) fn not_available(name: &str) -> crate::Error {
+    crate::Error::Message(format!(
+        "`kfpx {name}` is not available yet in this build of kfpx; use `kfpx config` to check \
+         your configuration meanwhile"
+    ))
+}

@@ -1,0 +1,38 @@
+//! kfpx: take Kedro projects to Kubeflow Pipelines. See DESIGN in README.md.
+//!
+//! Data moves one way: config + graph → task graph → compiled document → file or KFP API.
+//! The middle (config model, graph, grouping, compilers) is pure; I/O lives at the edges.
+
+pub mod cli;
+pub mod commands;
+pub mod compile;
+pub mod config;
+pub mod error;
+pub mod graph;
+pub mod kfp;
+pub mod output;
+pub mod project;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use error::Error;
+
+/// The binary's whole life: parse, run, turn the outcome into an exit code.
+pub fn main_entry() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "error: kfpx hit an internal error ({info}); please report it with the command you ran"
+        );
+    }));
+    let cli = cli::Cli::parse();
+    output::init(&cli.global);
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            output::error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
