@@ -12,8 +12,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// (or Argo Workflow YAML for KFP v1) offline, and drives the KFP REST API.
 #[derive(Debug, Parser)]
 #[command(name = "kfpx", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 run finished without \
-success, 4 waiting timed out.\nDocs: README.md (config reference, env vars, coming from kedro-kubeflow).")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 run finished without \
+success, 4 waiting timed out.\nDocs: README.md (config reference, env vars, coming from kedro-kubeflow)."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,7 +28,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Kedro configuration environment (conf/<ENV>) laid over conf/base.
-    #[arg(short = 'e', long = "env", env = "KEDRO_ENV", default_value = "local", global = true)]
+    #[arg(
+        short = 'e',
+        long = "env",
+        env = "KEDRO_ENV",
+        default_value = "local",
+        global = true
+    )]
     pub env: String,
 
     /// Kedro project directory [default: nearest ancestor with a pyproject.toml holding
@@ -167,7 +175,11 @@ pub struct ServerArgs {
     pub insecure_skip_tls_verify: bool,
 
     /// PEM file with extra CA certificates to trust.
-    #[arg(long = "ca-bundle", value_name = "FILE", env = "KF_PIPELINES_CA_BUNDLE")]
+    #[arg(
+        long = "ca-bundle",
+        value_name = "FILE",
+        env = "KF_PIPELINES_CA_BUNDLE"
+    )]
     pub ca_bundle: Option<PathBuf>,
 
     /// Seconds before one HTTP request gives up.
@@ -195,7 +207,12 @@ pub struct CompileArgs {
     pub build: BuildArgs,
 
     /// Output file (`-` for stdout); .yaml/.yml (or .json for v2 IR).
-    #[arg(short = 'o', long = "output", default_value = "pipeline.yaml", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        default_value = "pipeline.yaml",
+        value_name = "FILE"
+    )]
     pub output: PathBuf,
 
     /// Override a pipeline parameter's default (`key=value` or `key:value`; values typed as

@@ -1,6 +1,8 @@
 //! The compiler: one task model resolved from config + task graph + snapshot, rendered by
 //! `v2` (KFP IR + Kubernetes platform spec) or `argo` (Argo Workflow for KFP v1).
 
+pub mod params;
+
 use std::collections::BTreeMap;
 
 use crate::config::{Config, KfpVersion};
@@ -49,5 +51,7 @@ pub struct Compiled {
 
 pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
     let _ = input;
-    Err(CompileError::Invalid("the compiler is not available yet".into()))
+    Err(CompileError::Invalid(
+        "the compiler is not available yet".into(),
+    ))
 }
