@@ -1,5 +1,6 @@
 //! One file per subcommand: gather inputs, call the domain, print results.
 
+pub mod build;
 pub mod compile;
 pub mod completions;
 pub mod config;
