@@ -26,6 +26,37 @@ mod swagger;
 
 pub use store::Store;
 
+/// A small valid v2 IR (two tasks `extract` -> `train`, parameters `source_uri: STRING`
+/// with a default and `epochs: NUMBER_INTEGER` required) for tests that need a pipeline file.
+pub const TWO_TASK_IR: &str = "\
+pipelineInfo: {name: two-task-pipeline}
+schemaVersion: 2.1.0
+sdkVersion: kfp-2.17.0
+root:
+  inputDefinitions:
+    parameters:
+      source_uri: {parameterType: STRING, defaultValue: s3://bucket/raw, isOptional: true}
+      epochs: {parameterType: NUMBER_INTEGER}
+  dag:
+    tasks:
+      extract:
+        taskInfo: {name: extract}
+        componentRef: {name: comp-extract}
+        inputs: {parameters: {source_uri: {componentInputParameter: source_uri}}}
+      train:
+        taskInfo: {name: train}
+        componentRef: {name: comp-train}
+        dependentTasks: [extract]
+        inputs: {parameters: {epochs: {componentInputParameter: epochs}}}
+components:
+  comp-extract: {executorLabel: exec-extract, inputDefinitions: {parameters: {source_uri: {parameterType: STRING}}}}
+  comp-train: {executorLabel: exec-train, inputDefinitions: {parameters: {epochs: {parameterType: NUMBER_INTEGER}}}}
+deploymentSpec:
+  executors:
+    exec-extract: {container: {image: 'python:3.11-slim', command: [python, -m, extract]}}
+    exec-train: {container: {image: 'python:3.11-slim', command: [python, -m, train]}}
+";
+
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {

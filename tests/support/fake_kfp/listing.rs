@@ -94,18 +94,24 @@ pub fn page<T>(
     };
 
     all.retain(|item| preds.iter().all(|p| matches(&field(item, &p.field), p)));
-    all.sort_by(|a, b| {
-        let o = field(a, &sort_field).cmp(&field(b, &sort_field));
+    // Decorate once, then sort (keys are not recomputed per comparison).
+    let mut keyed: Vec<(FieldVal, String, T)> = all
+        .into_iter()
+        .map(|item| (field(&item, &sort_field), id(&item), item))
+        .collect();
+    keyed.sort_by(|a, b| {
+        let o = a.0.cmp(&b.0);
         let o = if desc { o.reverse() } else { o };
-        o.then_with(|| id(a).cmp(&id(b)))
+        o.then_with(|| a.1.cmp(&b.1))
     });
-    let total = all.len();
+    let total = keyed.len();
     let end = (offset + page_size).min(total);
     let next_page_token = (end < total).then(|| encode_token(end, &sort_raw, &filter_raw));
-    let items = all
+    let items = keyed
         .into_iter()
         .skip(offset)
         .take(end.saturating_sub(offset))
+        .map(|(_, _, item)| item)
         .collect();
     Ok(Page {
         items,
