@@ -440,7 +440,7 @@ fn semantic_checks_are_located() {
         "  affinity:\n    __default__: {node_afinity: {}}\n",
         "unknown key `node_afinity`; did you mean `node_affinity`?",
     );
-    check("  run_name: \"run {x\"\n", "has an unclosed `{`");
+    check("  scheduled_run_name: \"run {x\"\n", "has an unclosed `{`");
 }
 
 #[test]
