@@ -236,8 +236,18 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     int_method!(deserialize_i64, visit_i64, i64, "an integer");
     int_method!(deserialize_u8, visit_u8, u8, "a whole number");
     int_method!(deserialize_u16, visit_u16, u16, "a whole number");
-    int_method!(deserialize_u32, visit_u32, u32, "a whole number (0 or more)");
-    int_method!(deserialize_u64, visit_u64, u64, "a whole number (0 or more)");
+    int_method!(
+        deserialize_u32,
+        visit_u32,
+        u32,
+        "a whole number (0 or more)"
+    );
+    int_method!(
+        deserialize_u64,
+        visit_u64,
+        u64,
+        "a whole number (0 or more)"
+    );
     int_method!(deserialize_f32, visit_f32, f32, "a number");
     int_method!(deserialize_f64, visit_f64, f64, "a number");
 
@@ -404,10 +414,16 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
     candidates
         .iter()
-        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), *c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            let cl = c.to_ascii_lowercase();
+            let dist = strsim::damerau_levenshtein(&lower, &cl);
+            let jw = strsim::jaro_winkler(&lower, &cl);
+            (dist, jw, *c)
+        })
+        .filter(|(dist, jw, c)| *dist <= (c.len().max(word.len()) / 3).max(1) || *jw >= 0.9)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c)
 }
 
 pub fn unknown_key_message(key: &str, fields: &[&str]) -> String {
@@ -554,15 +570,23 @@ mod tests {
             "f.yaml:2:4: n: expected a whole number (0 or more), found `abc`"
         );
         let e = de("name: x\nlist: {a: 1}\n").unwrap_err();
-        assert_eq!(e.to_string(), "f.yaml:2:1: list: expected a list, found a mapping");
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:2:1: list: expected a list, found a mapping"
+        );
         let e = de("name: x\nn: -1\n").unwrap_err();
-        assert!(e.to_string().starts_with("f.yaml:2:4: n: expected a whole number"));
+        assert!(e
+            .to_string()
+            .starts_with("f.yaml:2:4: n: expected a whole number"));
     }
 
     #[test]
     fn unknown_key_suggests_the_closest() {
         let e = de("name: x\nflga: true\n").unwrap_err();
-        assert_eq!(e.to_string(), "f.yaml:2:1: flga: unknown key `flga`; did you mean `flag`?");
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:2:1: flga: unknown key `flga`; did you mean `flag`?"
+        );
         let e = de("name: x\nzzzzzz: 1\n").unwrap_err();
         assert!(e.to_string().contains("allowed here: name, n, flag"), "{e}");
     }
@@ -570,13 +594,19 @@ mod tests {
     #[test]
     fn missing_field_points_at_the_mapping() {
         let e = de("n: 1\n").unwrap_err();
-        assert_eq!(e.to_string(), "f.yaml:1:1: (top level): missing required key `name`");
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:1:1: (top level): missing required key `name`"
+        );
     }
 
     #[test]
     fn bad_enum_lists_allowed_values() {
         let e = de("name: x\nmode: fancy\n").unwrap_err();
-        assert_eq!(e.to_string(), "f.yaml:2:7: mode: `fancy` is not one of none, full");
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:2:7: mode: `fancy` is not one of none, full"
+        );
         let e = de("name: x\nmode: ful\n").unwrap_err();
         assert!(e.to_string().ends_with("(did you mean `full`?)"), "{e}");
     }
@@ -585,7 +615,8 @@ mod tests {
     fn null_for_required_string_is_clear() {
         let e = de("name:\n").unwrap_err();
         assert!(
-            e.to_string().contains("name: expected a string, found nothing (null)"),
+            e.to_string()
+                .contains("name: expected a string, found nothing (null)"),
             "{e}"
         );
     }

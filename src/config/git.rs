@@ -68,7 +68,10 @@ mod tests {
         std::fs::create_dir(&sub).unwrap();
         let info = head_info(&sub);
         let short = info.commit_id.clone().unwrap();
-        assert!(short.len() >= 7 && oid.to_string().starts_with(&short), "{short}");
+        assert!(
+            short.len() >= 7 && oid.to_string().starts_with(&short),
+            "{short}"
+        );
         assert_eq!(info.branch_name.as_deref(), Some(branch.as_str()));
         assert_eq!(info.get("branch_name"), Some(branch));
     }

@@ -109,11 +109,15 @@ impl LoadedConfig {
     /// Where the value at `path` came from.
     pub fn origin(&self, path: &KeyPath) -> Origin {
         match self.tree.find(path) {
-            Some(n) => Origin::File {
-                loc: n.loc.clone(),
-                sources: match &n.kind {
-                    tree::Kind::Scalar(s) => s.sources.clone(),
-                    _ => Vec::new(),
+            Some(n) => match &n.kind {
+                tree::Kind::Scalar(s) => Origin::File {
+                    loc: n.loc.clone(),
+                    sources: s.sources.clone(),
+                },
+                // a mapping or list: the key that names it
+                _ => Origin::File {
+                    loc: self.tree.locate(path),
+                    sources: Vec::new(),
                 },
             },
             None => Origin::Default,
@@ -139,10 +143,7 @@ pub struct SourceText {
 }
 
 /// Parse, merge (base first), substitute, type and validate. Pure.
-pub fn load_sources(
-    files: &[SourceText],
-    lookup: &Lookup,
-) -> Result<(Config, Node), ConfigError> {
+pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, Node), ConfigError> {
     let mut merged: Option<Node> = None;
     for (i, f) in files.iter().enumerate() {
         let name: Arc<str> = Arc::from(f.name.as_str());
@@ -264,21 +265,10 @@ fn find_file(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
 /// The config files for `env` under `conf_dir`, base first. `local`, Kedro's implicit default
 /// env, may be missing (it is usually git-ignored); any other env must exist.
 pub fn config_files(conf_dir: &Path, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
-    let base_dir = conf_dir.join("base");
-    let Some(base) = find_file(&base_dir)? else {
-        return Err(ConfigError::MissingBase {
-            expected: base_dir.join("kubeflow.yaml"),
-        });
-    };
-    let mut files = vec![base];
-    if env == "base" || env.is_empty() {
-        return Ok(files);
-    }
+    let base_env = env == "base" || env.is_empty();
     let env_dir = conf_dir.join(env);
-    if !env_dir.is_dir() {
-        if env == "local" {
-            return Ok(files);
-        }
+    // A missing env is reported first: `-e typo` should not read as "no config".
+    if !base_env && env != "local" && !env_dir.is_dir() {
         let mut available: Vec<String> = std::fs::read_dir(conf_dir)
             .map(|rd| {
                 rd.filter_map(|e| e.ok())
@@ -294,14 +284,23 @@ pub fn config_files(conf_dir: &Path, env: &str) -> Result<Vec<PathBuf>, ConfigEr
             available,
         });
     }
-    if let Some(f) = find_file(&env_dir)? {
-        files.push(f);
+    let base_dir = conf_dir.join("base");
+    let Some(base) = find_file(&base_dir)? else {
+        return Err(ConfigError::MissingBase {
+            expected: base_dir.join("kubeflow.yaml"),
+        });
+    };
+    let mut files = vec![base];
+    if !base_env && env_dir.is_dir() {
+        if let Some(f) = find_file(&env_dir)? {
+            files.push(f);
+        }
     }
     Ok(files)
 }
 
 /// A path as the user should see it: relative to the current directory when below it.
-fn display_path(path: &Path) -> String {
+pub fn display_path(path: &Path) -> String {
     if let Ok(cwd) = std::env::current_dir() {
         if let Ok(rel) = path.strip_prefix(&cwd) {
             return rel.display().to_string();

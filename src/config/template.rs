@@ -192,7 +192,9 @@ fn resolve_env_var(
         .strip_prefix(ENV_PREFIX)
         .map(|s| s.to_ascii_lowercase())
         .unwrap_or_else(|| var.to_string());
-    let legacy = var.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let legacy = var
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if legacy {
         let prefixed = format!("{ENV_PREFIX}{}", var.to_ascii_uppercase());
         if let Some(v) = (lookup.env)(&prefixed) {
@@ -238,13 +240,26 @@ mod tests {
     #[test]
     fn legacy_form_reads_prefixed_env_then_default() {
         let env = [("KEDRO_CONFIG_COMMIT_ID", "abc123")];
-        assert_eq!(run("img:${commit_id|dirty}", &env, &[]).unwrap(), "img:abc123");
-        assert_eq!(run("img:${commit_id|dirty}", &[], &[]).unwrap(), "img:dirty");
-        assert_eq!(run("[Test] ${branch_name|local}", &[], &[]).unwrap(), "[Test] local");
+        assert_eq!(
+            run("img:${commit_id|dirty}", &env, &[]).unwrap(),
+            "img:abc123"
+        );
+        assert_eq!(
+            run("img:${commit_id|dirty}", &[], &[]).unwrap(),
+            "img:dirty"
+        );
+        assert_eq!(
+            run("[Test] ${branch_name|local}", &[], &[]).unwrap(),
+            "[Test] local"
+        );
         assert_eq!(run("${x|}", &[], &[]).unwrap(), "");
         assert_eq!(
-            run("gcr.io/${google_project_id}/p", &[("KEDRO_CONFIG_GOOGLE_PROJECT_ID", "gp")], &[])
-                .unwrap(),
+            run(
+                "gcr.io/${google_project_id}/p",
+                &[("KEDRO_CONFIG_GOOGLE_PROJECT_ID", "gp")],
+                &[]
+            )
+            .unwrap(),
             "gcr.io/gp/p"
         );
     }
@@ -252,8 +267,14 @@ mod tests {
     #[test]
     fn short_form() {
         assert_eq!(run("a-$<tag|latest>", &[], &[]).unwrap(), "a-latest");
-        assert_eq!(run("a-$<tag|latest>", &[("KEDRO_CONFIG_TAG", "v1")], &[]).unwrap(), "a-v1");
-        assert_eq!(run("a-$<tag>", &[("KEDRO_CONFIG_TAG", "v1")], &[]).unwrap(), "a-v1");
+        assert_eq!(
+            run("a-$<tag|latest>", &[("KEDRO_CONFIG_TAG", "v1")], &[]).unwrap(),
+            "a-v1"
+        );
+        assert_eq!(
+            run("a-$<tag>", &[("KEDRO_CONFIG_TAG", "v1")], &[]).unwrap(),
+            "a-v1"
+        );
         // not a placeholder: left alone
         assert_eq!(run("x $< y", &[], &[]).unwrap(), "x $< y");
     }
@@ -274,7 +295,10 @@ mod tests {
         );
         assert_eq!(run("${oc.env:HOME,'x y'}", &[], &[]).unwrap(), "x y");
         // legacy lower-case names read the prefixed variable
-        assert_eq!(run("${oc.env:commit_id,dirty}", &env, &[]).unwrap(), "c0ffee");
+        assert_eq!(
+            run("${oc.env:commit_id,dirty}", &env, &[]).unwrap(),
+            "c0ffee"
+        );
     }
 
     #[test]
@@ -287,7 +311,12 @@ mod tests {
             "1a2b3c4"
         );
         assert_eq!(
-            run("${commit_id|dirty}", &[("KEDRO_CONFIG_COMMIT_ID", "env")], &git).unwrap(),
+            run(
+                "${commit_id|dirty}",
+                &[("KEDRO_CONFIG_COMMIT_ID", "env")],
+                &git
+            )
+            .unwrap(),
             "env"
         );
         // other names never come from git
@@ -296,7 +325,10 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(run("cost $$5 and $${x}", &[], &[]).unwrap(), "cost $5 and ${x}");
+        assert_eq!(
+            run("cost $$5 and $${x}", &[], &[]).unwrap(),
+            "cost $5 and ${x}"
+        );
         assert_eq!(run("\\${literal}", &[], &[]).unwrap(), "${literal}");
         assert_eq!(run("a lone $ sign", &[], &[]).unwrap(), "a lone $ sign");
         assert_eq!(run("C:\\path", &[], &[]).unwrap(), "C:\\path");
@@ -308,7 +340,10 @@ mod tests {
         assert!(e.contains("`${commit_id}` has no value"), "{e}");
         assert!(e.contains("KEDRO_CONFIG_COMMIT_ID"), "{e}");
         let e = run("${oc.env:KEDRO_CONFIG_X}", &[], &[]).unwrap_err();
-        assert!(e.contains("set the environment variable KEDRO_CONFIG_X"), "{e}");
+        assert!(
+            e.contains("set the environment variable KEDRO_CONFIG_X"),
+            "{e}"
+        );
         let e = run("${globals:foo}", &[], &[]).unwrap_err();
         assert!(e.contains("unsupported placeholder"), "{e}");
         let e = run("${unclosed", &[], &[]).unwrap_err();

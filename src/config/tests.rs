@@ -132,8 +132,14 @@ fn plugin_init_sample_loads_unchanged() {
     assert_eq!(v.access_modes, vec!["ReadWriteOnce"]);
     assert_eq!(v.owner, Some(0));
     assert_eq!(rc.resources["model_training"]["cpu"], Quantity::Int(8));
-    assert_eq!(rc.resources["tensorflow_step"]["nvidia.com/gpu"], Quantity::Int(1));
-    assert_eq!(rc.resources["__default__"]["memory"], Quantity::Str("1Gi".into()));
+    assert_eq!(
+        rc.resources["tensorflow_step"]["nvidia.com/gpu"],
+        Quantity::Int(1)
+    );
+    assert_eq!(
+        rc.resources["__default__"]["memory"],
+        Quantity::Str("1Gi".into())
+    );
     let ev = &rc.extra_volumes["tensorflow_step"][0];
     assert_eq!(ev.mount_path, "/dev/shm");
     assert_eq!(
@@ -144,7 +150,10 @@ fn plugin_init_sample_loads_unchanged() {
     assert_eq!(r.num_retries, Some(4));
     assert_eq!(r.backoff_duration.as_deref(), Some("60s"));
     assert_eq!(r.backoff_factor, Some(2.0));
-    assert_eq!(rc.tolerations["node_a"][0].value.as_deref(), Some("voltaire"));
+    assert_eq!(
+        rc.tolerations["node_a"][0].value.as_deref(),
+        Some("voltaire")
+    );
     // defaults the sample leaves out
     assert_eq!(rc.node_merge_strategy, MergeStrategy::None);
     assert!(rc.store_kedro_outputs_as_kfp_artifacts);
@@ -170,7 +179,10 @@ fn plugin_074_sample_loads_with_its_placeholders() {
     let v = rc.volume.as_ref().unwrap();
     assert_eq!((v.owner, v.keep, v.skip_init), (Some(47), true, true));
     // "100" is coerced to 100, as pydantic did
-    assert_eq!(rc.retry_policy["__default__"].as_ref().unwrap().num_retries, Some(100));
+    assert_eq!(
+        rc.retry_policy["__default__"].as_ref().unwrap().num_retries,
+        Some(100)
+    );
     // a user __default__ replaces the built-in default entirely
     assert_eq!(rc.resources["__default__"].len(), 1);
     assert_eq!(
@@ -207,7 +219,10 @@ fn env_overlay_merges_maps_and_replaces_lists() {
     assert_eq!(rc.image, "prod-img");
     assert_eq!(rc.experiment_name, "e");
     assert_eq!(rc.resources["__default__"]["cpu"], Quantity::Int(1));
-    assert_eq!(rc.resources["__default__"]["memory"], Quantity::Str("4Gi".into()));
+    assert_eq!(
+        rc.resources["__default__"]["memory"],
+        Quantity::Str("4Gi".into())
+    );
     assert_eq!(rc.image_pull_secrets, vec!["c"]);
     let image = tree.find(&KeyPath::parse("run_config.image")).unwrap();
     assert_eq!(&*image.loc.file, "p.yaml");
@@ -287,7 +302,10 @@ fn unset_placeholder_error_names_variable_key_and_position() {
     );
     let e = err(&yaml);
     assert!(e.starts_with("kubeflow.yaml:3:10: run_config.image: placeholder `${oc.env:KEDRO_CONFIG_GOOGLE_PROJECT_ID}` has no value"), "{e}");
-    assert!(e.contains("set the environment variable KEDRO_CONFIG_GOOGLE_PROJECT_ID"), "{e}");
+    assert!(
+        e.contains("set the environment variable KEDRO_CONFIG_GOOGLE_PROJECT_ID"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -316,11 +334,7 @@ fn unknown_keys_at_every_level_suggest_the_right_one() {
         ),
     ];
     for (extra, want) in cases {
-        let yaml = if extra.starts_with(' ') {
-            format!("{MINIMAL}{extra}")
-        } else {
-            format!("{MINIMAL}{extra}")
-        };
+        let yaml = format!("{MINIMAL}{extra}");
         assert_eq!(err(&yaml), want, "for {extra:?}");
     }
 }
@@ -378,7 +392,10 @@ fn file_shape_errors() {
         "kubeflow.yaml:1:3: the top level is a list; the file must be a mapping with `host` and `run_config` at the top"
     );
     let e = err("host: x\nrun_config:\n  image: [unclosed\n");
-    assert!(e.starts_with("kubeflow.yaml:4:1: YAML syntax error:"), "{e}");
+    assert!(
+        e.starts_with("kubeflow.yaml:4:1: YAML syntax error:"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -446,7 +463,12 @@ fn semantic_checks_are_located() {
 #[test]
 fn host_must_be_an_http_url() {
     let e = err(&MINIMAL.replace("https://kfp.example.com", "kfp.example.com"));
-    assert!(e.starts_with("kubeflow.yaml:1:7: host: `kfp.example.com` is not a URL with http:// or https://"), "{e}");
+    assert!(
+        e.starts_with(
+            "kubeflow.yaml:1:7: host: `kfp.example.com` is not a URL with http:// or https://"
+        ),
+        "{e}"
+    );
     let e = err(&MINIMAL.replace("https://kfp.example.com", "ftp://kfp.example.com"));
     assert!(e.contains("has scheme `ftp`, not http or https"), "{e}");
 }
@@ -472,7 +494,11 @@ fn config_files_for_envs() {
     assert_eq!(config_files(&conf, "base").unwrap().len(), 1);
     assert_eq!(config_files(&conf, "local").unwrap().len(), 1);
     assert_eq!(config_files(&conf, "staging").unwrap().len(), 1);
-    std::fs::write(conf.join("production/kubeflow.yaml"), "run_config: {image: p}\n").unwrap();
+    std::fs::write(
+        conf.join("production/kubeflow.yaml"),
+        "run_config: {image: p}\n",
+    )
+    .unwrap();
     let files = config_files(&conf, "production").unwrap();
     assert_eq!(files.len(), 2);
     assert!(files[1].ends_with("production/kubeflow.yaml"));
@@ -483,5 +509,8 @@ fn config_files_for_envs() {
     );
     std::fs::write(conf.join("base/kubeflow.yaml"), MINIMAL).unwrap();
     let e = config_files(&conf, "base").unwrap_err().to_string();
-    assert!(e.starts_with("both ") && e.ends_with("keep one of them"), "{e}");
+    assert!(
+        e.starts_with("both ") && e.ends_with("keep one of them"),
+        "{e}"
+    );
 }

@@ -423,10 +423,8 @@ impl TreeParser<'_> {
                             _ => return Err(self.err(km, "a key must be a plain value")),
                         },
                         _ => {
-                            return Err(self.err(
-                                km,
-                                "a key must be a plain value, not a list or a mapping",
-                            ))
+                            return Err(self
+                                .err(km, "a key must be a plain value, not a list or a mapping"))
                         }
                     };
                     let key_loc = Loc::from_marker(&self.file, km);
@@ -562,7 +560,11 @@ mod tests {
     fn duplicate_keys_and_multiple_documents_are_errors() {
         let e = parse(&Arc::from("f"), "a: 1\nb: 2\na: 3\n").unwrap_err();
         assert_eq!((e.loc.line, e.loc.col), (3, 1));
-        assert!(e.msg.contains("duplicate key `a` (first at line 1)"), "{}", e.msg);
+        assert!(
+            e.msg.contains("duplicate key `a` (first at line 1)"),
+            "{}",
+            e.msg
+        );
         let e = parse(&Arc::from("f"), "a: 1\n---\nb: 2\n").unwrap_err();
         assert!(e.msg.contains("more than one YAML document"), "{}", e.msg);
     }
@@ -604,7 +606,11 @@ mod tests {
             "run_config.resources[\"data_science.train_model_node\"].cpu"
         );
         assert_eq!(KeyPath::parse(&p.to_string()), p);
-        let t = KeyPath::root().key("tolerations").key("a").index(0).key("effect");
+        let t = KeyPath::root()
+            .key("tolerations")
+            .key("a")
+            .index(0)
+            .key("effect");
         assert_eq!(t.to_string(), "tolerations.a[0].effect");
         assert_eq!(KeyPath::parse("tolerations.a[0].effect"), t);
     }

@@ -208,7 +208,10 @@ fn check_volume(c: &mut Checker, p: &KeyPath, v: &VolumeConfig) {
     if !is_quantity(&v.size) || v.size.starts_with('-') {
         c.add(
             p.key("size"),
-            format!("`{}` is not a Kubernetes storage size; write e.g. 1Gi or 500Mi", v.size),
+            format!(
+                "`{}` is not a Kubernetes storage size; write e.g. 1Gi or 500Mi",
+                v.size
+            ),
         );
     }
     const MODES: [&str; 4] = [
@@ -481,7 +484,10 @@ fn check_extra_volume(c: &mut Checker, p: &KeyPath, v: &ExtraVolume) {
     if !v.mount_path.starts_with('/') {
         c.add(
             p.key("mount_path"),
-            format!("mount path `{}` must be absolute (start with /)", v.mount_path),
+            format!(
+                "mount path `{}` must be absolute (start with /)",
+                v.mount_path
+            ),
         );
     }
     match v.volume.as_object() {
@@ -585,7 +591,9 @@ mod tests {
 
     #[test]
     fn quantities() {
-        for ok in ["500m", "2Gi", "1", "0.5", "1024Mi", "1e3", ".5", "2E", "100k"] {
+        for ok in [
+            "500m", "2Gi", "1", "0.5", "1024Mi", "1e3", ".5", "2E", "100k",
+        ] {
             assert!(is_quantity(ok), "{ok}");
         }
         for bad in ["lots", "", "2GB", "1.2.3", "Gi", "5 Gi", "1e"] {
