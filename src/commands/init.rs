@@ -425,6 +425,102 @@ mod tests {
         assert_eq!(v["run_config"]["image"], "my-proj-x");
     }
 
+    /// The config with every commented-out example (`# key: …` and deeper `#   …` lines)
+    /// switched on; prose comments stay.
+    fn uncomment_examples(text: &str) -> String {
+        text.lines()
+            .map(|line| {
+                let indent = line.len() - line.trim_start().len();
+                let Some(rest) = line.trim_start().strip_prefix("# ") else {
+                    return line.to_string();
+                };
+                let key_len = rest
+                    .find(|c: char| !(c.is_ascii_lowercase() || c == '_' || c == '.'))
+                    .unwrap_or(0);
+                let is_example = rest.starts_with("  ")
+                    || rest.starts_with("- ")
+                    || (key_len > 0 && rest[key_len..].starts_with(':'));
+                if is_example && indent > 0 {
+                    format!("{}{rest}", " ".repeat(indent))
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn commented_examples_are_valid_yaml_with_every_kfpx_key() {
+        let files = render_all(&project("demo"), "https://kf.example.com", false, "").unwrap();
+        let full = uncomment_examples(&files[0].contents);
+        let v = yaml(&full);
+        let rc = &v["run_config"];
+        for key in [
+            "description",
+            "on_exit_pipeline",
+            "max_cache_staleness",
+            "store_kedro_outputs_as_kfp_artifacts",
+            "node_merge_strategy",
+            "tolerations",
+            "affinity",
+            "extra_volumes",
+            "kfp_version",
+            "namespace",
+            "env",
+            "secrets",
+            "node_selector",
+            "service_account",
+            "image_pull_secrets",
+            "labels",
+            "annotations",
+            "group_tag_prefix",
+            "schedule",
+            "mlflow",
+        ] {
+            assert!(rc.get(key).is_some(), "example for {key} missing:\n{full}");
+        }
+        assert_eq!(
+            rc["extra_volumes"]["data_science.train_model_node"][0]["volume"]["name"],
+            "shared-memory"
+        );
+        assert_eq!(rc["resources"]["data_science.train_model_node"]["cpu"], 8);
+    }
+
+    /// Write `contents` as conf/base/kubeflow.yaml of a fresh project and load it.
+    fn load_with_kfpx(contents: &str) -> Result<crate::config::LoadedConfig, String> {
+        let tmp = tempfile::tempdir().unwrap();
+        let conf = tmp.path().join("conf/base");
+        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::write(conf.join("kubeflow.yaml"), contents).unwrap();
+        let p = Project {
+            root: tmp.path().to_path_buf(),
+            ..project("demo")
+        };
+        crate::config::load(&p).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    #[ignore = "needs config loading (config helper's branch); run after merging main"]
+    fn rendered_configs_load_with_kfpxs_own_loader() {
+        for github in [false, true] {
+            let files = render_all(
+                &project("Demo {x}"),
+                "https://kf.example.com",
+                github,
+                "main",
+            )
+            .unwrap();
+            let loaded = load_with_kfpx(&files[0].contents)
+                .unwrap_or_else(|e| panic!("github={github}: {e}\n{}", files[0].contents));
+            assert_eq!(loaded.config.host, "https://kf.example.com");
+            assert_eq!(loaded.config.run_config.experiment_name, "Demo {x}");
+            assert_eq!(loaded.config.run_config.scheduled_run_name(), "Demo {{x}}");
+            let full = uncomment_examples(&files[0].contents);
+            load_with_kfpx(&full).unwrap_or_else(|e| panic!("examples switched on: {e}\n{full}"));
+        }
+    }
+
     #[test]
     fn image_names_are_docker_safe() {
         assert_eq!(image_name("spaceflights"), "spaceflights");
