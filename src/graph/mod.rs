@@ -3,6 +3,7 @@
 pub mod grouping;
 pub mod probe;
 pub mod snapshot;
+pub mod synth;
 
 use std::path::PathBuf;
 
