@@ -60,8 +60,8 @@ for i in "${!names[@]}"; do
     || { echo "| ${names[$i]} | FAILED: ${cmds[$i]} | | | |"; continue; }
   read -r mean sd min < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"][0]; print("%.1f %.1f %.1f" % (r["mean"]*1e3, r["stddev"]*1e3, r["min"]*1e3))' "$json")
   # shellcheck disable=SC2086
-  rss=$( { /usr/bin/time -v ${cmds[$i]} >/dev/null 2>/dev/null; } 2>&1 | awk -F': ' '/Maximum resident/ {printf "%.1f MiB", $2/1024}')
-  [ -z "$rss" ] && rss=$( (/usr/bin/time -v ${cmds[$i]} >/dev/null) 2>&1 | awk -F': ' '/Maximum resident/ {printf "%.1f MiB", $2/1024}')
+  /usr/bin/time -v -o "$work/time.txt" ${cmds[$i]} >/dev/null 2>&1 || true
+  rss=$(awk -F': ' '/Maximum resident/ {printf "%.1f MiB", $2/1024}' "$work/time.txt")
   printf '| %s | %s ms | %s | %s ms | %s |\n' "${names[$i]}" "$mean" "$sd" "$min" "$rss"
 done
 printf '\nbinary: %s bytes (release, %s)\n' "$(stat -c %s "$kfpx")" "$(uname -m)"
