@@ -128,7 +128,12 @@ V2_FROM=$(wc -l <"$WORK/prism-v2.log")
 V1_FROM=$(wc -l <"$WORK/prism-v1.log")
 say "Prism flags invalid requests (sanity check passed)"
 
-# ---- a small project (config + graph snapshot, no Python needed) -----------------------
+# ---- the project: conf-example (every config feature; graph snapshot, no Python needed),
+# else a small generated one ----------------------------------------------------------------
+if [[ -f $ROOT/conf-example/kfpx-snapshot.json && -f $ROOT/conf-example/conf/base/kubeflow.yaml ]]; then
+  PROJECT=$ROOT/conf-example
+  SNAPSHOT=$PROJECT/kfpx-snapshot.json
+else
 PROJECT=$WORK/project
 mkdir -p "$PROJECT/conf/base" "$PROJECT/conf/local"
 cat >"$PROJECT/pyproject.toml" <<'EOF'
@@ -165,6 +170,8 @@ cat >"$SNAPSHOT" <<'EOF'
   "parameters": {"test_size": 0.2}
 }
 EOF
+fi
+say "project: ${PROJECT#"$ROOT"/}"
 
 # ---- run kfpx against the mocks --------------------------------------------------------
 export KF_PIPELINES_TOKEN=contract-test-token
