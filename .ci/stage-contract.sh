@@ -4,13 +4,16 @@
 # Serves strict copies (unknown fields rejected, as the real API server does) of the KFP 2.17
 # v2beta1 and v1beta1 swagger files with Prism mocks, runs kfpx's server commands against
 # them (upload-pipeline, run-once, schedule, list-pipelines; KFP v2 and v1), and fails when
-# Prism found any request that breaks the spec (it answers those with 422 and logs why), or a
-# request to a path/method the spec does not have, or a command that sent nothing at all.
-# Prism is stateless (ids are the literal "string"), so kfpx may take odd branches or fail
-# afterwards; only the validity of what it sent matters here.
+# Prism found a request that breaks the spec (it answers 422 and logs why), a request to a
+# path/method the spec does not have, or a command that sent no request at all.
 #
-# Needs: node/npm, python3, curl, cargo, and ../shared (the KFP specs and tools).
-# Idempotent; installs Prism into .ci/work/prism. Env: KFPX_SHARED_DIR (default ../shared),
+# Prism is stateless (every id is the literal "string"), so each API is mocked twice: once
+# answering lists with its example object ("everything exists": kfpx takes its find/update
+# branches) and once with empty lists ("nothing exists": kfpx creates). Commands may fail
+# afterwards on the mock's odd answers; only the validity of what they sent matters here.
+#
+# Needs node/npm, python3, curl, cargo and ../shared (the KFP specs and tools). Idempotent;
+# installs Prism into .ci/work/prism. Env: KFPX_SHARED_DIR (default ../shared),
 # CONTRACT_TIMEOUT (seconds per kfpx command, default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +25,10 @@ PRISM_VERSION=5.14.2
 CMD_TIMEOUT=${CONTRACT_TIMEOUT:-60}
 
 say() { printf '[contract] %s\n' "$*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
+die() {
+  say "ERROR: $*"
+  exit 1
+}
 
 for tool in node npm python3 curl cargo; do
   command -v "$tool" >/dev/null || die "$tool is not installed"
@@ -42,15 +48,33 @@ if [[ "$("$PRISM" --version 2>/dev/null || true)" != "$PRISM_VERSION" ]]; then
 fi
 
 # ---- strict specs ----------------------------------------------------------------------
+# Response-only edits for the stateless mock (request validation is untouched): list answers
+# lose next_page_token (Prism's example is the constant "string", so a client that pages
+# correctly would never get past the first list), and in the "empty" variant their items too.
 for v in v2beta1 v1beta1; do
   python3 "$SHARED/tools/make_strict_swagger.py" "$SHARED/kfp-api/$v.swagger.json" \
     "$WORK/strict-$v.json"
+  python3 - "$WORK/strict-$v.json" "$WORK/strict-$v-empty.json" <<'PY'
+import json, sys
+src, empty_out = sys.argv[1], sys.argv[2]
+spec = json.load(open(src))
+lists = [d for name, d in spec["definitions"].items()
+         if name.startswith(("v2beta1List", "apiList")) and name.endswith("Response")]
+for d in lists:
+    d.get("properties", {}).pop("next_page_token", None)
+json.dump(spec, open(src, "w"), indent=1)
+for d in lists:
+    props = d.get("properties", {})
+    for key in [k for k, p in props.items() if p.get("type") == "array"]:
+        del props[key]
+json.dump(spec, open(empty_out, "w"), indent=1)
+PY
 done
 
 # ---- kfpx ------------------------------------------------------------------------------
 say "building kfpx"
 cargo build --quiet --bin kfpx
-KFPX=$ROOT/target/debug/kfpx
+KFPX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kfpx
 
 # ---- mocks -----------------------------------------------------------------------------
 PIDS=()
@@ -64,69 +88,76 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_mock SPEC LOG -> sets MOCK_URL
+declare -A URL LOG API
+# start_mock NAME API SPEC
 start_mock() {
-  local spec=$1 log=$2 port
+  local name=$1 api=$2 spec=$3 port
   port=$(free_port)
-  "$PRISM" mock -h 127.0.0.1 -p "$port" "$spec" >"$log" 2>&1 &
+  "$PRISM" mock -h 127.0.0.1 -p "$port" "$spec" >"$WORK/prism-$name.log" 2>&1 &
   PIDS+=($!)
-  MOCK_URL=http://127.0.0.1:$port
+  URL[$name]=http://127.0.0.1:$port
+  LOG[$name]=$WORK/prism-$name.log
+  API[$name]=$api
 }
 
 wait_ready() {
-  local url=$1 api=$2 log=$3
+  local name=$1
   for _ in $(seq 1 120); do
     if [[ $(curl -s -o /dev/null -w '%{http_code}' -H 'authorization: Bearer ready' \
-      "$url/apis/$api/healthz" || true) == 200 ]]; then
+      "${URL[$name]}/apis/${API[$name]}/healthz" || true) == 200 ]]; then
       return 0
     fi
     sleep 0.5
   done
-  cat "$log" >&2
-  die "Prism ($api) did not become ready within 60 s"
+  cat "${LOG[$name]}" >&2
+  die "Prism ($name) did not become ready within 60 s"
 }
 
-start_mock "$WORK/strict-v2beta1.json" "$WORK/prism-v2.log"
-V2_URL=$MOCK_URL
-start_mock "$WORK/strict-v1beta1.json" "$WORK/prism-v1.log"
-V1_URL=$MOCK_URL
-wait_ready "$V2_URL" v2beta1 "$WORK/prism-v2.log"
-wait_ready "$V1_URL" v1beta1 "$WORK/prism-v1.log"
-say "Prism mocks ready: v2 $V2_URL, v1 $V1_URL"
+MOCKS=(v2 v2-empty v1 v1-empty)
+start_mock v2 v2beta1 "$WORK/strict-v2beta1.json"
+start_mock v2-empty v2beta1 "$WORK/strict-v2beta1-empty.json"
+start_mock v1 v1beta1 "$WORK/strict-v1beta1.json"
+start_mock v1-empty v1beta1 "$WORK/strict-v1beta1-empty.json"
+for m in "${MOCKS[@]}"; do wait_ready "$m"; done
+say "Prism mocks ready: $(for m in "${MOCKS[@]}"; do printf '%s=%s ' "$m" "${URL[$m]}"; done)"
 
-# ---- is Prism checking? (one valid and one invalid request to each mock) ----------------
-# Prism logs each request ("[HTTP SERVER] <method> <path> ... Request received") followed by
-# its violations; "Violation: request..." lines are ours (response ones are Prism's examples).
-report() {
-  local log=$1 from=${2:-0}
-  tail -n +"$((from + 1))" "$log" | sed 's/\x1b\[[0-9;]*m//g' | awk '
-    /\[HTTP SERVER\]/ && /Request received/ {
-      req = $0; sub(/.*\[HTTP SERVER\] /, "", req); sub(/ .{0,3}info.*/, "", req); next }
-    /Violation: request/ { v = $0; sub(/.*Violation: /, "", v); print req "  ->  " v; next }
-    /NO_PATH_MATCHED_ERROR|NO_METHOD_MATCHED_ERROR/ { e = $0; sub(/.*errors#/, "", e); print req "  ->  " e }
-  ' | sort | uniq -c
+# ---- reading Prism's log ---------------------------------------------------------------
+# Prism validates every request it routes ("[VALIDATOR] ... The request passed the validation
+# rules" / "Request did not pass the validation rules"), then lists each problem as
+# "Violation: request..." ("Violation: response..." lines are about Prism's own examples).
+# Unroutable requests log NO_PATH_MATCHED_ERROR / NO_METHOD_MATCHED_ERROR. The request line
+# itself ("[HTTP SERVER] post /apis/...") is not reliable: Prism drops it for some bodies.
+plain() { tail -n +"$(($2 + 1))" "$1" | sed 's/\x1b\[[0-9;]*m//g'; }
+lines() { wc -l <"$1"; }
+# requests LOG FROM: how many requests reached the mock after line FROM
+requests() {
+  plain "$1" "$2" | grep -cE 'the validation rules|NO_PATH_MATCHED_ERROR|NO_METHOD_MATCHED_ERROR' || true
+}
+# problems LOG FROM: one line per request violation / unroutable request after line FROM
+problems() {
+  plain "$1" "$2" | awk '
+    /\[HTTP SERVER\] [a-z]+ \// { req = $0; sub(/.*\[HTTP SERVER\] /, "", req); split(req, f, " "); req = toupper(f[1]) " " f[2] }
+    /Violation: request/ { v = $0; sub(/.*Violation: /, "", v); print "  " v "   (last request line seen: " req ")" }
+    /NO_PATH_MATCHED_ERROR|NO_METHOD_MATCHED_ERROR/ { e = $0; sub(/.*errors#/, "", e); print "  " e "   (" req ")" }'
 }
 
-sanity() {
-  local url=$1 api=$2 log=$3 good bad out
-  if [[ $api == v2beta1 ]]; then good='{"display_name":"ok"}'; else good='{"name":"ok"}'; fi
-  bad='{"unknown_field_for_the_sanity_check":1}'
-  for body in "$good" "$bad"; do
+# ---- is Prism checking? One valid and one invalid request to each mock -------------------
+for m in "${MOCKS[@]}"; do
+  if [[ ${API[$m]} == v2beta1 ]]; then good='{"display_name":"ok"}'; else good='{"name":"ok"}'; fi
+  from=$(lines "${LOG[$m]}")
+  for body in "$good" '{"unknown_field_for_the_sanity_check":1}'; do
     curl -s -o /dev/null -X POST -H 'authorization: Bearer sanity' \
-      -H 'content-type: application/json' -d "$body" "$url/apis/$api/experiments" || true
+      -H 'content-type: application/json' -d "$body" "${URL[$m]}/apis/${API[$m]}/experiments" || true
   done
-  out=$(report "$log")
-  if [[ $(grep -c . <<<"$out") != 1 || $out != *unknown_field_for_the_sanity_check* ]]; then
+  sleep 0.5
+  out=$(problems "${LOG[$m]}" "$from")
+  if [[ $(grep -c . <<<"$out") != 1 || $out != *unknown_field_for_the_sanity_check* ]] ||
+    [[ $(requests "${LOG[$m]}" "$from") != 2 ]]; then
     printf '%s\n' "$out" >&2
-    die "Prism ($api) does not flag unknown body fields as expected; the check would be blind"
+    die "Prism ($m) does not report request violations as expected; this check would be blind"
   fi
-}
-sanity "$V2_URL" v2beta1 "$WORK/prism-v2.log"
-sanity "$V1_URL" v1beta1 "$WORK/prism-v1.log"
-# Only what comes after this point is kfpx's.
-V2_FROM=$(wc -l <"$WORK/prism-v2.log")
-V1_FROM=$(wc -l <"$WORK/prism-v1.log")
-say "Prism flags invalid requests (sanity check passed)"
+done
+say "Prism reports invalid requests (sanity check passed)"
 
 # ---- the project: conf-example (every config feature; graph snapshot, no Python needed),
 # else a small generated one ----------------------------------------------------------------
@@ -134,24 +165,16 @@ if [[ -f $ROOT/conf-example/kfpx-snapshot.json && -f $ROOT/conf-example/conf/bas
   PROJECT=$ROOT/conf-example
   SNAPSHOT=$PROJECT/kfpx-snapshot.json
 else
-PROJECT=$WORK/project
-mkdir -p "$PROJECT/conf/base" "$PROJECT/conf/local"
-cat >"$PROJECT/pyproject.toml" <<'EOF'
-[tool.kedro]
-package_name = "contract_demo"
-project_name = "contract-demo"
-kedro_init_version = "1.0.0"
-EOF
-cat >"$PROJECT/conf/base/kubeflow.yaml" <<'EOF'
-host: http://127.0.0.1:1
-run_config:
-  image: ghcr.io/example/contract-demo:1.0
-  experiment_name: contract-demo
-  run_name: contract-demo-run
-  description: Contract test pipeline
-EOF
-SNAPSHOT=$PROJECT/snapshot.json
-cat >"$SNAPSHOT" <<'EOF'
+  PROJECT=$WORK/project
+  SNAPSHOT=$PROJECT/snapshot.json
+  mkdir -p "$PROJECT/conf/base" "$PROJECT/conf/local"
+  printf '%s\n' '[tool.kedro]' 'package_name = "contract_demo"' 'project_name = "contract-demo"' \
+    'kedro_init_version = "1.0.0"' >"$PROJECT/pyproject.toml"
+  printf '%s\n' 'host: http://127.0.0.1:1' 'run_config:' \
+    '  image: ghcr.io/example/contract-demo:1.0' '  experiment_name: contract-demo' \
+    '  run_name: contract-demo-run' '  description: Contract test pipeline' \
+    >"$PROJECT/conf/base/kubeflow.yaml"
+  cat >"$SNAPSHOT" <<'JSON'
 {
   "format": "kfpx-snapshot",
   "version": 1,
@@ -169,65 +192,61 @@ cat >"$SNAPSHOT" <<'EOF'
   },
   "parameters": {"test_size": 0.2}
 }
-EOF
+JSON
 fi
 say "project: ${PROJECT#"$ROOT"/}"
 
 # ---- run kfpx against the mocks --------------------------------------------------------
 export KF_PIPELINES_TOKEN=contract-test-token
-unset KF_PIPELINES_ENDPOINT KF_PIPELINES_NAMESPACE KF_PIPELINES_COOKIE DEX_USERNAME \
-  DEX_PASSWORD IAP_CLIENT_ID KF_PIPELINES_IAP_OAUTH2_CLIENT_ID 2>/dev/null || true
+for var in KF_PIPELINES_ENDPOINT KF_PIPELINES_NAMESPACE KF_PIPELINES_COOKIE DEX_USERNAME \
+  DEX_PASSWORD IAP_CLIENT_ID KF_PIPELINES_IAP_OAUTH2_CLIENT_ID KF_PIPELINES_SA_TOKEN_PATH; do
+  unset "$var"
+done
 
-count_requests() { grep -c 'Request received' "$1" || true; }
-
-FAILED_CMDS=()
-# run_kfpx LABEL LOG -- ARGS...
+BAD=()   # "command: problem"
+TOTAL=0
+# run_kfpx MOCK LABEL -- ARGS...
 run_kfpx() {
-  local label=$1 log=$2
+  local mock=$1 label=$2 log=${LOG[$1]} from n rc=0 out
   shift 3
-  local before after rc=0
-  before=$(count_requests "$log")
-  say "kfpx $label: $*"
-  timeout "$CMD_TIMEOUT" "$KFPX" -v -C "$PROJECT" --snapshot "$SNAPSHOT" "$@" \
+  from=$(lines "$log")
+  timeout "$CMD_TIMEOUT" "$KFPX" -v -C "$PROJECT" --snapshot "$SNAPSHOT" "$@" --host "${URL[$mock]}" \
     >"$WORK/$label.out" 2>"$WORK/$label.err" || rc=$?
-  after=$(count_requests "$log")
-  say "  exit $rc, $((after - before)) request(s) to Prism"
-  if [[ $rc == 124 ]]; then
-    say "  timed out after ${CMD_TIMEOUT}s (a paging loop on Prism's constant next_page_token?)"
-  fi
-  if ((after == before)); then
+  sleep 0.3 # let Prism finish writing its log
+  n=$(requests "$log" "$from")
+  TOTAL=$((TOTAL + n))
+  say "$label: exit $rc, $n request(s): kfpx $*"
+  ((rc != 124)) || BAD+=("$label: timed out after ${CMD_TIMEOUT}s")
+  if ((n == 0)); then
     sed 's/^/    /' "$WORK/$label.err" | tail -5 >&2
-    FAILED_CMDS+=("$label: sent no request (exit $rc)")
+    BAD+=("$label: sent no request (exit $rc), so nothing was checked")
+  fi
+  out=$(problems "$log" "$from")
+  if [[ -n $out ]]; then
+    BAD+=("$label: requests that break the spec:"$'\n'"$out"$'\n'"  kfpx saw: $(grep -E ' (422|404|405|415) ' "$WORK/$label.err" | head -5 | tr '\n' ';')")
   fi
 }
 
-for api in v2 v1; do
-  if [[ $api == v2 ]]; then url=$V2_URL log=$WORK/prism-v2.log ver=2; else url=$V1_URL log=$WORK/prism-v1.log ver=1; fi
-  run_kfpx "$api-upload" "$log" -- upload-pipeline --host "$url" --kfp-version "$ver"
-  run_kfpx "$api-run-once" "$log" -- run-once --host "$url" --kfp-version "$ver"
-  run_kfpx "$api-schedule" "$log" -- schedule --host "$url" --kfp-version "$ver" \
-    -c '0 0 4 * * *' --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z
-  run_kfpx "$api-list" "$log" -- list-pipelines --host "$url" --kfp-version "$ver" -o json
+for mock in "${MOCKS[@]}"; do
+  if [[ ${API[$mock]} == v2beta1 ]]; then ver=2; else ver=1; fi
+  run_kfpx "$mock" "$mock-upload" -- upload-pipeline --kfp-version "$ver"
+  run_kfpx "$mock" "$mock-run-once" -- run-once --kfp-version "$ver"
+  run_kfpx "$mock" "$mock-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' \
+    --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z --end-time 2027-01-01T00:00:00Z
+  run_kfpx "$mock" "$mock-list" -- list-pipelines --kfp-version "$ver" -o json
 done
 
-# ---- verdict ---------------------------------------------------------------------------
+# What was exercised (request lines Prism kept; ids are "string").
+say "endpoints exercised:"
+for m in "${MOCKS[@]}"; do plain "${LOG[$m]}" 0; done |
+  grep -oE '\[HTTP SERVER\] [a-z]+ /[^ ?]*' | sed 's/\[HTTP SERVER\] //' | sort | uniq -c |
+  sed 's/^/    /' >&2
 
-V2_REPORT=$(report "$WORK/prism-v2.log" "$V2_FROM")
-V1_REPORT=$(report "$WORK/prism-v1.log" "$V1_FROM")
-status=0
-if [[ -n $V2_REPORT || -n $V1_REPORT ]]; then
-  say "requests that break the official KFP API spec:"
-  [[ -z $V2_REPORT ]] || printf 'v2beta1:\n%s\n' "$V2_REPORT" >&2
-  [[ -z $V1_REPORT ]] || printf 'v1beta1:\n%s\n' "$V1_REPORT" >&2
-  status=1
-fi
-if ((${#FAILED_CMDS[@]})); then
-  say "commands that could not be checked:"
-  printf '  %s\n' "${FAILED_CMDS[@]}" >&2
-  status=1
-fi
-if ((status)); then
-  say "FAILED (logs in .ci/work/contract/)"
+# ---- verdict ---------------------------------------------------------------------------
+if ((${#BAD[@]})); then
+  say "FAILED:"
+  printf '%s\n' "${BAD[@]}" >&2
+  say "logs: .ci/work/contract/ (prism-*.log, <command>.err)"
   exit 1
 fi
-say "OK: v2beta1 $(count_requests "$WORK/prism-v2.log") and v1beta1 $(count_requests "$WORK/prism-v1.log") requests, all valid per the spec"
+say "OK: $TOTAL requests from kfpx, all valid per the KFP v2beta1/v1beta1 specs"
