@@ -1008,6 +1008,17 @@ async fn fail_next_uses_the_endpoints_error_form_then_recovers() {
     fake.fail_next("*", "/apis/v2beta1/runs", 429, 1);
     ok(get(&fake, &format!("{V2}/healthz")).await);
     assert_eq!(get(&fake, &format!("{V2}/runs")).await.0, 429);
+    // A raw answer, e.g. a proxy's HTML error page.
+    fake.fail_next_with(
+        "GET",
+        "/apis/v2beta1/pipelines",
+        502,
+        "text/html",
+        "<html>Bad Gateway</html>",
+        1,
+    );
+    let (st, body) = get(&fake, &format!("{V2}/pipelines")).await;
+    assert_eq!((st, body), (502, json!("<html>Bad Gateway</html>")));
     // Pre-2.14 error bodies also carry "error".
     fake.set_server_version("2.5.0");
     fake.fail_next("GET", "/apis/v2beta1/runs", 500, 1);

@@ -179,6 +179,8 @@ pub fn grpc_code(status: u16) -> u16 {
 #[derive(Debug, Clone)]
 enum FaultKind {
     Fail(u16),
+    /// status, content type, body
+    Raw(u16, String, Vec<u8>),
     Delay(Duration),
     Drop,
 }
@@ -325,6 +327,21 @@ impl FakeKfp {
         self.add_fault(method, path_prefix, FaultKind::Fail(status), times);
     }
 
+    /// The next `times` matching requests get exactly this answer (e.g. a proxy's HTML 502
+    /// page, or a text/plain error).
+    pub fn fail_next_with(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+        times: usize,
+    ) {
+        let kind = FaultKind::Raw(status, content_type.to_string(), body.as_bytes().to_vec());
+        self.add_fault(method, path_prefix, kind, times);
+    }
+
     /// The next `times` matching requests are answered only after `delay`.
     pub fn delay_next(&self, method: &str, path_prefix: &str, delay: Duration, times: usize) {
         self.add_fault(method, path_prefix, FaultKind::Delay(delay), times);
@@ -339,6 +356,13 @@ impl FakeKfp {
     /// cookie, if any, is sent).
     pub fn require_bearer(&self, token: &str) {
         self.lock().control.bearer = Some(token.to_string());
+    }
+
+    /// Drop the bearer/cookie requirements (e.g. after a token rotation test).
+    pub fn clear_auth(&self) {
+        let mut g = self.lock();
+        g.control.bearer = None;
+        g.control.cookie = None;
     }
 
     /// Like a Kubeflow behind oauth2-proxy/oidc-authservice: API calls without the session
@@ -659,6 +683,14 @@ async fn handle(
     let g = &mut *g;
     match take_fault(&mut g.control, &method, &path, false) {
         Some(FaultKind::Drop) => return Err(DropConnection),
+        Some(FaultKind::Raw(status, content_type, body)) => {
+            let resp = hyper::Response::builder()
+                .status(status)
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())));
+            return Ok(resp);
+        }
         Some(FaultKind::Fail(status)) => {
             let err = ApiError::new(
                 status,
