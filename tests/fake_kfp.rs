@@ -1231,3 +1231,64 @@ async fn five_thousand_pipelines_page_quickly() {
     eprintln!("listed 5000 pipelines in {:?}", t.elapsed());
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
+
+/// The request bodies NOTES.md §3 captured from the official `kfp` 2.17 client are accepted
+/// without a single recorded violation (the fake is not stricter than the real server).
+#[tokio::test]
+async fn bodies_captured_from_the_official_client_pass() {
+    let fake = FakeKfp::start();
+    fake.set_multi_user(true);
+    let (pid, vid) = {
+        let p = ok(upload(
+            &fake,
+            &format!("{V2}/pipelines/upload?name=two-task&description=my+desc&namespace=ns1"),
+        )
+        .await);
+        let pid = p["pipeline_id"].as_str().unwrap().to_string();
+        let vid = fake.pipeline_versions(&pid)[0]["pipeline_version_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (pid, vid)
+    };
+    let e = ok(call(
+        &fake,
+        "POST",
+        &format!("{V2}/experiments"),
+        Some(json!({"display_name": "exp", "description": "d", "namespace": "ns1"})),
+    )
+    .await);
+    let eid = e["experiment_id"].as_str().unwrap();
+    ok(call(&fake, "POST", &format!("{V2}/runs"), Some(json!({
+        "experiment_id": eid, "display_name": "run2",
+        "pipeline_version_reference": {"pipeline_id": pid, "pipeline_version_id": vid},
+        "runtime_config": {"parameters": {"source_uri": "s3://x/y", "epochs": 3}, "pipeline_root": "s3://bucket/root"},
+        "service_account": "optional-sa"}))).await);
+    ok(call(&fake, "POST", &format!("{V2}/recurringruns"), Some(json!({
+        "display_name": "nightly", "experiment_id": eid,
+        "pipeline_version_reference": {"pipeline_id": pid, "pipeline_version_id": vid},
+        "runtime_config": {"parameters": {"source_uri": "s3://a", "epochs": 1}},
+        "trigger": {"cron_schedule": {"cron": "0 0 2 * * *", "start_time": "2026-01-01T00:00:00Z", "end_time": "2027-01-01T00:00:00Z"}},
+        "max_concurrency": "2", "no_catchup": true, "mode": "ENABLE", "service_account": "sa"}))).await);
+    let e1 = ok(call(&fake, "POST", &format!("{V1}/experiments"), Some(json!({
+        "name": "exp1", "description": "d",
+        "resource_references": [{"key": {"type": "NAMESPACE", "id": "ns1"}, "relationship": "OWNER"}]}))).await);
+    ok(call(&fake, "POST", &format!("{V1}/jobs"), Some(json!({
+        "name": "nightly", "description": "d", "enabled": true, "max_concurrency": "1", "no_catchup": true,
+        "trigger": {"cron_schedule": {"cron": "0 0 2 * * *"}},
+        "pipeline_spec": {"pipeline_id": pid, "parameters": [{"name": "p", "value": "v"}]},
+        "resource_references": [
+            {"key": {"type": "EXPERIMENT", "id": e1["id"]}, "relationship": "OWNER"},
+            {"key": {"type": "PIPELINE_VERSION", "id": vid}, "relationship": "CREATOR"}],
+        "service_account": "sa"}))).await);
+    ok(call(&fake, "POST", &format!("{V1}/pipeline_versions"), Some(json!({
+        "name": "from-url", "package_url": {"pipeline_url": "https://example.com/p.yaml"},
+        "resource_references": [{"key": {"type": "PIPELINE", "id": pid}, "relationship": "OWNER"}]}))).await);
+    ok(upload(
+        &fake,
+        &format!("{V2}/pipelines/upload_version?name=v2&pipelineid={pid}&description=x"),
+    )
+    .await);
+    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    assert_eq!(fake.pipeline_versions(&pid).len(), 3);
+}
