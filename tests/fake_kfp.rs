@@ -1178,9 +1178,38 @@ async fn records_requests_and_flags_unknown_endpoints() {
     assert_eq!(r.header("X-Test"), Some("1"));
     assert_eq!(r.query_map()["page_size"], "5");
 
+    assert!(fake.violations().is_empty());
+
+    // A query parameter the endpoint does not have is ignored by the server, and recorded:
+    // v1 names the namespace with resource_reference_key, not `namespace`.
+    ok(get(&fake, &format!("{V1}/pipelines?namespace=team-a")).await);
+    let v = fake.violations();
+    assert!(
+        v.len() == 1
+            && v[0].contains("\"namespace\"")
+            && v[0].starts_with("GET /apis/v1beta1/pipelines"),
+        "{v:?}"
+    );
+    // Declared ones pass, custom verbs and literal paths included.
+    ok(get(&fake, &format!("{V1}/pipelines?resource_reference_key.type=NAMESPACE&resource_reference_key.id=x&page_size=5")).await);
+    ok(upload(
+        &fake,
+        &format!("{V2}/pipelines/upload?name=p&description=d&namespace=x"),
+    )
+    .await);
+    assert_eq!(fake.violations().len(), 1, "{:?}", fake.violations());
+    // A malformed filter is a 400 and a violation.
+    assert_eq!(
+        get(&fake, &format!("{V2}/pipelines?filter=%7Bnot-json"))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(fake.violations().len(), 2, "{:?}", fake.violations());
+
     let (st, body) = get(&fake, &format!("{V2}/pipelinez")).await;
     assert_eq!((st, body["code"].clone()), (404, json!(5)));
-    assert!(fake.violations()[0].contains("no such endpoint"));
+    assert!(fake.violations()[2].contains("no such endpoint"));
     // The Kubeflow gateway prefix works; other paths are not the API.
     ok(get(&fake, &format!("/pipeline{V2}/healthz")).await);
     let (st, body) = get(&fake, "/elsewhere/apis/v2beta1/healthz").await;

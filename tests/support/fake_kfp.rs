@@ -139,6 +139,8 @@ pub struct ApiError {
     /// The gRPC code in the body (from the status unless set, e.g. 9 FailedPrecondition).
     pub code: u16,
     pub message: String,
+    /// A malformed request (bad filter, sort_by, page_size, page_token): also a violation.
+    pub shape: bool,
 }
 
 impl ApiError {
@@ -147,6 +149,14 @@ impl ApiError {
             status,
             code: grpc_code(status),
             message: message.into(),
+            shape: false,
+        }
+    }
+    /// A 400 for a malformed request, recorded as a violation too.
+    pub fn shape(message: impl Into<String>) -> ApiError {
+        ApiError {
+            shape: true,
+            ..ApiError::invalid(message)
         }
     }
     pub fn invalid(message: impl Into<String>) -> ApiError {

@@ -66,14 +66,14 @@ pub fn page<T>(
         None => 20,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n < 0 => {
-                return Err(ApiError::invalid(format!(
+                return Err(ApiError::shape(format!(
                     "Invalid input error: The page size should be greater than 0. Got {n}"
                 )))
             }
             Ok(0) => 20,
             Ok(n) => n.min(200) as usize,
             Err(_) => {
-                return Err(ApiError::invalid(format!(
+                return Err(ApiError::shape(format!(
                     "Invalid input error: invalid page_size {s:?}: not an integer"
                 )))
             }
@@ -127,7 +127,7 @@ fn encode_token(offset: usize, sort: &str, filter: &str) -> String {
 
 fn decode_token(t: &str, sort: &str, filter: &str) -> Result<usize, ApiError> {
     let bad = || {
-        ApiError::invalid(format!(
+        ApiError::shape(format!(
             "Invalid input error: Invalid package token: failed to decode {t:?}"
         ))
     };
@@ -136,7 +136,7 @@ fn decode_token(t: &str, sort: &str, filter: &str) -> Result<usize, ApiError> {
         .map_err(|_| bad())?;
     let j: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if j["sort_by"] != sort || j["filter"] != filter {
-        return Err(ApiError::invalid(
+        return Err(ApiError::shape(
             "Invalid input error: the page token was issued for a different sort_by/filter"
                 .to_string(),
         ));
@@ -162,18 +162,18 @@ fn parse_sort(raw: &str, keys: &[(&str, &str)]) -> Result<(String, bool), ApiErr
         Some(s) if s == "asc" => false,
         Some(s) if s == "desc" => true,
         Some(s) => {
-            return Err(ApiError::invalid(format!(
+            return Err(ApiError::shape(format!(
             "Invalid input error: Invalid sorting order {s:?} in sort_by {raw:?}: use asc or desc"
         )))
         }
     };
     if parts.next().is_some() {
-        return Err(ApiError::invalid(format!(
+        return Err(ApiError::shape(format!(
             "Invalid input error: Invalid sort_by {raw:?}: expected \"<field> [asc|desc]\""
         )));
     }
     let field = canonical(key, keys).ok_or_else(|| {
-        ApiError::invalid(format!(
+        ApiError::shape(format!(
             "Invalid input error: Invalid sorting field: {key:?}"
         ))
     })?;
@@ -226,7 +226,7 @@ fn scalar(name: &str, v: &Value) -> Option<FieldVal> {
 
 fn parse_filter(raw: &str, api: Api, keys: &[(&str, &str)]) -> Result<Vec<Pred>, ApiError> {
     let bad = |why: String| {
-        ApiError::invalid(format!(
+        ApiError::shape(format!(
             "Invalid input error: Failed to parse valid filter from {raw:?}: {why}"
         ))
     };
@@ -296,7 +296,7 @@ fn parse_filter(raw: &str, api: Api, keys: &[(&str, &str)]) -> Result<Vec<Pred>,
             let op = op.ok_or_else(|| bad(format!("a predicate lacks {op_key:?}")))?;
             let key = key.ok_or_else(|| bad("a predicate lacks \"key\"".into()))?;
             let field = canonical(&key, keys).ok_or_else(|| {
-                ApiError::invalid(format!(
+                ApiError::shape(format!(
                     "Invalid input error: no support for filtering on unrecognized field {key:?}"
                 ))
             })?;
