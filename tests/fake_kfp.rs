@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::fake_kfp::{FakeKfp, TWO_TASK_IR};
+use support::fake_kfp::{FakeKfp, TWO_TASK_ARGO, TWO_TASK_IR};
 
 const V2: &str = "/apis/v2beta1";
 const V1: &str = "/apis/v1beta1";
@@ -322,16 +322,19 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
     assert_eq!(st, 400);
     assert!(fake.pipelines().is_empty());
 
-    // An Argo workflow is a valid (v1) pipeline file.
-    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: p-}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    dag: {tasks: [{name: a, template: a}]}\n  - name: a\n    container: {image: alpine}\n";
-    ok(upload_as(
+    // An Argo workflow is a valid (v1) pipeline file; its parameters show in v1.
+    let p = ok(upload_as(
         &fake,
         &format!("{V1}/pipelines/upload?name=argo"),
         "uploadfile",
         "wf.yaml",
-        argo,
+        TWO_TASK_ARGO,
     )
     .await);
+    assert_eq!(
+        p["parameters"],
+        json!([{"name": "source_uri", "value": "s3://bucket/raw"}])
+    );
 }
 
 // ----- request shapes --------------------------------------------------------------------

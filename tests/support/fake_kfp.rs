@@ -57,6 +57,30 @@ deploymentSpec:
     exec-train: {container: {image: 'python:3.11-slim', command: [python, -m, train]}}
 ";
 
+/// A small valid Argo Workflow (KFP v1 pipeline: tasks `extract` -> `train`, parameter
+/// `source_uri`), checked with ../shared/tools/validate_argo.py --strict.
+pub const TWO_TASK_ARGO: &str = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: two-task-
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+    - {name: source_uri, value: s3://bucket/raw}
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: extract, template: extract}
+      - {name: train, template: train, dependencies: [extract]}
+  - name: extract
+    container: {image: 'python:3.11-slim', command: [python, -m, extract]}
+  - name: train
+    container: {image: 'python:3.11-slim', command: [python, -m, train]}
+";
+
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
