@@ -187,6 +187,9 @@ macro_rules! int_method {
             let t = s.text.trim();
             match t.parse::<$ty>() {
                 Ok(v) => visitor.$visit(v).map_err(|e| self.relocate(e)),
+                Err(_) if t.parse::<i128>().is_ok_and(|v| v >= 0) => {
+                    Err(self.err(format_args!("{} is too large (at most {})", t, <$ty>::MAX)))
+                }
                 Err(_) => Err(self.err(format_args!("expected {}, found `{}`", $what, s.text))),
             }
         }
@@ -560,6 +563,15 @@ mod tests {
             serde_json::json!({"a": 1, "b": "1", "c": 1.5, "d": true, "e": null, "f": ["x"]})
         );
         assert_eq!(t.mode, Some(Mode::Full));
+    }
+
+    #[test]
+    fn numbers_out_of_range_say_so() {
+        let e = de("name: x\nn: 99999999999999999999999\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:2:4: n: 99999999999999999999999 is too large (at most 18446744073709551615)"
+        );
     }
 
     #[test]
