@@ -156,6 +156,21 @@ fn resolve(s: &Scalar) -> Resolved<'_> {
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         _ => {}
     }
+    // YAML 1.1 octal (`0644`, as PyYAML and so kedro-kubeflow read it), 1.2 `0o644`, hex `0x1F`
+    let radix = if let Some(o) = t.strip_prefix("0o") {
+        Some((o, 8))
+    } else if let Some(h) = t.strip_prefix("0x") {
+        Some((h, 16))
+    } else if t.len() > 1 && t.starts_with('0') && t.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        Some((&t[1..], 8))
+    } else {
+        None
+    };
+    if let Some((digits, radix)) = radix {
+        if let Ok(i) = i64::from_str_radix(digits, radix) {
+            return Resolved::Int(i);
+        }
+    }
     let numeric = t
         .chars()
         .next()
@@ -563,6 +578,15 @@ mod tests {
             serde_json::json!({"a": 1, "b": "1", "c": 1.5, "d": true, "e": null, "f": ["x"]})
         );
         assert_eq!(t.mode, Some(Mode::Full));
+    }
+
+    #[test]
+    fn octal_and_hex_as_pyyaml_reads_them() {
+        let t = de("name: x\nmap: {a: 0644, b: 0o17, c: 0x1F, d: 0, e: 089}\n").unwrap();
+        assert_eq!(
+            serde_json::to_value(&t.map).unwrap(),
+            serde_json::json!({"a": 420, "b": 15, "c": 31, "d": 0, "e": 89})
+        );
     }
 
     #[test]
