@@ -444,6 +444,34 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, _, c)| c)
 }
 
+/// The field names of a struct, as serde's derive declares them.
+pub fn struct_fields<'de, T: de::Deserialize<'de>>() -> &'static [&'static str] {
+    struct Capture(std::cell::Cell<&'static [&'static str]>);
+    impl<'de> de::Deserializer<'de> for &Capture {
+        type Error = DeError;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DeError> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, DeError> {
+            self.0.set(fields);
+            Err(de::Error::custom("captured"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let c = Capture(std::cell::Cell::new(&[]));
+    let _ = T::deserialize(&c);
+    c.0.get()
+}
+
 pub fn unknown_key_message(key: &str, fields: &[&str]) -> String {
     match did_you_mean(key, fields) {
         Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),

@@ -215,11 +215,17 @@ pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, No
         Ok(())
     })?;
     let config: Config = de::from_node(&tree).map_err(|e| match e.at {
-        Some((loc, path)) => ConfigError::At {
-            loc,
-            path: Some(path),
-            msg: e.msg,
-        },
+        Some((loc, path)) => {
+            let msg = match misplaced_key_hint(&path) {
+                Some(hint) if e.msg.starts_with("unknown key") => format!("{}; {hint}", e.msg),
+                _ => e.msg,
+            };
+            ConfigError::At {
+                loc,
+                path: Some(path),
+                msg,
+            }
+        }
         None => ConfigError::Invalid(e.msg),
     })?;
     if let Some(p) = validate::validate(&config).into_iter().next() {
@@ -230,6 +236,33 @@ pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, No
         });
     }
     Ok((config, tree))
+}
+
+/// For an unknown key that is a known key of another section (a wrong indentation, usually):
+/// where it belongs.
+fn misplaced_key_hint(path: &KeyPath) -> Option<String> {
+    let tree::Seg::Key(key) = path.0.last()? else {
+        return None;
+    };
+    let parent = KeyPath(path.0[..path.0.len() - 1].to_vec());
+    let sections: [(&str, &[&str]); 5] = [
+        ("(top level)", de::struct_fields::<Config>()),
+        ("run_config", de::struct_fields::<RunConfig>()),
+        ("run_config.volume", de::struct_fields::<VolumeConfig>()),
+        ("run_config.schedule", de::struct_fields::<ScheduleConfig>()),
+        ("run_config.mlflow", de::struct_fields::<MlflowConfig>()),
+    ];
+    let here = parent.to_string();
+    sections
+        .iter()
+        .find(|(section, fields)| *section != here && fields.contains(&key.as_str()))
+        .map(|(section, _)| {
+            if *section == "(top level)" {
+                format!("`{key}` belongs at the top level (check the indentation)")
+            } else {
+                format!("`{key}` belongs under `{section}` (check the indentation)")
+            }
+        })
 }
 
 /// Type and validate one YAML text, without env vars or git (placeholders need defaults).

@@ -340,6 +340,26 @@ fn unknown_keys_at_every_level_suggest_the_right_one() {
 }
 
 #[test]
+fn misplaced_keys_say_where_they_belong() {
+    assert_eq!(
+        err("host: https://x\nrun_config:\n  image: i\n  experiment_name: e\nrun_name: r\n"),
+        "kubeflow.yaml:5:1: run_name: unknown key `run_name`; allowed here: host, run_config; `run_name` belongs under `run_config` (check the indentation)"
+    );
+    let e = err(&format!("{MINIMAL}  max_concurrency: 2\n"));
+    assert!(
+        e.ends_with(
+            "`max_concurrency` belongs under `run_config.schedule` (check the indentation)"
+        ),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}  host: https://y\n"));
+    assert!(
+        e.ends_with("`host` belongs at the top level (check the indentation)"),
+        "{e}"
+    );
+}
+
+#[test]
 fn wrong_types_are_located() {
     assert_eq!(
         err(&format!("{MINIMAL}  ttl: one week\n")),
