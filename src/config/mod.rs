@@ -298,6 +298,11 @@ fn find_file(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
 /// The config files for `env` under `conf_dir`, base first. `local`, Kedro's implicit default
 /// env, may be missing (it is usually git-ignored); any other env must exist.
 pub fn config_files(conf_dir: &Path, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    if env.contains(['/', '\\']) || env == "." || env == ".." {
+        return Err(ConfigError::Invalid(format!(
+            "`{env}` is not an env name: give the name of a directory under conf/ (e.g. -e production)"
+        )));
+    }
     let base_env = env == "base" || env.is_empty();
     let env_dir = conf_dir.join(env);
     // A missing env is reported first: `-e typo` should not read as "no config".

@@ -527,6 +527,10 @@ fn config_files_for_envs() {
         e,
         "conf/nosuchenv does not exist (available envs: base, production, staging); pick one with -e or create the directory"
     );
+    let e = config_files(&conf, "../conf/production")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not an env name"), "{e}");
     std::fs::write(conf.join("base/kubeflow.yaml"), MINIMAL).unwrap();
     let e = config_files(&conf, "base").unwrap_err().to_string();
     assert!(
