@@ -538,3 +538,42 @@ fn config_files_for_envs() {
         "{e}"
     );
 }
+
+/// Damaged versions of the example config (a line removed, the text cut short, a line
+/// indented differently) never panic, and every error is one located line.
+#[test]
+fn damaged_configs_give_located_one_line_errors() {
+    let text = include_str!("../../conf-example/conf/base/kubeflow.yaml");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut variants = Vec::new();
+    for i in 0..lines.len() {
+        let mut v = lines.clone();
+        v.remove(i);
+        variants.push(v.join("\n"));
+        let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        v[i] = format!(" {}", v[i]);
+        variants.push(v.join("\n"));
+    }
+    for cut in (1..text.len()).step_by(41) {
+        if text.is_char_boundary(cut) {
+            variants.push(text[..cut].to_string());
+        }
+    }
+    let mut errors = 0;
+    for v in &variants {
+        if let Err(e) = load_from_str(v) {
+            errors += 1;
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            assert!(
+                msg.starts_with("kubeflow.yaml:"),
+                "error without a location: {msg}"
+            );
+        }
+    }
+    assert!(
+        errors > variants.len() / 4,
+        "{errors} of {}",
+        variants.len()
+    );
+}
