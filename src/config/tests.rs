@@ -478,6 +478,18 @@ fn semantic_checks_are_located() {
         "unknown key `node_afinity`; did you mean `node_affinity`?",
     );
     check("  scheduled_run_name: \"run {x\"\n", "has an unclosed `{`");
+    check(
+        "  extra_volumes:\n    n:\n    - {mount_path: /x, volume: {name: v, emptydir: {}}}\n",
+        "run_config.extra_volumes.n[0].volume.emptydir: unknown volume source `emptydir`; did you mean `emptyDir`?",
+    );
+    check(
+        "  extra_volumes:\n    n:\n    - {mount_path: /x, volume: {name: v}}\n",
+        "a volume needs exactly one source",
+    );
+    check(
+        "  extra_volumes:\n    n:\n    - {mount_path: x, volume: {name: v, empty_dir: {}}}\n",
+        "mount path `x` must be absolute",
+    );
 }
 
 #[test]
