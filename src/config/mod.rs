@@ -29,14 +29,14 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
     /// Neither conf/base/kubeflow.yaml nor .yml exists.
-    #[error("no kfpx configuration: {} does not exist; run `kfpx init <host>` to write one (or pass -C <project dir>)", .expected.display())]
+    #[error("no kfpx configuration: {} does not exist; run `kfpx init <host>` to write one (or pass -C <project dir>)", display_path(expected))]
     MissingBase { expected: PathBuf },
     /// `-e <env>` names a directory that does not exist.
     #[error("conf/{env} does not exist (available envs: {}); pick one with -e or create the directory", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
     MissingEnv { env: String, available: Vec<String> },
-    #[error("both {} and {} exist; keep one of them", .yaml.display(), .yml.display())]
+    #[error("both {} and {} exist; keep one of them", display_path(yaml), display_path(yml))]
     BothExtensions { yaml: PathBuf, yml: PathBuf },
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}: {source}", display_path(path))]
     Read {
         path: PathBuf,
         #[source]
