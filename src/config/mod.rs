@@ -34,7 +34,11 @@ pub enum ConfigError {
     /// `-e <env>` names a directory that does not exist.
     #[error("conf/{env} does not exist (available envs: {}); pick one with -e or create the directory", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
     MissingEnv { env: String, available: Vec<String> },
-    #[error("both {} and {} exist; keep one of them", display_path(yaml), display_path(yml))]
+    #[error(
+        "both {} and {} exist; keep one of them",
+        display_path(yaml),
+        display_path(yml)
+    )]
     BothExtensions { yaml: PathBuf, yml: PathBuf },
     #[error("cannot read {}: {source}", display_path(path))]
     Read {
