@@ -92,7 +92,7 @@ fn text_with_tags_merges_the_reporting_group() {
 
 #[test]
 fn the_committed_snapshot_is_used_without_python_or_flags() {
-    // conf-example has no pyproject.toml nor src/: its kfpx-snapshot.json stands in.
+    // conf-example has no Python sources: its kfpx-snapshot.json stands in.
     let mut cmd = Command::cargo_bin("kfpx").unwrap();
     cmd.env_remove("KFPX_SNAPSHOT")
         .env("KFPX_PYTHON", "/nonexistent/python")
@@ -193,7 +193,7 @@ fn json_prints_the_snapshot_which_reads_back() {
         serde_json::from_str(&std::fs::read_to_string(example_snapshot()).unwrap()).unwrap();
     assert_eq!(printed, file);
 
-    let dir = tempfile::tempdir().unwrap();
+    let dir = empty_project();
     let copy = dir.path().join("copy.json");
     std::fs::write(&copy, &out).unwrap();
     let mut cmd = Command::cargo_bin("kfpx").unwrap();
@@ -322,8 +322,15 @@ fn unknown_pipeline_lists_the_available_ones() {
         ));
 }
 
-fn bad_snapshot(content: &str) -> (tempfile::TempDir, PathBuf) {
+/// A directory kfpx takes for a project (it has conf/) but with nothing to probe.
+fn empty_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("conf/base")).unwrap();
+    dir
+}
+
+fn bad_snapshot(content: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = empty_project();
     let file = dir.path().join("snap.json");
     std::fs::write(&file, content).unwrap();
     (dir, file)
@@ -398,6 +405,8 @@ fn snapshot_of_another_version_or_format_is_refused() {
     let missing = root().join("no-such-snapshot.json");
     Command::cargo_bin("kfpx")
         .unwrap()
+        .arg("-C")
+        .arg(root().join("conf-example"))
         .arg("--snapshot")
         .arg(&missing)
         .arg("graph")
