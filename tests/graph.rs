@@ -491,3 +491,51 @@ fn cache_hit_starts_no_python_and_a_corrupt_cache_is_rebuilt() {
     graph(&[]);
     assert_eq!(runs(&count), 4, "a source change probes");
 }
+
+#[test]
+fn the_strategy_comes_from_the_config_unless_a_flag_overrides_it() {
+    // conf-example's kubeflow.yaml says `node_merge_strategy: memory`.
+    let out = stdout_of(&mut kfpx_example(&["graph"]));
+    assert!(
+        out.starts_with("pipeline __default__ (merge strategy: memory)"),
+        "{out}"
+    );
+    let out = stdout_of(&mut kfpx_example(&[
+        "graph",
+        "--merge-strategy",
+        "namespace",
+    ]));
+    assert!(
+        out.starts_with("pipeline __default__ (merge strategy: namespace): 10 nodes in 3 tasks"),
+        "{out}"
+    );
+
+    // No kubeflow.yaml: the defaults (`none`, which refuses the MemoryDataset).
+    let dir = empty_project();
+    let run = |dir: &Path| {
+        let mut cmd = Command::cargo_bin("kfpx").unwrap();
+        cmd.arg("-C")
+            .arg(dir)
+            .arg("--snapshot")
+            .arg(example_snapshot())
+            .args(["graph", "-p", "data_science"]);
+        cmd
+    };
+    let out = stdout_of(&mut run(dir.path()));
+    assert!(
+        out.starts_with("pipeline data_science (merge strategy: none): 3 nodes in 3 tasks"),
+        "{out}"
+    );
+
+    // A broken kubeflow.yaml is an error, not silently ignored.
+    std::fs::write(
+        dir.path().join("conf/base/kubeflow.yaml"),
+        "host: [unclosed\n",
+    )
+    .unwrap();
+    run(dir.path())
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("kubeflow.yaml"));
+}

@@ -66,7 +66,7 @@ pub fn obtain(
     tracing::info!("probing the Kedro project with {}", python.display());
     let snapshot = probe(project, &python)?;
     if let Err(e) = write_cache(&path, &key, &snapshot) {
-        crate::output::warn(&format!(
+        crate::output::warn(format!(
             "cannot write the graph cache {}: {e}; the next command will probe the project again",
             path.display()
         ));
