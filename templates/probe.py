@@ -214,7 +214,7 @@ def load_pipelines():
         loaded = dict(pipelines)
     except Exception as exc:  # noqa: BLE001
         raise ProbeError(
-            "project-import", "loading the project's pipelines failed: " + exception_line(exc)
+            "project-import", exception_line(exc)
         )
     result = {}
     for name in sorted(loaded):
@@ -291,7 +291,7 @@ def probe_with_inspection(root, env, metadata, get_project_snapshot):
     try:
         snap = get_project_snapshot(root, **kwargs)
     except Exception as exc:  # noqa: BLE001
-        raise ProbeError("project-import", "reading the project failed: " + exception_line(exc))
+        raise ProbeError("project-import", exception_line(exc))
     pipelines = {}
     for pipe in sorted(snap.pipelines, key=lambda p: p.name):
         pipelines[pipe.name] = {
@@ -321,6 +321,7 @@ LOGGING_CONFIG = {
         }
     },
     "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {},  # Kedro 0.19 adds the project package's logger here
 }
 TEMP_FILES = []
 
@@ -353,7 +354,7 @@ def probe(root, env):
         import kedro  # noqa: PLC0415
         from kedro.framework.startup import bootstrap_project  # noqa: PLC0415
     except Exception as exc:  # noqa: BLE001
-        raise ProbeError("kedro-missing", exception_line(exc))
+        raise ProbeError("kedro-missing", "%s: %s" % (type(exc).__name__, one_line(exc)))
 
     try:
         metadata = bootstrap_project(root)

@@ -286,7 +286,7 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
     if out.status.success() {
         return parse_snapshot(python, &out.stdout, &out.stderr);
     }
-    let tail_lines = tail(&out.stderr);
+    let mut tail_lines = tail(&out.stderr);
     let line = match marker(&out.stderr) {
         Some(("kedro-missing", reason)) => {
             // The reason is e.g. "ModuleNotFoundError: No module named 'kedro'": complete.
@@ -295,11 +295,16 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
                  --python (or use --snapshot FILE)"
             )));
         }
-        Some(("not-a-project", reason)) => format!(
-            "Kedro cannot load {} as a project: {reason}: check [tool.kedro] in pyproject.toml \
-             (package_name, project_name, kedro_init_version matching the installed Kedro)",
-            project.root.display()
-        ),
+        Some(("not-a-project", reason)) => {
+            // Kedro's own message says it all; the traceback would only repeat it.
+            tail_lines.clear();
+            format!(
+                "Kedro cannot load {} as a project: {}: check [tool.kedro] in pyproject.toml \
+                 (package_name, project_name, kedro_init_version matching the installed Kedro)",
+                project.root.display(),
+                reason.trim_end_matches('.')
+            )
+        }
         Some(("project-import", reason)) => format!(
             "the Kedro project failed to load: {reason}: fix the error (`kedro registry list` \
              shows it too) or use --snapshot FILE"
