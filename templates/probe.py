@@ -24,6 +24,13 @@ import re
 import sys
 import traceback
 
+if sys.version_info < (3, 8):  # this file still parses on Python 2.7, so say it clearly
+    sys.stderr.write(
+        "kfpx-probe-error: old-python: Python %d.%d is too old, kfpx needs Python 3.8 or later\n"
+        % sys.version_info[:2]
+    )
+    sys.exit(15)
+
 EXIT_CODES = {
     "usage": 2,
     "kedro-missing": 10,
@@ -31,6 +38,7 @@ EXIT_CODES = {
     "project-import": 12,
     "config": 13,
     "internal": 14,
+    "old-python": 15,
 }
 MARKER = "kfpx-probe-error"
 MEMORY_TYPES = {"MemoryDataset", "MemoryDataSet", "SharedMemoryDataset", "SharedMemoryDataSet"}

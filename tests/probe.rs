@@ -184,6 +184,47 @@ fn python2_syntax_error_hints_at_the_python_version() {
     assert!(msg.contains("kfpx needs Python 3.8 or later"), "{msg}");
 }
 
+/// The embedded script still parses on Python 2.7, so an old interpreter gets a clear message:
+/// with the real one when this machine has it, else with a fake speaking the same protocol.
+#[cfg(unix)]
+#[test]
+fn too_old_python_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = ["python2.7", "python2", "python3.6", "python3.7"]
+        .into_iter()
+        .find(|p| {
+            Command::new(p)
+                .arg("-c")
+                .arg("pass")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let python = match real {
+        Some(p) => PathBuf::from(p),
+        None => fake_python(
+            dir.path(),
+            "python",
+            "cat >/dev/null; echo 'kfpx-probe-error: old-python: Python 2.7 is too old, kfpx needs Python 3.8 or later' >&2; exit 15",
+        ),
+    };
+    let msg = probe_err(&project_at(dir.path(), "local"), &python);
+    assert!(
+        msg.starts_with(&format!(
+            "{} cannot run the Kedro probe: Python ",
+            python.display()
+        )),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("is too old, kfpx needs Python 3.8 or later"),
+        "{msg}"
+    );
+    assert!(
+        msg.ends_with("pass the project's interpreter with --python or KFPX_PYTHON"),
+        "{msg}"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn bad_json_is_a_clear_error() {

@@ -295,6 +295,12 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
                  --python (or use --snapshot FILE)"
             )));
         }
+        Some(("old-python", reason)) => {
+            return Err(GraphError::Invalid(format!(
+                "{py} cannot run the Kedro probe: {reason}: pass the project's interpreter with \
+                 --python or KFPX_PYTHON"
+            )));
+        }
         Some(("not-a-project", reason)) => {
             // Kedro's own message says it all; the traceback would only repeat it.
             tail_lines.clear();
