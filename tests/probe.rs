@@ -291,7 +291,12 @@ echo 'INFO some log line on stderr' >&2"#,
 #[test]
 fn hanging_probe_is_stopped_at_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let python = fake_python(dir.path(), "python", "exec sleep 30");
+    // It also leaves a process behind that keeps the pipes open.
+    let python = fake_python(
+        dir.path(),
+        "python",
+        "echo 'INFO waiting for the network' >&2; sleep 4 & exec sleep 30",
+    );
     let started = Instant::now();
     let err = probe::run_with_timeout(
         &project_at(dir.path(), "local"),
@@ -303,6 +308,7 @@ fn hanging_probe_is_stopped_at_the_timeout() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(err.contains("did not finish within 0.3s"), "{err}");
     assert!(err.contains("KFPX_PROBE_TIMEOUT"), "{err}");
+    assert!(err.ends_with("  | INFO waiting for the network"), "{err}");
 }
 
 // ------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,7 @@ const TAIL_LINES: usize = 5;
 /// Longest stderr line shown (longer ones are cut).
 const TAIL_LINE_MAX: usize = 300;
 /// The fallback interpreter, looked up on PATH.
-const DEFAULT_PYTHON: &str = "python3";
+const DEFAULT_PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
 
 /// The interpreter to probe with: `--python`, `KFPX_PYTHON`, `$VIRTUAL_ENV/bin/python`,
 /// `<project>/.venv/bin/python`, then `python3`.
@@ -158,9 +159,15 @@ fn spawn_and_wait(
     let stderr = drain(child.stderr.take());
 
     let status = wait_with_timeout(&mut child, timeout);
+    // The pipes close when the interpreter exits, unless something it started keeps them
+    // open: then take what was read so far instead of waiting for that process.
+    let grace = Instant::now() + Duration::from_secs(2);
+    while !(stdout.handle.is_finished() && stderr.handle.is_finished()) && Instant::now() < grace {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let _ = feeder.join();
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = String::from_utf8_lossy(&stderr.join().unwrap_or_default()).into_owned();
+    let stdout = stdout.take();
+    let stderr = String::from_utf8_lossy(&stderr.take()).into_owned();
     match status {
         Some(status) => Ok(Output {
             status,
@@ -179,14 +186,36 @@ fn spawn_and_wait(
     }
 }
 
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut pipe) = pipe {
-            let _ = pipe.read_to_end(&mut buf);
+/// A pipe read to its end on a thread, into a buffer readable at any time.
+struct Drain {
+    buf: Arc<Mutex<Vec<u8>>>,
+    handle: JoinHandle<()>,
+}
+
+impl Drain {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> Drain {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let shared = Arc::clone(&buf);
+    let handle = std::thread::spawn(move || {
+        let Some(mut pipe) = pipe else { return };
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) | Err(_) => break,
+                Ok(n) => shared
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]),
+            }
         }
-        buf
-    })
+    });
+    Drain { buf, handle }
 }
 
 /// Wait for the child; `None` when it had to be killed after `timeout`.
@@ -290,9 +319,17 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
     let line = match marker(&out.stderr) {
         Some(("kedro-missing", reason)) => {
             // The reason is e.g. "ModuleNotFoundError: No module named 'kedro'": complete.
+            let hint =
+                match std::env::var_os("PATH").and_then(|p| kedro_python_on_path(&p, python)) {
+                    Some(k) => format!(
+                        "the `kedro` command on PATH runs {0}: pass --python {0}",
+                        k.display()
+                    ),
+                    None => "activate the project's venv or pass --python (or use --snapshot FILE)"
+                        .into(),
+                };
             return Err(GraphError::Invalid(format!(
-                "kedro is not installed in {py} ({reason}): activate the project's venv or pass \
-                 --python (or use --snapshot FILE)"
+                "kedro is not installed in {py} ({reason}): {hint}"
             )));
         }
         Some(("old-python", reason)) => {
@@ -338,6 +375,29 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
         }
     };
     Err(GraphError::Invalid(with_tail(line, &tail_lines)))
+}
+
+/// The interpreter of the first `kedro` script on `path_var` (from its `#!` line), when it
+/// exists and is not `current`: most likely the one the user meant.
+fn kedro_python_on_path(path_var: &std::ffi::OsStr, current: &Path) -> Option<PathBuf> {
+    let script = std::env::split_paths(path_var)
+        .map(|dir| dir.join("kedro"))
+        .find(|p| p.is_file())?;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(&script).ok()?.read(&mut head).ok()?;
+    let first = String::from_utf8_lossy(&head[..n]);
+    let interpreter = first
+        .lines()
+        .next()?
+        .strip_prefix("#!")?
+        .split_whitespace()
+        .next()?;
+    let interpreter = PathBuf::from(interpreter);
+    let is_python = interpreter
+        .file_name()
+        .is_some_and(|f| f.to_string_lossy().starts_with("python"));
+    (is_python && interpreter.is_absolute() && interpreter.is_file() && interpreter != current)
+        .then_some(interpreter)
 }
 
 fn describe_status(status: &ExitStatus) -> String {
@@ -446,6 +506,31 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let got = resolve_python_from(dir.path(), None, None, None);
         assert_eq!(got, PathBuf::from("python3"));
+    }
+
+    #[test]
+    fn kedro_on_path_points_at_its_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("venv/bin");
+        let python = bin.join("python3.11");
+        touch_exe(&python);
+        std::fs::write(
+            bin.join("kedro"),
+            format!("#!{}\nimport sys\n", python.display()),
+        )
+        .unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let path_var = std::env::join_paths([&empty, &bin]).unwrap();
+        assert_eq!(
+            kedro_python_on_path(&path_var, Path::new("python3")),
+            Some(python.clone())
+        );
+        // Not a hint when it is the interpreter that was just tried.
+        assert_eq!(kedro_python_on_path(&path_var, &python), None);
+        // Nor when no kedro is on PATH.
+        let path_var = std::env::join_paths([&empty]).unwrap();
+        assert_eq!(kedro_python_on_path(&path_var, Path::new("python3")), None);
     }
 
     #[test]
