@@ -91,10 +91,8 @@ fn kedro_not_importable_in_a_real_python() {
         "{msg}"
     );
     assert!(msg.contains("No module named 'kedro'"), "{msg}");
-    assert!(
-        msg.contains("activate the project's venv or pass --python"),
-        "{msg}"
-    );
+    // The hint is to activate the venv, or names the interpreter of a `kedro` found on PATH.
+    assert!(msg.contains("pass --python"), "{msg}");
     assert_eq!(msg.lines().count(), 1, "{msg}");
 }
 

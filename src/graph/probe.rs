@@ -505,7 +505,7 @@ mod tests {
     fn falls_back_to_python3() {
         let dir = tempfile::tempdir().unwrap();
         let got = resolve_python_from(dir.path(), None, None, None);
-        assert_eq!(got, PathBuf::from("python3"));
+        assert_eq!(got, PathBuf::from(DEFAULT_PYTHON));
     }
 
     #[test]
