@@ -15,8 +15,10 @@
 #     kfpx-probe-error: <kind>: <one-line reason>
 # and the exit code tells the kind (see EXIT_CODES).
 #
-# Keep this file compatible with Python 3.8+ and free of third-party imports except kedro.
+# Keep this file compatible with Python 3.8+ (and parseable by 2.7, for the version check) and
+# free of imports beyond the standard library, kedro and its own dependencies (parse).
 
+import datetime
 import json
 import math
 import os
@@ -42,8 +44,9 @@ EXIT_CODES = {
 }
 MARKER = "kfpx-probe-error"
 MEMORY_TYPES = {"MemoryDataset", "MemoryDataSet", "SharedMemoryDataset", "SharedMemoryDataSet"}
-# URL credentials in a filepath (scheme://user:password@host/...) are never printed.
-CREDENTIALS_RE = re.compile(r"(://)[^@/\s]*:[^@/\s]*(@)")
+# URL credentials in a filepath (scheme://user:password@host/...) are never printed. Broad on
+# purpose (as Kedro 1.4's inspection API): better a path over-redacted than a secret shown.
+CREDENTIALS_RE = re.compile(r"(://)[^@\s]*:[^@\s]*(@)")
 
 
 class ProbeError(Exception):
@@ -102,6 +105,12 @@ def is_memory_type(type_name):
 
 
 def redact(filepath):
+    try:  # recent Kedro 1.x also redacts query strings (pre-signed URLs)
+        from kedro.io.core import _redact_url_credentials  # noqa: PLC0415
+
+        filepath = _redact_url_credentials(filepath)
+    except Exception:  # noqa: BLE001
+        pass
     return CREDENTIALS_RE.sub(r"\1<redacted>\2", filepath)
 
 
@@ -117,7 +126,7 @@ def json_safe(value):
         return [json_safe(v) for v in value]
     if isinstance(value, (set, frozenset)):
         return sorted((json_safe(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    if hasattr(value, "isoformat"):
+    if isinstance(value, (datetime.date, datetime.time)):  # datetime is a date
         return value.isoformat()
     # OmegaConf containers, if a custom loader returns them.
     try:
