@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::cli::{BuildArgs, KfpVersionArg, MergeStrategyArg};
+use crate::cli::{BuildArgs, KfpVersionArg};
 use crate::commands::Ctx;
 use crate::compile::{self, params, CompileInput, Compiled};
-use crate::config::{self, Config, KfpVersion, MergeStrategy};
+use crate::config::{self, Config, KfpVersion};
 use crate::error::Result;
-use crate::graph::{self, GroupOptions, SnapshotOptions};
+use crate::graph::{self, SnapshotOptions};
 use crate::output;
 use crate::project::Project;
 
@@ -29,28 +29,9 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
     let loaded = config::load(&project)?;
     let config = loaded.config;
     let rc = &config.run_config;
-    let snapshot = graph::obtain_snapshot(
-        &project,
-        &SnapshotOptions {
-            python: ctx.global.python.clone(),
-            snapshot: ctx.global.snapshot.clone(),
-            refresh: ctx.global.refresh,
-        },
-    )?;
-    let strategy = build
-        .pipeline
-        .merge_strategy
-        .map(merge_strategy)
-        .unwrap_or(rc.node_merge_strategy);
-    let grouped = graph::group(
-        &snapshot,
-        &build.pipeline.pipeline,
-        strategy,
-        &GroupOptions {
-            tag_prefix: rc.group_tag_prefix.clone(),
-            allow_memory_datasets: build.pipeline.allow_memory_datasets,
-        },
-    )?;
+    let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
+    let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
+    let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)?;
     for w in &grouped.warnings {
         output::warn(w);
     }
@@ -86,16 +67,6 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
         config,
         compiled,
     })
-}
-
-fn merge_strategy(arg: MergeStrategyArg) -> MergeStrategy {
-    match arg {
-        MergeStrategyArg::None => MergeStrategy::None,
-        MergeStrategyArg::Full => MergeStrategy::Full,
-        MergeStrategyArg::Memory => MergeStrategy::Memory,
-        MergeStrategyArg::Tags => MergeStrategy::Tags,
-        MergeStrategyArg::Namespace => MergeStrategy::Namespace,
-    }
 }
 
 /// The variables passed from the compiling machine to every pod, as kedro-kubeflow does:

@@ -1125,33 +1125,3 @@ fn conflicting_node_selectors_in_one_task() {
     let e = err(&case);
     assert!(e.contains("need pool=a and pool=b"), "{e}");
 }
-
-/// Writes the feature matrix to $KFPX_DUMP_DIR for the validators (see .ci/stage-conformance.sh).
-#[test]
-#[ignore = "writes files for the conformance validators; run by .ci/stage-conformance.sh"]
-fn dump_feature_matrix() {
-    let dir = std::path::PathBuf::from(std::env::var("KFPX_DUMP_DIR").expect("KFPX_DUMP_DIR"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let every = include_str!("../../tests/fixtures/compile/every-feature.yaml");
-    let every: Config = serde_yaml::from_str(every).unwrap();
-    let plain = config("");
-    let keep = config("volume: {keep: true, skip_init: true}\nmlflow: {enabled: true}");
-    for (cname, cfg) in [("plain", &plain), ("every", &every), ("keep", &keep)] {
-        for gname in ["none", "grouped", "full"] {
-            let snapshot = snapshot();
-            let graph = match gname {
-                "none" => graph_none(&snapshot, "__default__"),
-                "grouped" => graph_grouped(&snapshot),
-                _ => graph_full(&snapshot),
-            };
-            for (vname, version) in [("v2", KfpVersion::V2), ("v1", KfpVersion::V1)] {
-                let mut case = Case::new("");
-                case.config = cfg.clone();
-                case.graph = graph.clone();
-                case.version = version;
-                let c = case.ok();
-                std::fs::write(dir.join(format!("{cname}-{gname}-{vname}.yaml")), c.yaml).unwrap();
-            }
-        }
-    }
-}
