@@ -8,6 +8,7 @@ use crate::commands::build;
 use crate::commands::Ctx;
 use crate::config::KfpVersion;
 use crate::error::{Error, Result};
+use crate::output;
 
 pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
     let to_stdout = args.output.as_os_str() == "-";
@@ -27,18 +28,18 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
         return Ok(());
     };
     write_atomically(&dir, &args.output, c.yaml.as_bytes())?;
-    if !ctx.global.quiet {
+    {
         let format = match c.kfp_version {
             KfpVersion::V2 => "KFP v2 IR",
             KfpVersion::V1 => "Argo Workflow for KFP v1",
         };
-        eprintln!(
+        output::status(format!(
             "Compiled {} ({} task{}, {format}) to {}",
             prepared.pipeline,
             prepared.tasks,
             if prepared.tasks == 1 { "" } else { "s" },
             args.output.display()
-        );
+        ));
     }
     Ok(())
 }
