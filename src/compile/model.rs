@@ -753,8 +753,9 @@ fn combine_affinity(rc: &RunConfig, keys: &[NodeKeys]) -> Option<Map<String, Val
     }
 }
 
-/// Node selector: the labels of the nodes' own entries (two different values for one label in
-/// one task are an error), then `__default__`'s labels for the label names no node set.
+/// Node selector: the node's own labels, else `__default__`'s. A grouped task needs the labels
+/// of every node with its own entry (two values for one label are an error); only when none of
+/// its nodes has one does `__default__` apply.
 fn combine_node_selector(
     rc: &RunConfig,
     keys: &[NodeKeys],
@@ -781,9 +782,9 @@ fn combine_node_selector(
             }
         }
     }
-    if let Some(default) = rc.node_selector.get(DEFAULT_KEY) {
-        for (label, value) in default {
-            out.entry(label.clone()).or_insert_with(|| value.clone());
+    if from.is_empty() && !keys.iter().any(|k| k.find(&rc.node_selector).is_some()) {
+        if let Some(default) = rc.node_selector.get(DEFAULT_KEY) {
+            out = default.clone();
         }
     }
     Ok(out)
