@@ -345,3 +345,27 @@ fn bad_retry_policy() {
         &["retry_policy", "backoff_duration", "soon"],
     );
 }
+
+#[test]
+fn kedro_config_variables_reach_the_pods_and_others_do_not() {
+    let out = kfpx(&conf_example(), &["compile", "-o", "-"])
+        .env("KEDRO_CONFIG_MY_KEY", "my-value")
+        .env("SOME_VALUE", "not-passed")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let d = docs(std::str::from_utf8(&out.stdout).unwrap());
+    let env = &d[0]["deploymentSpec"]["executors"]["exec-data-science-split-data-node"]
+        ["container"]["env"];
+    let names: Vec<&str> = env
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"KEDRO_CONFIG_MY_KEY"), "{names:?}");
+    assert!(!names.contains(&"SOME_VALUE"), "{names:?}");
+    // conf-example's run_config.env is there too.
+    assert!(names.contains(&"AWS_DEFAULT_REGION"), "{names:?}");
+}
