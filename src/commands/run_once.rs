@@ -8,7 +8,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cli::RunOnceArgs;
-use crate::commands::{build, Ctx};
+use crate::commands::build::{self, Prepared};
+use crate::commands::Ctx;
 use crate::compile::{params, Compiled};
 use crate::error::{Error, Result};
 use crate::kfp::models::{NewRun, Run, RunSource, RunState};
@@ -51,6 +52,11 @@ struct RunReport<'a> {
 
 pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
     let prepared = build::prepare(ctx, &args.build, &args.params)?;
+    run_prepared(ctx, &args, &prepared)
+}
+
+/// Everything after compiling (tests call it with a hand-built `Prepared`).
+pub fn run_prepared(ctx: &Ctx, args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
     let rc = &prepared.config.run_config;
     let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
     let template = args.run_name.as_deref().unwrap_or(&rc.run_name);

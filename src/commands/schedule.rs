@@ -6,8 +6,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::cli::ScheduleArgs;
+use crate::commands::build::{self, Prepared};
 use crate::commands::run_once::{request_description, run_params};
-use crate::commands::{build, Ctx};
+use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::kfp::cronexpr::{self, CronExpr};
 use crate::kfp::deploy::{self, Upload};
@@ -58,9 +59,18 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
 
 pub fn run(ctx: &Ctx, args: ScheduleArgs) -> Result<()> {
     // Everything that can be checked offline is checked before compiling and connecting.
-    let cron = CronExpr::parse(&args.cron_expression)
-        .map_err(|e| Error::Usage(format!("invalid --cron-expression: {e}")))?;
+    parse_cron(&args.cron_expression)?;
     let prepared = build::prepare(ctx, &args.build, &args.params)?;
+    schedule_prepared(ctx, &args, &prepared)
+}
+
+fn parse_cron(raw: &str) -> Result<CronExpr> {
+    CronExpr::parse(raw).map_err(|e| Error::Usage(format!("invalid --cron-expression: {e}")))
+}
+
+/// Everything after compiling (tests call it with a hand-built `Prepared`).
+pub fn schedule_prepared(ctx: &Ctx, args: &ScheduleArgs, prepared: &Prepared) -> Result<()> {
+    let cron = parse_cron(&args.cron_expression)?;
     let rc = &prepared.config.run_config;
     let sched = &rc.schedule;
     let start = schedule_time(

@@ -4,7 +4,8 @@
 use serde::Serialize;
 
 use crate::cli::UploadArgs;
-use crate::commands::{build, Ctx};
+use crate::commands::build::{self, Prepared};
+use crate::commands::Ctx;
 use crate::error::Result;
 use crate::kfp::deploy::{self, Outcome, Upload, Uploaded};
 use crate::kfp::{naming, present, session};
@@ -21,6 +22,11 @@ struct UploadReport<'a> {
 
 pub fn run(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let prepared = build::prepare(ctx, &args.build, &[])?;
+    upload_prepared(ctx, &args, &prepared)
+}
+
+/// Everything after compiling (tests call it with a hand-built `Prepared`).
+pub fn upload_prepared(ctx: &Ctx, args: &UploadArgs, prepared: &Prepared) -> Result<()> {
     let project = &prepared.project;
     let document = prepared.compiled.yaml.as_bytes();
     let pipeline_name = naming::pipeline_name(&project.name, &prepared.pipeline, &project.env);

@@ -220,6 +220,44 @@ impl Kfp {
     /// its latest version, sorted by name then id. v1 list answers carry the latest version;
     /// for v2 they are fetched concurrently (bounded).
     pub async fn pipelines_with_latest_versions(&self) -> Result<Vec<Pipeline>, KfpError> {
+        let (mut all, mut latest) = match self.version() {
+            KfpVersion::V1 => (self.visible_pipelines().await?, BTreeMap::new()),
+            // The v2 list does not carry versions; the v1 list of a 2.x server does. Ask both
+            // at once; fall back to one request per pipeline for whatever is still missing.
+            KfpVersion::V2 => {
+                let (pipelines, versions) =
+                    tokio::join!(self.visible_pipelines(), self.latest_versions_via_v1());
+                (pipelines?, versions)
+            }
+        };
+        for p in &mut all {
+            if p.latest_version.is_none() {
+                p.latest_version = latest.remove(&p.id);
+            }
+        }
+        let missing: Vec<String> = all
+            .iter()
+            .filter(|p| p.latest_version.is_none())
+            .map(|p| p.id.clone())
+            .collect();
+        if !missing.is_empty() {
+            tracing::info!(
+                "fetching the latest version of {} pipelines one by one",
+                missing.len()
+            );
+        }
+        let mut fetched = self.latest_versions_of(missing).await?;
+        for p in &mut all {
+            if p.latest_version.is_none() {
+                p.latest_version = fetched.remove(&p.id);
+            }
+        }
+        all.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    /// Shared pipelines, plus the namespace's own when one is set.
+    async fn visible_pipelines(&self) -> Result<Vec<Pipeline>, KfpError> {
         let mut all = self.list_pipelines_in(None, None).await?;
         if let Some(ns) = self.ns() {
             let mut seen: std::collections::BTreeSet<String> =
@@ -230,13 +268,35 @@ impl Kfp {
                 }
             }
         }
-        let missing: Vec<String> = all
-            .iter()
-            .filter(|p| p.latest_version.is_none())
-            .map(|p| p.id.clone())
-            .collect();
-        let mut latest: BTreeMap<String, Version> = BTreeMap::new();
-        let mut pending = missing.into_iter();
+        Ok(all)
+    }
+
+    /// Latest versions from the v1 list (shared + namespace); empty if that API is unavailable.
+    async fn latest_versions_via_v1(&self) -> BTreeMap<String, Version> {
+        let mut out = BTreeMap::new();
+        let mut scopes = vec![None];
+        if let Some(ns) = self.ns() {
+            scopes.push(Some(ns));
+        }
+        for ns in scopes {
+            match v1::latest_versions_by_list(&self.client, ns).await {
+                Ok(m) => out.extend(m),
+                Err(e) => {
+                    tracing::info!("the v1 pipeline list is not available ({e})");
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// One request per pipeline, a bounded number at a time.
+    async fn latest_versions_of(
+        &self,
+        ids: Vec<String>,
+    ) -> Result<BTreeMap<String, Version>, KfpError> {
+        let mut latest = BTreeMap::new();
+        let mut pending = ids.into_iter();
         let mut set: JoinSet<Result<(String, Option<Version>), KfpError>> = JoinSet::new();
         loop {
             while set.len() < VERSION_FETCH_CONCURRENCY {
@@ -256,12 +316,6 @@ impl Kfp {
                 latest.insert(id, v);
             }
         }
-        for p in &mut all {
-            if p.latest_version.is_none() {
-                p.latest_version = latest.remove(&p.id);
-            }
-        }
-        all.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
-        Ok(all)
+        Ok(latest)
     }
 }

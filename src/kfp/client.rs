@@ -82,6 +82,8 @@ pub struct Call {
     pub body: Body,
     /// What the call does, for messages: "KFP rejected <action>: …".
     pub action: String,
+    /// Another API version than the client's (2.x servers serve both).
+    pub api: Option<KfpVersion>,
 }
 
 impl Call {
@@ -92,6 +94,7 @@ impl Call {
             query: Vec::new(),
             body: Body::Empty,
             action: action.into(),
+            api: None,
         }
     }
     pub fn post(path: impl Into<String>, body: Body, action: impl Into<String>) -> Call {
@@ -101,6 +104,7 @@ impl Call {
             query: Vec::new(),
             body,
             action: action.into(),
+            api: None,
         }
     }
     pub fn delete(path: impl Into<String>, action: impl Into<String>) -> Call {
@@ -110,7 +114,13 @@ impl Call {
             query: Vec::new(),
             body: Body::Empty,
             action: action.into(),
+            api: None,
         }
+    }
+    /// Send to `/apis/<version>` whatever the client's version.
+    pub fn on_api(mut self, version: KfpVersion) -> Call {
+        self.api = Some(version);
+        self
     }
     pub fn query(mut self, key: &str, value: impl Into<String>) -> Call {
         self.query.push((key.to_string(), value.into()));
@@ -322,7 +332,12 @@ impl Client {
 
     /// One exchange (plus one retry with renewed credentials after a 401).
     async fn attempt(&self, call: &Call) -> Result<Value, Failure> {
-        let url = format!("{}{}", self.inner.api_base, call.path);
+        let url = match call.api {
+            Some(v) if v != self.inner.options.version => {
+                format!("{}{}", api_base(&self.inner.options.endpoint, v), call.path)
+            }
+            _ => format!("{}{}", self.inner.api_base, call.path),
+        };
         let mut refreshed = false;
         loop {
             let mut rb = self
@@ -572,7 +587,8 @@ pub fn one_line(text: &str, max: usize) -> String {
 }
 
 /// The user-facing message of a KFP error body, in any of its forms: google.rpc.Status
-/// `{code, message, details[].message}` (short detail message preferred), the upload
+/// `{code, message, details[].message}` (the full message, which contains the short detail
+/// one and the context around it; the detail when there is no message), the upload
 /// endpoints' `{error_message, error_details}`, grpc-gateway v1's `{error}`, or plain text.
 pub fn error_message(body: &str) -> Option<String> {
     let trimmed = body.trim();
@@ -590,8 +606,8 @@ pub fn error_message(body: &str) -> Option<String> {
             .get("details")
             .and_then(Value::as_array)
             .and_then(|ds| ds.iter().find_map(|d| text(d.get("message"))));
-        return detail
-            .or_else(|| text(map.get("message")))
+        return text(map.get("message"))
+            .or(detail)
             .or_else(|| text(map.get("error_message")))
             .or_else(|| text(map.get("error")))
             .or_else(|| text(map.get("error_details")))
@@ -605,9 +621,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rpc_status_prefers_the_short_detail_message() {
-        let body = r#"{"code":6,"message":"Failed to create a pipeline due to error: InternalServerError: wrapped: name already exist",
-            "details":[{"@type":"type.googleapis.com/google.rpc.Status","code":6,"message":"name already exist"}]}"#;
+    fn rpc_status_gives_the_full_message_then_the_detail() {
+        let body = r#"{"code":7,"message":"Failed to authorize with API: PermissionDenied: User 'u' is not authorized (Namespace:team-x)",
+            "details":[{"@type":"type.googleapis.com/google.rpc.Status","code":7,"message":"User 'u' is not authorized (Namespace:team-x)"}]}"#;
+        assert_eq!(
+            error_message(body).unwrap(),
+            "Failed to authorize with API: PermissionDenied: User 'u' is not authorized (Namespace:team-x)"
+        );
+        let body = r#"{"code":6,"details":[{"code":6,"message":"name already exist"}]}"#;
         assert_eq!(error_message(body).unwrap(), "name already exist");
     }
 

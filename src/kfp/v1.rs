@@ -140,6 +140,23 @@ pub async fn list_pipelines(
         .collect()
 }
 
+/// Latest version of every pipeline, from the v1 list, which carries each pipeline's default
+/// (= latest) version: one request per 200 pipelines instead of one per pipeline. On a 2.x
+/// server this serves v2-mode listings too.
+pub async fn latest_versions_by_list(
+    c: &Client,
+    namespace: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, Version>, KfpError> {
+    let call = with_namespace(Call::get("/pipelines", "listing pipelines"), namespace)
+        .on_api(crate::config::KfpVersion::V1);
+    Ok(list_all(c, call, "pipelines")
+        .await?
+        .iter()
+        .filter_map(|v| pipeline(v).ok())
+        .filter_map(|p| p.latest_version.map(|v| (p.id, v)))
+        .collect())
+}
+
 fn versions_call(pipeline_id: &str) -> Call {
     Call::get("/pipeline_versions", "listing pipeline versions")
         .query("resource_key.type", "PIPELINE")
