@@ -944,3 +944,16 @@ fn schedule_with_a_five_field_cron_fails_before_compiling() {
         .code(2)
         .stderr(predicate::str::contains("exactly 6"));
 }
+
+#[test]
+fn a_redirect_to_a_login_page_is_an_authentication_error() {
+    let fake = FakeKfp::start();
+    fake.require_cookie("oauth2_proxy_kubeflow", "session-value");
+    kfpx()
+        .args(["list-pipelines", "--host", &fake.url()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("sent kfpx to a login page"))
+        .stderr(predicate::str::contains("/dex/"))
+        .stderr(predicate::str::contains("KF_PIPELINES_COOKIE"));
+}

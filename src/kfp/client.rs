@@ -376,13 +376,25 @@ impl Client {
                 }
             };
             let status = resp.status();
+            let final_url = resp.url().clone();
+            let redirected = Url::parse(&url).is_ok_and(|asked| {
+                asked.origin() != final_url.origin() || asked.path() != final_url.path()
+            });
             tracing::info!(
-                "{} {} -> {} in {elapsed} ms",
+                "{} {} -> {} in {elapsed} ms{}",
                 call.method,
-                resp.url().as_str(),
-                status.as_u16()
+                url,
+                status.as_u16(),
+                if redirected {
+                    format!(
+                        " (redirected to {}{})",
+                        origin(&final_url),
+                        final_url.path()
+                    )
+                } else {
+                    String::new()
+                }
             );
-            let final_url = resp.url().to_string();
             let is_html = resp
                 .headers()
                 .get(reqwest::header::CONTENT_TYPE)
@@ -411,12 +423,13 @@ impl Client {
                     }
                 }
             }
+            let login_redirect = redirected && is_login_page(&final_url);
             return self.interpret(
                 call,
                 status,
                 is_html || looks_like_html(&text),
                 &text,
-                &final_url,
+                login_redirect.then_some(&final_url),
             );
         }
     }
@@ -427,7 +440,7 @@ impl Client {
         status: StatusCode,
         html: bool,
         text: &str,
-        final_url: &str,
+        login_page: Option<&Url>,
     ) -> Result<Value, Failure> {
         let code = status.as_u16();
         let fail = |error: KfpError, transient: bool| Failure {
@@ -454,9 +467,22 @@ impl Client {
             ));
         }
         let transient = matches!(code, 429 | 500 | 502 | 503 | 504);
+        if let (true, Some(login)) = (html, login_page) {
+            return Err(fail(
+                KfpError::Auth(format!(
+                    "KFP at {} sent kfpx to a login page ({}{}): the request was not \
+                     authenticated; tried: {}. Provide credentials: {}",
+                    self.inner.options.endpoint,
+                    origin(login),
+                    login.path(),
+                    self.inner.auth_name,
+                    CREDENTIAL_HINT
+                )),
+                false,
+            ));
+        }
         if html {
-            // A login page after a redirect, or a UI server instead of the API.
-            let _ = final_url;
+            // A UI or dashboard server instead of the API.
             return Err(fail(
                 KfpError::Html {
                     url: self.inner.options.endpoint.to_string(),
@@ -556,6 +582,21 @@ fn backoff(attempt: u32) -> Duration {
     let base = BASE_DELAY * 2u32.pow(attempt.saturating_sub(1).min(6));
     let jitter = rand::random_range(0..=base.as_millis() as u64 / 2);
     base + Duration::from_millis(jitter)
+}
+
+/// `scheme://host[:port]` (no credentials, path or query).
+fn origin(u: &Url) -> String {
+    u.origin().ascii_serialization()
+}
+
+/// A redirect target that is a sign-in page (Dex, oauth2-proxy, oidc-authservice, IAP, …).
+fn is_login_page(u: &Url) -> bool {
+    let p = u.path().to_ascii_lowercase();
+    ["/dex", "/oauth2", "/auth", "login", "signin", "sign_in"]
+        .iter()
+        .any(|k| p.contains(k))
+        || u.host_str()
+            .is_some_and(|h| h.starts_with("accounts.google."))
 }
 
 fn looks_like_html(text: &str) -> bool {
@@ -661,6 +702,21 @@ mod tests {
             "namespace is required"
         );
         assert_eq!(error_message("   "), None);
+    }
+
+    #[test]
+    fn login_pages_are_recognised() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_login_page(&u(
+            "https://kf.example.com/dex/auth/local?req=x"
+        )));
+        assert!(is_login_page(&u(
+            "https://kf.example.com/oauth2/start?rd=/"
+        )));
+        assert!(is_login_page(&u(
+            "https://accounts.google.com/o/oauth2/v2/auth"
+        )));
+        assert!(!is_login_page(&u("https://kf.example.com/pipeline/")));
     }
 
     #[test]
