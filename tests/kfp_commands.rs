@@ -17,11 +17,10 @@ use serde_json::{json, Value};
 use support::fake_kfp::FakeKfp;
 
 use kfpx::cli::{
-    BuildArgs, ColorChoice, GlobalArgs, OutputFormat, PipelineArgs, RunOnceArgs, ScheduleArgs,
-    ServerArgs, UploadArgs,
+    BuildArgs, OutputFormat, PipelineArgs, RunOnceArgs, ScheduleArgs, ServerArgs, UploadArgs,
 };
 use kfpx::commands::build::Prepared;
-use kfpx::commands::{run_once, schedule, upload, Ctx};
+use kfpx::commands::{run_once, schedule, upload};
 use kfpx::compile::Compiled;
 use kfpx::config::{Config, KfpVersion};
 use kfpx::project::Project;
@@ -144,21 +143,6 @@ fn prepared(host: &str, version: KfpVersion, variant: &str) -> Prepared {
     }
 }
 
-fn ctx() -> Ctx {
-    Ctx {
-        global: GlobalArgs {
-            env: "local".into(),
-            project_dir: None,
-            verbose: 0,
-            quiet: true,
-            color: ColorChoice::Never,
-            python: None,
-            snapshot: None,
-            refresh: false,
-        },
-    }
-}
-
 fn server(url: &str) -> ServerArgs {
     ServerArgs {
         host: Some(url.to_string()),
@@ -241,7 +225,7 @@ fn upload_creates_the_pipeline_then_versions_and_is_idempotent() {
     for version in BOTH {
         let fake = FakeKfp::start();
         let p = prepared(&fake.url(), version, "");
-        upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &p).unwrap();
+        upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
 
         let pipelines = fake.pipelines();
         let ours = named(&pipelines, "display_name", PIPELINE_NAME);
@@ -264,14 +248,14 @@ fn upload_creates_the_pipeline_then_versions_and_is_idempotent() {
         let count = versions.len();
 
         // The same content again: nothing new on the server.
-        upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &p).unwrap();
+        upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
         assert_eq!(fake.pipelines().len(), 1);
         assert_eq!(fake.pipeline_versions(&pid).len(), count, "{version:?}");
         let uploads = fake.requests_to("POST", "/apis/").len();
 
         // Changed content: one new version of the same pipeline.
         let changed = prepared(&fake.url(), version, "-changed");
-        upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &changed).unwrap();
+        upload::upload_prepared(&upload_args(&fake.url()), &changed).unwrap();
         assert_eq!(fake.pipelines().len(), 1);
         assert_eq!(fake.pipeline_versions(&pid).len(), count + 1, "{version:?}");
         assert_eq!(fake.requests_to("POST", "/apis/").len(), uploads + 1);
@@ -290,8 +274,8 @@ fn upload_to_an_old_server_sends_only_what_it_knows() {
     let fake = FakeKfp::start();
     fake.set_server_version("2.5.0");
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &p).unwrap();
-    upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &p).unwrap();
+    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
     for r in fake.requests_to("POST", "/apis/v2beta1/pipelines/upload") {
         assert!(
             !r.query_map().contains_key("display_name"),
@@ -309,7 +293,7 @@ fn upload_finds_the_pipeline_among_many_pages() {
     fake.seed_pipelines(450);
     let (pid, _) = fake.seed_pipeline(PIPELINE_NAME, "");
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &p).unwrap();
+    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
     assert_eq!(
         named(&fake.pipelines(), "display_name", PIPELINE_NAME).len(),
         1
@@ -327,7 +311,7 @@ fn upload_retries_a_failed_lookup_and_never_duplicates_an_upload() {
     fake.fail_next("GET", "/apis/v2beta1/pipelines", 503, 2);
     fake.fail_next("POST", "/apis/v2beta1/pipelines/upload", 500, 1);
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&ctx(), &upload_args(&fake.url()), &p).unwrap();
+    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
     assert_eq!(
         named(&fake.pipelines(), "display_name", PIPELINE_NAME).len(),
         1
@@ -341,7 +325,7 @@ fn run_once_creates_the_experiment_and_one_inline_run() {
     for version in BOTH {
         let fake = FakeKfp::start();
         let p = prepared(&fake.url(), version, "");
-        run_once::run_prepared(&ctx(), &run_args(&fake.url()), &p).unwrap();
+        run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
         let exps = fake.experiments();
         assert_eq!(
             named(&exps, "display_name", "demo-exp").len(),
@@ -361,7 +345,7 @@ fn run_once_creates_the_experiment_and_one_inline_run() {
         assert_eq!(runs[0]["experiment_id"], exps[0]["experiment_id"]);
 
         // A second run reuses the experiment.
-        run_once::run_prepared(&ctx(), &run_args(&fake.url()), &p).unwrap();
+        run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
         assert_eq!(fake.experiments().len(), 1);
         assert_eq!(fake.runs().len(), 2);
         assert_no_violations(&fake);
@@ -375,7 +359,7 @@ fn run_once_sends_the_v2_spec_inline_with_its_platform_spec() {
     let mut args = run_args(&fake.url());
     args.run_name = Some("custom".into());
     args.experiment_name = Some("other-exp".into());
-    run_once::run_prepared(&ctx(), &args, &p).unwrap();
+    run_once::run_prepared(&args, &p).unwrap();
     let post = &fake.requests_to("POST", "/apis/v2beta1/runs")[0];
     let body = post.json().unwrap();
     assert_eq!(body["display_name"], "custom");
@@ -404,7 +388,7 @@ fn run_creation_retried_after_500_creates_exactly_one_run() {
         };
         fake.fail_next("POST", prefix, 500, 1);
         let p = prepared(&fake.url(), version, "");
-        run_once::run_prepared(&ctx(), &run_args(&fake.url()), &p).unwrap();
+        run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
         assert_eq!(fake.runs().len(), 1, "{version:?}");
         assert_eq!(fake.requests_to("POST", prefix).len(), 2, "{version:?}");
     }
@@ -415,7 +399,7 @@ fn run_creation_after_a_dropped_connection_creates_exactly_one_run() {
     let fake = FakeKfp::start();
     fake.drop_next("POST", "/apis/v2beta1/runs", 1);
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    run_once::run_prepared(&ctx(), &run_args(&fake.url()), &p).unwrap();
+    run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
     assert_eq!(fake.runs().len(), 1);
 }
 
@@ -427,7 +411,7 @@ fn waiting_for_a_successful_run_exits_zero() {
         let p = prepared(&fake.url(), version, "");
         let mut args = run_args(&fake.url());
         args.wait_for_completion = true;
-        run_once::run_prepared(&ctx(), &args, &p).unwrap();
+        run_once::run_prepared(&args, &p).unwrap();
         assert_eq!(fake.runs()[0]["state"], "SUCCEEDED", "{version:?}");
     }
 }
@@ -441,7 +425,7 @@ fn a_failed_run_exits_3_naming_the_failed_task() {
         let p = prepared(&fake.url(), version, "");
         let mut args = run_args(&fake.url());
         args.wait_for_completion = true;
-        let err = run_once::run_prepared(&ctx(), &args, &p).unwrap_err();
+        let err = run_once::run_prepared(&args, &p).unwrap_err();
         assert_eq!(err.exit_code(), 3, "{version:?}: {err}");
         let msg = err.to_string();
         assert!(msg.contains("FAILED"), "{msg}");
@@ -461,7 +445,7 @@ fn waiting_past_the_timeout_exits_4_and_leaves_the_run() {
     args.wait_for_completion = true;
     args.timeout = 1;
     let started = Instant::now();
-    let err = run_once::run_prepared(&ctx(), &args, &p).unwrap_err();
+    let err = run_once::run_prepared(&args, &p).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(err.exit_code(), 4, "{err}");
     let msg = err.to_string();
@@ -478,7 +462,7 @@ fn config_wait_for_completion_waits_too() {
     fake.set_run_plan(&["RUNNING", "FAILED"]);
     let mut p = prepared(&fake.url(), KfpVersion::V2, "");
     p.config.run_config.wait_for_completion = true;
-    let err = run_once::run_prepared(&ctx(), &run_args(&fake.url()), &p).unwrap_err();
+    let err = run_once::run_prepared(&run_args(&fake.url()), &p).unwrap_err();
     assert_eq!(err.exit_code(), 3, "{err}");
 }
 
@@ -490,7 +474,7 @@ fn an_experiment_namespace_without_permission_is_a_403_message() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.experiment_namespace = Some("team-x".into());
-    let err = run_once::run_prepared(&ctx(), &args, &p).unwrap_err();
+    let err = run_once::run_prepared(&args, &p).unwrap_err();
     let msg = err.to_string();
     assert_eq!(err.exit_code(), 1);
     assert!(msg.contains("HTTP 403"), "{msg}");
@@ -509,7 +493,7 @@ fn multi_user_runs_land_in_the_namespace() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.server.namespace = Some("team-a".into());
-    run_once::run_prepared(&ctx(), &args, &p).unwrap();
+    run_once::run_prepared(&args, &p).unwrap();
     let lookup = &fake.requests_to("GET", "/apis/v2beta1/experiments")[0];
     assert_eq!(lookup.query_map()["namespace"], "team-a");
     let create = &fake.requests_to("POST", "/apis/v2beta1/experiments")[0];
@@ -524,7 +508,7 @@ fn a_run_name_with_an_unknown_placeholder_is_refused_before_any_request() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.run_name = Some("run {epochs}".into());
-    let err = run_once::run_prepared(&ctx(), &args, &p).unwrap_err();
+    let err = run_once::run_prepared(&args, &p).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("{epochs}") && msg.contains("source_uri"),
@@ -540,8 +524,7 @@ fn schedule_uploads_and_creates_an_enabled_recurring_run() {
     for version in BOTH {
         let fake = FakeKfp::start();
         let p = prepared(&fake.url(), version, "");
-        schedule::schedule_prepared(&ctx(), &schedule_args(&fake.url(), "0 0 4 * * *"), &p)
-            .unwrap();
+        schedule::schedule_prepared(&schedule_args(&fake.url(), "0 0 4 * * *"), &p).unwrap();
         let rr = fake.recurring_runs();
         assert_eq!(rr.len(), 1, "{version:?}");
         assert_eq!(rr[0]["display_name"], "nightly");
@@ -579,7 +562,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let args = schedule_args(&fake.url(), "0 0 4 * * *");
-    schedule::schedule_prepared(&ctx(), &args, &p).unwrap();
+    schedule::schedule_prepared(&args, &p).unwrap();
     let exp = fake.experiments()[0]["experiment_id"]
         .as_str()
         .unwrap()
@@ -616,7 +599,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     args.max_concurrency = Some(3);
     args.no_catchup = true;
     args.start_time = Some("2030-01-01T00:00:00+01:00".into());
-    schedule::schedule_prepared(&ctx(), &args, &p).unwrap();
+    schedule::schedule_prepared(&args, &p).unwrap();
     let rr = fake.recurring_runs();
     let nightly = named(&rr, "display_name", "nightly");
     assert_eq!(nightly.len(), 1, "all 206 old ones replaced by one");
@@ -649,9 +632,9 @@ fn schedule_v1_replaces_jobs() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V1, "");
     let args = schedule_args(&fake.url(), "0 0 4 * * *");
-    schedule::schedule_prepared(&ctx(), &args, &p).unwrap();
+    schedule::schedule_prepared(&args, &p).unwrap();
     let first = fake.recurring_runs()[0]["recurring_run_id"].clone();
-    schedule::schedule_prepared(&ctx(), &args, &p).unwrap();
+    schedule::schedule_prepared(&args, &p).unwrap();
     let rr = fake.recurring_runs();
     assert_eq!(rr.len(), 1);
     assert_ne!(rr[0]["recurring_run_id"], first, "replaced by a new one");
@@ -669,14 +652,13 @@ fn schedule_refuses_bad_cron_before_any_request() {
         ("every day", "2 fields"),
         ("0 0 25 * * *", "not a valid"),
     ] {
-        let err =
-            schedule::schedule_prepared(&ctx(), &schedule_args(&fake.url(), cron), &p).unwrap_err();
+        let err = schedule::schedule_prepared(&schedule_args(&fake.url(), cron), &p).unwrap_err();
         assert_eq!(err.exit_code(), 2, "{cron}: {err}");
         assert!(err.to_string().contains(needle), "{cron}: {err}");
     }
     let mut args = schedule_args(&fake.url(), "0 0 4 * * *");
     args.max_concurrency = Some(11);
-    let err = schedule::schedule_prepared(&ctx(), &args, &p).unwrap_err();
+    let err = schedule::schedule_prepared(&args, &p).unwrap_err();
     assert!(err.to_string().contains("1..10"), "{err}");
     assert!(fake.requests().is_empty());
 }
@@ -752,9 +734,10 @@ fn list_pipelines_prints_every_page_sorted_with_latest_versions() {
             .clone();
         let table = String::from_utf8(table).unwrap();
         let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("NAME") && lines[0].contains("LATEST VERSION"));
-        assert!(lines[1].starts_with("aaa first"));
-        assert_eq!(lines.len(), 232);
+        assert!(lines[0].starts_with("Name") && lines[0].contains("Latest version"));
+        assert!(lines[1].starts_with("----"));
+        assert!(lines[2].starts_with("aaa first"));
+        assert_eq!(lines.len(), 233);
     }
 }
 
@@ -919,7 +902,6 @@ fn a_bearer_token_from_the_environment_is_sent() {
 }
 
 #[test]
-#[ignore = "needs the logging setup (output::init) from the cli branch"]
 fn verbose_logs_each_request() {
     let fake = FakeKfp::start();
     kfpx()

@@ -6,6 +6,7 @@ use crate::commands::Ctx;
 use crate::config::{self, Config, KfpVersion};
 use crate::error::Result;
 use crate::kfp::{present, session};
+use crate::output;
 
 /// The project's config, when there is one. With a host from `--host` or the environment a
 /// missing or broken project config is not needed (only its namespace/version would be).
@@ -42,27 +43,21 @@ pub fn run(ctx: &Ctx, args: ListPipelinesArgs) -> Result<()> {
             return Ok(());
         }
         if pipelines.is_empty() {
-            eprintln!("no pipelines on {}", kfp.client.endpoint());
+            output::status(format!("no pipelines on {}", kfp.client.endpoint()));
             return Ok(());
         }
-        let rows = pipelines
-            .iter()
-            .map(|p| {
-                vec![
-                    p.name.clone(),
-                    p.id.clone(),
-                    p.created_at.clone().unwrap_or_default(),
-                    p.latest_version
-                        .as_ref()
-                        .map(|v| v.name.clone())
-                        .unwrap_or_default(),
-                ]
-            })
-            .collect();
-        println!(
-            "{}",
-            present::table(&["name", "id", "created at", "latest version"], rows)
-        );
-        Ok(())
+        let mut table = output::table(&["Name", "ID", "Created at", "Latest version"]);
+        for p in &pipelines {
+            table.add_row(vec![
+                p.name.clone(),
+                p.id.clone(),
+                p.created_at.clone().unwrap_or_default(),
+                p.latest_version
+                    .as_ref()
+                    .map(|v| v.name.clone())
+                    .unwrap_or_default(),
+            ]);
+        }
+        output::print_table(&table)
     })
 }

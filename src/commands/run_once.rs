@@ -13,8 +13,9 @@ use crate::commands::Ctx;
 use crate::compile::{params, Compiled};
 use crate::error::{Error, Result};
 use crate::kfp::models::{NewRun, Run, RunSource, RunState};
-use crate::kfp::wait::{self, Progress, WaitEnd};
+use crate::kfp::wait::{self, WaitEnd};
 use crate::kfp::{naming, present, session};
+use crate::output;
 
 type Params = BTreeMap<String, serde_json::Value>;
 
@@ -52,11 +53,11 @@ struct RunReport<'a> {
 
 pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
     let prepared = build::prepare(ctx, &args.build, &args.params)?;
-    run_prepared(ctx, &args, &prepared)
+    run_prepared(&args, &prepared)
 }
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
-pub fn run_prepared(ctx: &Ctx, args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
+pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
     let rc = &prepared.config.run_config;
     let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
     let template = args.run_name.as_deref().unwrap_or(&rc.run_name);
@@ -86,14 +87,12 @@ pub fn run_prepared(ctx: &Ctx, args: &RunOnceArgs, prepared: &Prepared) -> Resul
         let (experiment, created) = kfp
             .ensure_experiment(&experiment_name, namespace.as_deref())
             .await?;
-        if !ctx.global.quiet {
-            eprintln!(
-                "{} experiment {:?} ({})",
-                if created { "created" } else { "using" },
-                experiment.name,
-                experiment.id
-            );
-        }
+        output::status(format!(
+            "{} experiment {:?} ({})",
+            if created { "created" } else { "using" },
+            experiment.name,
+            experiment.id
+        ));
         let run = kfp
             .create_run(&NewRun {
                 name: &run_name,
@@ -119,18 +118,15 @@ pub fn run_prepared(ctx: &Ctx, args: &RunOnceArgs, prepared: &Prepared) -> Resul
         };
         let human = matches!(args.output, crate::cli::OutputFormat::Table);
         if human {
-            println!(
-                "{}",
-                present::fields(&[
-                    ("run", run.name.clone()),
-                    ("run id", run.id.clone()),
-                    (
-                        "experiment",
-                        format!("{} ({})", experiment.name, experiment.id)
-                    ),
-                    ("link", url.clone()),
-                ])
-            );
+            output::print_stdout(&present::fields(&[
+                ("run", run.name.clone()),
+                ("run id", run.id.clone()),
+                (
+                    "experiment",
+                    format!("{} ({})", experiment.name, experiment.id),
+                ),
+                ("link", url.clone()),
+            ]))?;
         }
         if !wait {
             if !human {
@@ -140,16 +136,12 @@ pub fn run_prepared(ctx: &Ctx, args: &RunOnceArgs, prepared: &Prepared) -> Resul
         }
 
         let timeout = Duration::from_secs(args.timeout);
-        match wait::wait_for_run(&kfp, &run.id, timeout, Progress::detect(ctx.global.quiet)).await?
-        {
+        match wait::wait_for_run(&kfp, &run.id, &run_name, timeout).await? {
             WaitEnd::Finished(done) => {
                 if !human {
                     present::machine(args.output, &report(&done))?;
                 }
                 if done.state == RunState::Succeeded {
-                    if !ctx.global.quiet {
-                        eprintln!("run {:?} succeeded", done.name);
-                    }
                     Ok(())
                 } else {
                     Err(Error::RunFailed(failure_message(&done, &url)))

@@ -11,9 +11,10 @@ use crate::commands::run_once::{request_description, run_params};
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::kfp::cronexpr::{self, CronExpr};
-use crate::kfp::deploy::{self, Upload};
+use crate::kfp::deploy::{self, Outcome, Upload};
 use crate::kfp::models::{NewRecurringRun, NewRun, RunSource};
 use crate::kfp::{naming, present, session};
+use crate::output;
 
 /// KFP's bounds on `max_concurrency`.
 const MAX_CONCURRENCY: u32 = 10;
@@ -61,7 +62,7 @@ pub fn run(ctx: &Ctx, args: ScheduleArgs) -> Result<()> {
     // Everything that can be checked offline is checked before compiling and connecting.
     parse_cron(&args.cron_expression)?;
     let prepared = build::prepare(ctx, &args.build, &args.params)?;
-    schedule_prepared(ctx, &args, &prepared)
+    schedule_prepared(&args, &prepared)
 }
 
 fn parse_cron(raw: &str) -> Result<CronExpr> {
@@ -69,7 +70,7 @@ fn parse_cron(raw: &str) -> Result<CronExpr> {
 }
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
-pub fn schedule_prepared(ctx: &Ctx, args: &ScheduleArgs, prepared: &Prepared) -> Result<()> {
+pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()> {
     let cron = parse_cron(&args.cron_expression)?;
     let rc = &prepared.config.run_config;
     let sched = &rc.schedule;
@@ -118,7 +119,6 @@ pub fn schedule_prepared(ctx: &Ctx, args: &ScheduleArgs, prepared: &Prepared) ->
         commit.as_deref(),
     );
     let description = request_description(&format!("kfpx schedule of {pipeline_name}"));
-    let quiet = ctx.global.quiet;
 
     session::runtime()?.block_on(async {
         let kfp = session::connect(
@@ -137,12 +137,16 @@ pub fn schedule_prepared(ctx: &Ctx, args: &ScheduleArgs, prepared: &Prepared) ->
             },
         )
         .await?;
-        if !quiet {
-            eprintln!(
-                "pipeline {:?} version {} ({:?})",
-                up.pipeline.name, up.version.name, up.outcome
-            );
-        }
+        output::status(match up.outcome {
+            Outcome::AlreadyUploaded => format!(
+                "using version {} of pipeline {:?} (already uploaded)",
+                up.version.name, up.pipeline.name
+            ),
+            _ => format!(
+                "uploaded version {} of pipeline {:?}",
+                up.version.name, up.pipeline.name
+            ),
+        });
         let namespace = args
             .experiment_namespace
             .clone()
@@ -185,9 +189,7 @@ pub fn schedule_prepared(ctx: &Ctx, args: &ScheduleArgs, prepared: &Prepared) ->
                     created.id
                 ))
             })?;
-            if !quiet {
-                eprintln!("deleted the previous schedule {id}");
-            }
+            output::status(format!("deleted the previous schedule {id}"));
         }
 
         let after = start.map_or_else(Utc::now, |s| s.max(Utc::now()));
@@ -207,39 +209,36 @@ pub fn schedule_prepared(ctx: &Ctx, args: &ScheduleArgs, prepared: &Prepared) ->
             url: url.clone(),
         };
         if !present::machine(args.output, &report)? {
-            println!(
-                "{}",
-                present::fields(&[
-                    ("schedule", name.clone()),
-                    ("schedule id", created.id.clone()),
-                    ("cron (UTC)", cron.as_str().to_string()),
-                    (
-                        "state",
-                        if sched.enabled { "enabled" } else { "disabled" }.to_string()
-                    ),
-                    (
-                        "experiment",
-                        format!("{} ({})", experiment.name, experiment.id)
-                    ),
-                    (
-                        "pipeline",
-                        format!("{} ({})", up.pipeline.name, up.pipeline.id)
-                    ),
-                    (
-                        "version",
-                        format!("{} ({})", up.version.name, up.version.id)
-                    ),
-                    (
-                        "next runs",
-                        if next.is_empty() {
-                            "none (the schedule has ended)".into()
-                        } else {
-                            next.join(", ")
-                        }
-                    ),
-                    ("link", url),
-                ])
-            );
+            output::print_stdout(&present::fields(&[
+                ("schedule", name.clone()),
+                ("schedule id", created.id.clone()),
+                ("cron (UTC)", cron.as_str().to_string()),
+                (
+                    "state",
+                    if sched.enabled { "enabled" } else { "disabled" }.to_string(),
+                ),
+                (
+                    "experiment",
+                    format!("{} ({})", experiment.name, experiment.id),
+                ),
+                (
+                    "pipeline",
+                    format!("{} ({})", up.pipeline.name, up.pipeline.id),
+                ),
+                (
+                    "version",
+                    format!("{} ({})", up.version.name, up.version.id),
+                ),
+                (
+                    "next runs",
+                    if next.is_empty() {
+                        "none (the schedule has ended)".into()
+                    } else {
+                        next.join(", ")
+                    },
+                ),
+                ("link", url),
+            ]))?;
         }
         Ok(())
     })

@@ -9,6 +9,7 @@ use crate::commands::Ctx;
 use crate::error::Result;
 use crate::kfp::deploy::{self, Outcome, Upload, Uploaded};
 use crate::kfp::{naming, present, session};
+use crate::output;
 
 #[derive(Debug, Serialize)]
 struct UploadReport<'a> {
@@ -22,11 +23,11 @@ struct UploadReport<'a> {
 
 pub fn run(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let prepared = build::prepare(ctx, &args.build, &[])?;
-    upload_prepared(ctx, &args, &prepared)
+    upload_prepared(&args, &prepared)
 }
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
-pub fn upload_prepared(ctx: &Ctx, args: &UploadArgs, prepared: &Prepared) -> Result<()> {
+pub fn upload_prepared(args: &UploadArgs, prepared: &Prepared) -> Result<()> {
     let project = &prepared.project;
     let document = prepared.compiled.yaml.as_bytes();
     let pipeline_name = naming::pipeline_name(&project.name, &prepared.pipeline, &project.env);
@@ -56,9 +57,7 @@ pub fn upload_prepared(ctx: &Ctx, args: &UploadArgs, prepared: &Prepared) -> Res
         )
         .await?;
         let url = kfp.pipeline_link(&up.pipeline.id, &up.version.id);
-        if !ctx.global.quiet {
-            eprintln!("{}", outcome_line(&up));
-        }
+        output::status(outcome_line(&up));
         let report = UploadReport {
             outcome: up.outcome,
             pipeline_id: &up.pipeline.id,
@@ -68,16 +67,13 @@ pub fn upload_prepared(ctx: &Ctx, args: &UploadArgs, prepared: &Prepared) -> Res
             url: url.clone(),
         };
         if !present::machine(args.output, &report)? {
-            println!(
-                "{}",
-                present::fields(&[
-                    ("pipeline", up.pipeline.name.clone()),
-                    ("pipeline id", up.pipeline.id.clone()),
-                    ("version", up.version.name.clone()),
-                    ("version id", up.version.id.clone()),
-                    ("link", url),
-                ])
-            );
+            output::print_stdout(&present::fields(&[
+                ("pipeline", up.pipeline.name.clone()),
+                ("pipeline id", up.pipeline.id.clone()),
+                ("version", up.version.name.clone()),
+                ("version id", up.version.id.clone()),
+                ("link", url),
+            ]))?;
         }
         Ok(())
     })

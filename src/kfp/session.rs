@@ -48,7 +48,7 @@ pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
     let with_scheme = if trimmed.contains("://") {
         trimmed.to_string()
     } else {
-        crate::output::warn(&format!(
+        crate::output::warn(format!(
             "the KFP host {trimmed:?} from {source} has no scheme; using https://{trimmed}"
         ));
         format!("https://{trimmed}")
@@ -65,7 +65,7 @@ pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        crate::output::warn(&format!(
+        crate::output::warn(format!(
             "ignoring the query/fragment of the KFP host {trimmed:?} from {source}: the \
              namespace goes in --namespace or run_config.namespace"
         ));

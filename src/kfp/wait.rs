@@ -2,12 +2,12 @@
 //! terminal, one line per state change otherwise), stop at a final state, the timeout or
 //! Ctrl-C (which leaves the run running).
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use crate::kfp::api::Kfp;
 use crate::kfp::models::{Run, RunState};
 use crate::kfp::KfpError;
+use crate::output;
 
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(10);
@@ -21,27 +21,6 @@ pub enum WaitEnd {
     TimedOut(RunState),
     /// Ctrl-C; the last state seen.
     Interrupted(RunState),
-}
-
-/// How to show progress on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Progress {
-    Spinner,
-    Lines,
-    Silent,
-}
-
-impl Progress {
-    /// A spinner when stderr is a terminal outside CI, plain lines otherwise, nothing with -q.
-    pub fn detect(quiet: bool) -> Progress {
-        if quiet {
-            Progress::Silent
-        } else if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
-            Progress::Spinner
-        } else {
-            Progress::Lines
-        }
-    }
 }
 
 /// `1h02m03s`, `4m05s`, `12s`.
@@ -58,23 +37,20 @@ fn next_interval(current: Duration) -> Duration {
     (current.mul_f64(1.5)).min(MAX_POLL)
 }
 
+/// Poll run `run_id` until it ends, `timeout` passes or Ctrl-C. Progress (state and elapsed
+/// time) goes to stderr through `output::Progress`: a spinner on a terminal, a line per state
+/// change otherwise.
 pub async fn wait_for_run(
     kfp: &Kfp,
     run_id: &str,
+    run_name: &str,
     timeout: Duration,
-    progress: Progress,
 ) -> Result<WaitEnd, KfpError> {
     let started = Instant::now();
     let deadline = tokio::time::Instant::now() + timeout;
-    let spinner = (progress == Progress::Spinner).then(|| {
-        let pb = indicatif::ProgressBar::new_spinner();
-        pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-        pb.enable_steady_tick(Duration::from_millis(120));
-        pb
-    });
+    let progress = output::Progress::start(format!("run {run_name:?}: waiting"));
     let mut interval = FIRST_POLL;
     let mut last = RunState::Pending;
-    let mut shown: Option<RunState> = None;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
 
@@ -85,15 +61,7 @@ pub async fn wait_for_run(
             _ = &mut ctrl_c => break WaitEnd::Interrupted(last),
         };
         last = run.state;
-        let elapsed = human_duration(started.elapsed());
-        match (&spinner, progress) {
-            (Some(pb), _) => pb.set_message(format!("run {}: {} ({elapsed})", run.name, run.state)),
-            (None, Progress::Lines) if shown != Some(run.state) => {
-                eprintln!("run {}: {} after {elapsed}", run.name, run.state);
-            }
-            _ => {}
-        }
-        shown = Some(run.state);
+        progress.set_message(format!("run {run_name:?}: {}", run.state));
         if run.state.is_final() {
             break WaitEnd::Finished(run);
         }
@@ -104,9 +72,13 @@ pub async fn wait_for_run(
         }
         interval = next_interval(interval);
     };
-    if let Some(pb) = spinner {
-        pb.finish_and_clear();
-    }
+    let elapsed = human_duration(started.elapsed());
+    let summary = match &end {
+        WaitEnd::Finished(run) => format!("run {run_name:?} {} after {elapsed}", run.state),
+        WaitEnd::TimedOut(state) => format!("run {run_name:?} still {state} after {elapsed}"),
+        WaitEnd::Interrupted(state) => format!("run {run_name:?} {state} after {elapsed}"),
+    };
+    progress.finish(Some(&summary));
     Ok(end)
 }
 
