@@ -939,3 +939,31 @@ fn a_redirect_to_a_login_page_is_an_authentication_error() {
         .stderr(predicate::str::contains("/dex/"))
         .stderr(predicate::str::contains("KF_PIPELINES_COOKIE"));
 }
+
+#[test]
+fn upload_finds_a_pipeline_whose_display_name_was_changed() {
+    let fake = FakeKfp::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let resp = rt
+        .block_on(
+            reqwest::Client::new()
+                .post(format!("{}/apis/v2beta1/pipelines", fake.url()))
+                .json(&json!({"name": PIPELINE_NAME, "display_name": "Renamed in the UI"}))
+                .send(),
+        )
+        .unwrap();
+    assert!(resp.status().is_success());
+    let p = prepared(&fake.url(), KfpVersion::V2, "");
+    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+    let pipelines = fake.pipelines();
+    assert_eq!(pipelines.len(), 1, "no second pipeline: {pipelines:#?}");
+    let pid = pipelines[0]["pipeline_id"].as_str().unwrap();
+    assert_eq!(
+        fake.pipeline_versions(pid).len(),
+        1,
+        "the version went to it"
+    );
+}

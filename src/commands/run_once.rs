@@ -58,6 +58,9 @@ pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
 pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
+    if args.timeout == 0 {
+        return Err(Error::Usage("--timeout must be at least 1 second".into()));
+    }
     let rc = &prepared.config.run_config;
     let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
     let template = args.run_name.as_deref().unwrap_or(&rc.run_name);

@@ -96,6 +96,15 @@ impl Kfp {
         }
     }
 
+    /// The shared pipeline whose `name` is `name` (which may differ from its display name on
+    /// KFP 2.14+).
+    pub async fn pipeline_by_name(&self, name: &str) -> Result<Option<Pipeline>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::pipeline_by_name(&self.client, name, None).await,
+            KfpVersion::V1 => v1::pipeline_by_name(&self.client, name, None).await,
+        }
+    }
+
     pub async fn latest_version(&self, pipeline_id: &str) -> Result<Option<Version>, KfpError> {
         match self.version() {
             KfpVersion::V2 => v2::latest_version(&self.client, pipeline_id).await,

@@ -573,6 +573,15 @@ impl Client {
     }
 }
 
+/// `s` as one URL path segment (`[p] x (env: y)` → `%5Bp%5D%20x%20(env:%20y)`).
+pub fn path_segment(s: &str) -> String {
+    let mut u = Url::parse("http://x/").expect("a constant URL");
+    if let Ok(mut segs) = u.path_segments_mut() {
+        segs.push(s);
+    }
+    u.path().trim_start_matches('/').to_string()
+}
+
 /// How to provide credentials, for 401/403 messages.
 pub const CREDENTIAL_HINT: &str = "a bearer token in KF_PIPELINES_TOKEN, a service-account \
 token file in KF_PIPELINES_SA_TOKEN_PATH, DEX_USERNAME/DEX_PASSWORD for a Dex login, \
@@ -702,6 +711,20 @@ mod tests {
             "namespace is required"
         );
         assert_eq!(error_message("   "), None);
+    }
+
+    #[test]
+    fn names_become_single_path_segments() {
+        let seg = path_segment("[p] x/y (env: local)");
+        assert!(!seg.contains('/') && !seg.contains(' '), "{seg}");
+        assert_eq!(
+            Url::parse(&format!("http://x/{seg}"))
+                .unwrap()
+                .path_segments()
+                .unwrap()
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -43,11 +43,18 @@ pub async fn ensure_uploaded(kfp: &Kfp, up: &Upload<'_>) -> Result<Uploaded, Kfp
             .await
         {
             Ok(p) => (p, true),
-            // Someone created it between our look and our upload.
-            Err(e) if e.status() == Some(409) => match kfp.find_pipeline(up.pipeline_name).await? {
-                Some(p) => (p, false),
-                None => return Err(e),
-            },
+            // The name is taken: someone created it between our look and our upload, or its
+            // display name differs from its name (KFP 2.14+).
+            Err(e) if e.status() == Some(409) => {
+                let found = match kfp.find_pipeline(up.pipeline_name).await? {
+                    Some(p) => Some(p),
+                    None => kfp.pipeline_by_name(up.pipeline_name).await?,
+                };
+                match found {
+                    Some(p) => (p, false),
+                    None => return Err(e),
+                }
+            }
             Err(e) => return Err(e),
         },
     };

@@ -157,6 +157,27 @@ pub async fn latest_versions_by_list(
         .collect())
 }
 
+/// The pipeline named `name` (`-` = shared namespace); `None` on 404.
+pub async fn pipeline_by_name(
+    c: &Client,
+    name: &str,
+    namespace: Option<&str>,
+) -> Result<Option<Pipeline>, KfpError> {
+    let call = Call::get(
+        format!(
+            "/namespaces/{}/pipelines/{}",
+            crate::kfp::client::path_segment(namespace.unwrap_or("-")),
+            crate::kfp::client::path_segment(name)
+        ),
+        format!("finding pipeline {name:?}"),
+    );
+    match c.call(call).await {
+        Ok(v) => pipeline(&v).map(Some),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn versions_call(pipeline_id: &str) -> Call {
     Call::get("/pipeline_versions", "listing pipeline versions")
         .query("resource_key.type", "PIPELINE")

@@ -147,6 +147,27 @@ pub async fn list_pipelines(
         .collect()
 }
 
+/// The pipeline whose `name` (not display name) is `name`; `None` on 404.
+pub async fn pipeline_by_name(
+    c: &Client,
+    name: &str,
+    namespace: Option<&str>,
+) -> Result<Option<Pipeline>, KfpError> {
+    let call = Call::get(
+        format!(
+            "/pipelines/names/{}",
+            crate::kfp::client::path_segment(name)
+        ),
+        format!("finding pipeline {name:?}"),
+    )
+    .query_opt("namespace", namespace);
+    match c.call(call).await {
+        Ok(v) => pipeline(&v).map(Some),
+        Err(e) if e.status() == Some(404) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn latest_version(c: &Client, pipeline_id: &str) -> Result<Option<Version>, KfpError> {
     let call = Call::get(
         format!("/pipelines/{pipeline_id}/versions"),
