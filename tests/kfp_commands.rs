@@ -1082,8 +1082,15 @@ fn example_run_once_refuses_an_unknown_param() {
 fn ctrl_c_while_waiting_leaves_the_run_running() {
     let fake = FakeKfp::start();
     fake.set_run_plan(&["RUNNING"]);
-    let mut cmd: std::process::Command = kfpx_example().into();
-    let child = cmd
+    let dir = example_dir();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kfpx"))
+        .env_remove("KF_PIPELINES_ENDPOINT")
+        .env_remove("KF_PIPELINES_TOKEN")
+        .env("KEDRO_CONFIG_COMMIT_ID", "0123456789abcdef")
+        .arg("-C")
+        .arg(&dir)
+        .arg("--snapshot")
+        .arg(dir.join("kfpx-snapshot.json"))
         .args(["run-once", "--host", &fake.url(), "--wait-for-completion"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
