@@ -168,6 +168,25 @@ async fn dex_split_oauth2_proxy_cookies_are_all_sent() {
 }
 
 #[tokio::test]
+async fn dex_behind_the_oauth2_proxy_sign_in_button() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            sign_in_page: true,
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+    assert!(dex
+        .requests()
+        .iter()
+        .any(|(m, p)| m == "GET" && p == "/oauth2/start?rd=%2Fpipeline"));
+}
+
+#[tokio::test]
 async fn dex_auth_type_ldap_uses_the_ldap_connector() {
     let dex = FakeDex::start(DexFlow::OAuth2Proxy);
     let mut e = dex_env(FakeDex::PASSWORD);

@@ -131,6 +131,9 @@ pub struct DexOptions {
     pub approval: bool,
     /// oauth2-proxy only: split the session cookie into `oauth2_proxy_kubeflow_0` and `_1`.
     pub split_cookie: bool,
+    /// oauth2-proxy only: show its own "Sign in with Dex" page (403) instead of redirecting
+    /// (Kubeflow's `skip_provider_button: false`).
+    pub sign_in_page: bool,
 }
 
 impl DexOptions {
@@ -143,6 +146,7 @@ impl DexOptions {
             },
             approval: flow == DexFlow::OAuth2Proxy,
             split_cookie: false,
+            sign_in_page: false,
         }
     }
 }
@@ -492,7 +496,24 @@ async fn dex_handle(
                 );
             }
             let original = uri.path_and_query().map_or("/".into(), |p| p.to_string());
+            let accept = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             match dex.flow {
+                // oauth2-proxy treats a request that accepts only JSON as an API call: 401.
+                DexFlow::OAuth2Proxy if accept == "application/json" => {
+                    (StatusCode::UNAUTHORIZED, "Unauthorized").into_response()
+                }
+                DexFlow::OAuth2Proxy if dex.opts.sign_in_page => html(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        r#"<!DOCTYPE html><html><head><title>Sign In</title></head><body><section class="section"><div class="box block has-text-centered">
+<form method="GET" action="/oauth2/start"><input type="hidden" name="rd" value="{}"><button type="submit" class="button is-primary">Sign in with Dex</button><br/></form>
+</div></section></body></html>"#,
+                        original.replace('&', "&amp;").replace('"', "&quot;")
+                    ),
+                ),
                 DexFlow::OAuth2Proxy => redirect(
                     StatusCode::FOUND,
                     &format!("/oauth2/start?rd={}", enc(&original)),

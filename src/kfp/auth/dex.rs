@@ -92,6 +92,14 @@ impl Dex {
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
             .user_agent(concat!("kfpx/", env!("CARGO_PKG_VERSION")))
+            // A browser's Accept: oauth2-proxy answers 401 instead of redirecting to the login
+            // when a request looks like an API call.
+            .default_headers(reqwest::header::HeaderMap::from_iter([(
+                reqwest::header::ACCEPT,
+                reqwest::header::HeaderValue::from_static(
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                ),
+            )]))
             .danger_accept_invalid_certs(self.insecure);
         if let Some(path) = &self.ca_bundle {
             let pem = std::fs::read(path).map_err(|err| {
@@ -127,6 +135,7 @@ impl Dex {
         let mut response = self.send(client.get(self.base_url.clone())).await?;
         let mut posted_login = false;
         let mut approved = false;
+        let mut started = false;
         for _ in 0..MAX_STEPS {
             if let Some(found) = session_cookies(jar, &self.base_url) {
                 return Ok(found);
@@ -152,6 +161,16 @@ impl Dex {
                     tracing::debug!("dex: approving access at {}", without_query(&url));
                     response = self.submit(client, &url, form, false).await?;
                     approved = true;
+                    continue;
+                }
+            }
+            if !posted_login && !started {
+                // oauth2-proxy's own sign-in page ("Sign in with Dex"), shown when Kubeflow's
+                // `skip_provider_button` is off: a form that goes to /oauth2/start.
+                if let Some(form) = page.forms.iter().find(|f| is_sign_in_form(f, &url)) {
+                    tracing::debug!("dex: oauth2-proxy sign-in page at {}", without_query(&url));
+                    response = self.submit(client, &url, form, false).await?;
+                    started = true;
                     continue;
                 }
             }
@@ -299,6 +318,16 @@ impl Dex {
             without_query(url)
         ))
     }
+}
+
+/// Is this oauth2-proxy's sign-in button (a form without a password that starts the login)?
+fn is_sign_in_form(form: &Form, page_url: &Url) -> bool {
+    !form.has_password()
+        && form
+            .action
+            .as_deref()
+            .and_then(|a| page_url.join(a.trim()).ok())
+            .is_some_and(|a| a.path().ends_with("/oauth2/start"))
 }
 
 /// Is this the name of a Kubeflow session cookie?

@@ -150,6 +150,11 @@ enum Provider {
         source: &'static str,
         names: Vec<String>,
     },
+    /// `client_authentication_header_name`/`_value` of `~/.config/kfp/context.json`.
+    Header {
+        name: reqwest::header::HeaderName,
+        value: Secret,
+    },
 }
 
 impl Default for Auth {
@@ -257,6 +262,22 @@ impl Auth {
                 names,
             });
         }
+        if let (Some(name), Some(value)) = (
+            env.context_str("client_authentication_header_name"),
+            env.context_str("client_authentication_header_value"),
+        ) {
+            let header = reqwest::header::HeaderName::from_bytes(name.as_bytes()).ok();
+            let valid_value = reqwest::header::HeaderValue::from_str(value).is_ok();
+            return match header {
+                Some(header) if valid_value => Ok(Provider::Header {
+                    name: header,
+                    value: Secret::new(value),
+                }),
+                _ => Err(KfpError::Auth(format!(
+                    "client_authentication_header_name/_value in ~/.config/kfp/context.json do not form a valid HTTP header (name {name:?}); fix or remove them"
+                ))),
+            };
+        }
         Ok(Provider::None)
     }
 
@@ -270,6 +291,7 @@ impl Auth {
             Provider::Iap(iap) => (AUTHORIZATION, iap.token().header_value("Bearer ")),
             Provider::Dex(dex) => (COOKIE, dex.cookie().header_value("")),
             Provider::Cookie { cookie, .. } => (COOKIE, cookie.header_value("")),
+            Provider::Header { name, value } => (name.clone(), value.header_value("")),
         };
         match value {
             Some(value) => rb.header(name, value),
@@ -281,7 +303,10 @@ impl Auth {
     /// After a 401: re-read or re-obtain the credentials. `Ok(false)`: nothing new to try.
     pub async fn refresh(&mut self, http: &reqwest::Client) -> Result<bool, KfpError> {
         let renewed = match &mut self.provider {
-            Provider::None | Provider::Bearer { .. } | Provider::Cookie { .. } => false,
+            Provider::None
+            | Provider::Bearer { .. }
+            | Provider::Cookie { .. }
+            | Provider::Header { .. } => false,
             Provider::SaTokenFile {
                 path,
                 from_var,
@@ -348,6 +373,9 @@ fn describe(provider: &Provider) -> String {
         ),
         Provider::Iap(iap) => iap.describe(),
         Provider::Dex(dex) => dex.describe(),
+        Provider::Header { name, .. } => {
+            format!("header {name} from ~/.config/kfp/context.json")
+        }
         Provider::Cookie { source, names, .. } => {
             format!("session cookie {} from {source}", names.join(", "))
         }
@@ -554,6 +582,31 @@ mod tests {
         let auth = discover(&e).unwrap();
         assert_eq!(sent_headers(&auth)["cookie"], "authservice_session=xyz");
         assert!(auth.describe().contains("context.json"));
+    }
+
+    #[test]
+    fn static_header_from_kfp_context() {
+        let mut e = env(&[]);
+        e.kfp_context = Some(serde_json::json!({
+            "client_authentication_header_name": "X-Api-Key",
+            "client_authentication_header_value": "key-secret"
+        }));
+        let auth = discover(&e).unwrap();
+        assert_eq!(sent_headers(&auth)["x-api-key"], "key-secret");
+        assert_eq!(
+            auth.describe(),
+            "header x-api-key from ~/.config/kfp/context.json"
+        );
+        e.kfp_context = Some(serde_json::json!({
+            "client_authentication_header_name": "bad name",
+            "client_authentication_header_value": "key-secret"
+        }));
+        let err = discover(&e).unwrap_err().to_string();
+        assert!(
+            err.contains("do not form a valid HTTP header (name \"bad name\")"),
+            "{err}"
+        );
+        assert!(!err.contains("key-secret"));
     }
 
     #[test]
