@@ -21,9 +21,22 @@ pub use error::Error;
 
 /// The binary's whole life: parse, run, turn the outcome into an exit code.
 pub fn main_entry() -> ExitCode {
+    // A bug must still end in one readable line, never a backtrace.
     std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("unknown cause");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!(
-            "error: kfpx hit an internal error ({info}); please report it with the command you ran"
+            "error: kfpx hit an internal error ({}{place}); please report it with the command \
+             you ran",
+            output::one_line(msg)
         );
     }));
     let cli = cli::Cli::parse();

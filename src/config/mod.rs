@@ -1,16 +1,73 @@
 //! Configuration: `conf/base/kubeflow.{yaml,yml}` with `conf/<env>/kubeflow.{yaml,yml}` deep-merged
-//! on top, placeholders substituted (`template`), then typed (`schema`) and validated.
+//! on top, placeholders substituted (`template`), then typed (`schema`) and validated
+//! (`validate`). Every error names file:line:column and the key path.
+//!
+//! The middle is pure: [`load_sources`] takes the files' text and a [`Lookup`] for env vars and
+//! git. Only [`load`] touches the file system, the process environment and the repository.
 
+pub mod de;
+pub mod git;
 pub mod schema;
+pub mod template;
+pub mod tree;
+pub mod validate;
+
+use std::cell::OnceCell;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use schema::*;
+pub use template::Lookup;
+pub use tree::{KeyPath, Loc, Node, Source};
 
 use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// Any other one-line problem.
     #[error("{0}")]
     Invalid(String),
+    /// Neither conf/base/kubeflow.yaml nor .yml exists.
+    #[error("no kfpx configuration: {} does not exist; run `kfpx init <host>` to write one (or pass -C <project dir>)", .expected.display())]
+    MissingBase { expected: PathBuf },
+    /// `-e <env>` names a directory that does not exist.
+    #[error("conf/{env} does not exist (available envs: {}); pick one with -e or create the directory", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
+    MissingEnv { env: String, available: Vec<String> },
+    #[error("both {} and {} exist; keep one of them", .yaml.display(), .yml.display())]
+    BothExtensions { yaml: PathBuf, yml: PathBuf },
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A problem at a place in a file.
+    #[error("{}", located(loc, path.as_ref(), msg))]
+    At {
+        loc: Loc,
+        /// The key path, when the problem is about a key.
+        path: Option<KeyPath>,
+        msg: String,
+    },
+}
+
+fn located(loc: &Loc, path: Option<&KeyPath>, msg: &str) -> String {
+    let msg = msg.replace('\n', "\\n");
+    match path {
+        Some(p) if !p.is_root() => format!("{loc}: {p}: {msg}"),
+        _ => format!("{loc}: {msg}"),
+    }
+}
+
+impl ConfigError {
+    /// Where the problem is, when it is at a place in a file.
+    pub fn location(&self) -> Option<&Loc> {
+        match self {
+            ConfigError::At { loc, .. } => Some(loc),
+            _ => None,
+        }
+    }
 }
 
 /// The effective configuration and where it came from.
@@ -18,13 +75,272 @@ pub enum ConfigError {
 pub struct LoadedConfig {
     pub config: Config,
     /// The files read, base first.
-    pub files: Vec<std::path::PathBuf>,
+    pub files: Vec<PathBuf>,
+    /// The merged, substituted YAML tree, with the position of every value.
+    pub tree: Node,
+}
+
+/// Where one value of the effective config came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Written in a file (position), possibly with placeholders filled from these sources.
+    File { loc: Loc, sources: Vec<Source> },
+    /// Not in any file: kfpx's default.
+    Default,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File { loc, sources } => {
+                write!(f, "{}:{}", loc.file, loc.line)?;
+                if !sources.is_empty() {
+                    let s: Vec<String> = sources.iter().map(|s| s.to_string()).collect();
+                    write!(f, " ({})", s.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl LoadedConfig {
+    /// Where the value at `path` came from.
+    pub fn origin(&self, path: &KeyPath) -> Origin {
+        match self.tree.find(path) {
+            Some(n) => match &n.kind {
+                tree::Kind::Scalar(s) => Origin::File {
+                    loc: n.loc.clone(),
+                    sources: s.sources.clone(),
+                },
+                // a mapping or list: the key that names it
+                _ => Origin::File {
+                    loc: self.tree.locate(path),
+                    sources: Vec::new(),
+                },
+            },
+            None => Origin::Default,
+        }
+    }
+
+    /// A located error about a key of the effective config (for other modules' checks, e.g.
+    /// per-node keys that match no node).
+    pub fn error_at(&self, path: &KeyPath, msg: impl Into<String>) -> ConfigError {
+        ConfigError::At {
+            loc: self.tree.locate(path),
+            path: Some(path.clone()),
+            msg: msg.into(),
+        }
+    }
+}
+
+/// One config file's text and the name shown in messages.
+#[derive(Debug, Clone)]
+pub struct SourceText {
+    pub name: String,
+    pub text: String,
+}
+
+/// Parse, merge (base first), substitute, type and validate. Pure.
+pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, Node), ConfigError> {
+    let mut merged: Option<Node> = None;
+    for (i, f) in files.iter().enumerate() {
+        let name: Arc<str> = Arc::from(f.name.as_str());
+        let node = tree::parse(&name, &f.text).map_err(|e| ConfigError::At {
+            loc: e.loc,
+            path: None,
+            msg: e.msg,
+        })?;
+        let root_msg = "the file must be a mapping with `host` and `run_config` at the top";
+        let node = match node {
+            None if i == 0 => {
+                return Err(ConfigError::At {
+                    loc: Loc::file_start(&name),
+                    path: None,
+                    msg: format!(
+                        "the file is empty; {root_msg} (`kfpx init <host>` writes a working one)"
+                    ),
+                })
+            }
+            // An empty overlay changes nothing.
+            None => continue,
+            Some(n) => n,
+        };
+        match &node.kind {
+            tree::Kind::Map(_) => {}
+            tree::Kind::Scalar(s) if s.is_null() && i > 0 => continue,
+            tree::Kind::Scalar(s) if s.is_null() => {
+                return Err(ConfigError::At {
+                    loc: node.loc.clone(),
+                    path: None,
+                    msg: format!("the file is empty; {root_msg}"),
+                })
+            }
+            tree::Kind::Seq(_) => {
+                return Err(ConfigError::At {
+                    loc: node.loc.clone(),
+                    path: None,
+                    msg: format!("the top level is a list; {root_msg}"),
+                })
+            }
+            tree::Kind::Scalar(s) => {
+                return Err(ConfigError::At {
+                    loc: node.loc.clone(),
+                    path: None,
+                    msg: format!("the top level is the value `{}`; {root_msg}", s.text),
+                })
+            }
+        }
+        match &mut merged {
+            None => merged = Some(node),
+            Some(m) => m.merge(node),
+        }
+    }
+    let Some(mut tree) = merged else {
+        return Err(ConfigError::Invalid("no configuration files given".into()));
+    };
+    tree.try_for_each_scalar_mut(&KeyPath::root(), &mut |path, loc, s| {
+        if !s.text.contains(['$', '\\']) {
+            return Ok(());
+        }
+        let (text, sources) =
+            template::substitute(&s.text, lookup).map_err(|e| ConfigError::At {
+                loc: loc.clone(),
+                path: Some(path.clone()),
+                msg: e.0,
+            })?;
+        s.text = text;
+        s.sources = sources;
+        Ok(())
+    })?;
+    let config: Config = de::from_node(&tree).map_err(|e| match e.at {
+        Some((loc, path)) => ConfigError::At {
+            loc,
+            path: Some(path),
+            msg: e.msg,
+        },
+        None => ConfigError::Invalid(e.msg),
+    })?;
+    if let Some(p) = validate::validate(&config).into_iter().next() {
+        return Err(ConfigError::At {
+            loc: tree.locate(&p.path),
+            path: Some(p.path),
+            msg: p.msg,
+        });
+    }
+    Ok((config, tree))
+}
+
+/// Type and validate one YAML text, without env vars or git (placeholders need defaults).
+/// For tests and tools.
+pub fn load_from_str(yaml: &str) -> Result<Config, ConfigError> {
+    let none = |_: &str| None;
+    let lookup = Lookup {
+        env: &none,
+        git: &none,
+    };
+    load_sources(
+        &[SourceText {
+            name: "kubeflow.yaml".into(),
+            text: yaml.to_string(),
+        }],
+        &lookup,
+    )
+    .map(|(c, _)| c)
+}
+
+/// The config file in `dir` (`kubeflow.yaml` or `kubeflow.yml`), if any.
+fn find_file(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
+    let yaml = dir.join("kubeflow.yaml");
+    let yml = dir.join("kubeflow.yml");
+    match (yaml.is_file(), yml.is_file()) {
+        (true, true) => Err(ConfigError::BothExtensions { yaml, yml }),
+        (true, false) => Ok(Some(yaml)),
+        (false, true) => Ok(Some(yml)),
+        (false, false) => Ok(None),
+    }
+}
+
+/// The config files for `env` under `conf_dir`, base first. `local`, Kedro's implicit default
+/// env, may be missing (it is usually git-ignored); any other env must exist.
+pub fn config_files(conf_dir: &Path, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let base_env = env == "base" || env.is_empty();
+    let env_dir = conf_dir.join(env);
+    // A missing env is reported first: `-e typo` should not read as "no config".
+    if !base_env && env != "local" && !env_dir.is_dir() {
+        let mut available: Vec<String> = std::fs::read_dir(conf_dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| e.path().is_dir())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        available.sort();
+        return Err(ConfigError::MissingEnv {
+            env: env.to_string(),
+            available,
+        });
+    }
+    let base_dir = conf_dir.join("base");
+    let Some(base) = find_file(&base_dir)? else {
+        return Err(ConfigError::MissingBase {
+            expected: base_dir.join("kubeflow.yaml"),
+        });
+    };
+    let mut files = vec![base];
+    if !base_env && env_dir.is_dir() {
+        if let Some(f) = find_file(&env_dir)? {
+            files.push(f);
+        }
+    }
+    Ok(files)
+}
+
+/// A path as the user should see it: relative to the current directory when below it.
+pub fn display_path(path: &Path) -> String {
+    if let Ok(cwd) = std::env::current_dir() {
+        if let Ok(rel) = path.strip_prefix(&cwd) {
+            return rel.display().to_string();
+        }
+    }
+    path.display().to_string()
 }
 
 /// Load, merge, substitute and validate the project's kubeflow config for its env.
 pub fn load(project: &Project) -> Result<LoadedConfig, ConfigError> {
-    let _ = project;
-    Err(ConfigError::Invalid(
-        "config loading is not available yet".into(),
-    ))
+    let files = config_files(&project.conf_dir(), &project.env)?;
+    let mut sources = Vec::with_capacity(files.len());
+    for f in &files {
+        let text = std::fs::read_to_string(f).map_err(|source| ConfigError::Read {
+            path: f.clone(),
+            source,
+        })?;
+        sources.push(SourceText {
+            name: display_path(f),
+            text,
+        });
+    }
+    let env = |name: &str| std::env::var(name).ok();
+    let git_info = OnceCell::new();
+    let git = |what: &str| {
+        git_info
+            .get_or_init(|| git::head_info(&project.root))
+            .get(what)
+    };
+    let lookup = Lookup {
+        env: &env,
+        git: &git,
+    };
+    let (config, tree) = load_sources(&sources, &lookup)?;
+    Ok(LoadedConfig {
+        config,
+        files,
+        tree,
+    })
 }
+
+#[cfg(test)]
+mod tests;

@@ -232,12 +232,40 @@ impl Default for VolumeConfig {
 }
 
 /// A Kubernetes quantity written as a YAML string or number (`500m`, `2Gi`, `1`, `0.5`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Its syntax is checked by `validate`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Quantity {
     Int(i64),
     Float(f64),
     Str(String),
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a Kubernetes quantity such as 500m, 2Gi, 1 or 0.5")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Quantity, E> {
+                Ok(Quantity::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Quantity, E> {
+                i64::try_from(v)
+                    .map(Quantity::Int)
+                    .map_err(|_| E::custom(format!("quantity {v} is too large")))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Quantity, E> {
+                Ok(Quantity::Float(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Quantity, E> {
+                Ok(Quantity::Str(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl std::fmt::Display for Quantity {

@@ -1,15 +1,20 @@
 //! The node graph: snapshot model, probe, cache, validation, grouping.
 
+pub mod cache;
 pub mod grouping;
 pub mod probe;
+pub mod render;
 pub mod snapshot;
+pub mod synth;
+pub mod validate;
 
 use std::path::PathBuf;
 
 pub use grouping::{CrossingDataset, Task, TaskGraph};
 pub use snapshot::{DatasetDef, NodeDef, PipelineDef, ProjectInfo, Snapshot};
 
-use crate::config::MergeStrategy;
+use crate::cli::{GlobalArgs, MergeStrategyArg, PipelineArgs};
+use crate::config::{MergeStrategy, RunConfig};
 use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
@@ -44,10 +49,7 @@ pub struct Grouped {
 
 /// The project's snapshot: from `--snapshot`, the cache, or the probe (then cached).
 pub fn obtain_snapshot(project: &Project, opts: &SnapshotOptions) -> Result<Snapshot, GraphError> {
-    let _ = (project, opts);
-    Err(GraphError::Invalid(
-        "reading the node graph is not available yet".into(),
-    ))
+    cache::obtain(project, opts, probe::resolve_python, probe::run)
 }
 
 /// Validate the pipeline and group its nodes into tasks.
@@ -57,6 +59,61 @@ pub fn group(
     strategy: MergeStrategy,
     opts: &GroupOptions,
 ) -> Result<Grouped, GraphError> {
-    let _ = (snapshot, pipeline, strategy, opts);
-    Err(GraphError::Invalid("grouping is not available yet".into()))
+    grouping::group(snapshot, pipeline, strategy, opts)
+}
+
+/// The strategy and options a grouping command uses: the flags (`--merge-strategy`,
+/// `--allow-memory-datasets`) over the config (`run_config.node_merge_strategy`,
+/// `group_tag_prefix`), over the defaults (`none`, `group.`).
+pub fn group_settings(
+    args: &PipelineArgs,
+    run_config: Option<&RunConfig>,
+) -> (MergeStrategy, GroupOptions) {
+    let strategy = args
+        .merge_strategy
+        .map(MergeStrategy::from)
+        .or(run_config.map(|rc| rc.node_merge_strategy))
+        .unwrap_or_default();
+    let opts = GroupOptions {
+        tag_prefix: run_config
+            .map(|rc| rc.group_tag_prefix.clone())
+            .unwrap_or_else(|| DEFAULT_TAG_PREFIX.to_string()),
+        allow_memory_datasets: args.allow_memory_datasets,
+    };
+    (strategy, opts)
+}
+
+/// Tag prefix of the `tags` strategy when the config sets none.
+pub const DEFAULT_TAG_PREFIX: &str = "group.";
+
+impl Default for GroupOptions {
+    fn default() -> Self {
+        GroupOptions {
+            tag_prefix: DEFAULT_TAG_PREFIX.to_string(),
+            allow_memory_datasets: false,
+        }
+    }
+}
+
+impl From<MergeStrategyArg> for MergeStrategy {
+    fn from(arg: MergeStrategyArg) -> Self {
+        match arg {
+            MergeStrategyArg::None => MergeStrategy::None,
+            MergeStrategyArg::Full => MergeStrategy::Full,
+            MergeStrategyArg::Memory => MergeStrategy::Memory,
+            MergeStrategyArg::Tags => MergeStrategy::Tags,
+            MergeStrategyArg::Namespace => MergeStrategy::Namespace,
+        }
+    }
+}
+
+impl SnapshotOptions {
+    /// The global `--python`, `--snapshot`, `--refresh`.
+    pub fn from_global(global: &GlobalArgs) -> Self {
+        SnapshotOptions {
+            python: global.python.clone(),
+            snapshot: global.snapshot.clone(),
+            refresh: global.refresh,
+        }
+    }
 }

@@ -2,8 +2,11 @@
 //! parameters, produced by the probe (or read from `--snapshot FILE`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::graph::GraphError;
 
 /// `format` value every snapshot carries.
 pub const SNAPSHOT_FORMAT: &str = "kfpx-snapshot";
@@ -85,4 +88,117 @@ fn empty_object() -> serde_json::Value {
 /// True for a node input that is a parameter, not a dataset.
 pub fn is_param(input: &str) -> bool {
     input == "parameters" || input.starts_with("params:")
+}
+
+/// The dataset a node input or output refers to: Kedro transcoding (`name@pandas`,
+/// `name@spark`) names one dataset seen through several types.
+pub fn base_dataset(name: &str) -> &str {
+    match name.find('@') {
+        Some(at) => &name[..at],
+        None => name,
+    }
+}
+
+/// The hint every snapshot-file error ends with.
+const REGENERATE: &str = "regenerate it with `kfpx graph --format json --refresh`";
+
+/// Only the header, read first so a file of another version gets a version error rather than
+/// a confusing complaint about some field.
+#[derive(Deserialize)]
+struct Header {
+    #[serde(default)]
+    format: Option<serde_json::Value>,
+    #[serde(default)]
+    version: Option<serde_json::Value>,
+}
+
+impl Snapshot {
+    /// Read a snapshot file (`--snapshot FILE`, a committed `kfpx-snapshot.json`).
+    pub fn load(path: &Path) -> Result<Snapshot, GraphError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            GraphError::Invalid(format!(
+                "cannot read snapshot {}: {e}; check the path, or create one with \
+                 `kfpx graph --format json > FILE`",
+                path.display()
+            ))
+        })?;
+        Snapshot::from_json(&text, &path.display().to_string())
+    }
+
+    /// Parse a snapshot document; `origin` names it in errors (a file path).
+    pub fn from_json(text: &str, origin: &str) -> Result<Snapshot, GraphError> {
+        let header: Header =
+            serde_json::from_str(text).map_err(|e| json_error(origin, "is not valid JSON", &e))?;
+        match header.format.as_ref().and_then(|f| f.as_str()) {
+            Some(SNAPSHOT_FORMAT) => {}
+            Some(other) => {
+                return Err(GraphError::Invalid(format!(
+                    "{origin} is not a kfpx snapshot (`format` is \"{other}\", expected \
+                     \"{SNAPSHOT_FORMAT}\"): {REGENERATE}"
+                )))
+            }
+            None => {
+                return Err(GraphError::Invalid(format!(
+                    "{origin} is not a kfpx snapshot (no `\"format\": \"{SNAPSHOT_FORMAT}\"` \
+                     field): {REGENERATE}"
+                )))
+            }
+        }
+        match header.version.as_ref().and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SNAPSHOT_VERSION) => {}
+            Some(v) => {
+                return Err(GraphError::Invalid(format!(
+                    "snapshot {origin} has version {v}, this kfpx reads version \
+                     {SNAPSHOT_VERSION}: {REGENERATE}"
+                )))
+            }
+            None => {
+                let shown = header
+                    .version
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "none".into());
+                return Err(GraphError::Invalid(format!(
+                    "snapshot {origin} has version {shown}, this kfpx reads version \
+                     {SNAPSHOT_VERSION}: {REGENERATE}"
+                )));
+            }
+        }
+        serde_json::from_str(text)
+            .map_err(|e| json_error(origin, "does not match the snapshot format", &e))
+    }
+
+    /// The snapshot as pretty JSON (keys sorted by the model: deterministic).
+    pub fn to_json_pretty(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a snapshot always serialises");
+        s.push('\n');
+        s
+    }
+
+    /// Names of the registered pipelines, sorted.
+    pub fn pipeline_names(&self) -> Vec<&str> {
+        self.pipelines.keys().map(String::as_str).collect()
+    }
+
+    /// Whether a dataset lives only in memory: its catalog entry says so, or it has none (a
+    /// dataset absent from `datasets` is what Kedro would create as a MemoryDataset). A
+    /// transcoded name (`x@pandas`) is looked up as given, then as its base name.
+    pub fn is_memory(&self, dataset: &str) -> bool {
+        self.datasets
+            .get(dataset)
+            .or_else(|| self.datasets.get(base_dataset(dataset)))
+            .is_none_or(|d| d.memory)
+    }
+}
+
+fn json_error(origin: &str, what: &str, e: &serde_json::Error) -> GraphError {
+    let full = e.to_string();
+    let msg = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => full.as_str(),
+    };
+    GraphError::Invalid(format!(
+        "snapshot {origin}:{}:{} {what}: {msg}; fix the file or {REGENERATE}",
+        e.line(),
+        e.column()
+    ))
 }

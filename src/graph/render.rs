@@ -1,0 +1,247 @@
+//! `kfpx graph` output: text, Mermaid and Graphviz DOT renderings of a task graph. Pure and
+//! deterministic (tasks in topological order, edges in the order of their tasks).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write;
+
+use crate::graph::{Task, TaskGraph};
+
+/// Datasets crossing from one task to another, per (from, to) pair: (name, memory).
+fn edge_labels(graph: &TaskGraph) -> HashMap<(&str, &str), Vec<(&str, bool)>> {
+    let mut labels: HashMap<(&str, &str), Vec<(&str, bool)>> = HashMap::new();
+    for c in &graph.crossing {
+        for to in &c.to_tasks {
+            labels
+                .entry((c.from_task.as_str(), to.as_str()))
+                .or_default()
+                .push((c.dataset.as_str(), c.memory));
+        }
+    }
+    labels
+}
+
+/// An edge to draw: from task, to task, the datasets on it (name, memory).
+type DrawnEdge<'a> = (&'a str, &'a str, Vec<(&'a str, bool)>);
+
+/// The edges to draw: one per dependency, in task order, with its datasets.
+fn edges(graph: &TaskGraph) -> Vec<DrawnEdge<'_>> {
+    let mut labels = edge_labels(graph);
+    let mut out = Vec::new();
+    for task in &graph.tasks {
+        for dep in &task.depends_on {
+            let datasets = labels
+                .remove(&(dep.as_str(), task.name.as_str()))
+                .unwrap_or_default();
+            out.push((dep.as_str(), task.name.as_str(), datasets));
+        }
+    }
+    out
+}
+
+/// A task is drawn with its node list unless it is one node of the same name.
+fn is_lone_node(task: &Task) -> bool {
+    task.nodes.len() == 1 && task.nodes[0].name == task.name
+}
+
+/// Human-readable listing: tasks, their nodes, dependencies, the datasets between tasks.
+pub fn text(graph: &TaskGraph) -> String {
+    let mut s = String::new();
+    let nodes: usize = graph.tasks.iter().map(|t| t.nodes.len()).sum();
+    let _ = writeln!(
+        s,
+        "pipeline {} (merge strategy: {}): {} {} in {} {}",
+        graph.pipeline,
+        graph.strategy.as_str(),
+        nodes,
+        plural(nodes, "node", "nodes"),
+        graph.tasks.len(),
+        plural(graph.tasks.len(), "task", "tasks"),
+    );
+    for task in &graph.tasks {
+        let _ = writeln!(s, "\ntask {}", task.name);
+        let names: Vec<&str> = task.nodes.iter().map(|n| n.name.as_str()).collect();
+        if task.whole_pipeline {
+            let _ = writeln!(s, "  runs the whole pipeline ({} nodes)", names.len());
+        }
+        let _ = writeln!(s, "  nodes: {}", names.join(", "));
+        if !task.depends_on.is_empty() {
+            let _ = writeln!(s, "  after: {}", task.depends_on.join(", "));
+        }
+    }
+    if !graph.crossing.is_empty() {
+        let _ = writeln!(s, "\ndatasets between tasks:");
+        for c in &graph.crossing {
+            let flag = if c.memory {
+                " [MemoryDataset: lost between pods]"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "  {}{flag}: {} -> {}",
+                c.dataset,
+                c.from_task,
+                c.to_tasks.join(", ")
+            );
+        }
+    }
+    s
+}
+
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// Identifiers made of `[A-Za-z0-9_]`, prefixed and unique.
+fn ids<'a>(graph: &'a TaskGraph, prefix: &str) -> BTreeMap<&'a str, String> {
+    let mut taken = HashSet::new();
+    let mut ids = BTreeMap::new();
+    for task in &graph.tasks {
+        let base: String = task
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let base = format!("{prefix}{base}");
+        let mut id = base.clone();
+        let mut k = 2;
+        while !taken.insert(id.clone()) {
+            id = format!("{base}_{k}");
+            k += 1;
+        }
+        ids.insert(task.name.as_str(), id);
+    }
+    ids
+}
+
+/// Mermaid label text inside `"…"`: entity codes for what Mermaid would read as syntax.
+fn mermaid_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '#' => out.push_str("#35;"),
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '|' => out.push_str("#124;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Mermaid `flowchart TD`: tasks as boxes listing their nodes, crossing datasets on the
+/// edges; MemoryDatasets on dotted edges marked `MemoryDataset!`.
+pub fn mermaid(graph: &TaskGraph) -> String {
+    let ids = ids(graph, "t_");
+    let mut s = String::from("flowchart TD\n");
+    for task in &graph.tasks {
+        let label = if is_lone_node(task) {
+            mermaid_escape(&task.name)
+        } else {
+            let mut l = format!("<b>{}</b>", mermaid_escape(&task.name));
+            for node in &task.nodes {
+                l.push_str("<br/>");
+                l.push_str(&mermaid_escape(&node.name));
+            }
+            l
+        };
+        let _ = writeln!(s, "    {}[\"{label}\"]", ids[task.name.as_str()]);
+    }
+    for (from, to, datasets) in edges(graph) {
+        let memory = datasets.iter().any(|(_, m)| *m);
+        let label = datasets
+            .iter()
+            .map(|(d, m)| {
+                let d = mermaid_escape(d);
+                if *m {
+                    format!("{d} (MemoryDataset!)")
+                } else {
+                    d
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("<br/>");
+        let arrow = if memory { "-.->" } else { "-->" };
+        if label.is_empty() {
+            let _ = writeln!(s, "    {} {arrow} {}", ids[from], ids[to]);
+        } else {
+            let _ = writeln!(s, "    {} {arrow}|\"{label}\"| {}", ids[from], ids[to]);
+        }
+    }
+    s
+}
+
+/// A DOT string literal.
+fn dot_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A Graphviz `digraph`: tasks as boxes listing their nodes, crossing datasets as edge labels;
+/// MemoryDatasets on dashed red edges.
+pub fn dot(graph: &TaskGraph) -> String {
+    let ids = ids(graph, "t_");
+    let mut s = format!("digraph {} {{\n", dot_quote(&graph.pipeline));
+    s.push_str("    rankdir=TB;\n");
+    s.push_str("    node [shape=box, fontname=\"Helvetica\"];\n");
+    s.push_str("    edge [fontname=\"Helvetica\", fontsize=10];\n");
+    for task in &graph.tasks {
+        let mut label = task.name.clone();
+        if !is_lone_node(task) {
+            label.push('\n');
+            for node in &task.nodes {
+                label.push('\n');
+                label.push_str(&node.name);
+            }
+        }
+        let _ = writeln!(
+            s,
+            "    {} [label={}];",
+            ids[task.name.as_str()],
+            dot_quote(&label)
+        );
+    }
+    for (from, to, datasets) in edges(graph) {
+        let memory = datasets.iter().any(|(_, m)| *m);
+        let label = datasets
+            .iter()
+            .map(|(d, m)| {
+                if *m {
+                    format!("{d} (MemoryDataset!)")
+                } else {
+                    d.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let style = if memory {
+            ", style=dashed, color=red, fontcolor=red"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            s,
+            "    {} -> {} [label={}{style}];",
+            ids[from],
+            ids[to],
+            dot_quote(&label)
+        );
+    }
+    s.push_str("}\n");
+    s
+}
