@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use kfpx::kfp::auth::{Auth, AuthEnv};
 use kfpx::kfp::KfpError;
-use support::fake_auth::{DexFlow, DexOptions, FakeApi, FakeDex, FakeIap};
+use support::fake_auth::{DexFlow, DexOptions, FakeDex, FakeIap};
+use support::fake_kfp::FakeKfp;
 
 const IAP_CLIENT: &str = "123-abc.apps.googleusercontent.com";
 
@@ -261,10 +262,8 @@ async fn dex_refresh_logs_in_again_after_the_session_expired() {
 
 #[tokio::test]
 async fn dex_host_without_a_login_page_says_where_it_ended() {
-    let api = FakeApi::start(); // answers JSON, no Dex in front
-    let base = api
-        .healthz_url()
-        .replace("/apis/v2beta1/healthz", "/pipeline");
+    let kfp = FakeKfp::start(); // no Dex in front
+    let base = format!("{}/pipeline", kfp.url());
     let err = discover(&base, &dex_env(FakeDex::PASSWORD))
         .await
         .unwrap_err()
@@ -277,7 +276,7 @@ async fn dex_host_without_a_login_page_says_where_it_ended() {
         err.contains("no Dex login form was found (ended at http://127.0.0.1:"),
         "{err}"
     );
-    assert!(err.contains("/pipeline with HTTP 200)"), "{err}");
+    assert!(err.contains("/pipeline with HTTP 404)"), "{err}");
 }
 
 #[tokio::test]
@@ -425,6 +424,18 @@ async fn iap_off_google_cloud_explains_what_credentials_work() {
 
 // ─────────────────────────────── tokens, cookies, the 401 loop ───────────────────────────────
 
+fn healthz_url(kfp: &FakeKfp) -> String {
+    format!("{}/apis/v2beta1/healthz", kfp.url())
+}
+
+/// The `authorization` header of each request the fake received.
+fn authorizations(kfp: &FakeKfp) -> Vec<Option<String>> {
+    kfp.requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_string))
+        .collect()
+}
+
 /// What the KFP client does: send; on 401 ask `refresh` and retry once when it says so.
 async fn get_with_renewal(auth: &mut Auth, url: &str) -> Result<u16, String> {
     let status = auth
@@ -456,7 +467,7 @@ async fn get_with_renewal(auth: &mut Auth, url: &str) -> Result<u16, String> {
 
 #[tokio::test]
 async fn expired_service_account_token_is_reread_after_a_401() {
-    let api = FakeApi::start();
+    let kfp = FakeKfp::start();
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "expired-token\n").unwrap();
@@ -466,31 +477,29 @@ async fn expired_service_account_token_is_reread_after_a_401() {
     )
     .await
     .unwrap();
-    api.require_header("authorization", "Bearer fresh-token");
+    kfp.require_bearer("fresh-token");
 
     // Kubelet rotates the projected token: the next 401 re-reads it and the retry succeeds.
     std::fs::write(&token, "fresh-token\n").unwrap();
     assert_eq!(
-        get_with_renewal(&mut auth, &api.healthz_url()).await,
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
         Ok(200)
     );
-    let seen = api.seen();
-    assert_eq!(seen.len(), 2, "one 401, one retry");
-    let auth_header = |i: usize| {
-        seen[i]
-            .iter()
-            .find(|(k, _)| k == "authorization")
-            .map(|(_, v)| v.clone())
-    };
-    assert_eq!(auth_header(0).as_deref(), Some("Bearer expired-token"));
-    assert_eq!(auth_header(1).as_deref(), Some("Bearer fresh-token"));
+    assert_eq!(
+        authorizations(&kfp),
+        [
+            Some("Bearer expired-token".to_string()),
+            Some("Bearer fresh-token".to_string())
+        ],
+        "one 401, one retry with the new token"
+    );
 
     // Not rotated: no pointless retry, and the message says what was tried and what else works.
-    api.require_header("authorization", "Bearer never");
-    let err = get_with_renewal(&mut auth, &api.healthz_url())
+    kfp.require_bearer("never");
+    let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
         .await
         .unwrap_err();
-    assert_eq!(api.seen().len(), 3);
+    assert_eq!(kfp.requests().len(), 3);
     assert!(err.starts_with(&format!(
         "KFP rejected the credentials (HTTP 401): tried service-account token file {} (KF_PIPELINES_SA_TOKEN_PATH), then renewed service-account token file",
         token.display()
@@ -503,29 +512,29 @@ async fn expired_service_account_token_is_reread_after_a_401() {
 
 #[tokio::test]
 async fn static_bearer_token_gets_a_401_message_naming_it() {
-    let api = FakeApi::start();
-    api.require_header("authorization", "Bearer right");
+    let kfp = FakeKfp::start();
+    kfp.require_bearer("right");
     let mut auth = discover(
         "http://127.0.0.1:9",
         &env(&[("KF_PIPELINES_TOKEN", "wrong-token-123")]),
     )
     .await
     .unwrap();
-    let err = get_with_renewal(&mut auth, &api.healthz_url())
+    let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
         .await
         .unwrap_err();
     assert!(
         err.starts_with("KFP rejected the credentials (HTTP 401): tried bearer token from KF_PIPELINES_TOKEN; to use other credentials set"),
         "{err}"
     );
-    assert_eq!(api.seen().len(), 1, "a static token is not retried");
+    assert_eq!(kfp.requests().len(), 1, "a static token is not retried");
     assert!(!err.contains("wrong-token-123"));
 }
 
 #[tokio::test]
 async fn session_cookie_from_the_environment_is_sent_verbatim() {
-    let api = FakeApi::start();
-    api.require_header("cookie", "oauth2_proxy_kubeflow=c00kie");
+    let kfp = FakeKfp::start();
+    kfp.require_cookie("oauth2_proxy_kubeflow", "c00kie");
     let mut auth = discover(
         "http://127.0.0.1:9",
         &env(&[("KF_PIPELINES_COOKIE", "oauth2_proxy_kubeflow=c00kie")]),
@@ -533,7 +542,7 @@ async fn session_cookie_from_the_environment_is_sent_verbatim() {
     .await
     .unwrap();
     assert_eq!(
-        get_with_renewal(&mut auth, &api.healthz_url()).await,
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
         Ok(200)
     );
     assert!(!visible(&auth).contains("c00kie"));
@@ -541,16 +550,15 @@ async fn session_cookie_from_the_environment_is_sent_verbatim() {
 
 #[tokio::test]
 async fn no_credentials_sends_nothing() {
-    let api = FakeApi::start();
+    let kfp = FakeKfp::start();
     let mut auth = discover("http://127.0.0.1:9", &env(&[])).await.unwrap();
     assert_eq!(
-        get_with_renewal(&mut auth, &api.healthz_url()).await,
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
         Ok(200)
     );
-    let seen = api.seen();
-    assert!(!seen[0]
-        .iter()
-        .any(|(k, _)| k == "authorization" || k == "cookie"));
+    let requests = kfp.requests();
+    assert!(requests[0].header("authorization").is_none());
+    assert!(requests[0].header("cookie").is_none());
 }
 
 // ───────────────────────────────────────── redaction ─────────────────────────────────────────
@@ -631,4 +639,81 @@ async fn logs_name_the_provider_but_never_a_secret() {
     ] {
         assert!(!log.contains(secret), "{secret} in {log}");
     }
+}
+
+#[tokio::test]
+async fn iap_token_is_minted_again_after_a_401() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    // Pretend the first ID token expired: only the second one is accepted.
+    kfp.require_bearer(&format!("iap-id-token.{IAP_CLIENT}.2"));
+    let dir = tempfile::tempdir().unwrap();
+    let key = iap.write_key_file(dir.path());
+    let mut auth = discover(
+        "http://127.0.0.1:9",
+        &env(&[
+            ("IAP_CLIENT_ID", IAP_CLIENT),
+            ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    assert_eq!(iap.issued().len(), 2);
+    assert_eq!(authorizations(&kfp).len(), 2);
+}
+
+#[tokio::test]
+async fn every_static_provider_gets_a_401_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "sa-token-secret").unwrap();
+    let token = token.to_str().unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "tried no credentials (none of KF_PIPELINES_TOKEN"),
+        (
+            &[("KF_PIPELINES_COOKIE", "authservice_session=cookie-secret")],
+            "tried session cookie authservice_session from KF_PIPELINES_COOKIE;",
+        ),
+        (
+            &[("KF_PIPELINES_TOKEN", "bearer-secret")],
+            "tried bearer token from KF_PIPELINES_TOKEN;",
+        ),
+        (
+            &[("KF_PIPELINES_SA_TOKEN_PATH", token)],
+            "tried service-account token file ",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let kfp = FakeKfp::start();
+        kfp.require_bearer("the-right-one");
+        let mut auth = discover("http://127.0.0.1:9", &env(vars)).await.unwrap();
+        let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
+            .await
+            .unwrap_err();
+        assert!(
+            err.starts_with(&format!(
+                "KFP rejected the credentials (HTTP 401): {expected}"
+            )),
+            "{err}"
+        );
+        assert!(err.ends_with(kfpx::kfp::auth::HOW_TO_CHANGE), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        assert_eq!(kfp.requests().len(), 1, "{expected}: nothing new, no retry");
+    }
+}
+
+#[tokio::test]
+async fn dex_pointed_at_a_dashboard_page_says_no_login_form() {
+    let kfp = FakeKfp::start();
+    kfp.set_html_catch_all(true); // a wrong host path: Kubeflow's dashboard HTML
+    let err = discover(&kfp.url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no Dex login form was found"), "{err}");
+    assert!(err.contains("with HTTP 200)"), "{err}");
 }
