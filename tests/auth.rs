@@ -169,6 +169,43 @@ async fn dex_split_oauth2_proxy_cookies_are_all_sent() {
 }
 
 #[tokio::test]
+async fn dex_with_oauth2_proxys_default_cookie_name() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            cookie_name: "_oauth2_proxy".into(),
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(cookie_names(&auth), ["_oauth2_proxy"]);
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+}
+
+#[tokio::test]
+async fn dex_gateway_with_an_unknown_session_cookie_is_explained() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            cookie_name: "corp_gateway_session".into(),
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let err = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("failed: the login was accepted but no Kubeflow session cookie (authservice_session or oauth2_proxy_kubeflow) was set (ended at "),
+        "{err}"
+    );
+    assert!(err.contains("KF_PIPELINES_COOKIE"), "{err}");
+    assert_eq!(dex.logins(), 1);
+}
+
+#[tokio::test]
 async fn dex_behind_the_oauth2_proxy_sign_in_button() {
     let dex = FakeDex::start_with(
         DexFlow::OAuth2Proxy,

@@ -129,7 +129,10 @@ pub struct DexOptions {
     pub connectors: Vec<String>,
     /// Show Dex's approval ("Grant Access") page after the login.
     pub approval: bool,
-    /// oauth2-proxy only: split the session cookie into `oauth2_proxy_kubeflow_0` and `_1`.
+    /// oauth2-proxy only: the session cookie's name (Kubeflow's `oauth2_proxy_kubeflow`;
+    /// oauth2-proxy's own default is `_oauth2_proxy`).
+    pub cookie_name: String,
+    /// oauth2-proxy only: split the session cookie into `<name>_0` and `<name>_1`.
     pub split_cookie: bool,
     /// oauth2-proxy only: show its own "Sign in with Dex" page (403) instead of redirecting
     /// (Kubeflow's `skip_provider_button: false`).
@@ -145,6 +148,7 @@ impl DexOptions {
                 DexFlow::OAuth2Proxy => vec!["local".into(), "ldap".into()],
             },
             approval: flow == DexFlow::OAuth2Proxy,
+            cookie_name: "oauth2_proxy_kubeflow".into(),
             split_cookie: false,
             sign_in_page: false,
         }
@@ -225,11 +229,12 @@ impl FakeDex {
     }
 
     /// The session cookie name this flow sets (the first part's name when split).
-    pub fn session_cookie_name(&self) -> &'static str {
+    pub fn session_cookie_name(&self) -> String {
+        let name = &self.dex.opts.cookie_name;
         match (self.dex.flow, self.dex.opts.split_cookie) {
-            (DexFlow::AuthService, _) => "authservice_session",
-            (DexFlow::OAuth2Proxy, false) => "oauth2_proxy_kubeflow",
-            (DexFlow::OAuth2Proxy, true) => "oauth2_proxy_kubeflow_0",
+            (DexFlow::AuthService, _) => "authservice_session".into(),
+            (DexFlow::OAuth2Proxy, false) => name.clone(),
+            (DexFlow::OAuth2Proxy, true) => format!("{name}_0"),
         }
     }
 
@@ -287,7 +292,7 @@ async fn dex_handle(
                     enc("/oauth2/callback"),
                     enc(&state)
                 ),
-                &[format!("oauth2_proxy_kubeflow_csrf={csrf}; Path=/; HttpOnly; SameSite=Lax")],
+                &[format!("oauth2_proxy_kubeflow_csrf={csrf}; Path=/; HttpOnly; Secure; SameSite=Lax")],
             )
         }
         (DexFlow::OAuth2Proxy, &Method::GET, ["oauth2", "callback"]) => {
@@ -311,12 +316,19 @@ async fn dex_handle(
             st.sessions.insert(session.clone());
             st.logins += 1;
             let mut set = vec!["oauth2_proxy_kubeflow_csrf=; Path=/; Max-Age=0".to_string()];
+            let name = &dex.opts.cookie_name;
             if dex.opts.split_cookie {
                 let (a, b) = session.split_at(session.len() / 2);
-                set.push(format!("oauth2_proxy_kubeflow_0={a}; Path=/; HttpOnly"));
-                set.push(format!("oauth2_proxy_kubeflow_1={b}; Path=/; HttpOnly"));
+                set.push(format!(
+                    "{name}_0={a}; Path=/; HttpOnly; Secure; SameSite=Lax"
+                ));
+                set.push(format!(
+                    "{name}_1={b}; Path=/; HttpOnly; Secure; SameSite=Lax"
+                ));
             } else {
-                set.push(format!("oauth2_proxy_kubeflow={session}; Path=/; HttpOnly"));
+                set.push(format!(
+                    "{name}={session}; Path=/; HttpOnly; Secure; SameSite=Lax"
+                ));
             }
             redirect(StatusCode::FOUND, rd, &set)
         }
@@ -537,18 +549,19 @@ async fn dex_handle(
 }
 
 fn has_session(dex: &Dex, st: &DexState, cookies: &HashMap<String, String>) -> bool {
+    let name = &dex.opts.cookie_name;
     let value = match dex.flow {
         DexFlow::AuthService => cookies.get("authservice_session").cloned(),
         DexFlow::OAuth2Proxy if dex.opts.split_cookie => {
             match (
-                cookies.get("oauth2_proxy_kubeflow_0"),
-                cookies.get("oauth2_proxy_kubeflow_1"),
+                cookies.get(&format!("{name}_0")),
+                cookies.get(&format!("{name}_1")),
             ) {
                 (Some(a), Some(b)) => Some(format!("{a}{b}")),
                 _ => None,
             }
         }
-        DexFlow::OAuth2Proxy => cookies.get("oauth2_proxy_kubeflow").cloned(),
+        DexFlow::OAuth2Proxy => cookies.get(name).cloned(),
     };
     value.is_some_and(|v| st.sessions.contains(&v))
 }

@@ -1,6 +1,6 @@
 //! Dex: log in the way a browser does, for Kubeflow behind oidc-authservice (≤1.8, cookie
 //! `authservice_session`) or oauth2-proxy (1.9+, cookie `oauth2_proxy_kubeflow`, split into
-//! `oauth2_proxy_kubeflow_0`, `_1`… when large).
+//! `oauth2_proxy_kubeflow_0`, `_1`… when large; `_oauth2_proxy` outside Kubeflow's manifests).
 //!
 //! A dedicated client with a cookie store follows the redirects from the KFP host to Dex; the
 //! page reached is read as HTML: a connector list (pick `/auth/<DEX_AUTH_TYPE>`), a login form
@@ -307,10 +307,15 @@ impl Dex {
     }
 
     fn dead_end(&self, url: &Url, status: u16, posted_login: bool) -> KfpError {
-        let what = if posted_login {
-            "the login was accepted but no Kubeflow session cookie (authservice_session or oauth2_proxy_kubeflow) was set"
-        } else {
-            "no Dex login form was found"
+        let plain_http_remote = self.base_url.scheme() == "http"
+            && !matches!(
+                self.base_url.host_str(),
+                Some("localhost" | "127.0.0.1" | "[::1]")
+            );
+        let what = match (posted_login, plain_http_remote) {
+            (true, false) => "the login was accepted but no Kubeflow session cookie (authservice_session or oauth2_proxy_kubeflow) was set",
+            (true, true) => "the login was accepted but no Kubeflow session cookie (authservice_session or oauth2_proxy_kubeflow) was kept (over plain http a Secure cookie is dropped: use https)",
+            (false, _) => "no Dex login form was found",
         };
         KfpError::Auth(format!(
             "DEX_USERNAME is set but logging in at {} failed: {what} (ended at {} with HTTP {status}); check the host (behind Dex it usually ends in /pipeline), or use KF_PIPELINES_TOKEN or KF_PIPELINES_COOKIE",
@@ -331,12 +336,20 @@ fn is_sign_in_form(form: &Form, page_url: &Url) -> bool {
 }
 
 /// Is this the name of a Kubeflow session cookie?
+/// `authservice_session` (oidc-authservice), `oauth2_proxy_kubeflow` (Kubeflow's oauth2-proxy)
+/// and `_oauth2_proxy` (oauth2-proxy's default), the last two also split as `<name>_<n>`.
 fn is_session_cookie(name: &str) -> bool {
     name == "authservice_session"
-        || name == "oauth2_proxy_kubeflow"
-        || name
-            .strip_prefix("oauth2_proxy_kubeflow_")
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        || ["oauth2_proxy_kubeflow", "_oauth2_proxy"]
+            .iter()
+            .any(|base| {
+                name.strip_prefix(base).is_some_and(|rest| {
+                    rest.is_empty()
+                        || rest
+                            .strip_prefix('_')
+                            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                })
+            })
 }
 
 /// The session cookies the store would send to `url`, as one `Cookie` header value.
@@ -381,6 +394,8 @@ mod tests {
             "oauth2_proxy_kubeflow",
             "oauth2_proxy_kubeflow_0",
             "oauth2_proxy_kubeflow_12",
+            "_oauth2_proxy",
+            "_oauth2_proxy_1",
         ] {
             assert!(is_session_cookie(yes), "{yes}");
         }
@@ -388,6 +403,7 @@ mod tests {
             "oauth2_proxy_kubeflow_csrf",
             "oauth2_proxy_kubeflow_",
             "_oauth2_proxy_csrf",
+            "oauth2_proxy_kubeflowx",
             "session",
         ] {
             assert!(!is_session_cookie(no), "{no}");
