@@ -15,6 +15,8 @@ const DEFAULT_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
 const DEFAULT_METADATA_HOST: &str = "metadata.google.internal";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// The metadata server answers in milliseconds; off Google Cloud its name may hang instead.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 const USER_CREDENTIALS_NOTE: &str =
     "user credentials from `gcloud auth application-default login` cannot mint ID tokens for IAP";
 
@@ -229,8 +231,10 @@ async fn from_key(
     }
     let parsed: Option<TokenResponse> = serde_json::from_str(&body).ok();
     if status.is_success() {
-        if let Some(token) = parsed.and_then(|p| p.id_token).filter(|t| !t.is_empty()) {
-            return Ok(Secret::new(token));
+        if let Some(token) = parsed.and_then(|p| p.id_token).map(Secret::new) {
+            if super::is_token(&token) {
+                return Ok(token);
+            }
         }
         return Err(KfpError::Auth(format!(
             "Google's token endpoint {} answered without an id_token for {}; check that the key is a service-account key",
@@ -264,7 +268,7 @@ async fn from_metadata(
         format!("http://{host}/computeMetadata/v1/instance/service-accounts/default/identity");
     let response = http
         .get(&url)
-        .timeout(TIMEOUT)
+        .timeout(METADATA_TIMEOUT)
         .header("Metadata-Flavor", "Google")
         .query(&[("audience", client_id), ("format", "full")])
         .send()
@@ -278,7 +282,7 @@ async fn from_metadata(
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
     let token = body.trim();
-    if status.is_success() && !token.is_empty() && !token.contains(char::is_whitespace) {
+    if status.is_success() && super::is_token(&Secret::new(token)) {
         return Ok(Secret::new(token));
     }
     if status == reqwest::StatusCode::NOT_FOUND {

@@ -190,9 +190,13 @@ impl Auth {
         env: &AuthEnv,
     ) -> Result<Provider, KfpError> {
         if let Some(token) = env.var("KF_PIPELINES_TOKEN") {
-            return Ok(Provider::Bearer {
-                token: Secret::new(token),
-            });
+            let token = Secret::new(token);
+            if !is_token(&token) {
+                return Err(KfpError::Auth(
+                    "KF_PIPELINES_TOKEN does not hold a single token (it has spaces, line breaks or other characters a header cannot carry); set it to the bare token, without \"Bearer \"".into(),
+                ));
+            }
+            return Ok(Provider::Bearer { token });
         }
         let sa_path = match env.var("KF_PIPELINES_SA_TOKEN_PATH") {
             Some(path) => Some((PathBuf::from(path), true)),
@@ -402,13 +406,21 @@ fn read_sa_token(path: &Path, from_var: bool) -> Result<Secret, KfpError> {
             path.display()
         )));
     }
-    if token.contains(|c: char| c.is_control() || c.is_whitespace()) {
+    if !is_token(&Secret::new(token)) {
         return Err(KfpError::Auth(format!(
             "the service-account token file {} does not hold a single token (it has spaces or several lines); {how}",
             path.display()
         )));
     }
     Ok(Secret::new(token))
+}
+
+/// A bearer token fit for `authorization: Bearer <token>`: no spaces, no control characters.
+pub(super) fn is_token(token: &Secret) -> bool {
+    let t = token.expose();
+    !t.is_empty()
+        && !t.contains(|c: char| c.is_control() || c.is_whitespace())
+        && token.header_value("Bearer ").is_some()
 }
 
 /// An io error's reason without the "(os error N)" noise.
@@ -488,6 +500,20 @@ mod tests {
         assert!(sent_headers(&auth).get("cookie").is_none());
         assert_eq!(auth.describe(), "bearer token from KF_PIPELINES_TOKEN");
         assert!(!format!("{auth:?}").contains("tok-123"));
+    }
+
+    #[test]
+    fn a_token_with_spaces_or_line_breaks_is_refused() {
+        for bad in ["Bearer tok-secret", "tok-secret\nmore", "tok\u{7f}secret"] {
+            let err = discover(&env(&[("KF_PIPELINES_TOKEN", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("KF_PIPELINES_TOKEN does not hold a single token"),
+                "{err}"
+            );
+            assert!(!err.contains("secret"), "{err}");
+        }
     }
 
     #[test]
