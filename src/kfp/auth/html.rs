@@ -358,6 +358,55 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_arbitrary_input() {
+        // Deterministic pseudo-random documents built from markup fragments and multi-byte text.
+        let pieces = [
+            "<",
+            ">",
+            "</",
+            "<form",
+            "<input",
+            "<a",
+            " href=",
+            " name=",
+            "\"",
+            "'",
+            "=",
+            "&amp;",
+            "&#",
+            "&#x",
+            ";",
+            "<!--",
+            "-->",
+            "<script>",
+            "</script",
+            "é",
+            "日本",
+            "🦀",
+            " ",
+            "/",
+            "value",
+            "type=password",
+            "\n",
+            "<FORM action=",
+            "&",
+            "x",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..3000 {
+            let mut doc = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                doc.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            let _ = parse(&doc);
+            let _ = decode_entities(&doc);
+        }
+    }
+
+    #[test]
     fn decodes_character_references() {
         assert_eq!(decode_entities("a&amp;b&lt;&#47;&#x2F;&quot;"), "a&b<//\"");
         assert_eq!(decode_entities("AT&T &unknown; &"), "AT&T &unknown; &");

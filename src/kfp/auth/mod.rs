@@ -73,6 +73,7 @@ impl AuthEnv {
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
         let kfp_context = std::env::var_os("HOME")
+            .or_else(|| std::env::var_os("USERPROFILE"))
             .map(|home| Path::new(&home).join(".config/kfp/context.json"))
             .and_then(|path| read_kfp_context(&path));
         AuthEnv {
