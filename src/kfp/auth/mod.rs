@@ -1,12 +1,12 @@
 //! Auth providers, first that applies: bearer token (KF_PIPELINES_TOKEN), service-account token
-//! file, Google IAP, Dex login, session cookie, none.
+//! file, Google IAP, Dex login, session cookie, static header from context.json, none.
 //!
 //! [`AuthEnv`] captures the environment once at the edge; [`Auth::discover`] picks the provider
 //! and obtains its credentials; [`Auth::apply`] adds them to a request; after a 401 the caller
 //! asks [`Auth::refresh`] and retries once when it returns `true`.
 
 mod dex;
-pub mod html;
+mod html;
 mod iap;
 mod secret;
 
