@@ -223,7 +223,7 @@ run_kfpx() {
   fi
   out=$(problems "$log" "$from")
   if [[ -n $out ]]; then
-    BAD+=("$label: requests that break the spec:"$'\n'"$out"$'\n'"  kfpx saw: $(grep -E ' (422|404|405|415) ' "$WORK/$label.err" | head -5 | tr '\n' ';')")
+    BAD+=("$label: requests that break the spec:"$'\n'"$out"$'\n'"  kfpx saw: $({ grep -E ' (422|404|405|415) ' "$WORK/$label.err" || true; } | head -5 | tr '\n' ';')")
   fi
 }
 
@@ -239,8 +239,8 @@ done
 # What was exercised (request lines Prism kept; ids are "string").
 say "endpoints exercised:"
 for m in "${MOCKS[@]}"; do plain "${LOG[$m]}" 0; done |
-  grep -oE '\[HTTP SERVER\] [a-z]+ /[^ ?]*' | sed 's/\[HTTP SERVER\] //' | sort | uniq -c |
-  sed 's/^/    /' >&2
+  { grep -oE '\[HTTP SERVER\] [a-z]+ /[^ ?]*' || true; } | sed 's/\[HTTP SERVER\] //' | sort |
+  uniq -c | sed 's/^/    /' >&2
 
 # ---- verdict ---------------------------------------------------------------------------
 if ((${#BAD[@]})); then
