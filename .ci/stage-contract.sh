@@ -14,7 +14,8 @@
 #
 # Needs node/npm, python3, curl, cargo and ../shared (the KFP specs and tools). Idempotent;
 # installs Prism into .ci/work/prism. Env: KFPX_SHARED_DIR (default ../shared),
-# CONTRACT_TIMEOUT (seconds per kfpx command, default 60).
+# CONTRACT_TIMEOUT (seconds per kfpx command, default 60), KFPX_BIN (a kfpx binary to use
+# instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -72,9 +73,13 @@ PY
 done
 
 # ---- kfpx ------------------------------------------------------------------------------
-say "building kfpx"
-cargo build --quiet --bin kfpx
-KFPX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kfpx
+if [[ -n ${KFPX_BIN:-} ]]; then
+  KFPX=$KFPX_BIN
+else
+  say "building kfpx"
+  cargo build --quiet --bin kfpx
+  KFPX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kfpx
+fi
 
 # ---- mocks -----------------------------------------------------------------------------
 PIDS=()
@@ -207,7 +212,7 @@ BAD=()   # "command: problem"
 TOTAL=0
 # run_kfpx MOCK LABEL -- ARGS...
 run_kfpx() {
-  local mock=$1 label=$2 log=${LOG[$1]} from n rc=0 out
+  local mock=$1 label=$2 log=${LOG[$1]} from n rc=0 out saw
   shift 3
   from=$(lines "$log")
   timeout "$CMD_TIMEOUT" "$KFPX" -v -C "$PROJECT" --snapshot "$SNAPSHOT" "$@" --host "${URL[$mock]}" \
@@ -223,7 +228,9 @@ run_kfpx() {
   fi
   out=$(problems "$log" "$from")
   if [[ -n $out ]]; then
-    BAD+=("$label: requests that break the spec:"$'\n'"$out"$'\n'"  kfpx saw: $({ grep -E ' (422|404|405|415) ' "$WORK/$label.err" || true; } | head -5 | tr '\n' ';')")
+    # kfpx's own -v lines about those answers, when it prints any.
+    saw=$({ grep -E '(^| )(422|404|405|415)( |$)' "$WORK/$label.err" || true; } | head -5 | sed 's/^/  kfpx: /')
+    BAD+=("$label: requests that break the spec:"$'\n'"$out${saw:+$'\n'$saw}")
   fi
 }
 
