@@ -208,6 +208,8 @@ pub struct Store {
     pub experiments: BTreeMap<String, Experiment>,
     pub runs: BTreeMap<String, Run>,
     pub recurring: BTreeMap<String, Recurring>,
+    /// pipeline id -> its version ids, in creation order (lists stay fast with many pipelines).
+    by_pipeline: BTreeMap<String, Vec<String>>,
     seq: i64,
 }
 
@@ -648,6 +650,10 @@ impl Store {
         raw: String,
     ) -> String {
         let (vid, created) = self.next(0x7e);
+        self.by_pipeline
+            .entry(pid.to_string())
+            .or_default()
+            .push(vid.clone());
         self.versions.insert(
             vid.clone(),
             Version {
@@ -669,13 +675,18 @@ impl Store {
     }
 
     fn versions_of(&self, pid: &str) -> Vec<&Version> {
-        let mut vs: Vec<&Version> = self
-            .versions
-            .values()
-            .filter(|v| v.pipeline_id == pid)
-            .collect();
-        vs.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
-        vs
+        self.by_pipeline
+            .get(pid)
+            .map(|ids| ids.iter().filter_map(|id| self.versions.get(id)).collect())
+            .unwrap_or_default()
+    }
+
+    fn remove_version(&mut self, vid: &str) -> Option<Version> {
+        let v = self.versions.remove(vid)?;
+        if let Some(ids) = self.by_pipeline.get_mut(&v.pipeline_id) {
+            ids.retain(|id| id != vid);
+        }
+        Some(v)
     }
 
     fn latest_version(&self, pid: &str) -> Option<&Version> {
@@ -1308,7 +1319,7 @@ impl Store {
                 .map(|v| Reply::json(200, &self.version_v2(v, c.control.version))),
             ("DELETE", ["pipelines", pid, "versions", vid]) => {
                 self.version_in(pid, vid)?;
-                self.versions.remove(*vid);
+                self.remove_version(vid);
                 Ok(Reply::json(200, &json!({})))
             }
             ("POST", ["experiments"]) => {
@@ -1428,7 +1439,7 @@ impl Store {
                 .get(*id)
                 .map(|v| Reply::json(200, &self.version_v1(v)))
                 .ok_or_else(|| ApiError::not_found(format!("Pipeline version {id} not found"))),
-            ("DELETE", ["pipeline_versions", id]) => match self.versions.remove(*id) {
+            ("DELETE", ["pipeline_versions", id]) => match self.remove_version(id) {
                 Some(_) => Ok(Reply::json(200, &json!({}))),
                 None => Err(ApiError::not_found(format!(
                     "Pipeline version {id} not found"
@@ -1857,7 +1868,9 @@ impl Store {
             e.code = 9;
             return Err(e);
         }
-        self.versions.retain(|_, v| v.pipeline_id != id);
+        for vid in self.by_pipeline.remove(id).unwrap_or_default() {
+            self.versions.remove(&vid);
+        }
         self.pipelines.remove(id);
         Ok(Reply::json(200, &json!({})))
     }
