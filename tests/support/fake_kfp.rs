@@ -346,6 +346,18 @@ impl FakeKfp {
         self.lock().violations.clone()
     }
 
+    /// Panic, listing them, when any request so far broke the API's shapes.
+    #[track_caller]
+    pub fn assert_no_violations(&self) {
+        let v = self.violations();
+        assert!(
+            v.is_empty(),
+            "kfpx sent {} request(s) a real KFP server would reject or ignore:\n  {}",
+            v.len(),
+            v.join("\n  ")
+        );
+    }
+
     fn add_fault(&self, method: &str, path_prefix: &str, kind: FaultKind, times: usize) {
         self.lock().control.faults.push(Fault {
             method: method.to_ascii_uppercase(),
