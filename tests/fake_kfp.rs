@@ -461,7 +461,10 @@ async fn run_moves_one_state_per_get() {
     )
     .await);
     assert_eq!(run["state"], "PENDING");
-    assert!(run.get("finished_at").is_none());
+    assert_eq!(
+        run["finished_at"], "1970-01-01T00:00:00Z",
+        "as the server: epoch until done"
+    );
     let id = run["run_id"].as_str().unwrap();
     let states: Vec<Value> = {
         let mut v = vec![];
@@ -475,7 +478,7 @@ async fn run_moves_one_state_per_get() {
         [json!("RUNNING"), json!("SUCCEEDED"), json!("SUCCEEDED")]
     );
     let done = ok(get(&fake, &format!("{V2}/runs/{id}")).await);
-    assert!(done["finished_at"].is_string());
+    assert_ne!(done["finished_at"], "1970-01-01T00:00:00Z");
     assert_eq!(done["state_history"].as_array().unwrap().len(), 3);
     // Listing does not advance, and the run is in its experiment.
     let l = ok(get(&fake, &format!("{V2}/runs?experiment_id={eid}")).await);

@@ -746,9 +746,8 @@ impl Store {
             "storage_state",
             json!(if e.archived { "ARCHIVED" } else { "AVAILABLE" }),
         );
-        if e.last_run_created > 0 {
-            put(&mut o, "last_run_created_at", json!(ts(e.last_run_created)));
-        }
+        // Always set: 1970-01-01T00:00:00Z before the first run (api_converter.go).
+        o.insert("last_run_created_at".into(), json!(ts(e.last_run_created)));
         Value::Object(o)
     }
 
@@ -831,9 +830,8 @@ impl Store {
         put(&mut o, "service_account", json!(r.service_account));
         put(&mut o, "created_at", json!(ts(r.created)));
         put(&mut o, "scheduled_at", json!(ts(r.created)));
-        if let Some(f) = r.finished() {
-            put(&mut o, "finished_at", json!(ts(f)));
-        }
+        // Always set: 1970-01-01T00:00:00Z until the run finishes (api_converter.go).
+        o.insert("finished_at".into(), json!(ts(r.finished().unwrap_or(0))));
         put(&mut o, "state", json!(r.state()));
         let failed = self.failed_task_of(r);
         if r.state() == "FAILED" {
@@ -1038,9 +1036,8 @@ impl Store {
         put(&mut o, "service_account", json!(r.service_account));
         put(&mut o, "created_at", json!(ts(r.created)));
         put(&mut o, "scheduled_at", json!(ts(r.created)));
-        if let Some(f) = r.finished() {
-            put(&mut o, "finished_at", json!(ts(f)));
-        }
+        // Always set: 1970-01-01T00:00:00Z until the run finishes (api_converter.go).
+        o.insert("finished_at".into(), json!(ts(r.finished().unwrap_or(0))));
         put(&mut o, "status", json!(v1_status(r.state())));
         if r.state() == "FAILED" {
             put(
