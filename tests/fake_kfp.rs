@@ -207,13 +207,16 @@ async fn upload_names_conflicts_and_versions() {
     // upload_version without pipelineid, or of an unknown pipeline.
     let (st, body) = upload(&fake, &format!("{V2}/pipelines/upload_version?name=v3")).await;
     assert_eq!(st, 400);
-    assert!(message(&body).contains("pipelineid"), "{body}");
+    assert!(message(&body).contains("pipeline id"), "{body}");
     let (st, _) = upload(
         &fake,
         &format!("{V2}/pipelines/upload_version?name=v3&pipelineid=nope"),
     )
     .await;
-    assert_eq!(st, 404);
+    assert_eq!(
+        st, 400,
+        "the upload handler answers 400 for an unknown pipeline"
+    );
 
     // Lookups by name, v2 and v1 ("-" = shared namespace).
     let by_name = ok(get(&fake, &format!("{V2}/pipelines/names/spec.yaml")).await);
@@ -287,6 +290,8 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
     .await;
     assert_eq!(st, 400, "extension must be .yaml/.yml/.json");
 
+    // A spec the server cannot use fails in its resource manager, which the upload handler
+    // answers with 500 (pipeline_upload_server.go tells only AlreadyExists apart).
     let bad_schema = TWO_TASK_IR.replace("schemaVersion: 2.1.0", "schemaVersion: 2.0.0");
     let (st, body) = upload_as(
         &fake,
@@ -296,7 +301,10 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
         &bad_schema,
     )
     .await;
-    assert_eq!(st, 400);
+    assert_eq!(
+        st, 500,
+        "the upload handler answers 500 for all but AlreadyExists"
+    );
     assert!(message(&body).contains("schemaVersion"), "{body}");
 
     let typo = TWO_TASK_IR.replace("deploymentSpec:", "deploymentSpecs:");
@@ -308,7 +316,7 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
         &typo,
     )
     .await;
-    assert_eq!(st, 400);
+    assert_eq!(st, 500);
     assert!(message(&body).contains("unknown template format"), "{body}");
 
     // JSON instead of multipart.
