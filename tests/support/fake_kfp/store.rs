@@ -2155,7 +2155,7 @@ impl Store {
         }
         if c.control.multi_user && ns.is_empty() {
             return Err(ApiError::invalid(
-                "Invalid input error: Failed to create an experiment: in multi-user mode the experiment namespace must be specified",
+                "Failed to authorize with API: Invalid input error: An experiment cannot have an empty namespace in multi-user mode",
             ));
         }
         let ns = self.ns(c, &ns);
@@ -2191,7 +2191,7 @@ impl Store {
         let ns = Self::list_ns(c, api);
         if c.control.multi_user && ns.is_empty() {
             return Err(ApiError::invalid(
-                "Invalid input error: ListExperiments in multi-user mode must filter by namespace",
+                "Failed to authorize with API: Invalid input error: An experiment cannot have an empty namespace in multi-user mode",
             ));
         }
         let ns = self.ns(c, &ns);
