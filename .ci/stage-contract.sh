@@ -185,10 +185,13 @@ say "Prism reports invalid requests (sanity check passed)"
 
 # ---- the project: conf-example (every config feature; graph snapshot, no Python needed),
 # else a small generated one ----------------------------------------------------------------
+# PARAM: a run parameter override, so runtime parameters are part of what is checked.
 if [[ -f $ROOT/conf-example/kfpx-snapshot.json && -f $ROOT/conf-example/conf/base/kubeflow.yaml ]]; then
   PROJECT=$ROOT/conf-example
   SNAPSHOT=$PROJECT/kfpx-snapshot.json
+  PARAM='data_science={"model_options": {"test_size": 0.3, "random_state": 7, "features": ["crew"]}}'
 else
+  PARAM='test_size=0.3'
   PROJECT=$WORK/project
   SNAPSHOT=$PROJECT/snapshot.json
   mkdir -p "$PROJECT/conf/base" "$PROJECT/conf/local"
@@ -256,8 +259,8 @@ run_kfpx() {
 for mock in "${MOCKS[@]}"; do
   for ver in 2 1; do
     run_kfpx "$mock" "$mock-v$ver-upload" -- upload-pipeline --kfp-version "$ver"
-    run_kfpx "$mock" "$mock-v$ver-run-once" -- run-once --kfp-version "$ver"
-    run_kfpx "$mock" "$mock-v$ver-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' \
+    run_kfpx "$mock" "$mock-v$ver-run-once" -- run-once --kfp-version "$ver" --param "$PARAM"
+    run_kfpx "$mock" "$mock-v$ver-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' --param "$PARAM" \
       --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z --end-time 2027-01-01T00:00:00Z
     run_kfpx "$mock" "$mock-v$ver-list" -- list-pipelines --kfp-version "$ver" -o json
   done
