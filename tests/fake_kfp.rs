@@ -1046,15 +1046,15 @@ async fn delay_and_drop_next() {
     fake.delay_next(
         "GET",
         "/apis/v2beta1/healthz",
-        Duration::from_millis(300),
+        Duration::from_millis(1000),
         1,
     );
     let t = Instant::now();
     ok(get(&fake, &format!("{V2}/healthz")).await);
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    assert!(t.elapsed() >= Duration::from_millis(1000));
     let t = Instant::now();
     ok(get(&fake, &format!("{V2}/healthz")).await);
-    assert!(t.elapsed() < Duration::from_millis(300));
+    assert!(t.elapsed() < Duration::from_millis(1000));
 
     fake.drop_next("GET", "/apis/v2beta1/healthz", 1);
     let err = client()
@@ -1279,7 +1279,7 @@ async fn five_thousand_pipelines_page_quickly() {
     }
     assert_eq!(n, 5000);
     eprintln!("listed 5000 pipelines in {:?}", t.elapsed());
-    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 /// The request bodies NOTES.md §3 captured from the official `kfp` 2.17 client are accepted
