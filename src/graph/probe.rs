@@ -167,7 +167,8 @@ fn spawn_and_wait(
     }
     let _ = feeder.join();
     let stdout = stdout.take();
-    let stderr = String::from_utf8_lossy(&stderr.take()).into_owned();
+    // Exception messages can quote a dataset's URL with its credentials.
+    let stderr = redact_urls(&String::from_utf8_lossy(&stderr.take()));
     match status {
         Some(status) => Ok(Output {
             status,
@@ -259,6 +260,33 @@ fn spawn_error(python: &Path, err: &std::io::Error) -> GraphError {
         ),
     };
     GraphError::Invalid(msg)
+}
+
+/// `scheme://user:secret@host/...` becomes `scheme://<redacted>@host/...` everywhere in `text`.
+/// Broad on purpose, like the probe: a `:` before the `@` counts as credentials even after a
+/// `/` (secrets are not always URL-escaped), so a rare path is over-redacted, never a secret
+/// shown.
+fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, after) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = after
+            .find(|c: char| c.is_whitespace() || "\"'()<>[]{},;".contains(c))
+            .unwrap_or(after.len());
+        let token = &after[..end];
+        match token.find('@') {
+            Some(at) if token[..at].contains(':') || !token[..at].contains('/') => {
+                out.push_str("<redacted>");
+                out.push_str(&token[at..]);
+            }
+            _ => out.push_str(token),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The probe's failure report: the marker line's kind and reason, if there is one.
@@ -531,6 +559,20 @@ mod tests {
         // Nor when no kedro is on PATH.
         let path_var = std::env::join_paths([&empty]).unwrap();
         assert_eq!(kedro_python_on_path(&path_var, Path::new("python3")), None);
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            redact_urls("DatasetError: s3://AKIA:se/cr@bucket/x.csv failed\nat https://u:p@h:9/a"),
+            "DatasetError: s3://<redacted>@bucket/x.csv failed\nat https://<redacted>@h:9/a"
+        );
+        let plain = "File \"/src/a.py\", line 3 gs://bucket/x.pq file:///tmp/x report@2024.csv";
+        assert_eq!(redact_urls(plain), plain);
+        assert_eq!(
+            redact_urls("'postgresql://me:pw@db:5432/x'"),
+            "'postgresql://<redacted>@db:5432/x'"
+        );
     }
 
     #[test]
