@@ -54,10 +54,10 @@ pub fn resolve_python_from(
     virtual_env: Option<OsString>,
 ) -> PathBuf {
     if let Some(p) = explicit {
-        return p.to_path_buf();
+        return absolute_if_path(p);
     }
     if let Some(p) = kfpx_python.filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+        return absolute_if_path(Path::new(&p));
     }
     if let Some(venv) = virtual_env.filter(|p| !p.is_empty()) {
         let python = venv_python(Path::new(&venv));
@@ -70,6 +70,16 @@ pub fn resolve_python_from(
         return python;
     }
     PathBuf::from(DEFAULT_PYTHON)
+}
+
+/// A relative path like `.venv/bin/python` means the current directory's, but the probe runs
+/// in the project root: make it absolute. A bare name (`python3.11`) is looked up on PATH.
+fn absolute_if_path(python: &Path) -> PathBuf {
+    if python.is_relative() && python.components().count() > 1 {
+        std::path::absolute(python).unwrap_or_else(|_| python.to_path_buf())
+    } else {
+        python.to_path_buf()
+    }
 }
 
 fn venv_python(venv: &Path) -> PathBuf {
@@ -117,6 +127,7 @@ pub fn run_with_timeout(
             project.root.display()
         )));
     }
+    let python = &absolute_if_path(python);
     let started = Instant::now();
     tracing::info!(
         "probing the Kedro project in {} (env {}) with {}",
@@ -527,6 +538,23 @@ mod tests {
         let broken = dir.path().join("no-such-venv");
         let got = resolve_python_from(dir.path(), None, None, Some(broken.into()));
         assert_eq!(got, venv_python(&dir.path().join(".venv")));
+    }
+
+    #[test]
+    fn relative_interpreter_paths_are_taken_from_the_current_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let got = resolve_python_from(dir.path(), Some(Path::new("venv/bin/python")), None, None);
+        assert_eq!(got, cwd.join("venv/bin/python"));
+        let got = resolve_python_from(dir.path(), None, Some("./py".into()), None);
+        assert!(
+            got.is_absolute() && got.ends_with("py"),
+            "{}",
+            got.display()
+        );
+        // A bare name stays a PATH lookup.
+        let got = resolve_python_from(dir.path(), Some(Path::new("python3.12")), None, None);
+        assert_eq!(got, PathBuf::from("python3.12"));
     }
 
     #[test]
