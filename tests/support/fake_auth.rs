@@ -331,8 +331,8 @@ async fn forward(
 
 fn dex_route(dex: &Dex, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
     let path = uri.path().to_string();
-    let query = query_map(&uri);
-    let cookies = cookies(&headers);
+    let query = query_map(uri);
+    let cookies = cookies(headers);
     let mut st = dex.state.lock().unwrap();
     st.requests.push((
         method.to_string(),
