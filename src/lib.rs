@@ -15,7 +15,7 @@ pub mod project;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 pub use error::Error;
 
@@ -39,7 +39,14 @@ pub fn main_entry() -> ExitCode {
             output::one_line(msg)
         );
     }));
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // An empty KEDRO_ENV means "not set", as in Kedro: fall back to the default env.
+    if cli.global.env.is_empty()
+        && matches.value_source("env") == Some(clap::parser::ValueSource::EnvVariable)
+    {
+        cli.global.env = "local".into();
+    }
     output::init(&cli.global);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

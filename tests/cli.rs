@@ -219,6 +219,20 @@ fn an_env_with_a_path_separator_is_rejected() {
         .output()
         .unwrap();
     assert!(assert_one_error_line(&out).contains("\"x/y\""));
+    // An empty KEDRO_ENV counts as unset (env `local`); an empty -e does not.
+    let out = kfpx(&root)
+        .env("KEDRO_ENV", "")
+        .args(["-v", "init", "http://h:1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("(env local)"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = kfpx(&root).args(["-e", "", "ui"]).output().unwrap();
+    assert!(assert_one_error_line(&out).contains("invalid environment name"));
 }
 
 #[test]
