@@ -9,6 +9,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     pub const RUN_FAILED: u8 = 3;
     pub const TIMEOUT: u8 = 4;
+    /// Stopped by Ctrl-C (128 + SIGINT), as shells report it.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,9 @@ pub enum Error {
     /// Waiting for a run timed out (exit 4).
     #[error("{0}")]
     Timeout(String),
+    /// The user pressed Ctrl-C while kfpx was waiting (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 impl Error {
@@ -51,6 +56,7 @@ impl Error {
             Error::Usage(_) => exit::USAGE,
             Error::RunFailed(_) => exit::RUN_FAILED,
             Error::Timeout(_) => exit::TIMEOUT,
+            Error::Interrupted(_) => exit::INTERRUPTED,
             _ => exit::ERROR,
         }
     }

@@ -1,9 +1,245 @@
-//! `kfpx schedule`.
+//! `kfpx schedule`: validate the cron as KFP reads it, upload (or find) the pipeline version,
+//! then replace the experiment's recurring runs of the same name: the new one is created
+//! first, the old ones deleted after, so a failure never leaves the pipeline unscheduled.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
 
 use crate::cli::ScheduleArgs;
+use crate::commands::build::{self, Prepared};
+use crate::commands::run_once::{request_description, run_params};
 use crate::commands::Ctx;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::kfp::cronexpr::{self, CronExpr};
+use crate::kfp::deploy::{self, Outcome, Upload};
+use crate::kfp::models::{NewRecurringRun, NewRun, RunSource};
+use crate::kfp::{naming, present, session};
+use crate::output;
 
-pub fn run(_ctx: &Ctx, _args: ScheduleArgs) -> Result<()> {
-    Err(super::not_available("schedule"))
+/// KFP's bounds on `max_concurrency`.
+const MAX_CONCURRENCY: u32 = 10;
+
+#[derive(Debug, Serialize)]
+struct ScheduleReport<'a> {
+    recurring_run_id: &'a str,
+    name: &'a str,
+    cron: &'a str,
+    enabled: bool,
+    experiment_id: &'a str,
+    pipeline_id: &'a str,
+    version_id: &'a str,
+    version_name: &'a str,
+    replaced: Vec<String>,
+    next_runs: Vec<String>,
+    url: String,
+}
+
+/// A time from the flag (a usage error when wrong) or else the config.
+fn schedule_time(
+    flag: Option<&str>,
+    config: Option<&str>,
+    what: &str,
+) -> Result<Option<DateTime<Utc>>> {
+    match (flag, config) {
+        (Some(raw), _) => cronexpr::parse_time(raw, &format!("--{what}"))
+            .map(Some)
+            .map_err(Error::Usage),
+        (None, Some(raw)) => cronexpr::parse_time(
+            raw,
+            &format!("run_config.schedule.{}", what.replace('-', "_")),
+        )
+        .map(Some)
+        .map_err(Error::Message),
+        (None, None) => Ok(None),
+    }
+}
+
+fn rfc3339(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+pub fn run(ctx: &Ctx, args: ScheduleArgs) -> Result<()> {
+    // Everything that can be checked offline is checked before compiling and connecting.
+    parse_cron(&args.cron_expression)?;
+    let prepared = build::prepare(ctx, &args.build, &args.params)?;
+    schedule_prepared(&args, &prepared)
+}
+
+fn parse_cron(raw: &str) -> Result<CronExpr> {
+    CronExpr::parse(raw).map_err(|e| Error::Usage(format!("invalid --cron-expression: {e}")))
+}
+
+/// Everything after compiling (tests call it with a hand-built `Prepared`).
+pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()> {
+    let cron = parse_cron(&args.cron_expression)?;
+    let rc = &prepared.config.run_config;
+    let sched = &rc.schedule;
+    let start = schedule_time(
+        args.start_time.as_deref(),
+        sched.start_time.as_deref(),
+        "start-time",
+    )?;
+    let end = schedule_time(
+        args.end_time.as_deref(),
+        sched.end_time.as_deref(),
+        "end-time",
+    )?;
+    if let (Some(s), Some(e)) = (start, end) {
+        if e <= s {
+            return Err(Error::Usage(format!(
+                "the schedule ends ({}) before it starts ({})",
+                rfc3339(&e),
+                rfc3339(&s)
+            )));
+        }
+    }
+    let max_concurrency = args.max_concurrency.unwrap_or(sched.max_concurrency);
+    if !(1..=MAX_CONCURRENCY).contains(&max_concurrency) {
+        return Err(Error::Usage(format!(
+            "max concurrency {max_concurrency} is out of KFP's range 1..{MAX_CONCURRENCY} \
+             (--max-concurrency or run_config.schedule.max_concurrency)"
+        )));
+    }
+    let no_catchup = args.no_catchup || sched.no_catchup;
+    let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
+    let name =
+        naming::format_run_name(rc.scheduled_run_name(), &all_params).map_err(Error::Message)?;
+    let experiment_name = args
+        .experiment_name
+        .clone()
+        .unwrap_or_else(|| rc.experiment_name.clone());
+
+    let project = &prepared.project;
+    let document = prepared.compiled.yaml.as_bytes();
+    let pipeline_name = naming::pipeline_name(&project.name, &prepared.pipeline, &project.env);
+    let commit = session::commit_id(&project.root, &session::ServerEnv::from_process());
+    let version_name = naming::version_name(
+        &project.name,
+        &naming::content_hash(document),
+        commit.as_deref(),
+    );
+    let description = request_description(&format!("kfpx schedule of {pipeline_name}"));
+
+    session::runtime()?.block_on(async {
+        let kfp = session::connect(
+            &args.server,
+            Some(&prepared.config),
+            prepared.compiled.kfp_version,
+        )
+        .await?;
+        let up = deploy::ensure_uploaded(
+            &kfp,
+            &Upload {
+                pipeline_name: &pipeline_name,
+                version_name: &version_name,
+                description: rc.description.as_deref(),
+                document,
+            },
+        )
+        .await?;
+        output::status(match up.outcome {
+            Outcome::AlreadyUploaded => format!(
+                "using version {} of pipeline {:?} (already uploaded)",
+                up.version.name, up.pipeline.name
+            ),
+            _ => format!(
+                "uploaded version {} of pipeline {:?}",
+                up.version.name, up.pipeline.name
+            ),
+        });
+        let namespace = args
+            .experiment_namespace
+            .clone()
+            .or_else(|| kfp.namespace.clone());
+        let (experiment, _) = kfp
+            .ensure_experiment(&experiment_name, namespace.as_deref())
+            .await?;
+        let old = kfp.recurring_runs_named(&experiment.id, &name).await?;
+        let old_ids: Vec<String> = old.iter().map(|r| r.id.clone()).collect();
+        let (start_s, end_s) = (start.as_ref().map(rfc3339), end.as_ref().map(rfc3339));
+        let created = kfp
+            .create_recurring_run(
+                &NewRecurringRun {
+                    run: NewRun {
+                        name: &name,
+                        description: Some(&description),
+                        experiment_id: &experiment.id,
+                        source: RunSource::Version {
+                            pipeline_id: &up.pipeline.id,
+                            version_id: &up.version.id,
+                        },
+                        parameters: &overrides,
+                        service_account: rc.service_account.as_deref(),
+                    },
+                    cron: cron.as_str(),
+                    max_concurrency,
+                    no_catchup,
+                    start_time: start_s.as_deref(),
+                    end_time: end_s.as_deref(),
+                    enabled: sched.enabled,
+                },
+                &old_ids,
+            )
+            .await?;
+        for id in &old_ids {
+            kfp.delete_recurring_run(id).await.map_err(|e| {
+                Error::Message(format!(
+                    "the new schedule {} is in place, but deleting the previous one {id} \
+                     failed: {e}; delete it in the KFP UI",
+                    created.id
+                ))
+            })?;
+            output::status(format!("deleted the previous schedule {id}"));
+        }
+
+        let after = start.map_or_else(Utc::now, |s| s.max(Utc::now()));
+        let next: Vec<String> = cron.next_times(after, end, 3).iter().map(rfc3339).collect();
+        let url = kfp.recurring_run_link(&created.id);
+        let report = ScheduleReport {
+            recurring_run_id: &created.id,
+            name: &name,
+            cron: cron.as_str(),
+            enabled: sched.enabled,
+            experiment_id: &experiment.id,
+            pipeline_id: &up.pipeline.id,
+            version_id: &up.version.id,
+            version_name: &up.version.name,
+            replaced: old_ids.clone(),
+            next_runs: next.clone(),
+            url: url.clone(),
+        };
+        if !present::machine(args.output, &report)? {
+            output::print_stdout(&present::fields(&[
+                ("schedule", name.clone()),
+                ("schedule id", created.id.clone()),
+                ("cron (UTC)", cron.as_str().to_string()),
+                (
+                    "state",
+                    if sched.enabled { "enabled" } else { "disabled" }.to_string(),
+                ),
+                (
+                    "experiment",
+                    format!("{} ({})", experiment.name, experiment.id),
+                ),
+                (
+                    "pipeline",
+                    format!("{} ({})", up.pipeline.name, up.pipeline.id),
+                ),
+                (
+                    "version",
+                    format!("{} ({})", up.version.name, up.version.id),
+                ),
+                (
+                    "next runs",
+                    if next.is_empty() {
+                        "none (the schedule has ended)".into()
+                    } else {
+                        next.join(", ")
+                    },
+                ),
+                ("link", url),
+            ]))?;
+        }
+        Ok(())
+    })
 }

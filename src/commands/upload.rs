@@ -1,9 +1,97 @@
-//! `kfpx upload-pipeline`.
+//! `kfpx upload-pipeline`: compile, then upload as pipeline `[<project>] <pipeline> (env:
+//! <env>)` or as a new version of it, named after the content (same content → nothing new).
+
+use serde::Serialize;
 
 use crate::cli::UploadArgs;
+use crate::commands::build::{self, Prepared};
 use crate::commands::Ctx;
 use crate::error::Result;
+use crate::kfp::deploy::{self, Outcome, Upload, Uploaded};
+use crate::kfp::{naming, present, session};
+use crate::output;
 
-pub fn run(_ctx: &Ctx, _args: UploadArgs) -> Result<()> {
-    Err(super::not_available("upload-pipeline"))
+#[derive(Debug, Serialize)]
+struct UploadReport<'a> {
+    outcome: Outcome,
+    pipeline_id: &'a str,
+    pipeline_name: &'a str,
+    version_id: &'a str,
+    version_name: &'a str,
+    url: String,
+}
+
+pub fn run(ctx: &Ctx, args: UploadArgs) -> Result<()> {
+    let prepared = build::prepare(ctx, &args.build, &[])?;
+    upload_prepared(&args, &prepared)
+}
+
+/// Everything after compiling (tests call it with a hand-built `Prepared`).
+pub fn upload_prepared(args: &UploadArgs, prepared: &Prepared) -> Result<()> {
+    let project = &prepared.project;
+    let document = prepared.compiled.yaml.as_bytes();
+    let pipeline_name = naming::pipeline_name(&project.name, &prepared.pipeline, &project.env);
+    let commit = session::commit_id(&project.root, &session::ServerEnv::from_process());
+    let version_name = naming::version_name(
+        &project.name,
+        &naming::content_hash(document),
+        commit.as_deref(),
+    );
+    let description = prepared.config.run_config.description.as_deref();
+
+    session::runtime()?.block_on(async {
+        let kfp = session::connect(
+            &args.server,
+            Some(&prepared.config),
+            prepared.compiled.kfp_version,
+        )
+        .await?;
+        let up: Uploaded = deploy::ensure_uploaded(
+            &kfp,
+            &Upload {
+                pipeline_name: &pipeline_name,
+                version_name: &version_name,
+                description,
+                document,
+            },
+        )
+        .await?;
+        let url = kfp.pipeline_link(&up.pipeline.id, &up.version.id);
+        output::status(outcome_line(&up));
+        let report = UploadReport {
+            outcome: up.outcome,
+            pipeline_id: &up.pipeline.id,
+            pipeline_name: &up.pipeline.name,
+            version_id: &up.version.id,
+            version_name: &up.version.name,
+            url: url.clone(),
+        };
+        if !present::machine(args.output, &report)? {
+            output::print_stdout(&present::fields(&[
+                ("pipeline", up.pipeline.name.clone()),
+                ("pipeline id", up.pipeline.id.clone()),
+                ("version", up.version.name.clone()),
+                ("version id", up.version.id.clone()),
+                ("link", url),
+            ]))?;
+        }
+        Ok(())
+    })
+}
+
+fn outcome_line(up: &Uploaded) -> String {
+    match up.outcome {
+        Outcome::CreatedPipeline => format!(
+            "created pipeline {:?} with version {}",
+            up.pipeline.name, up.version.name
+        ),
+        Outcome::CreatedVersion => format!(
+            "added version {} to pipeline {:?}",
+            up.version.name, up.pipeline.name
+        ),
+        Outcome::AlreadyUploaded => format!(
+            "already uploaded: version {} of pipeline {:?} has this content; nothing created",
+            up.version.name, up.pipeline.name
+        ),
+    }
 }

@@ -156,6 +156,21 @@ fn resolve(s: &Scalar) -> Resolved<'_> {
         "-.inf" | "-.Inf" | "-.INF" => return Resolved::Float(f64::NEG_INFINITY),
         _ => {}
     }
+    // YAML 1.1 octal (`0644`, as PyYAML and so kedro-kubeflow read it), 1.2 `0o644`, hex `0x1F`
+    let radix = if let Some(o) = t.strip_prefix("0o") {
+        Some((o, 8))
+    } else if let Some(h) = t.strip_prefix("0x") {
+        Some((h, 16))
+    } else if t.len() > 1 && t.starts_with('0') && t.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        Some((&t[1..], 8))
+    } else {
+        None
+    };
+    if let Some((digits, radix)) = radix {
+        if let Ok(i) = i64::from_str_radix(digits, radix) {
+            return Resolved::Int(i);
+        }
+    }
     let numeric = t
         .chars()
         .next()
@@ -187,6 +202,9 @@ macro_rules! int_method {
             let t = s.text.trim();
             match t.parse::<$ty>() {
                 Ok(v) => visitor.$visit(v).map_err(|e| self.relocate(e)),
+                Err(_) if t.parse::<i128>().is_ok_and(|v| v >= 0) => {
+                    Err(self.err(format_args!("{} is too large (at most {})", t, <$ty>::MAX)))
+                }
                 Err(_) => Err(self.err(format_args!("expected {}, found `{}`", $what, s.text))),
             }
         }
@@ -426,6 +444,34 @@ pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, _, c)| c)
 }
 
+/// The field names of a struct, as serde's derive declares them.
+pub fn struct_fields<'de, T: de::Deserialize<'de>>() -> &'static [&'static str] {
+    struct Capture(std::cell::Cell<&'static [&'static str]>);
+    impl<'de> de::Deserializer<'de> for &Capture {
+        type Error = DeError;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, DeError> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, DeError> {
+            self.0.set(fields);
+            Err(de::Error::custom("captured"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let c = Capture(std::cell::Cell::new(&[]));
+    let _ = T::deserialize(&c);
+    c.0.get()
+}
+
 pub fn unknown_key_message(key: &str, fields: &[&str]) -> String {
     match did_you_mean(key, fields) {
         Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
@@ -560,6 +606,24 @@ mod tests {
             serde_json::json!({"a": 1, "b": "1", "c": 1.5, "d": true, "e": null, "f": ["x"]})
         );
         assert_eq!(t.mode, Some(Mode::Full));
+    }
+
+    #[test]
+    fn octal_and_hex_as_pyyaml_reads_them() {
+        let t = de("name: x\nmap: {a: 0644, b: 0o17, c: 0x1F, d: 0, e: 089}\n").unwrap();
+        assert_eq!(
+            serde_json::to_value(&t.map).unwrap(),
+            serde_json::json!({"a": 420, "b": 15, "c": 31, "d": 0, "e": 89})
+        );
+    }
+
+    #[test]
+    fn numbers_out_of_range_say_so() {
+        let e = de("name: x\nn: 99999999999999999999999\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "f.yaml:2:4: n: 99999999999999999999999 is too large (at most 18446744073709551615)"
+        );
     }
 
     #[test]

@@ -29,14 +29,18 @@ pub enum ConfigError {
     #[error("{0}")]
     Invalid(String),
     /// Neither conf/base/kubeflow.yaml nor .yml exists.
-    #[error("no kfpx configuration: {} does not exist; run `kfpx init <host>` to write one (or pass -C <project dir>)", .expected.display())]
+    #[error("no kfpx configuration: {} does not exist; run `kfpx init <host>` to write one (or pass -C <project dir>)", display_path(expected))]
     MissingBase { expected: PathBuf },
     /// `-e <env>` names a directory that does not exist.
     #[error("conf/{env} does not exist (available envs: {}); pick one with -e or create the directory", if available.is_empty() { "none".to_string() } else { available.join(", ") })]
     MissingEnv { env: String, available: Vec<String> },
-    #[error("both {} and {} exist; keep one of them", .yaml.display(), .yml.display())]
+    #[error(
+        "both {} and {} exist; keep one of them",
+        display_path(yaml),
+        display_path(yml)
+    )]
     BothExtensions { yaml: PathBuf, yml: PathBuf },
-    #[error("cannot read {}: {source}", .path.display())]
+    #[error("cannot read {}: {source}", display_path(path))]
     Read {
         path: PathBuf,
         #[source]
@@ -215,11 +219,17 @@ pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, No
         Ok(())
     })?;
     let config: Config = de::from_node(&tree).map_err(|e| match e.at {
-        Some((loc, path)) => ConfigError::At {
-            loc,
-            path: Some(path),
-            msg: e.msg,
-        },
+        Some((loc, path)) => {
+            let msg = match misplaced_key_hint(&path) {
+                Some(hint) if e.msg.starts_with("unknown key") => format!("{}; {hint}", e.msg),
+                _ => e.msg,
+            };
+            ConfigError::At {
+                loc,
+                path: Some(path),
+                msg,
+            }
+        }
         None => ConfigError::Invalid(e.msg),
     })?;
     if let Some(p) = validate::validate(&config).into_iter().next() {
@@ -230,6 +240,33 @@ pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, No
         });
     }
     Ok((config, tree))
+}
+
+/// For an unknown key that is a known key of another section (a wrong indentation, usually):
+/// where it belongs.
+fn misplaced_key_hint(path: &KeyPath) -> Option<String> {
+    let tree::Seg::Key(key) = path.0.last()? else {
+        return None;
+    };
+    let parent = KeyPath(path.0[..path.0.len() - 1].to_vec());
+    let sections: [(&str, &[&str]); 5] = [
+        ("(top level)", de::struct_fields::<Config>()),
+        ("run_config", de::struct_fields::<RunConfig>()),
+        ("run_config.volume", de::struct_fields::<VolumeConfig>()),
+        ("run_config.schedule", de::struct_fields::<ScheduleConfig>()),
+        ("run_config.mlflow", de::struct_fields::<MlflowConfig>()),
+    ];
+    let here = parent.to_string();
+    sections
+        .iter()
+        .find(|(section, fields)| *section != here && fields.contains(&key.as_str()))
+        .map(|(section, _)| {
+            if *section == "(top level)" {
+                format!("`{key}` belongs at the top level (check the indentation)")
+            } else {
+                format!("`{key}` belongs under `{section}` (check the indentation)")
+            }
+        })
 }
 
 /// Type and validate one YAML text, without env vars or git (placeholders need defaults).
@@ -265,6 +302,11 @@ fn find_file(dir: &Path) -> Result<Option<PathBuf>, ConfigError> {
 /// The config files for `env` under `conf_dir`, base first. `local`, Kedro's implicit default
 /// env, may be missing (it is usually git-ignored); any other env must exist.
 pub fn config_files(conf_dir: &Path, env: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    if env.contains(['/', '\\']) || env == "." || env == ".." {
+        return Err(ConfigError::Invalid(format!(
+            "`{env}` is not an env name: give the name of a directory under conf/ (e.g. -e production)"
+        )));
+    }
     let base_env = env == "base" || env.is_empty();
     let env_dir = conf_dir.join(env);
     // A missing env is reported first: `-e typo` should not read as "no config".

@@ -340,6 +340,26 @@ fn unknown_keys_at_every_level_suggest_the_right_one() {
 }
 
 #[test]
+fn misplaced_keys_say_where_they_belong() {
+    assert_eq!(
+        err("host: https://x\nrun_config:\n  image: i\n  experiment_name: e\nrun_name: r\n"),
+        "kubeflow.yaml:5:1: run_name: unknown key `run_name`; allowed here: host, run_config; `run_name` belongs under `run_config` (check the indentation)"
+    );
+    let e = err(&format!("{MINIMAL}  max_concurrency: 2\n"));
+    assert!(
+        e.ends_with(
+            "`max_concurrency` belongs under `run_config.schedule` (check the indentation)"
+        ),
+        "{e}"
+    );
+    let e = err(&format!("{MINIMAL}  host: https://y\n"));
+    assert!(
+        e.ends_with("`host` belongs at the top level (check the indentation)"),
+        "{e}"
+    );
+}
+
+#[test]
 fn wrong_types_are_located() {
     assert_eq!(
         err(&format!("{MINIMAL}  ttl: one week\n")),
@@ -458,6 +478,18 @@ fn semantic_checks_are_located() {
         "unknown key `node_afinity`; did you mean `node_affinity`?",
     );
     check("  scheduled_run_name: \"run {x\"\n", "has an unclosed `{`");
+    check(
+        "  extra_volumes:\n    n:\n    - {mount_path: /x, volume: {name: v, emptydir: {}}}\n",
+        "run_config.extra_volumes.n[0].volume.emptydir: unknown volume source `emptydir`; did you mean `emptyDir`?",
+    );
+    check(
+        "  extra_volumes:\n    n:\n    - {mount_path: /x, volume: {name: v}}\n",
+        "a volume needs exactly one source",
+    );
+    check(
+        "  extra_volumes:\n    n:\n    - {mount_path: x, volume: {name: v, empty_dir: {}}}\n",
+        "mount path `x` must be absolute",
+    );
 }
 
 #[test]
@@ -507,10 +539,53 @@ fn config_files_for_envs() {
         e,
         "conf/nosuchenv does not exist (available envs: base, production, staging); pick one with -e or create the directory"
     );
+    let e = config_files(&conf, "../conf/production")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("is not an env name"), "{e}");
     std::fs::write(conf.join("base/kubeflow.yaml"), MINIMAL).unwrap();
     let e = config_files(&conf, "base").unwrap_err().to_string();
     assert!(
         e.starts_with("both ") && e.ends_with("keep one of them"),
         "{e}"
+    );
+}
+
+/// Damaged versions of the example config (a line removed, the text cut short, a line
+/// indented differently) never panic, and every error is one located line.
+#[test]
+fn damaged_configs_give_located_one_line_errors() {
+    let text = include_str!("../../conf-example/conf/base/kubeflow.yaml");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut variants = Vec::new();
+    for i in 0..lines.len() {
+        let mut v = lines.clone();
+        v.remove(i);
+        variants.push(v.join("\n"));
+        let mut v: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        v[i] = format!(" {}", v[i]);
+        variants.push(v.join("\n"));
+    }
+    for cut in (1..text.len()).step_by(41) {
+        if text.is_char_boundary(cut) {
+            variants.push(text[..cut].to_string());
+        }
+    }
+    let mut errors = 0;
+    for v in &variants {
+        if let Err(e) = load_from_str(v) {
+            errors += 1;
+            let msg = e.to_string();
+            assert!(!msg.contains('\n'), "{msg}");
+            assert!(
+                msg.starts_with("kubeflow.yaml:"),
+                "error without a location: {msg}"
+            );
+        }
+    }
+    assert!(
+        errors > variants.len() / 4,
+        "{errors} of {}",
+        variants.len()
     );
 }

@@ -490,17 +490,88 @@ fn check_extra_volume(c: &mut Checker, p: &KeyPath, v: &ExtraVolume) {
             ),
         );
     }
-    match v.volume.as_object() {
-        None => c.add(
-            p.key("volume"),
+    let vp = p.key("volume");
+    let Some(m) = v.volume.as_object() else {
+        c.add(
+            vp,
             "expected a mapping: a Kubernetes volume with `name` and one source (e.g. empty_dir)",
-        ),
-        Some(m) => match m.get("name") {
-            Some(serde_json::Value::String(s)) if !s.is_empty() => {}
-            _ => c.add(p.key("volume"), "the volume needs a `name`"),
-        },
+        );
+        return;
+    };
+    for k in m.keys() {
+        if k != "name" && !VOLUME_SOURCES.contains(&k.as_str()) {
+            let msg = match did_you_mean(k, &VOLUME_SOURCES) {
+                Some(b) => format!("unknown volume source `{k}`; did you mean `{b}`?"),
+                None => format!(
+                    "unknown volume source `{k}`; use a Kubernetes volume source such as \
+                     empty_dir, config_map, secret, persistent_volume_claim, host_path or nfs"
+                ),
+            };
+            c.add(vp.key(k), msg);
+            return;
+        }
+    }
+    match m.get("name") {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => {}
+        _ => c.add(vp.clone(), "the volume needs a `name`"),
+    }
+    let sources = m.keys().filter(|k| *k != "name").count();
+    if sources != 1 {
+        c.add(
+            vp,
+            format!("a volume needs exactly one source (such as empty_dir or config_map), found {sources}"),
+        );
     }
 }
+
+/// Kubernetes V1Volume sources, in kedro-kubeflow's snake_case and Kubernetes' camelCase.
+const VOLUME_SOURCES: [&str; 45] = [
+    "aws_elastic_block_store",
+    "azure_disk",
+    "azure_file",
+    "cephfs",
+    "cinder",
+    "config_map",
+    "csi",
+    "downward_api",
+    "empty_dir",
+    "ephemeral",
+    "fc",
+    "flex_volume",
+    "flocker",
+    "gce_persistent_disk",
+    "git_repo",
+    "glusterfs",
+    "host_path",
+    "image",
+    "iscsi",
+    "nfs",
+    "persistent_volume_claim",
+    "photon_persistent_disk",
+    "portworx_volume",
+    "projected",
+    "quobyte",
+    "rbd",
+    "scale_io",
+    "secret",
+    "storageos",
+    "vsphere_volume",
+    "awsElasticBlockStore",
+    "azureDisk",
+    "azureFile",
+    "configMap",
+    "downwardAPI",
+    "emptyDir",
+    "flexVolume",
+    "gcePersistentDisk",
+    "gitRepo",
+    "hostPath",
+    "persistentVolumeClaim",
+    "photonPersistentDisk",
+    "portworxVolume",
+    "scaleIO",
+    "vsphereVolume",
+];
 
 fn check_labels(c: &mut Checker, p: &KeyPath, labels: &BTreeMap<String, String>) {
     for (k, v) in labels {

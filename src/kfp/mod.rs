@@ -1,6 +1,25 @@
 //! The Kubeflow Pipelines REST API: HTTP client, auth providers, v2beta1 and v1beta1 calls.
+//!
+//! * `client`: transport (timeouts, retries, error bodies, auth, healthz);
+//! * `v2` / `v1`: the calls of each API version, mapped onto the shared `models`;
+//! * `api`: `Kfp`, the one facade commands use, dispatching to `v2` or `v1`;
+//! * `session`: where the endpoint, namespace and UI links come from (flags > env > config);
+//! * `deploy`, `wait`: the flows upload/schedule and run-once share;
+//! * `naming`, `cronexpr`: pure rules (pipeline/version/run names, KFP's cron dialect);
+//! * `present`: printing results (tables, JSON, YAML).
 
+pub mod api;
 pub mod auth;
+pub mod client;
+pub mod cronexpr;
+pub mod deploy;
+pub mod models;
+pub mod naming;
+pub mod present;
+pub mod session;
+pub mod v1;
+pub mod v2;
+pub mod wait;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KfpError {
@@ -8,6 +27,32 @@ pub enum KfpError {
     /// never the secret).
     #[error("{0}")]
     Auth(String),
+    /// The server could not be reached at all (refused, DNS, TLS).
+    #[error("cannot reach KFP at {url}: is it running / port-forwarded? ({detail})")]
+    Unreachable { url: String, detail: String },
+    /// Something answered, but with a web page instead of the API.
+    #[error(
+        "KFP at {url} answered with an HTML page, not the API: check the host path (e.g. \
+         https://<kubeflow>/pipeline) and your login"
+    )]
+    Html { url: String },
+    /// The API answered with an error body.
+    #[error("KFP rejected {action}: {message} (HTTP {status})")]
+    Rejected {
+        action: String,
+        status: u16,
+        message: String,
+    },
     #[error("{0}")]
     Other(String),
+}
+
+impl KfpError {
+    /// The HTTP status of a rejected call.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            KfpError::Rejected { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }

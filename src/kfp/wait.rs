@@ -1,0 +1,108 @@
+//! Waiting for a run: poll with backoff (1 s growing to 10 s), show the state (a spinner on a
+//! terminal, one line per state change otherwise), stop at a final state, the timeout or
+//! Ctrl-C (which leaves the run running).
+
+use std::time::{Duration, Instant};
+
+use crate::kfp::api::Kfp;
+use crate::kfp::models::{Run, RunState};
+use crate::kfp::KfpError;
+use crate::output;
+
+const FIRST_POLL: Duration = Duration::from_secs(1);
+const MAX_POLL: Duration = Duration::from_secs(10);
+
+/// How waiting ended.
+#[derive(Debug)]
+pub enum WaitEnd {
+    /// The run reached a final state.
+    Finished(Run),
+    /// `timeout` passed; the last state seen.
+    TimedOut(RunState),
+    /// Ctrl-C; the last state seen.
+    Interrupted(RunState),
+}
+
+/// `1h02m03s`, `4m05s`, `12s`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
+fn next_interval(current: Duration) -> Duration {
+    (current.mul_f64(1.5)).min(MAX_POLL)
+}
+
+/// Poll run `run_id` until it ends, `timeout` passes or Ctrl-C. Progress (state and elapsed
+/// time) goes to stderr through `output::Progress`: a spinner on a terminal, a line per state
+/// change otherwise.
+pub async fn wait_for_run(
+    kfp: &Kfp,
+    run_id: &str,
+    run_name: &str,
+    timeout: Duration,
+) -> Result<WaitEnd, KfpError> {
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + timeout;
+    let progress = output::Progress::start(format!("run {run_name:?}: waiting"));
+    let mut interval = FIRST_POLL;
+    let mut last = RunState::Pending;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    let end = loop {
+        let run = tokio::select! {
+            r = kfp.get_run(run_id) => r?,
+            _ = tokio::time::sleep_until(deadline) => break WaitEnd::TimedOut(last),
+            _ = &mut ctrl_c => break WaitEnd::Interrupted(last),
+        };
+        last = run.state;
+        progress.set_message(format!("run {run_name:?}: {}", run.state));
+        if run.state.is_final() {
+            break WaitEnd::Finished(run);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep_until(deadline) => break WaitEnd::TimedOut(last),
+            _ = &mut ctrl_c => break WaitEnd::Interrupted(last),
+        }
+        interval = next_interval(interval);
+    };
+    let elapsed = human_duration(started.elapsed());
+    let summary = match &end {
+        WaitEnd::Finished(run) => format!("run {run_name:?} {} after {elapsed}", run.state),
+        WaitEnd::TimedOut(state) => format!("run {run_name:?} still {state} after {elapsed}"),
+        WaitEnd::Interrupted(state) => format!("run {run_name:?} {state} after {elapsed}"),
+    };
+    progress.finish(Some(&summary));
+    Ok(end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn polling_backs_off_to_ten_seconds() {
+        let mut i = FIRST_POLL;
+        let mut seen = vec![i];
+        for _ in 0..10 {
+            i = next_interval(i);
+            seen.push(i);
+        }
+        assert_eq!(seen[1], Duration::from_millis(1500));
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*seen.last().unwrap(), MAX_POLL);
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(human_duration(Duration::from_secs(12)), "12s");
+        assert_eq!(human_duration(Duration::from_secs(245)), "4m05s");
+        assert_eq!(human_duration(Duration::from_secs(3723)), "1h02m03s");
+    }
+}
