@@ -216,12 +216,14 @@ fn with_stderr<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Print a warning line on stderr (unless --quiet).
-pub fn warn(msg: &str) {
+pub fn warn(msg: impl AsRef<str>) {
+    let msg = msg.as_ref();
     tracing::warn!(target: "kfpx", "{msg}");
 }
 
 /// Print a progress line a user should see by default on stderr (hidden by --quiet).
-pub fn status(msg: &str) {
+pub fn status(msg: impl AsRef<str>) {
+    let msg = msg.as_ref();
     if settings().quiet {
         return;
     }

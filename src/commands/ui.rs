@@ -18,16 +18,16 @@ pub fn run(ctx: &Ctx, args: UiArgs) -> Result<()> {
         return output::print_stdout(&url);
     }
     if let Some(why) = no_browser_reason() {
-        output::status(&format!("{why}: open {url} yourself"));
+        output::status(format!("{why}: open {url} yourself"));
         return output::print_stdout(&url);
     }
     match open::that_detached(&url) {
         Ok(()) => {
-            output::status(&format!("Opened {url} in your browser"));
+            output::status(format!("Opened {url} in your browser"));
             Ok(())
         }
         Err(e) => {
-            output::warn(&format!(
+            output::warn(format!(
                 "could not start a browser ({e}): open {url} yourself"
             ));
             output::print_stdout(&url)
