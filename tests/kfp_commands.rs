@@ -1121,3 +1121,25 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
         "no terminate"
     );
 }
+
+#[test]
+fn a_bad_ca_bundle_is_one_clear_line() {
+    let fake = FakeKfp::start();
+    let missing = std::env::temp_dir().join("kfpx-no-such-ca.pem");
+    kfpx()
+        .args(["list-pipelines", "--host", &fake.url(), "--ca-bundle"])
+        .arg(&missing)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read the CA bundle"));
+    let not_pem = std::env::temp_dir().join(format!("kfpx-not-pem-{}.txt", std::process::id()));
+    std::fs::write(&not_pem, "just some text\n").unwrap();
+    kfpx()
+        .args(["list-pipelines", "--host", &fake.url(), "--ca-bundle"])
+        .arg(&not_pem)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("CA bundle"))
+        .stderr(predicate::str::contains("PEM"));
+    let _ = std::fs::remove_file(&not_pem);
+}

@@ -116,6 +116,7 @@ pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<
     let items_key = keys.first().copied().unwrap_or("items");
     let mut out = Vec::new();
     let mut token: Option<String> = None;
+    let mut seen = std::collections::BTreeSet::new();
     loop {
         let mut page = call.clone().query("page_size", PAGE_SIZE.to_string());
         if let Some(t) = &token {
@@ -129,11 +130,15 @@ pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<
             out.extend(items.iter().cloned());
         }
         match str_field(&v, "next_page_token") {
-            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+            Some(next) if seen.insert(next.clone()) => token = Some(next),
+            // A real server never repeats a token (a static mock does): stop, not loop.
             Some(_) => {
-                return Err(KfpError::Other(format!(
-                    "KFP returned the same page token twice while listing {items_key}; stopping"
-                )))
+                crate::output::warn(format!(
+                    "KFP returned the same page token twice while listing {items_key}; \
+                     stopping at {} items",
+                    out.len()
+                ));
+                return Ok(out);
             }
             None => return Ok(out),
         }
