@@ -26,6 +26,7 @@ pub struct Cli {
 
 /// Options accepted before or after any subcommand.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Kedro configuration environment (conf/<ENV>) laid over conf/base.
     #[arg(
@@ -79,6 +80,10 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write conf/base/kubeflow.yaml (and optionally GitHub Actions workflows) for this project.
+    #[command(
+        after_help = "Examples:\n  kfpx init https://kubeflow.example.com/pipeline\n  \
+kfpx init http://localhost:8080 --with-github-actions"
+    )]
     Init(InitArgs),
     /// Translate a Kedro pipeline into a KFP pipeline file (v2 IR or v1 Argo Workflow), offline.
     Compile(CompileArgs),
@@ -158,32 +163,41 @@ pub enum KfpVersionArg {
     V1,
 }
 
+/// Help heading of [`ServerArgs`] (set per argument so it does not leak onto later options).
+const SERVER: &str = "Server options";
+
 /// Options for talking to a KFP server.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// KFP endpoint URL [default: $KF_PIPELINES_ENDPOINT, else the config's host].
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", help_heading = SERVER)]
     pub host: Option<String>,
 
     /// Kubernetes namespace (multi-user KFP)
     /// [default: $KF_PIPELINES_NAMESPACE, run_config.namespace, ~/.config/kfp/context.json].
-    #[arg(long, value_name = "NS")]
+    #[arg(long, value_name = "NS", help_heading = SERVER)]
     pub namespace: Option<String>,
 
     /// Do not verify the server's TLS certificate.
-    #[arg(long = "insecure-skip-tls-verify")]
+    #[arg(long = "insecure-skip-tls-verify", help_heading = SERVER)]
     pub insecure_skip_tls_verify: bool,
 
     /// PEM file with extra CA certificates to trust.
     #[arg(
         long = "ca-bundle",
         value_name = "FILE",
-        env = "KF_PIPELINES_CA_BUNDLE"
+        env = "KF_PIPELINES_CA_BUNDLE",
+        help_heading = SERVER
     )]
     pub ca_bundle: Option<PathBuf>,
 
     /// Seconds before one HTTP request gives up.
-    #[arg(long = "request-timeout", value_name = "SECS", default_value_t = 30)]
+    #[arg(
+        long = "request-timeout",
+        value_name = "SECS",
+        default_value_t = 30,
+        help_heading = SERVER
+    )]
     pub request_timeout: u64,
 }
 

@@ -34,7 +34,6 @@
 //! [`Progress::finish`]`(Some("Run succeeded"))` (the final line stays) or `finish(None)`.
 //! While a spinner runs, log lines are printed above it, not through it.
 
-use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -217,12 +216,14 @@ fn with_stderr<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Print a warning line on stderr (unless --quiet).
-pub fn warn(msg: impl Display) {
+pub fn warn(msg: impl AsRef<str>) {
+    let msg = msg.as_ref();
     tracing::warn!(target: "kfpx", "{msg}");
 }
 
 /// Print a progress line a user should see by default on stderr (hidden by --quiet).
-pub fn status(msg: impl Display) {
+pub fn status(msg: impl AsRef<str>) {
+    let msg = msg.as_ref();
     if settings().quiet {
         return;
     }

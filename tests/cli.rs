@@ -373,6 +373,39 @@ fn init_with_dash_c_accepts_a_plain_pyproject_dir() {
     );
 }
 
+#[test]
+fn init_output_passes_kfpx_config_check_with_and_without_github_actions() {
+    for github in [false, true] {
+        let (_tmp, root) = kedro_project("demo");
+        let mut init = kfpx(&root);
+        init.args(["init", "https://kf.example.com/pipeline"]);
+        if github {
+            init.arg("--with-github-actions");
+        }
+        init.assert().success();
+        let out = kfpx(&root).args(["config", "--check"]).output().unwrap();
+        assert!(out.status.success(), "github={github}: {}", stderr_of(&out));
+        assert!(out.stdout.is_empty(), "--check prints nothing on success");
+
+        // The effective config: the commit the workflows export ends up in the image.
+        let out = kfpx(&root)
+            .args(["config", "--output", "json"])
+            .env("KEDRO_CONFIG_COMMIT_ID", "0123abc")
+            .env("KEDRO_CONFIG_IMAGE_REPOSITORY", "ghcr.io/acme/demo")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let expected = if github {
+            "ghcr.io/acme/demo:0123abc"
+        } else {
+            "demo"
+        };
+        assert_eq!(v["run_config"]["image"], expected, "github={github}");
+        assert_eq!(v["host"], "https://kf.example.com/pipeline");
+    }
+}
+
 fn workflow_steps(wf: &serde_yaml::Value) -> Vec<serde_yaml::Value> {
     let jobs = wf["jobs"].as_mapping().expect("jobs");
     assert_eq!(jobs.len(), 1);
@@ -531,7 +564,6 @@ fn ui_rejects_a_url_that_is_not_http() {
 }
 
 #[test]
-#[ignore = "needs config loading (config helper's branch); run after merging main"]
 fn ui_print_falls_back_to_the_configured_host() {
     let (_tmp, root) = kedro_project("demo");
     kfpx(&root)

@@ -132,6 +132,7 @@ fn prepared(host: &str, version: KfpVersion, variant: &str) -> Prepared {
         },
         config: cfg,
         pipeline: "__default__".into(),
+        tasks: 1,
         compiled: Compiled {
             kfp_version: version,
             yaml,

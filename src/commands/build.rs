@@ -1,10 +1,14 @@
 //! The chain every compiling command shares: project → config → snapshot → grouping → compile.
 
-use crate::cli::BuildArgs;
+use std::collections::BTreeMap;
+
+use crate::cli::{BuildArgs, KfpVersionArg};
 use crate::commands::Ctx;
-use crate::compile::Compiled;
-use crate::config::Config;
+use crate::compile::{self, params, CompileInput, Compiled};
+use crate::config::{self, Config, KfpVersion};
 use crate::error::Result;
+use crate::graph::{self, SnapshotOptions};
+use crate::output;
 use crate::project::Project;
 
 /// A compiled pipeline with what it was built from.
@@ -14,11 +18,90 @@ pub struct Prepared {
     pub config: Config,
     /// The Kedro pipeline name (`-p`).
     pub pipeline: String,
+    /// Number of pods (tasks) the Kedro nodes were grouped into.
+    pub tasks: usize,
     pub compiled: Compiled,
 }
 
 /// Build the pipeline document for `build` with `--param` overrides `params`.
-pub fn prepare(ctx: &Ctx, build: &BuildArgs, params: &[String]) -> Result<Prepared> {
-    let _ = (ctx, build, params);
-    Err(super::not_available("compile"))
+pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Prepared> {
+    let project = ctx.project()?;
+    let loaded = config::load(&project)?;
+    let config = loaded.config;
+    let rc = &config.run_config;
+    let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
+    let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
+    let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)?;
+    for w in &grouped.warnings {
+        output::warn(w);
+    }
+    let compile_env = capture_env(std::env::vars());
+    let kfp_version = match build.kfp_version {
+        Some(KfpVersionArg::V1) => KfpVersion::V1,
+        Some(KfpVersionArg::V2) => KfpVersion::V2,
+        None => rc.kfp_version,
+    };
+    let no_overrides = BTreeMap::new();
+    let mut input = CompileInput {
+        config: &config,
+        snapshot: &snapshot,
+        tasks: &grouped.tasks,
+        env: &project.env,
+        image: build.image.as_deref(),
+        kfp_version,
+        param_overrides: &no_overrides,
+        compile_env: &compile_env,
+        strict: build.strict,
+    };
+    let known = compile::parameter_names(&input);
+    let overrides = params::parse_params(raw_params, &known)?;
+    input.param_overrides = &overrides;
+    let compiled = compile::compile(&input).map_err(|e| with_config_files(e, &loaded.files))?;
+    for w in &compiled.warnings {
+        output::warn(w);
+    }
+    Ok(Prepared {
+        pipeline: build.pipeline.pipeline.clone(),
+        tasks: grouped.tasks.tasks.len(),
+        project,
+        config,
+        compiled,
+    })
+}
+
+/// The variables passed from the compiling machine to every pod, as kedro-kubeflow does:
+/// `KEDRO_CONFIG_*` and `IAP_CLIENT_ID`.
+pub fn capture_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    vars.filter(|(k, _)| k.starts_with("KEDRO_CONFIG_") || k == "IAP_CLIENT_ID")
+        .collect()
+}
+
+/// Config errors name the key (`run_config.resources.x.cpu`); add which files hold it.
+fn with_config_files(e: compile::CompileError, files: &[std::path::PathBuf]) -> crate::Error {
+    let msg = e.to_string();
+    if msg.starts_with("run_config.") && !files.is_empty() {
+        let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        crate::Error::Message(format!("{msg} (in {})", list.join(" + ")))
+    } else {
+        e.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_kedro_config_and_iap_vars_are_captured() {
+        let vars = vec![
+            ("KEDRO_CONFIG_COMMIT_ID".to_string(), "abc".to_string()),
+            ("IAP_CLIENT_ID".to_string(), "client".to_string()),
+            ("HOME".to_string(), "/root".to_string()),
+            ("DEX_PASSWORD".to_string(), "secret".to_string()),
+        ];
+        let env = capture_env(vars.into_iter());
+        assert_eq!(env.len(), 2);
+        assert_eq!(env["KEDRO_CONFIG_COMMIT_ID"], "abc");
+        assert_eq!(env["IAP_CLIENT_ID"], "client");
+    }
 }

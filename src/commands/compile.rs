@@ -1,9 +1,103 @@
-//! `kfpx compile`.
+//! `kfpx compile`: build the pipeline document and write it to a file (atomically) or stdout.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use crate::cli::CompileArgs;
+use crate::commands::build;
 use crate::commands::Ctx;
-use crate::error::Result;
+use crate::config::KfpVersion;
+use crate::error::{Error, Result};
+use crate::output;
 
-pub fn run(_ctx: &Ctx, _args: CompileArgs) -> Result<()> {
-    Err(super::not_available("compile"))
+pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
+    let to_stdout = args.output.as_os_str() == "-";
+    // Check the destination before doing any work.
+    let dir = if to_stdout {
+        None
+    } else {
+        Some(check_output(&args.output)?)
+    };
+    let prepared = build::prepare(ctx, &args.build, &args.params)?;
+    let c = &prepared.compiled;
+    let Some(dir) = dir else {
+        let mut out = std::io::stdout().lock();
+        out.write_all(c.yaml.as_bytes())
+            .and_then(|_| out.flush())
+            .map_err(|e| Error::io("write", "stdout", e))?;
+        return Ok(());
+    };
+    write_atomically(&dir, &args.output, c.yaml.as_bytes())?;
+    {
+        let format = match c.kfp_version {
+            KfpVersion::V2 => "KFP v2 IR",
+            KfpVersion::V1 => "Argo Workflow for KFP v1",
+        };
+        output::status(format!(
+            "Compiled {} ({} task{}, {format}) to {}",
+            prepared.pipeline,
+            prepared.tasks,
+            if prepared.tasks == 1 { "" } else { "s" },
+            args.output.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The directory the output goes to, after checking the extension and that the directory exists.
+fn check_output(path: &Path) -> Result<PathBuf> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("yaml" | "yml") => {}
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "cannot write {}: unsupported extension .{other}; kfpx writes YAML, name the file *.yaml or *.yml (or use -o - for stdout)",
+                path.display()
+            )))
+        }
+        None => {
+            return Err(Error::Usage(format!(
+                "cannot write {}: the output file needs a .yaml or .yml extension (or use -o - for stdout)",
+                path.display()
+            )))
+        }
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Message(format!(
+            "cannot write {}: directory {} does not exist; create it first or choose another -o",
+            path.display(),
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// Write through a temporary file in the same directory, then rename: never a partial file.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".kfpx-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // tempfile creates 0600; a pipeline file is ordinary output.
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("write", path, e.error))?;
+    Ok(())
 }

@@ -501,7 +501,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs config loading (config helper's branch); run after merging main"]
     fn rendered_configs_load_with_kfpxs_own_loader() {
         for github in [false, true] {
             let files = render_all(

@@ -58,14 +58,6 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// The error of a command whose logic has not landed yet.
-pub(crate) fn not_available(name: &str) -> crate::Error {
-    crate::Error::Message(format!(
-        "`kfpx {name}` is not available yet in this build of kfpx; use `kfpx config` to check \
-         your configuration meanwhile"
-    ))
-}
-
 /// Write a file atomically: a temporary file in the same directory, then a rename, so that a
 /// reader (or a crash) never sees a partial file. Creates missing parent directories. New files
 /// get mode 0644; a replaced file keeps its permissions.

@@ -1,7 +1,14 @@
 //! The compiler: one task model resolved from config + task graph + snapshot, rendered by
 //! `v2` (KFP IR + Kubernetes platform spec) or `argo` (Argo Workflow for KFP v1).
 
+pub mod argo;
+pub mod model;
+pub mod names;
 pub mod params;
+pub mod v2;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -49,9 +56,61 @@ pub struct Compiled {
     pub warnings: Vec<String>,
 }
 
+/// `sdkVersion` / `kfp_sdk_version` written into every document.
+pub fn sdk_version() -> String {
+    format!("kfpx-{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Compile a task graph into the target's pipeline document.
 pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
-    let _ = input;
-    Err(CompileError::Invalid(
-        "the compiler is not available yet".into(),
-    ))
+    let model = model::build(input)?;
+    let sdk = sdk_version();
+    let mut warnings = model.warnings.clone();
+    let parameters: Vec<(String, serde_json::Value)> = model
+        .params
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone()))
+        .collect();
+    let yaml_err = |e: serde_yaml::Error| CompileError::Invalid(format!("cannot write YAML: {e}"));
+    match input.kfp_version {
+        KfpVersion::V2 => {
+            let r = v2::render(&model, input.env, &sdk)?;
+            warnings.extend(r.warnings);
+            let mut yaml = format!(
+                "# PIPELINE DEFINITION\n# Name: {}\n# Kedro pipeline: {}\n# Compiled by {sdk}\n",
+                model.name, model.pipeline
+            );
+            yaml.push_str(&serde_yaml::to_string(&r.pipeline_spec).map_err(yaml_err)?);
+            if let Some(p) = &r.platform_spec {
+                yaml.push_str("---\n");
+                yaml.push_str(&serde_yaml::to_string(p).map_err(yaml_err)?);
+            }
+            Ok(Compiled {
+                kfp_version: KfpVersion::V2,
+                yaml,
+                pipeline_spec: r.pipeline_spec,
+                platform_spec: r.platform_spec,
+                parameters,
+                warnings,
+            })
+        }
+        KfpVersion::V1 => {
+            let wf = argo::render(&model, input.env, &sdk)?;
+            let yaml = serde_yaml::to_string(&wf).map_err(yaml_err)?;
+            Ok(Compiled {
+                kfp_version: KfpVersion::V1,
+                yaml,
+                pipeline_spec: wf,
+                platform_spec: None,
+                parameters,
+                warnings,
+            })
+        }
+    }
+}
+
+/// Names of the pipeline parameters `compile` would declare for `input` (its overrides are
+/// ignored): what `--param` may name.
+pub fn parameter_names(input: &CompileInput) -> Vec<String> {
+    model::parameter_names(input)
 }

@@ -1,5 +1,6 @@
 //! Where the snapshot comes from: `--snapshot FILE`, a committed `kfpx-snapshot.json` in a
-//! project with no Python sources, the cache under `<project>/.kfpx/`, or the probe.
+//! project with no Python sources (no `*.py` under `[tool.kedro] source_dir`, default `src`),
+//! the cache under `<project>/.kfpx/`, or the probe.
 //!
 //! The cache holds one file per env, `.kfpx/snapshot-<env>.json`, with the key it was made
 //! for: a SHA-256 of `pyproject.toml`, `src/**/*.py`, `conf/base/**`, `conf/<env>/**` (paths
@@ -42,7 +43,7 @@ pub fn obtain(
     let committed = project.root.join(PROJECT_SNAPSHOT);
     if !has_python_sources(&project.root) && committed.is_file() {
         tracing::debug!(
-            "no pyproject.toml or src/ to probe: using the committed {}",
+            "no Python sources to probe: using the committed {}",
             committed.display()
         );
         return Snapshot::load(&committed);
@@ -65,7 +66,7 @@ pub fn obtain(
     tracing::info!("probing the Kedro project with {}", python.display());
     let snapshot = probe(project, &python)?;
     if let Err(e) = write_cache(&path, &key, &snapshot) {
-        crate::output::warn(&format!(
+        crate::output::warn(format!(
             "cannot write the graph cache {}: {e}; the next command will probe the project again",
             path.display()
         ));
@@ -73,9 +74,27 @@ pub fn obtain(
     Ok(snapshot)
 }
 
-/// A project kfpx could probe: it has a `pyproject.toml` or a `src/` directory.
+/// A project kfpx could probe: it has Python files in its source directory.
 fn has_python_sources(root: &Path) -> bool {
-    root.join("pyproject.toml").is_file() || root.join("src").is_dir()
+    let mut files = BTreeSet::new();
+    collect(&source_dir(root), Some("py"), 0, &mut files);
+    !files.is_empty()
+}
+
+/// The project's Python source directory: `[tool.kedro] source_dir` of pyproject.toml, else
+/// `src`.
+fn source_dir(root: &Path) -> PathBuf {
+    let configured = std::fs::read_to_string(root.join("pyproject.toml"))
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .and_then(|t| {
+            t.get("tool")?
+                .get("kedro")?
+                .get("source_dir")?
+                .as_str()
+                .map(str::to_string)
+        });
+    root.join(configured.as_deref().unwrap_or("src"))
 }
 
 /// `.kfpx/snapshot-<env>.json` (the env reduced to file-name characters).
@@ -116,7 +135,7 @@ pub fn cache_key(project: &Project, python: &Path) -> String {
     if pyproject.is_file() {
         files.insert(pyproject);
     }
-    collect(&root.join("src"), Some("py"), 0, &mut files);
+    collect(&source_dir(root), Some("py"), 0, &mut files);
     collect(&root.join("conf").join("base"), None, 0, &mut files);
     collect(&root.join("conf").join(&project.env), None, 0, &mut files);
     for file in files {
@@ -334,8 +353,30 @@ mod tests {
         );
         assert_eq!(calls.get(), 0);
 
-        // Once the project has Python sources, the committed file no longer stands in for them.
-        std::fs::write(dir.path().join("pyproject.toml"), "[tool.kedro]\n").unwrap();
+        // A pyproject.toml alone changes nothing; once the project has Python sources, the
+        // committed file no longer stands in for them.
+        std::fs::write(
+            dir.path().join("pyproject.toml"),
+            "[tool.kedro]\nsource_dir = \"lib\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            run(&p, &SnapshotOptions::default(), &calls, "probed")
+                .project
+                .name,
+            "committed"
+        );
+        std::fs::create_dir_all(dir.path().join("src/pkg")).unwrap();
+        std::fs::write(dir.path().join("src/pkg/a.py"), "").unwrap();
+        assert_eq!(
+            run(&p, &SnapshotOptions::default(), &calls, "probed")
+                .project
+                .name,
+            "committed",
+            "src/ is not the source_dir"
+        );
+        std::fs::create_dir_all(dir.path().join("lib/pkg")).unwrap();
+        std::fs::write(dir.path().join("lib/pkg/a.py"), "").unwrap();
         assert_eq!(
             run(&p, &SnapshotOptions::default(), &calls, "probed")
                 .project

@@ -56,6 +56,23 @@ enum GroupName {
     Named(String),
 }
 
+/// Which group a node is in (`id`) and what the group is called (`name`; two groups may ask
+/// for one name, the second then gets a suffix).
+#[derive(Debug, Clone)]
+struct GroupKey {
+    id: String,
+    name: String,
+}
+
+impl GroupKey {
+    fn named(name: &str) -> GroupKey {
+        GroupKey {
+            id: name.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
 /// Validate `pipeline` and group its nodes into tasks with `strategy`.
 pub fn group(
     snapshot: &Snapshot,
@@ -79,14 +96,14 @@ fn assign(
 ) -> Result<(Vec<usize>, Vec<GroupName>), GraphError> {
     let n = graph.nodes.len();
     // Key of each node's group: None = alone.
-    let keys: Vec<Option<String>> = match strategy {
+    let keys: Vec<Option<GroupKey>> = match strategy {
         MergeStrategy::None => vec![None; n],
-        MergeStrategy::Full => vec![Some(pipeline.to_string()); n],
+        MergeStrategy::Full => vec![Some(GroupKey::named(pipeline)); n],
         MergeStrategy::Tags => graph
             .nodes
             .iter()
-            .map(|node| group_tag(node, &opts.tag_prefix))
-            .collect::<Result<_, _>>()?,
+            .map(|node| Ok(group_tag(node, &opts.tag_prefix)?.map(|t| GroupKey::named(&t))))
+            .collect::<Result<_, GraphError>>()?,
         MergeStrategy::Namespace => graph
             .nodes
             .iter()
@@ -95,7 +112,7 @@ fn assign(
                     .as_deref()
                     .and_then(|ns| ns.split('.').next())
                     .filter(|ns| !ns.is_empty())
-                    .map(str::to_string)
+                    .map(GroupKey::named)
             })
             .collect(),
         MergeStrategy::Memory => memory_components(graph, snapshot),
@@ -110,8 +127,8 @@ fn assign(
                 names.push(GroupName::Node(i));
                 names.len() - 1
             }
-            Some(key) => *by_key.entry(key.as_str()).or_insert_with(|| {
-                names.push(GroupName::Named(key.clone()));
+            Some(key) => *by_key.entry(key.id.as_str()).or_insert_with(|| {
+                names.push(GroupName::Named(key.name.clone()));
                 names.len() - 1
             }),
         };
@@ -154,9 +171,13 @@ fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError>
     }
 }
 
-/// Connected components over MemoryDataset links (union-find); a node alone keeps its name,
-/// a component is named after its nodes' common namespace, else its first node.
-fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<String>> {
+/// Connected components over MemoryDataset links (union-find), so no MemoryDataset crosses
+/// pods. Components that need each other both ways (a's MemoryDataset goes to c, but c also
+/// needs b's file, and b needs a's) form a cycle between tasks: they are merged too (strongly
+/// connected components of the contracted graph), since only one pod can run them. A lone
+/// node keeps its name; a component is named after its nodes' common namespace, else after its
+/// first node (`<node>_group`).
+fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<GroupKey>> {
     let n = graph.nodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut v: usize) -> usize {
@@ -175,20 +196,31 @@ fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<S
             }
         }
     }
+    let root: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
+    let links: Vec<(usize, usize)> = graph
+        .edges
+        .iter()
+        .map(|e| (root[e.from], root[e.to]))
+        .filter(|(a, b)| a != b)
+        .collect();
+    let scc = validate::strongly_connected(n, &links);
+
     let mut members: HashMap<usize, Vec<usize>> = HashMap::new();
     for &i in &graph.order {
-        let root = find(&mut parent, i);
-        members.entry(root).or_default().push(i);
+        members.entry(scc[root[i]]).or_default().push(i);
     }
     let mut keys = vec![None; n];
-    for nodes in members.values() {
+    for (id, nodes) in &members {
         if nodes.len() < 2 {
             continue;
         }
         let name = common_namespace(nodes.iter().map(|&i| &graph.nodes[i]))
             .unwrap_or_else(|| format!("{}_group", graph.nodes[nodes[0]].name));
         for &i in nodes {
-            keys[i] = Some(name.clone());
+            keys[i] = Some(GroupKey {
+                id: format!("memory component {id}"),
+                name: name.clone(),
+            });
         }
     }
     keys
@@ -224,60 +256,33 @@ fn build(
 ) -> Result<Grouped, GraphError> {
     let g = names.len();
 
-    // Task links, each once, with a dataset that makes it (for cycle messages).
-    let mut via: HashMap<(usize, usize), &str> = HashMap::new();
-    let mut links = Vec::new();
-    for e in &graph.edges {
-        let (a, b) = (group_of[e.from], group_of[e.to]);
-        if a != b && !via.contains_key(&(a, b)) {
-            via.insert((a, b), e.dataset);
-            links.push((a, b));
-        }
-    }
+    // Task links, each once.
+    let mut links: Vec<(usize, usize)> = graph
+        .edges
+        .iter()
+        .map(|e| (group_of[e.from], group_of[e.to]))
+        .filter(|(a, b)| a != b)
+        .collect();
+    links.sort_unstable();
+    links.dedup();
 
-    let task_name = |t: usize| match &names[t] {
-        GroupName::Node(i) => format!("`{}`", graph.nodes[*i].name),
-        GroupName::Named(name) => format!("group `{name}`"),
-    };
-    let order = toposort(g, &links).map_err(|cycle| {
-        let hint = match strategy {
-            MergeStrategy::Tags => {
-                "a node outside a group runs after one member and before another: tag it into \
-                 the group too, or split the group"
-            }
-            MergeStrategy::Namespace => {
-                "a node outside the namespace runs between two of its nodes: move it into the \
-                 namespace, or use another merge strategy"
-            }
-            _ => {
-                "nodes linked by MemoryDatasets have a persisted dataset path between them: \
-                 add catalog entries for the MemoryDatasets, or use `--merge-strategy full`"
-            }
-        };
-        GraphError::Invalid(format!(
-            "grouping pipeline `{pipeline}` with merge strategy `{}` makes a cycle between \
-             tasks: {}; {hint}",
-            strategy.as_str(),
-            describe_cycle(&cycle, task_name, &via)
-        ))
-    })?;
-    let position: Vec<usize> = {
-        let mut p = vec![0; g];
-        for (at, &t) in order.iter().enumerate() {
-            p[t] = at;
-        }
-        p
-    };
+    let order = toposort(g, &links)
+        .map_err(|cycle| cycle_error(graph, pipeline, strategy, group_of, &names, &cycle))?;
+    let mut position = vec![0; g];
+    for (at, &t) in order.iter().enumerate() {
+        position[t] = at;
+    }
 
     // Unique names: lone nodes keep theirs (unique already); a group whose name is taken gets
     // `-2`, `-3`, … in task order.
-    let mut taken: HashSet<String> = names
+    let node_names: HashSet<&str> = names
         .iter()
         .filter_map(|n| match n {
-            GroupName::Node(i) => Some(graph.nodes[*i].name.clone()),
+            GroupName::Node(i) => Some(graph.nodes[*i].name.as_str()),
             GroupName::Named(_) => None,
         })
         .collect();
+    let mut group_names: HashSet<String> = HashSet::new();
     let mut final_names = vec![String::new(); g];
     for &t in &order {
         final_names[t] = match &names[t] {
@@ -285,81 +290,66 @@ fn build(
             GroupName::Named(name) => {
                 let mut candidate = name.clone();
                 let mut k = 2;
-                while taken.contains(&candidate) {
+                while node_names.contains(candidate.as_str()) || group_names.contains(&candidate) {
                     candidate = format!("{name}-{k}");
                     k += 1;
                 }
-                taken.insert(candidate.clone());
+                group_names.insert(candidate.clone());
                 candidate
             }
         };
     }
 
-    let mut task_nodes: Vec<Vec<NodeDef>> = vec![Vec::new(); g];
-    for &i in &graph.order {
-        task_nodes[group_of[i]].push(graph.nodes[i].clone());
-    }
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); g];
-    for &(a, b) in &links {
-        deps[b].push(a);
-    }
-
-    // Crossing datasets: (dataset, producing task) → consuming tasks and nodes.
-    struct Cross<'a> {
-        from: usize,
-        written: &'a str,
-        producer: usize,
-        to: Vec<usize>,
-        consumers: Vec<usize>,
-    }
-    let mut crossing: HashMap<&str, Cross<'_>> = HashMap::new();
-    for e in &graph.edges {
-        let (a, b) = (group_of[e.from], group_of[e.to]);
-        if a == b {
-            continue;
-        }
-        let c = crossing.entry(e.dataset).or_insert_with(|| Cross {
-            from: a,
-            written: graph.producer[e.dataset].1,
-            producer: e.from,
-            to: Vec::new(),
-            consumers: Vec::new(),
-        });
-        c.to.push(b);
-        c.consumers.push(e.to);
-    }
-    let mut crossing: Vec<(&str, Cross<'_>)> = crossing.into_iter().collect();
-    crossing.sort_by(|x, y| (position[x.1.from], x.0).cmp(&(position[y.1.from], y.0)));
-
-    let mut memory_crossings = Vec::new();
-    let crossing: Vec<CrossingDataset> = crossing
-        .into_iter()
-        .map(|(dataset, mut c)| {
-            c.to.sort_by_key(|&t| position[t]);
-            c.to.dedup();
-            let memory = snapshot.is_memory(c.written);
-            if memory {
-                let mut consumers: Vec<&str> = c
-                    .consumers
-                    .iter()
-                    .map(|&i| graph.nodes[i].name.as_str())
-                    .collect();
-                consumers.sort_unstable();
-                consumers.dedup();
-                memory_crossings.push(format!(
-                    "`{dataset}` ({} -> {})",
-                    graph.nodes[c.producer].name,
-                    consumers.join(", ")
-                ));
-            }
-            CrossingDataset {
-                dataset: dataset.to_string(),
-                from_task: final_names[c.from].clone(),
-                to_tasks: c.to.iter().map(|&t| final_names[t].clone()).collect(),
-                memory,
-            }
+    // Crossing datasets: (producing task's position, dataset, consuming task's position,
+    // consuming node), sorted, then one entry per (task, dataset).
+    let mut links_by_dataset: Vec<(usize, &str, usize, usize)> = graph
+        .edges
+        .iter()
+        .filter(|e| group_of[e.from] != group_of[e.to])
+        .map(|e| {
+            (
+                position[group_of[e.from]],
+                e.dataset,
+                position[group_of[e.to]],
+                e.to,
+            )
         })
         .collect();
+    links_by_dataset.sort_unstable();
+    let mut crossing = Vec::new();
+    let mut memory_crossings = Vec::new();
+    for same in links_by_dataset.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
+        let (from_pos, dataset, _, _) = same[0];
+        let (producer, written) = graph.producer[dataset];
+        let memory = snapshot.is_memory(written);
+        let mut to_tasks: Vec<String> = Vec::new();
+        let mut last = usize::MAX;
+        for &(_, _, to_pos, _) in same {
+            if to_pos != last {
+                to_tasks.push(final_names[order[to_pos]].clone());
+                last = to_pos;
+            }
+        }
+        if memory {
+            let mut consumers: Vec<&str> = same
+                .iter()
+                .map(|&(_, _, _, i)| graph.nodes[i].name.as_str())
+                .collect();
+            consumers.sort_unstable();
+            consumers.dedup();
+            memory_crossings.push(format!(
+                "`{dataset}` ({} -> {})",
+                graph.nodes[producer].name,
+                consumers.join(", ")
+            ));
+        }
+        crossing.push(CrossingDataset {
+            dataset: dataset.to_string(),
+            from_task: final_names[order[from_pos]].clone(),
+            to_tasks,
+            memory,
+        });
+    }
 
     let mut warnings = Vec::new();
     if !memory_crossings.is_empty() {
@@ -382,15 +372,26 @@ fn build(
         }
     }
 
+    let mut task_nodes: Vec<Vec<NodeDef>> = vec![Vec::new(); g];
+    for &i in &graph.order {
+        task_nodes[group_of[i]].push(graph.nodes[i].clone());
+    }
+    // `links` is sorted by (from, to); regroup by `to`, dependencies in task order.
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); g];
+    for &(a, b) in &links {
+        deps[b].push(position[a]);
+    }
     let tasks = order
         .iter()
         .map(|&t| {
-            let mut depends_on = deps[t].clone();
-            depends_on.sort_by_key(|&d| position[d]);
+            deps[t].sort_unstable();
             Task {
                 name: final_names[t].clone(),
                 nodes: std::mem::take(&mut task_nodes[t]),
-                depends_on: depends_on.iter().map(|&d| final_names[d].clone()).collect(),
+                depends_on: deps[t]
+                    .iter()
+                    .map(|&p| final_names[order[p]].clone())
+                    .collect(),
                 whole_pipeline: strategy == MergeStrategy::Full,
             }
         })
@@ -405,4 +406,568 @@ fn build(
         },
         warnings,
     })
+}
+
+/// The error for grouping that made a cycle between tasks: the path, with a dataset per hop.
+fn cycle_error(
+    graph: &NodeGraph<'_>,
+    pipeline: &str,
+    strategy: MergeStrategy,
+    group_of: &[usize],
+    names: &[GroupName],
+    cycle: &[usize],
+) -> GraphError {
+    let mut via: HashMap<(usize, usize), &str> = HashMap::new();
+    for e in &graph.edges {
+        via.entry((group_of[e.from], group_of[e.to]))
+            .or_insert(e.dataset);
+    }
+    let task_name = |t: usize| match &names[t] {
+        GroupName::Node(i) => format!("`{}`", graph.nodes[*i].name),
+        GroupName::Named(name) => format!("group `{name}`"),
+    };
+    let hint = match strategy {
+        MergeStrategy::Tags => {
+            "a node outside a group runs after one member and before another: tag it into \
+             the group too, or split the group"
+        }
+        MergeStrategy::Namespace => {
+            "a node outside the namespace runs between two of its nodes: move it into the \
+             namespace, or use another merge strategy"
+        }
+        _ => "please report this: this strategy should not make cycles",
+    };
+    GraphError::Invalid(format!(
+        "grouping pipeline `{pipeline}` with merge strategy `{}` makes a cycle between \
+         tasks: {}; {hint}",
+        strategy.as_str(),
+        describe_cycle(cycle, task_name, &via)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::snapshot::{DatasetDef, PipelineDef, ProjectInfo, SNAPSHOT_FORMAT};
+
+    fn node(name: &str, inputs: &[&str], outputs: &[&str], tags: &[&str]) -> NodeDef {
+        NodeDef {
+            name: name.into(),
+            inputs: inputs.iter().map(|s| s.to_string()).collect(),
+            outputs: outputs.iter().map(|s| s.to_string()).collect(),
+            tags: tags.iter().map(|s| s.to_string()).collect(),
+            namespace: name.rsplit_once('.').map(|(ns, _)| ns.to_string()),
+        }
+    }
+
+    /// A snapshot with one pipeline `p`; every dataset named in `files` is persisted, the
+    /// ones in `memory` are explicit MemoryDatasets, the rest have no catalog entry.
+    fn snap(nodes: Vec<NodeDef>, files: &[&str], memory: &[&str]) -> Snapshot {
+        let mut datasets = BTreeMap::new();
+        for f in files {
+            datasets.insert(
+                f.to_string(),
+                DatasetDef {
+                    ty: Some("pandas.CSVDataset".into()),
+                    memory: false,
+                    filepath: Some(format!("data/{f}.csv")),
+                },
+            );
+        }
+        for m in memory {
+            datasets.insert(
+                m.to_string(),
+                DatasetDef {
+                    ty: Some("MemoryDataset".into()),
+                    memory: true,
+                    filepath: None,
+                },
+            );
+        }
+        Snapshot {
+            format: SNAPSHOT_FORMAT.into(),
+            version: 1,
+            project: ProjectInfo {
+                name: "p".into(),
+                package: None,
+                kedro_version: "1.0.0".into(),
+            },
+            env: None,
+            pipelines: [("p".to_string(), PipelineDef { nodes })].into(),
+            datasets,
+            parameters: serde_json::json!({}),
+        }
+    }
+
+    fn grp(s: &Snapshot, strategy: MergeStrategy) -> Result<Grouped, GraphError> {
+        group(s, "p", strategy, &GroupOptions::default())
+    }
+
+    /// `name: node, node | after: dep, dep` per task, in task order.
+    fn shape(g: &Grouped) -> Vec<String> {
+        g.tasks
+            .tasks
+            .iter()
+            .map(|t| {
+                let nodes: Vec<&str> = t.nodes.iter().map(|n| n.name.as_str()).collect();
+                format!(
+                    "{}: {} | after: {}",
+                    t.name,
+                    nodes.join(", "),
+                    t.depends_on.join(", ")
+                )
+            })
+            .collect()
+    }
+
+    use std::collections::BTreeMap;
+
+    /// raw -> a -> x -> b -> y -> c, and a -> x -> d (x, y persisted).
+    fn chain() -> Snapshot {
+        snap(
+            vec![
+                node("c", &["y", "params:k"], &["z"], &[]),
+                node("b", &["x", "parameters"], &["y"], &[]),
+                node("a", &["raw"], &["x"], &[]),
+                node("d", &["x"], &["w"], &[]),
+            ],
+            &["raw", "x", "y", "z", "w"],
+            &[],
+        )
+    }
+
+    #[test]
+    fn none_makes_one_task_per_node_in_topological_order() {
+        let g = grp(&chain(), MergeStrategy::None).unwrap();
+        assert_eq!(
+            shape(&g),
+            [
+                "a: a | after: ",
+                "b: b | after: a",
+                "c: c | after: b",
+                "d: d | after: a"
+            ]
+        );
+        assert!(g.tasks.tasks.iter().all(|t| !t.whole_pipeline));
+        let crossing: Vec<String> = g
+            .tasks
+            .crossing
+            .iter()
+            .map(|c| format!("{}: {} -> {}", c.dataset, c.from_task, c.to_tasks.join(",")))
+            .collect();
+        // Parameters are not datasets; free inputs (raw) and final outputs do not cross.
+        assert_eq!(crossing, ["x: a -> b,d", "y: b -> c"]);
+        assert!(g.tasks.crossing.iter().all(|c| !c.memory));
+        assert!(g.warnings.is_empty());
+    }
+
+    #[test]
+    fn none_rejects_a_memory_dataset_between_pods_unless_allowed() {
+        // `m` is an explicit MemoryDataset, `implicit` has no catalog entry at all.
+        let s = snap(
+            vec![
+                node("a", &["raw"], &["m", "implicit"], &[]),
+                node("b", &["m"], &["out"], &[]),
+                node("c", &["m", "implicit"], &["out2"], &[]),
+            ],
+            &["raw", "out", "out2"],
+            &["m"],
+        );
+        let e = grp(&s, MergeStrategy::None).unwrap_err().to_string();
+        assert!(e.contains("`implicit` (a -> c)"), "{e}");
+        assert!(e.contains("`m` (a -> b, c)"), "{e}");
+        assert!(e.contains("--merge-strategy memory"), "{e}");
+        assert!(e.contains("--allow-memory-datasets"), "{e}");
+        assert!(!e.contains('\n'));
+
+        let allow = GroupOptions {
+            allow_memory_datasets: true,
+            ..Default::default()
+        };
+        let g = group(&s, "p", MergeStrategy::None, &allow).unwrap();
+        assert_eq!(g.warnings.len(), 1);
+        assert!(
+            g.warnings[0].contains("`m` (a -> b, c)"),
+            "{}",
+            g.warnings[0]
+        );
+        assert!(g.tasks.crossing.iter().all(|c| c.memory));
+        assert_eq!(g.tasks.tasks.len(), 3);
+    }
+
+    #[test]
+    fn transcoded_datasets_link_nodes_and_use_their_catalog_entry() {
+        let s = snap(
+            vec![
+                node("a", &["raw"], &["t@spark"], &[]),
+                node("b", &["t@pandas"], &["out"], &[]),
+            ],
+            &["raw", "t@spark", "t@pandas", "out"],
+            &[],
+        );
+        let g = grp(&s, MergeStrategy::None).unwrap();
+        assert_eq!(shape(&g), ["a: a | after: ", "b: b | after: a"]);
+        assert_eq!(g.tasks.crossing[0].dataset, "t");
+        assert!(!g.tasks.crossing[0].memory);
+    }
+
+    #[test]
+    fn full_is_one_task_named_after_the_pipeline() {
+        let g = grp(&chain(), MergeStrategy::Full).unwrap();
+        assert_eq!(shape(&g), ["p: a, b, c, d | after: "]);
+        assert!(g.tasks.tasks[0].whole_pipeline);
+        assert!(g.tasks.crossing.is_empty());
+        // Memory datasets do not matter inside one pod.
+        let s = snap(
+            vec![node("a", &[], &["m"], &[]), node("b", &["m"], &[], &[])],
+            &[],
+            &[],
+        );
+        assert!(grp(&s, MergeStrategy::Full).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn memory_groups_nodes_linked_by_memory_datasets() {
+        // a -m1-> b -file-> c -m2-> d; e -m3-> f, f -m4-> g with e, f, g in namespace ns.
+        let s = snap(
+            vec![
+                node("a", &["raw"], &["m1"], &[]),
+                node("b", &["m1"], &["f1"], &[]),
+                node("c", &["f1"], &["m2"], &[]),
+                node("d", &["m2"], &["out"], &[]),
+                node("ns.e", &["raw"], &["ns.m3"], &[]),
+                node("ns.sub.f", &["ns.m3"], &["ns.m4"], &[]),
+                node("ns.g", &["ns.m4"], &["out2"], &[]),
+                node("h", &["out"], &["out3"], &[]),
+            ],
+            &["raw", "f1", "out", "out2", "out3"],
+            &["m2"],
+        );
+        let g = grp(&s, MergeStrategy::Memory).unwrap();
+        assert_eq!(
+            shape(&g),
+            [
+                "a_group: a, b | after: ",
+                "c_group: c, d | after: a_group",
+                "ns: ns.e, ns.sub.f, ns.g | after: ",
+                "h: h | after: c_group"
+            ]
+        );
+        assert!(g.tasks.crossing.iter().all(|c| !c.memory));
+        assert!(g.warnings.is_empty());
+    }
+
+    #[test]
+    fn memory_merges_components_that_would_need_each_other() {
+        // a -m-> c in memory, but a -x-> b -y-> c through files: {a, c} and b need each other
+        // both ways, so the three share a pod; e only reads c's output.
+        let s = snap(
+            vec![
+                node("a", &["raw"], &["m", "x"], &[]),
+                node("b", &["x"], &["y"], &[]),
+                node("c", &["m", "y"], &["out"], &[]),
+                node("e", &["out"], &["end"], &[]),
+            ],
+            &["raw", "x", "y", "out", "end"],
+            &[],
+        );
+        let g = grp(&s, MergeStrategy::Memory).unwrap();
+        assert_eq!(
+            shape(&g),
+            ["a_group: a, b, c | after: ", "e: e | after: a_group"]
+        );
+        assert!(g.tasks.crossing.iter().all(|c| !c.memory));
+    }
+
+    #[test]
+    fn memory_groups_with_the_same_namespace_stay_apart() {
+        // Two separate memory chains in one namespace: two tasks, the second name suffixed.
+        let s = snap(
+            vec![
+                node("ns.a", &["raw"], &["m1"], &[]),
+                node("ns.b", &["m1"], &["f"], &[]),
+                node("ns.c", &["f"], &["m2"], &[]),
+                node("ns.d", &["m2"], &["out"], &[]),
+            ],
+            &["raw", "f", "out"],
+            &[],
+        );
+        let g = grp(&s, MergeStrategy::Memory).unwrap();
+        assert_eq!(
+            shape(&g),
+            ["ns: ns.a, ns.b | after: ", "ns-2: ns.c, ns.d | after: ns"]
+        );
+    }
+
+    #[test]
+    fn tags_group_tagged_nodes_and_leave_the_rest_alone() {
+        let s = snap(
+            vec![
+                node("a", &["raw"], &["x"], &["group.prep", "other"]),
+                node("b", &["raw"], &["y"], &["group.prep"]),
+                node("c", &["x", "y"], &["z"], &[]),
+                node("d", &["z"], &["w"], &["group.train"]),
+                node("e", &["w"], &["v"], &["group.train"]),
+            ],
+            &["raw", "x", "y", "z", "w", "v"],
+            &[],
+        );
+        let g = grp(&s, MergeStrategy::Tags).unwrap();
+        assert_eq!(
+            shape(&g),
+            [
+                "prep: a, b | after: ",
+                "c: c | after: prep",
+                "train: d, e | after: c"
+            ]
+        );
+
+        // Another prefix (config `group_tag_prefix`).
+        let s = snap(
+            vec![
+                node("a", &[], &["x"], &["pod:one"]),
+                node("b", &["x"], &[], &["pod:one"]),
+            ],
+            &["x"],
+            &[],
+        );
+        let opts = GroupOptions {
+            tag_prefix: "pod:".into(),
+            ..Default::default()
+        };
+        let g = group(&s, "p", MergeStrategy::Tags, &opts).unwrap();
+        assert_eq!(shape(&g), ["one: a, b | after: "]);
+    }
+
+    #[test]
+    fn tags_reject_two_group_tags_and_empty_group_names() {
+        let s = snap(
+            vec![node("a", &[], &["x"], &["group.b", "group.a", "keep"])],
+            &["x"],
+            &[],
+        );
+        let e = grp(&s, MergeStrategy::Tags).unwrap_err().to_string();
+        assert!(
+            e.contains("node `a` has 2 group tags (`group.a`, `group.b`)"),
+            "{e}"
+        );
+        let s = snap(vec![node("a", &[], &["x"], &["group."])], &["x"], &[]);
+        let e = grp(&s, MergeStrategy::Tags).unwrap_err().to_string();
+        assert!(e.contains("no group name"), "{e}");
+    }
+
+    #[test]
+    fn tags_that_make_a_cycle_are_an_error_naming_the_path() {
+        // A(g) -> B -> C(g): the group would run before and after B.
+        let s = snap(
+            vec![
+                node("A", &["raw"], &["x"], &["group.g"]),
+                node("B", &["x"], &["y"], &[]),
+                node("C", &["y"], &["z"], &["group.g"]),
+            ],
+            &["raw", "x", "y", "z"],
+            &[],
+        );
+        let e = grp(&s, MergeStrategy::Tags).unwrap_err().to_string();
+        assert!(e.contains("merge strategy `tags` makes a cycle"), "{e}");
+        assert!(
+            e.contains("group `g` -[x]-> `B` -[y]-> group `g`")
+                || e.contains("`B` -[y]-> group `g` -[x]-> `B`"),
+            "{e}"
+        );
+        assert!(e.contains("tag it into the group"), "{e}");
+    }
+
+    #[test]
+    fn a_group_named_like_a_node_gets_a_suffix() {
+        let s = snap(
+            vec![
+                node("train", &["raw"], &["x"], &[]),
+                node("a", &["x"], &["y"], &["group.train"]),
+                node("b", &["y"], &["z"], &["group.train"]),
+            ],
+            &["raw", "x", "y", "z"],
+            &[],
+        );
+        let g = grp(&s, MergeStrategy::Tags).unwrap();
+        assert_eq!(
+            shape(&g),
+            ["train: train | after: ", "train-2: a, b | after: train"]
+        );
+        assert_eq!(g.tasks.crossing[0].to_tasks, ["train-2"]);
+    }
+
+    #[test]
+    fn namespace_groups_by_top_level_namespace() {
+        let s = snap(
+            vec![
+                node("dp.a", &["raw"], &["dp.x"], &[]),
+                node("dp.inner.b", &["dp.x"], &["table"], &[]),
+                node("loose", &["table"], &["t2"], &[]),
+                node("ds.c", &["t2"], &["ds.model"], &[]),
+            ],
+            &["raw", "dp.x", "table", "t2", "ds.model"],
+            &[],
+        );
+        let g = grp(&s, MergeStrategy::Namespace).unwrap();
+        assert_eq!(
+            shape(&g),
+            [
+                "dp: dp.a, dp.inner.b | after: ",
+                "loose: loose | after: dp",
+                "ds: ds.c | after: loose"
+            ]
+        );
+    }
+
+    #[test]
+    fn namespace_cycle_is_an_error() {
+        let s = snap(
+            vec![
+                node("ns.a", &["raw"], &["x"], &[]),
+                node("out", &["x"], &["y"], &[]),
+                node("ns.b", &["y"], &["z"], &[]),
+            ],
+            &["raw", "x", "y", "z"],
+            &[],
+        );
+        let e = grp(&s, MergeStrategy::Namespace).unwrap_err().to_string();
+        assert!(
+            e.contains("merge strategy `namespace` makes a cycle"),
+            "{e}"
+        );
+        assert!(e.contains("`out`"), "{e}");
+    }
+
+    #[test]
+    fn a_long_cycle_is_shortened_in_the_message() {
+        // t0(g) -> n1 -> ... -> n20 -> t21(g)
+        let mut nodes = vec![node("t0", &["raw"], &["d0"], &["group.g"])];
+        for i in 1..=20 {
+            nodes.push(node(
+                &format!("n{i}"),
+                &[&format!("d{}", i - 1)],
+                &[&format!("d{i}")],
+                &[],
+            ));
+        }
+        nodes.push(node("t21", &["d20"], &["out"], &["group.g"]));
+        let names: Vec<String> = (0..=20).map(|i| format!("d{i}")).collect();
+        let mut files: Vec<&str> = names.iter().map(String::as_str).collect();
+        files.extend(["raw", "out"]);
+        let e = grp(&snap(nodes, &files, &[]), MergeStrategy::Tags)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`n5` -> … (13 more) … -[d18]-> `n19`"), "{e}");
+        assert!(e.len() < 600, "{e}");
+    }
+
+    #[test]
+    fn validation_runs_before_grouping() {
+        let e = group(
+            &chain(),
+            "nope",
+            MergeStrategy::None,
+            &GroupOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("unknown pipeline `nope`") && e.contains("`p`"),
+            "{e}"
+        );
+    }
+
+    /// A layered synthetic pipeline: `n` nodes in layers of 100, each reading two outputs of
+    /// the layer before; every 10th output is a MemoryDataset; tags put runs of 5 together.
+    pub(crate) fn synthetic(n: usize) -> Snapshot {
+        let mut nodes = Vec::with_capacity(n);
+        let mut files = Vec::new();
+        for i in 0..n {
+            let (layer, pos) = (i / 100, i % 100);
+            let inputs: Vec<String> = if layer == 0 {
+                vec!["raw".into(), "params:model".into()]
+            } else {
+                vec![
+                    format!("d{}", (layer - 1) * 100 + pos),
+                    format!("d{}", (layer - 1) * 100 + (pos + 1) % 100),
+                ]
+            };
+            if i % 10 != 0 {
+                files.push(format!("d{i}"));
+            }
+            nodes.push(NodeDef {
+                name: format!("ns{}.node_{i}", pos % 7),
+                inputs,
+                outputs: vec![format!("d{i}")],
+                tags: vec![format!("group.g{}_{}", layer, pos / 5)],
+                namespace: Some(format!("ns{}", pos % 7)),
+            });
+        }
+        let files: Vec<&str> = files.iter().map(String::as_str).collect();
+        snap(nodes, &files, &[])
+    }
+
+    #[test]
+    fn every_strategy_handles_a_large_graph() {
+        let s = synthetic(2_000);
+        let allow = GroupOptions {
+            allow_memory_datasets: true,
+            ..Default::default()
+        };
+        for (strategy, tasks) in [
+            (MergeStrategy::None, 2_000),
+            (MergeStrategy::Full, 1),
+            (MergeStrategy::Tags, 400),
+        ] {
+            let g = group(&s, "p", strategy, &allow).unwrap();
+            assert_eq!(g.tasks.tasks.len(), tasks, "{strategy:?}");
+            assert_eq!(
+                g.tasks.tasks.iter().map(|t| t.nodes.len()).sum::<usize>(),
+                2_000
+            );
+        }
+        // Every task comes after the tasks it depends on.
+        let g = group(&s, "p", MergeStrategy::Memory, &allow).unwrap();
+        let mut seen = HashSet::new();
+        for t in &g.tasks.tasks {
+            assert!(t.depends_on.iter().all(|d| seen.contains(d)), "{}", t.name);
+            seen.insert(t.name.clone());
+        }
+    }
+
+    /// `cargo test --release --lib grouping::tests::bench -- --ignored --nocapture`
+    #[test]
+    #[ignore = "timing; meaningful only with --release"]
+    fn bench_group_10000_nodes() {
+        let s = synthetic(10_000);
+        let opts = GroupOptions {
+            allow_memory_datasets: true,
+            ..Default::default()
+        };
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..10 {
+            let t = std::time::Instant::now();
+            let g = validate::check(&s, "p").unwrap();
+            best = best.min(t.elapsed());
+            assert_eq!(g.order.len(), 10_000);
+        }
+        eprintln!("validate 10,000 nodes: {best:?}");
+        for strategy in [
+            MergeStrategy::None,
+            MergeStrategy::Full,
+            MergeStrategy::Memory,
+            MergeStrategy::Tags,
+        ] {
+            let mut best = std::time::Duration::MAX;
+            for _ in 0..20 {
+                let t = std::time::Instant::now();
+                let g = group(&s, "p", strategy, &opts).unwrap();
+                best = best.min(t.elapsed());
+                assert!(!g.tasks.tasks.is_empty());
+            }
+            eprintln!("group 10,000 nodes, {strategy:?}: {best:?}");
+            assert!(best < std::time::Duration::from_millis(20), "{best:?}");
+        }
+    }
 }

@@ -1,21 +1,574 @@
 //! Runs the embedded Python probe with the project's interpreter to get its snapshot.
+//!
+//! The probe (`templates/probe.py`) is fed on stdin to `<python> - <project_root> <env>`, run
+//! in the project root. It prints one snapshot JSON document on stdout; on failure its last
+//! stderr line is `kfpx-probe-error: <kind>: <reason>` and its exit code tells the kind. This
+//! module turns every failure into one clear error: the reason, a hint, and the tail of the
+//! probe's stderr when that helps.
 
+use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
+use crate::graph::snapshot::{SNAPSHOT_FORMAT, SNAPSHOT_VERSION};
 use crate::graph::{GraphError, Snapshot};
 use crate::project::Project;
+
+/// The probe script, embedded in the binary.
+pub const PROBE_SCRIPT: &str = include_str!("../../templates/probe.py");
+
+/// Default limit for one probe run; `KFPX_PROBE_TIMEOUT` (seconds) overrides it.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Marker that starts the probe's last stderr line when it fails on purpose.
+const MARKER: &str = "kfpx-probe-error:";
+/// How many lines of the probe's stderr an error shows.
+const TAIL_LINES: usize = 5;
+/// Longest stderr line shown (longer ones are cut).
+const TAIL_LINE_MAX: usize = 300;
+/// The fallback interpreter, looked up on PATH.
+const DEFAULT_PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
 
 /// The interpreter to probe with: `--python`, `KFPX_PYTHON`, `$VIRTUAL_ENV/bin/python`,
 /// `<project>/.venv/bin/python`, then `python3`.
 pub fn resolve_python(project: &Project, explicit: Option<&Path>) -> PathBuf {
-    let _ = project;
-    explicit
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("python3"))
+    resolve_python_from(
+        &project.root,
+        explicit,
+        std::env::var_os("KFPX_PYTHON"),
+        std::env::var_os("VIRTUAL_ENV"),
+    )
+}
+
+/// [`resolve_python`] with the environment passed in. `--python` and `KFPX_PYTHON` are taken as
+/// given (so a wrong one is reported, not skipped); the two venv locations only when their
+/// interpreter exists.
+pub fn resolve_python_from(
+    project_root: &Path,
+    explicit: Option<&Path>,
+    kfpx_python: Option<OsString>,
+    virtual_env: Option<OsString>,
+) -> PathBuf {
+    if let Some(p) = explicit {
+        return p.to_path_buf();
+    }
+    if let Some(p) = kfpx_python.filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    if let Some(venv) = virtual_env.filter(|p| !p.is_empty()) {
+        let python = venv_python(Path::new(&venv));
+        if python.is_file() {
+            return python;
+        }
+    }
+    let python = venv_python(&project_root.join(".venv"));
+    if python.is_file() {
+        return python;
+    }
+    PathBuf::from(DEFAULT_PYTHON)
+}
+
+fn venv_python(venv: &Path) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    }
 }
 
 /// Run the probe in the project root for the project's env and parse its snapshot.
 pub fn run(project: &Project, python: &Path) -> Result<Snapshot, GraphError> {
-    let _ = (project, python);
-    Err(GraphError::Invalid("the probe is not available yet".into()))
+    run_with_timeout(project, python, timeout_from_env()?)
+}
+
+fn timeout_from_env() -> Result<Duration, GraphError> {
+    match std::env::var("KFPX_PROBE_TIMEOUT") {
+        Err(_) => Ok(DEFAULT_TIMEOUT),
+        Ok(v) if v.trim().is_empty() => Ok(DEFAULT_TIMEOUT),
+        Ok(v) => match v.trim().parse::<f64>() {
+            Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+            _ => Err(GraphError::Invalid(format!(
+                "KFPX_PROBE_TIMEOUT must be a positive number of seconds, got {v:?}"
+            ))),
+        },
+    }
+}
+
+/// The probe's raw outcome.
+struct Output {
+    status: ExitStatus,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+/// [`run`] with an explicit time limit.
+pub fn run_with_timeout(
+    project: &Project,
+    python: &Path,
+    timeout: Duration,
+) -> Result<Snapshot, GraphError> {
+    if !project.root.is_dir() {
+        return Err(GraphError::Invalid(format!(
+            "project directory {} does not exist",
+            project.root.display()
+        )));
+    }
+    let started = Instant::now();
+    tracing::info!(
+        "probing the Kedro project in {} (env {}) with {}",
+        project.root.display(),
+        project.env,
+        python.display()
+    );
+    let out = spawn_and_wait(project, python, timeout)?;
+    tracing::debug!("probe stderr:\n{}", out.stderr);
+    tracing::info!("probe finished in {:.2}s", started.elapsed().as_secs_f64());
+    interpret(project, python, out)
+}
+
+fn spawn_and_wait(
+    project: &Project,
+    python: &Path,
+    timeout: Duration,
+) -> Result<Output, GraphError> {
+    let mut child = Command::new(python)
+        .arg("-")
+        .arg(&project.root)
+        .arg(&project.env)
+        .current_dir(&project.root)
+        .env("PYTHONIOENCODING", "utf-8")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| spawn_error(python, &e))?;
+
+    // Feed the script and drain both pipes on threads, so no pipe can fill up and block.
+    let stdin = child.stdin.take();
+    let feeder = std::thread::spawn(move || {
+        if let Some(mut stdin) = stdin {
+            // A failed write means the interpreter exited early; its status says why.
+            let _ = stdin.write_all(PROBE_SCRIPT.as_bytes());
+        }
+    });
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+
+    let status = wait_with_timeout(&mut child, timeout);
+    // The pipes close when the interpreter exits, unless something it started keeps them
+    // open: then take what was read so far instead of waiting for that process.
+    let grace = Instant::now() + Duration::from_secs(2);
+    while !(stdout.handle.is_finished() && stderr.handle.is_finished()) && Instant::now() < grace {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = feeder.join();
+    let stdout = stdout.take();
+    let stderr = String::from_utf8_lossy(&stderr.take()).into_owned();
+    match status {
+        Some(status) => Ok(Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        None => Err(GraphError::Invalid(with_tail(
+            format!(
+                "the Kedro probe ({}) did not finish within {}s: set KFPX_PROBE_TIMEOUT (seconds) \
+                 to wait longer, check what the project does at import time, or use --snapshot FILE",
+                python.display(),
+                timeout.as_secs_f64()
+            ),
+            &tail(&stderr),
+        ))),
+    }
+}
+
+/// A pipe read to its end on a thread, into a buffer readable at any time.
+struct Drain {
+    buf: Arc<Mutex<Vec<u8>>>,
+    handle: JoinHandle<()>,
+}
+
+impl Drain {
+    fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> Drain {
+    let buf = Arc::new(Mutex::new(Vec::new()));
+    let shared = Arc::clone(&buf);
+    let handle = std::thread::spawn(move || {
+        let Some(mut pipe) = pipe else { return };
+        let mut chunk = [0u8; 8192];
+        loop {
+            match pipe.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Ok(0) | Err(_) => break,
+                Ok(n) => shared
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(&chunk[..n]),
+            }
+        }
+    });
+    Drain { buf, handle }
+}
+
+/// Wait for the child; `None` when it had to be killed after `timeout`.
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(25));
+            }
+            Err(_) => return child.wait().ok(),
+        }
+    }
+}
+
+fn spawn_error(python: &Path, err: &std::io::Error) -> GraphError {
+    let shown = python.display();
+    let bare = python.components().count() == 1 && !python.is_absolute();
+    let msg = match err.kind() {
+        std::io::ErrorKind::NotFound if bare => format!(
+            "{shown} not found on PATH: pass --python, set KFPX_PYTHON, or use --snapshot FILE"
+        ),
+        std::io::ErrorKind::NotFound => format!(
+            "Python interpreter {shown} not found: pass an existing interpreter with --python or \
+             KFPX_PYTHON, or use --snapshot FILE"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "cannot run {shown}: permission denied (is it an executable Python interpreter?): pass \
+             --python, set KFPX_PYTHON, or use --snapshot FILE"
+        ),
+        _ => format!(
+            "cannot run {shown}: {err}: pass --python, set KFPX_PYTHON, or use --snapshot FILE"
+        ),
+    };
+    GraphError::Invalid(msg)
+}
+
+/// The probe's failure report: the marker line's kind and reason, if there is one.
+fn marker(stderr: &str) -> Option<(&str, &str)> {
+    stderr
+        .lines()
+        .rev()
+        .find_map(|l| l.trim_end().strip_prefix(MARKER))
+        .map(|rest| {
+            let rest = rest.trim();
+            match rest.split_once(": ") {
+                Some((kind, reason)) => (kind.trim(), reason.trim()),
+                None => (rest, ""),
+            }
+        })
+}
+
+/// The last few meaningful lines of the probe's stderr (marker line excluded).
+fn tail(stderr: &str) -> Vec<String> {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(MARKER))
+        .collect();
+    lines[lines.len().saturating_sub(TAIL_LINES)..]
+        .iter()
+        .map(|l| {
+            if l.chars().count() > TAIL_LINE_MAX {
+                let cut: String = l.chars().take(TAIL_LINE_MAX).collect();
+                format!("{cut}…")
+            } else {
+                (*l).to_string()
+            }
+        })
+        .collect()
+}
+
+/// The error line, then the probe's stderr tail as indented context lines.
+fn with_tail(line: String, tail: &[String]) -> String {
+    if tail.is_empty() {
+        return line;
+    }
+    let mut msg = line;
+    msg.push_str("\n  probe stderr (last lines):");
+    for l in tail {
+        msg.push_str("\n  | ");
+        msg.push_str(l);
+    }
+    msg
+}
+
+fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, GraphError> {
+    let py = python.display();
+    if out.status.success() {
+        return parse_snapshot(python, &out.stdout, &out.stderr);
+    }
+    let mut tail_lines = tail(&out.stderr);
+    let line = match marker(&out.stderr) {
+        Some(("kedro-missing", reason)) => {
+            // The reason is e.g. "ModuleNotFoundError: No module named 'kedro'": complete.
+            let hint =
+                match std::env::var_os("PATH").and_then(|p| kedro_python_on_path(&p, python)) {
+                    Some(k) => format!(
+                        "the `kedro` command on PATH runs {0}: pass --python {0}",
+                        k.display()
+                    ),
+                    None => "activate the project's venv or pass --python (or use --snapshot FILE)"
+                        .into(),
+                };
+            return Err(GraphError::Invalid(format!(
+                "kedro is not installed in {py} ({reason}): {hint}"
+            )));
+        }
+        Some(("old-python", reason)) => {
+            return Err(GraphError::Invalid(format!(
+                "{py} cannot run the Kedro probe: {reason}: pass the project's interpreter with \
+                 --python or KFPX_PYTHON"
+            )));
+        }
+        Some(("not-a-project", reason)) => {
+            // Kedro's own message says it all; the traceback would only repeat it.
+            tail_lines.clear();
+            format!(
+                "Kedro cannot load {} as a project: {}: check [tool.kedro] in pyproject.toml \
+                 (package_name, project_name, kedro_init_version matching the installed Kedro)",
+                project.root.display(),
+                reason.trim_end_matches('.')
+            )
+        }
+        Some(("project-import", reason)) => format!(
+            "the Kedro project failed to load: {reason}: fix the error (`kedro registry list` \
+             shows it too) or use --snapshot FILE"
+        ),
+        Some(("config", reason)) => format!(
+            "the project's configuration for env '{}' could not be read: {reason}: fix conf/ \
+             (`kedro catalog` or `kedro run` shows it too)",
+            project.env
+        ),
+        Some((kind, reason)) => format!(
+            "the Kedro probe failed ({kind}): {reason}: this is a kfpx bug, please report it; \
+             meanwhile use --snapshot FILE"
+        ),
+        None => {
+            let how = describe_status(&out.status);
+            let hint = if out.stderr.contains("SyntaxError")
+                || out.stderr.contains("invalid syntax")
+            {
+                "kfpx needs Python 3.8 or later: pass the project's interpreter with --python"
+            } else {
+                "is it the project's Python interpreter? pass --python, set KFPX_PYTHON, or use \
+                 --snapshot FILE"
+            };
+            format!("{py} failed to run the Kedro probe ({how}): {hint}")
+        }
+    };
+    Err(GraphError::Invalid(with_tail(line, &tail_lines)))
+}
+
+/// The interpreter of the first `kedro` script on `path_var` (from its `#!` line), when it
+/// exists and is not `current`: most likely the one the user meant.
+fn kedro_python_on_path(path_var: &std::ffi::OsStr, current: &Path) -> Option<PathBuf> {
+    let script = std::env::split_paths(path_var)
+        .map(|dir| dir.join("kedro"))
+        .find(|p| p.is_file())?;
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(&script).ok()?.read(&mut head).ok()?;
+    let first = String::from_utf8_lossy(&head[..n]);
+    let interpreter = first
+        .lines()
+        .next()?
+        .strip_prefix("#!")?
+        .split_whitespace()
+        .next()?;
+    let interpreter = PathBuf::from(interpreter);
+    let is_python = interpreter
+        .file_name()
+        .is_some_and(|f| f.to_string_lossy().starts_with("python"));
+    (is_python && interpreter.is_absolute() && interpreter.is_file() && interpreter != current)
+        .then_some(interpreter)
+}
+
+fn describe_status(status: &ExitStatus) -> String {
+    if let Some(code) = status.code() {
+        return format!("exit code {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(sig) = status.signal() {
+            return format!("killed by signal {sig}");
+        }
+    }
+    "killed".to_string()
+}
+
+fn parse_snapshot(python: &Path, stdout: &[u8], stderr: &str) -> Result<Snapshot, GraphError> {
+    let py = python.display();
+    let text = String::from_utf8_lossy(stdout);
+    if text.trim().is_empty() {
+        return Err(GraphError::Invalid(with_tail(
+            format!(
+                "the Kedro probe run by {py} printed nothing: is it a Python interpreter? pass \
+                 --python, set KFPX_PYTHON, or use --snapshot FILE"
+            ),
+            &tail(stderr),
+        )));
+    }
+    // Check the header first, so a snapshot from another kfpx version gets a clear error
+    // rather than a field-level one.
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        let start: String = text.trim().chars().take(60).collect();
+        GraphError::Invalid(format!(
+            "the Kedro probe run by {py} printed invalid JSON ({e}), starting {start:?}: is it a \
+             Python interpreter? pass --python, set KFPX_PYTHON, or use --snapshot FILE"
+        ))
+    })?;
+    let format = value.get("format").and_then(|v| v.as_str());
+    let version = value.get("version").and_then(|v| v.as_u64());
+    if format != Some(SNAPSHOT_FORMAT) || version != Some(u64::from(SNAPSHOT_VERSION)) {
+        return Err(GraphError::Invalid(format!(
+            "the Kedro probe run by {py} printed a document that is not a {SNAPSHOT_FORMAT} \
+             version {SNAPSHOT_VERSION} (format {}, version {}): this is a kfpx bug, please \
+             report it; meanwhile use --snapshot FILE",
+            format.map_or_else(|| "missing".to_string(), |f| format!("{f:?}")),
+            version.map_or_else(|| "missing".to_string(), |v| v.to_string()),
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        GraphError::Invalid(format!(
+            "the Kedro probe run by {py} printed a snapshot kfpx cannot read ({e}): this is a \
+             kfpx bug, please report it; meanwhile use --snapshot FILE"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch_exe(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+    }
+
+    #[test]
+    fn explicit_python_wins_over_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        touch_exe(&venv_python(&dir.path().join(".venv")));
+        let got = resolve_python_from(
+            dir.path(),
+            Some(Path::new("/opt/py/bin/python")),
+            Some("/env/python".into()),
+            Some(dir.path().join(".venv").into()),
+        );
+        assert_eq!(got, PathBuf::from("/opt/py/bin/python"));
+    }
+
+    #[test]
+    fn kfpx_python_is_used_as_given_even_if_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        touch_exe(&venv_python(&dir.path().join(".venv")));
+        let got = resolve_python_from(dir.path(), None, Some("/nope/python".into()), None);
+        assert_eq!(got, PathBuf::from("/nope/python"));
+        // An empty KFPX_PYTHON counts as unset.
+        let got = resolve_python_from(dir.path(), None, Some("".into()), None);
+        assert_eq!(got, venv_python(&dir.path().join(".venv")));
+    }
+
+    #[test]
+    fn virtual_env_comes_before_project_venv_but_only_if_it_has_python() {
+        let dir = tempfile::tempdir().unwrap();
+        let active = dir.path().join("active-venv");
+        touch_exe(&venv_python(&active));
+        touch_exe(&venv_python(&dir.path().join(".venv")));
+        let got = resolve_python_from(dir.path(), None, None, Some(active.clone().into()));
+        assert_eq!(got, venv_python(&active));
+
+        let broken = dir.path().join("no-such-venv");
+        let got = resolve_python_from(dir.path(), None, None, Some(broken.into()));
+        assert_eq!(got, venv_python(&dir.path().join(".venv")));
+    }
+
+    #[test]
+    fn falls_back_to_python3() {
+        let dir = tempfile::tempdir().unwrap();
+        let got = resolve_python_from(dir.path(), None, None, None);
+        assert_eq!(got, PathBuf::from(DEFAULT_PYTHON));
+    }
+
+    #[test]
+    fn kedro_on_path_points_at_its_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("venv/bin");
+        let python = bin.join("python3.11");
+        touch_exe(&python);
+        std::fs::write(
+            bin.join("kedro"),
+            format!("#!{}\nimport sys\n", python.display()),
+        )
+        .unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        let path_var = std::env::join_paths([&empty, &bin]).unwrap();
+        assert_eq!(
+            kedro_python_on_path(&path_var, Path::new("python3")),
+            Some(python.clone())
+        );
+        // Not a hint when it is the interpreter that was just tried.
+        assert_eq!(kedro_python_on_path(&path_var, &python), None);
+        // Nor when no kedro is on PATH.
+        let path_var = std::env::join_paths([&empty]).unwrap();
+        assert_eq!(kedro_python_on_path(&path_var, Path::new("python3")), None);
+    }
+
+    #[test]
+    fn marker_line_is_found_and_split() {
+        let stderr = "INFO x\nkfpx-probe-error: project-import: RuntimeError: a: b (at p.py:3)\n";
+        assert_eq!(
+            marker(stderr),
+            Some(("project-import", "RuntimeError: a: b (at p.py:3)"))
+        );
+        assert_eq!(marker("Traceback...\nValueError: x\n"), None);
+    }
+
+    #[test]
+    fn tail_keeps_last_lines_without_marker_and_blank_lines() {
+        let stderr = "1\n2\n\n3\n4\n5\n6\n   \nkfpx-probe-error: config: x\n";
+        assert_eq!(tail(stderr), vec!["2", "3", "4", "5", "6"]);
+        let long = "x".repeat(1000);
+        let t = tail(&long);
+        assert_eq!(t[0].chars().count(), TAIL_LINE_MAX + 1);
+        assert!(t[0].ends_with('…'));
+    }
+
+    #[test]
+    fn error_is_one_line_when_there_is_no_tail() {
+        assert_eq!(with_tail("reason: hint".into(), &[]), "reason: hint");
+        let msg = with_tail("reason: hint".into(), &["a".into(), "b".into()]);
+        let lines: Vec<&str> = msg.lines().collect();
+        assert_eq!(lines[0], "reason: hint");
+        assert_eq!(&lines[2..], ["  | a", "  | b"]);
+    }
+
+    #[test]
+    fn embedded_script_speaks_the_marker_protocol() {
+        // The Rust side and the script must agree on the marker and the kinds.
+        assert!(PROBE_SCRIPT.contains("MARKER = \"kfpx-probe-error\""));
+        for kind in ["kedro-missing", "not-a-project", "project-import", "config"] {
+            assert!(PROBE_SCRIPT.contains(&format!("\"{kind}\"")), "{kind}");
+        }
+        assert!(PROBE_SCRIPT.contains(&format!("\"version\": {SNAPSHOT_VERSION}")));
+    }
 }

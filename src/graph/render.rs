@@ -96,17 +96,23 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
-/// Identifiers made of `[A-Za-z0-9_]`, prefixed and unique.
+/// Identifiers made of `[A-Za-z0-9_]`, prefixed and unique (`_2`, `_3`, … on collision).
 fn ids<'a>(graph: &'a TaskGraph, prefix: &str) -> BTreeMap<&'a str, String> {
     let mut taken = HashSet::new();
     let mut ids = BTreeMap::new();
     for task in &graph.tasks {
-        let base: String = task
-            .name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let base = format!("{prefix}{base}");
+        // Letters and digits kept, every run of anything else one `_`.
+        let mut base = prefix.to_string();
+        for c in task.name.chars() {
+            if c.is_ascii_alphanumeric() {
+                base.push(c);
+            } else if !base.ends_with('_') {
+                base.push('_');
+            }
+        }
+        while base.len() > prefix.len() + 1 && base.ends_with('_') {
+            base.pop();
+        }
         let mut id = base.clone();
         let mut k = 2;
         while !taken.insert(id.clone()) {
@@ -244,4 +250,104 @@ pub fn dot(graph: &TaskGraph) -> String {
     }
     s.push_str("}\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::MergeStrategy;
+    use crate::graph::{CrossingDataset, NodeDef};
+
+    fn task(name: &str, nodes: &[&str], deps: &[&str]) -> Task {
+        Task {
+            name: name.into(),
+            nodes: nodes
+                .iter()
+                .map(|n| NodeDef {
+                    name: n.to_string(),
+                    inputs: vec![],
+                    outputs: vec![],
+                    tags: vec![],
+                    namespace: None,
+                })
+                .collect(),
+            depends_on: deps.iter().map(|d| d.to_string()).collect(),
+            whole_pipeline: false,
+        }
+    }
+
+    fn graph() -> TaskGraph {
+        TaskGraph {
+            pipeline: "p".into(),
+            strategy: MergeStrategy::Tags,
+            tasks: vec![
+                task("a.b", &["a.b"], &[]),
+                task("a-b", &["x", "y"], &["a.b"]),
+                task("say \"hi\"", &["say \"hi\""], &["a.b", "a-b"]),
+            ],
+            crossing: vec![
+                CrossingDataset {
+                    dataset: "d1".into(),
+                    from_task: "a.b".into(),
+                    to_tasks: vec!["a-b".into(), "say \"hi\"".into()],
+                    memory: false,
+                },
+                CrossingDataset {
+                    dataset: "m".into(),
+                    from_task: "a-b".into(),
+                    to_tasks: vec!["say \"hi\"".into()],
+                    memory: true,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn ids_are_safe_and_unique() {
+        let g = graph();
+        let ids = ids(&g, "t_");
+        assert_eq!(ids["a.b"], "t_a_b");
+        assert_eq!(ids["a-b"], "t_a_b_2");
+        assert_eq!(ids["say \"hi\""], "t_say_hi");
+    }
+
+    #[test]
+    fn mermaid_escapes_labels_and_marks_memory_edges() {
+        let m = mermaid(&graph());
+        assert_eq!(
+            m,
+            "flowchart TD\n\
+             \x20   t_a_b[\"a.b\"]\n\
+             \x20   t_a_b_2[\"<b>a-b</b><br/>x<br/>y\"]\n\
+             \x20   t_say_hi[\"say #quot;hi#quot;\"]\n\
+             \x20   t_a_b -->|\"d1\"| t_a_b_2\n\
+             \x20   t_a_b -->|\"d1\"| t_say_hi\n\
+             \x20   t_a_b_2 -.->|\"m (MemoryDataset!)\"| t_say_hi\n"
+        );
+    }
+
+    #[test]
+    fn dot_quotes_labels() {
+        let d = dot(&graph());
+        assert!(
+            d.contains("    t_say_hi [label=\"say \\\"hi\\\"\"];\n"),
+            "{d}"
+        );
+        assert!(
+            d.contains("    t_a_b_2 [label=\"a-b\\n\\nx\\ny\"];\n"),
+            "{d}"
+        );
+        assert!(d.contains(
+            "    t_a_b_2 -> t_say_hi [label=\"m (MemoryDataset!)\", style=dashed, color=red, fontcolor=red];\n"
+        ));
+    }
+
+    #[test]
+    fn text_flags_memory_datasets() {
+        let t = text(&graph());
+        assert!(t.starts_with("pipeline p (merge strategy: tags): 4 nodes in 3 tasks\n"));
+        assert!(t.contains("\ntask a-b\n  nodes: x, y\n  after: a.b\n"));
+        assert!(t.contains("  m [MemoryDataset: lost between pods]: a-b -> say \"hi\"\n"));
+        assert!(t.contains("  d1: a.b -> a-b, say \"hi\"\n"));
+    }
 }

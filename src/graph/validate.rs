@@ -138,20 +138,10 @@ fn unknown_pipeline(snapshot: &Snapshot, pipeline: &str) -> GraphError {
 /// the vertices ready at a time the smallest index goes first, so an order that already is
 /// topological is kept. `Err` holds a cycle: vertices in edge direction, first repeated last.
 pub(crate) fn toposort(n: usize, edges: &[(usize, usize)]) -> Result<Vec<usize>, Vec<usize>> {
-    let mut succ_start = vec![0usize; n + 1];
+    let (succ_start, succ) = adjacency(n, edges.iter().copied());
     let mut indeg = vec![0usize; n];
-    for &(f, t) in edges {
-        succ_start[f + 1] += 1;
+    for &(_, t) in edges {
         indeg[t] += 1;
-    }
-    for i in 0..n {
-        succ_start[i + 1] += succ_start[i];
-    }
-    let mut fill = succ_start.clone();
-    let mut succ = vec![0usize; edges.len()];
-    for &(f, t) in edges {
-        succ[fill[f]] = t;
-        fill[f] += 1;
     }
 
     let mut ready: BinaryHeap<Reverse<usize>> =
@@ -195,14 +185,96 @@ pub(crate) fn toposort(n: usize, edges: &[(usize, usize)]) -> Result<Vec<usize>,
     }
 }
 
-/// `a -[ds]-> b -[ds]-> a` for a cycle from `toposort`.
+/// Strongly connected components (Kosaraju, iterative): a component id per vertex.
+pub(crate) fn strongly_connected(n: usize, edges: &[(usize, usize)]) -> Vec<usize> {
+    let (fwd_start, fwd) = adjacency(n, edges.iter().copied());
+    let (rev_start, rev) = adjacency(n, edges.iter().map(|&(f, t)| (t, f)));
+
+    let mut visited = vec![false; n];
+    let mut finished = Vec::with_capacity(n);
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    for s in 0..n {
+        if visited[s] {
+            continue;
+        }
+        visited[s] = true;
+        stack.push((s, fwd_start[s]));
+        while let Some(top) = stack.last_mut() {
+            let v = top.0;
+            if top.1 < fwd_start[v + 1] {
+                let w = fwd[top.1];
+                top.1 += 1;
+                if !visited[w] {
+                    visited[w] = true;
+                    stack.push((w, fwd_start[w]));
+                }
+            } else {
+                finished.push(v);
+                stack.pop();
+            }
+        }
+    }
+
+    let mut comp = vec![usize::MAX; n];
+    let mut count = 0;
+    let mut todo = Vec::new();
+    for &s in finished.iter().rev() {
+        if comp[s] != usize::MAX {
+            continue;
+        }
+        comp[s] = count;
+        todo.push(s);
+        while let Some(v) = todo.pop() {
+            for &w in &rev[rev_start[v]..rev_start[v + 1]] {
+                if comp[w] == usize::MAX {
+                    comp[w] = count;
+                    todo.push(w);
+                }
+            }
+        }
+        count += 1;
+    }
+    comp
+}
+
+/// Compressed adjacency lists: the successors of `v` are `adj[start[v]..start[v + 1]]`.
+fn adjacency(
+    n: usize,
+    edges: impl Iterator<Item = (usize, usize)> + Clone,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut start = vec![0usize; n + 1];
+    for (f, _) in edges.clone() {
+        start[f + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut adj = vec![0usize; start[n]];
+    for (f, t) in edges {
+        adj[fill[f]] = t;
+        fill[f] += 1;
+    }
+    (start, adj)
+}
+
+/// `a -[ds]-> b -[ds]-> a` for a cycle from `toposort`; a long cycle is shortened in the
+/// middle so the message stays one readable line.
 pub(crate) fn describe_cycle(
     cycle: &[usize],
     name: impl Fn(usize) -> String,
     via: &HashMap<(usize, usize), &str>,
 ) -> String {
+    const SHOWN: usize = 8;
+    let hops = cycle.len() - 1;
     let mut s = name(cycle[0]);
-    for w in cycle.windows(2) {
+    for (k, w) in cycle.windows(2).enumerate() {
+        if hops > SHOWN && k >= SHOWN / 2 && k < hops - SHOWN / 2 {
+            if k == SHOWN / 2 {
+                s.push_str(&format!(" -> … ({} more) …", hops - SHOWN));
+            }
+            continue;
+        }
         let ds = via.get(&(w[0], w[1])).copied().unwrap_or("?");
         s.push_str(&format!(" -[{ds}]-> {}", name(w[1])));
     }

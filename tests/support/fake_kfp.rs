@@ -26,6 +26,37 @@ mod swagger;
 
 pub use store::Store;
 
+/// A small valid v2 IR (two tasks `extract` -> `train`, parameters `source_uri: STRING`
+/// with a default and `epochs: NUMBER_INTEGER` required) for tests that need a pipeline file.
+pub const TWO_TASK_IR: &str = "\
+pipelineInfo: {name: two-task-pipeline}
+schemaVersion: 2.1.0
+sdkVersion: kfp-2.17.0
+root:
+  inputDefinitions:
+    parameters:
+      source_uri: {parameterType: STRING, defaultValue: s3://bucket/raw, isOptional: true}
+      epochs: {parameterType: NUMBER_INTEGER}
+  dag:
+    tasks:
+      extract:
+        taskInfo: {name: extract}
+        componentRef: {name: comp-extract}
+        inputs: {parameters: {source_uri: {componentInputParameter: source_uri}}}
+      train:
+        taskInfo: {name: train}
+        componentRef: {name: comp-train}
+        dependentTasks: [extract]
+        inputs: {parameters: {epochs: {componentInputParameter: epochs}}}
+components:
+  comp-extract: {executorLabel: exec-extract, inputDefinitions: {parameters: {source_uri: {parameterType: STRING}}}}
+  comp-train: {executorLabel: exec-train, inputDefinitions: {parameters: {epochs: {parameterType: NUMBER_INTEGER}}}}
+deploymentSpec:
+  executors:
+    exec-extract: {container: {image: 'python:3.11-slim', command: [python, -m, extract]}}
+    exec-train: {container: {image: 'python:3.11-slim', command: [python, -m, train]}}
+";
+
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -108,6 +139,8 @@ pub struct ApiError {
     /// The gRPC code in the body (from the status unless set, e.g. 9 FailedPrecondition).
     pub code: u16,
     pub message: String,
+    /// A malformed request (bad filter, sort_by, page_size, page_token): also a violation.
+    pub shape: bool,
 }
 
 impl ApiError {
@@ -116,6 +149,14 @@ impl ApiError {
             status,
             code: grpc_code(status),
             message: message.into(),
+            shape: false,
+        }
+    }
+    /// A 400 for a malformed request, recorded as a violation too.
+    pub fn shape(message: impl Into<String>) -> ApiError {
+        ApiError {
+            shape: true,
+            ..ApiError::invalid(message)
         }
     }
     pub fn invalid(message: impl Into<String>) -> ApiError {
@@ -148,6 +189,8 @@ pub fn grpc_code(status: u16) -> u16 {
 #[derive(Debug, Clone)]
 enum FaultKind {
     Fail(u16),
+    /// status, content type, body
+    Raw(u16, String, Vec<u8>),
     Delay(Duration),
     Drop,
 }
@@ -294,6 +337,21 @@ impl FakeKfp {
         self.add_fault(method, path_prefix, FaultKind::Fail(status), times);
     }
 
+    /// The next `times` matching requests get exactly this answer (e.g. a proxy's HTML 502
+    /// page, or a text/plain error).
+    pub fn fail_next_with(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+        times: usize,
+    ) {
+        let kind = FaultKind::Raw(status, content_type.to_string(), body.as_bytes().to_vec());
+        self.add_fault(method, path_prefix, kind, times);
+    }
+
     /// The next `times` matching requests are answered only after `delay`.
     pub fn delay_next(&self, method: &str, path_prefix: &str, delay: Duration, times: usize) {
         self.add_fault(method, path_prefix, FaultKind::Delay(delay), times);
@@ -308,6 +366,13 @@ impl FakeKfp {
     /// cookie, if any, is sent).
     pub fn require_bearer(&self, token: &str) {
         self.lock().control.bearer = Some(token.to_string());
+    }
+
+    /// Drop the bearer/cookie requirements (e.g. after a token rotation test).
+    pub fn clear_auth(&self) {
+        let mut g = self.lock();
+        g.control.bearer = None;
+        g.control.cookie = None;
     }
 
     /// Like a Kubeflow behind oauth2-proxy/oidc-authservice: API calls without the session
@@ -628,6 +693,14 @@ async fn handle(
     let g = &mut *g;
     match take_fault(&mut g.control, &method, &path, false) {
         Some(FaultKind::Drop) => return Err(DropConnection),
+        Some(FaultKind::Raw(status, content_type, body)) => {
+            let resp = hyper::Response::builder()
+                .status(status)
+                .header("content-type", content_type)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())));
+            return Ok(resp);
+        }
         Some(FaultKind::Fail(status)) => {
             let err = ApiError::new(
                 status,

@@ -2,4 +2,5 @@
 //! Each test binary uses only part of it, hence the dead_code allowance.
 #![allow(dead_code)]
 
+pub mod fake_auth;
 pub mod fake_kfp;

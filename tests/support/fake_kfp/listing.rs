@@ -66,14 +66,14 @@ pub fn page<T>(
         None => 20,
         Some(s) => match s.parse::<i64>() {
             Ok(n) if n < 0 => {
-                return Err(ApiError::invalid(format!(
+                return Err(ApiError::shape(format!(
                     "Invalid input error: The page size should be greater than 0. Got {n}"
                 )))
             }
             Ok(0) => 20,
             Ok(n) => n.min(200) as usize,
             Err(_) => {
-                return Err(ApiError::invalid(format!(
+                return Err(ApiError::shape(format!(
                     "Invalid input error: invalid page_size {s:?}: not an integer"
                 )))
             }
@@ -94,18 +94,24 @@ pub fn page<T>(
     };
 
     all.retain(|item| preds.iter().all(|p| matches(&field(item, &p.field), p)));
-    all.sort_by(|a, b| {
-        let o = field(a, &sort_field).cmp(&field(b, &sort_field));
+    // Decorate once, then sort (keys are not recomputed per comparison).
+    let mut keyed: Vec<(FieldVal, String, T)> = all
+        .into_iter()
+        .map(|item| (field(&item, &sort_field), id(&item), item))
+        .collect();
+    keyed.sort_by(|a, b| {
+        let o = a.0.cmp(&b.0);
         let o = if desc { o.reverse() } else { o };
-        o.then_with(|| id(a).cmp(&id(b)))
+        o.then_with(|| a.1.cmp(&b.1))
     });
-    let total = all.len();
+    let total = keyed.len();
     let end = (offset + page_size).min(total);
     let next_page_token = (end < total).then(|| encode_token(end, &sort_raw, &filter_raw));
-    let items = all
+    let items = keyed
         .into_iter()
         .skip(offset)
         .take(end.saturating_sub(offset))
+        .map(|(_, _, item)| item)
         .collect();
     Ok(Page {
         items,
@@ -121,7 +127,7 @@ fn encode_token(offset: usize, sort: &str, filter: &str) -> String {
 
 fn decode_token(t: &str, sort: &str, filter: &str) -> Result<usize, ApiError> {
     let bad = || {
-        ApiError::invalid(format!(
+        ApiError::shape(format!(
             "Invalid input error: Invalid package token: failed to decode {t:?}"
         ))
     };
@@ -130,7 +136,7 @@ fn decode_token(t: &str, sort: &str, filter: &str) -> Result<usize, ApiError> {
         .map_err(|_| bad())?;
     let j: Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
     if j["sort_by"] != sort || j["filter"] != filter {
-        return Err(ApiError::invalid(
+        return Err(ApiError::shape(
             "Invalid input error: the page token was issued for a different sort_by/filter"
                 .to_string(),
         ));
@@ -156,18 +162,18 @@ fn parse_sort(raw: &str, keys: &[(&str, &str)]) -> Result<(String, bool), ApiErr
         Some(s) if s == "asc" => false,
         Some(s) if s == "desc" => true,
         Some(s) => {
-            return Err(ApiError::invalid(format!(
+            return Err(ApiError::shape(format!(
             "Invalid input error: Invalid sorting order {s:?} in sort_by {raw:?}: use asc or desc"
         )))
         }
     };
     if parts.next().is_some() {
-        return Err(ApiError::invalid(format!(
+        return Err(ApiError::shape(format!(
             "Invalid input error: Invalid sort_by {raw:?}: expected \"<field> [asc|desc]\""
         )));
     }
     let field = canonical(key, keys).ok_or_else(|| {
-        ApiError::invalid(format!(
+        ApiError::shape(format!(
             "Invalid input error: Invalid sorting field: {key:?}"
         ))
     })?;
@@ -220,7 +226,7 @@ fn scalar(name: &str, v: &Value) -> Option<FieldVal> {
 
 fn parse_filter(raw: &str, api: Api, keys: &[(&str, &str)]) -> Result<Vec<Pred>, ApiError> {
     let bad = |why: String| {
-        ApiError::invalid(format!(
+        ApiError::shape(format!(
             "Invalid input error: Failed to parse valid filter from {raw:?}: {why}"
         ))
     };
@@ -290,7 +296,7 @@ fn parse_filter(raw: &str, api: Api, keys: &[(&str, &str)]) -> Result<Vec<Pred>,
             let op = op.ok_or_else(|| bad(format!("a predicate lacks {op_key:?}")))?;
             let key = key.ok_or_else(|| bad("a predicate lacks \"key\"".into()))?;
             let field = canonical(&key, keys).ok_or_else(|| {
-                ApiError::invalid(format!(
+                ApiError::shape(format!(
                     "Invalid input error: no support for filtering on unrecognized field {key:?}"
                 ))
             })?;

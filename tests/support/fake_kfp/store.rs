@@ -1171,7 +1171,35 @@ impl Store {
 
     pub fn route(&mut self, ctx: &Ctx) -> Outcome {
         let mut viol = vec![];
+        let api = if ctx.path.starts_with("/apis/v1beta1/") {
+            Api::V1
+        } else {
+            Api::V2
+        };
+        if let Some(template) = swagger::match_path(api, ctx.method, ctx.path) {
+            let declared = swagger::query_params(api, ctx.method, &template);
+            for (k, v) in ctx.query {
+                match declared.iter().find(|(name, _)| name == k) {
+                    None => viol.push(format!(
+                        "query parameter {k:?} is not in the spec of {} {template} (the server ignores it)",
+                        ctx.method
+                    )),
+                    Some((_, ty)) if ty == "integer" && v.trim().parse::<i64>().is_err() => {
+                        viol.push(format!("query parameter {k}={v:?} is not an integer"))
+                    }
+                    Some((_, ty)) if ty == "boolean" && v != "true" && v != "false" => {
+                        viol.push(format!("query parameter {k}={v:?} is not true/false"))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
         let result = self.dispatch(ctx, &mut viol);
+        if let Err(e) = &result {
+            if e.shape {
+                viol.push(e.message.clone());
+            }
+        }
         Outcome {
             result,
             violations: viol,
@@ -1966,23 +1994,20 @@ impl Store {
         let raw = String::from_utf8_lossy(&file.data).into_owned();
         let ver = c.control.version;
 
-        // Query parameters the server version knows.
+        // Query parameters this server version knows (unknown ones are ignored by the server;
+        // the generic query check records those of other API versions).
         let mut q = c.query.clone();
         let gated: &[(&str, (u32, u32))] = &[("display_name", (2, 14)), ("tags", (2, 17))];
         for (k, (maj, min)) in gated {
             if q.contains_key(*k) && (api == Api::V1 || !ver.at_least(*maj, *min)) {
-                viol.push(format!(
-                    "upload query {k:?} is not known to {} (ignored by the server)",
-                    match api {
-                        Api::V1 => "the v1beta1 API".to_string(),
-                        Api::V2 => format!("KFP {}", ver.tag()),
-                    }
-                ));
+                if api == Api::V2 {
+                    viol.push(format!(
+                        "upload query {k:?} is not known to KFP {} (ignored by the server)",
+                        ver.tag()
+                    ));
+                }
                 q.remove(*k);
             }
-        }
-        if q.contains_key("code_source_url") {
-            viol.push("upload query \"code_source_url\" is not in the 2.17.0 API (ignored)".into());
         }
         let tags: BTreeMap<String, String> = match q.get("tags") {
             None => BTreeMap::new(),

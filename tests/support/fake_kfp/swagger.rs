@@ -311,3 +311,37 @@ pub fn query_params(api: Api, method: &str, path_template: &str) -> Vec<(String,
         })
         .unwrap_or_default()
 }
+
+/// The swagger path template (e.g. "/apis/v2beta1/runs/{run_id}:terminate") that `path`
+/// matches for `method`, preferring the most literal segments ("/pipelines/upload" over
+/// "/pipelines/{pipeline_id}").
+pub fn match_path(api: Api, method: &str, path: &str) -> Option<String> {
+    let m = method.to_ascii_lowercase();
+    let want: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let paths = spec(api)["paths"].as_object()?;
+    let mut best: Option<(usize, &String)> = None;
+    for (template, ops) in paths {
+        if ops.get(&m).is_none() {
+            continue;
+        }
+        let segs: Vec<&str> = template.split('/').collect();
+        if segs.len() != want.len() {
+            continue;
+        }
+        let mut literal = 0;
+        let fits = segs.iter().zip(&want).all(|(t, w)| {
+            if let Some(rest) = t.strip_prefix('{') {
+                // "{id}" or "{id}:verb"
+                let suffix = rest.split_once('}').map(|(_, s)| s).unwrap_or("");
+                w.len() > suffix.len() && w.ends_with(suffix)
+            } else {
+                literal += 1;
+                t == w
+            }
+        });
+        if fits && best.is_none_or(|(n, _)| literal > n) {
+            best = Some((literal, template));
+        }
+    }
+    best.map(|(_, t)| t.clone())
+}

@@ -1,0 +1,1266 @@
+//! The task model shared by both targets: everything a pod needs, resolved once from config,
+//! snapshot and task graph. `v2.rs` and `argo.rs` only render it.
+//!
+//! Per-node settings (`resources`, `tolerations`, `affinity`, `retry_policy`, `extra_volumes`,
+//! `node_selector`) are looked up for each Kedro node by, in order: the node name, its sanitised
+//! name (kedro-kubeflow's keys), its tags (in sorted order), then `__default__`. A task that
+//! groups several nodes combines their settings (see `combine_*` below and docs/compile.md).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use crate::compile::names::{self, Unique};
+use crate::compile::params;
+use crate::compile::{CompileError, CompileInput};
+use crate::config::{
+    default_resources, ExtraVolume, Quantity, RetryPolicy, RunConfig, Toleration, DEFAULT_KEY,
+};
+use crate::graph::NodeDef;
+
+/// Where the data volume is mounted in node pods (kedro-docker's project root is /home/kedro).
+pub const DATA_MOUNT: &str = "/home/kedro/data";
+/// Where the init step mounts the fresh volume to copy the image's data into it.
+pub const INIT_MOUNT: &str = "/home/kedro/datavolume";
+/// Names of the compiler's own tasks; node tasks never take them.
+pub const VOLUME_CREATE: &str = "data-volume-create";
+pub const VOLUME_INIT: &str = "data-volume-init";
+pub const VOLUME_DELETE: &str = "data-volume-delete";
+pub const MLFLOW_START: &str = "mlflow-start-run";
+pub const ON_EXIT: &str = "on-exit";
+pub const EXIT_HANDLER: &str = "exit-handler-1";
+/// The output parameter carrying the MLflow run id.
+pub const MLFLOW_OUTPUT: &str = "mlflow-run-id";
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// `pipelineInfo.name` / workflow `generateName` stem: the sanitised project name.
+    pub name: String,
+    /// The Kedro pipeline.
+    pub pipeline: String,
+    pub description: Option<String>,
+    pub params: Vec<Param>,
+    /// Container tasks before the node tasks (mlflow start, volume init), then node tasks in
+    /// topological order.
+    pub tasks: Vec<Task>,
+    /// The on-exit Kedro pipeline's task.
+    pub on_exit: Option<Task>,
+    pub volume: Option<DataVolume>,
+    pub cache: Cache,
+    pub ttl: u64,
+    pub service_account: Option<String>,
+    pub image_pull_secrets: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Model {
+    /// True when something must run after the pipeline whatever its outcome.
+    pub fn has_exit_handler(&self) -> bool {
+        self.on_exit.is_some() || self.volume.as_ref().is_some_and(|v| v.delete)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: String,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cache {
+    /// No setting: the platform's default (on).
+    Default,
+    /// `max_cache_staleness: P0D`.
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct DataVolume {
+    /// PVC name after the run's own prefix (`<pipeline>-data-volume`).
+    pub suffix: String,
+    pub size: String,
+    pub storage_class: Option<String>,
+    pub access_modes: Vec<String>,
+    pub init: bool,
+    pub delete: bool,
+    pub owner: Option<i64>,
+    /// Raw `max_cache_staleness` for the Argo annotation.
+    pub staleness: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Node,
+    MlflowStart,
+    VolumeInit,
+    OnExit,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub name: String,
+    pub role: Role,
+    /// The Kedro nodes it runs (empty for the compiler's own tasks).
+    pub nodes: Vec<String>,
+    /// Tasks (by model name) it runs after, within the main DAG.
+    pub after: Vec<String>,
+    /// Pipeline parameters it receives, by name.
+    pub params: Vec<String>,
+    pub image: String,
+    pub pull_policy: &'static str,
+    /// `kedro run …` (or the step's shell line) that follows the parameter dumper.
+    pub run_line: String,
+    /// Plain environment (IAP_CLIENT_ID, KEDRO_CONFIG_*, run_config.env), in order.
+    pub env: Vec<(String, String)>,
+    pub secrets: Vec<SecretEnv>,
+    /// (resource name, quantity) used as both request and limit: cpu, memory, then others sorted.
+    pub resources: Vec<(String, String)>,
+    pub retry: Option<Retry>,
+    pub tolerations: Vec<Toleration>,
+    /// A Kubernetes `Affinity` (camelCase keys: nodeAffinity, podAffinity, podAntiAffinity).
+    pub affinity: Option<Map<String, Value>>,
+    pub node_selector: BTreeMap<String, String>,
+    pub volumes: Vec<ExtraMount>,
+    /// Mount path of the data volume in this task, when there is one.
+    pub data_mount: Option<&'static str>,
+    pub run_as_user: Option<i64>,
+    /// (artifact name, path) of local files the task writes (KFP v1 only).
+    pub artifacts: Vec<(String, String)>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// Receives MLFLOW_RUN_ID from the mlflow start task.
+    pub mlflow: bool,
+    pub cache: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretEnv {
+    pub secret: String,
+    pub key: String,
+    pub env: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retry {
+    pub limit: u32,
+    /// As written (`60s`, `5m`); Argo takes it as is.
+    pub backoff: String,
+    /// In seconds (the IR's protobuf Duration).
+    pub backoff_seconds: f64,
+    pub factor: f64,
+    pub max_duration: Option<(String, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraMount {
+    /// Volume name, sanitised as a Kubernetes name.
+    pub name: String,
+    pub mount_path: String,
+    /// camelCase source key: `emptyDir`, `configMap`, `secret`, `persistentVolumeClaim`, …
+    pub kind: String,
+    /// The source object in Kubernetes camelCase.
+    pub source: Value,
+}
+
+/// A placeholder the renderers fill in with their format's syntax.
+#[derive(Debug, Clone, Copy)]
+pub enum Ph<'a> {
+    Param(&'a str),
+    RunId,
+    MlflowRunId,
+    MlflowOutputFile,
+    ExitStatus,
+}
+
+/// Build the model. Pure: every input is in `input`.
+pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
+    let rc = &input.config.run_config;
+    let snapshot = input.snapshot;
+    let graph = input.tasks;
+    let mut warnings = Vec::new();
+
+    validate_config(rc)?;
+    check_keys(input, &mut warnings)?;
+
+    let tree = params::merge_namespaced(&snapshot.parameters);
+    let image = input.image.unwrap_or(&rc.image).to_string();
+    if image.trim().is_empty() {
+        return Err(CompileError::Invalid(
+            "run_config.image is empty; set it in kubeflow.yaml or pass -i IMAGE".into(),
+        ));
+    }
+    let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
+    let cache = match rc.max_cache_staleness.as_deref() {
+        Some(s) if is_zero_duration(s) => Cache::Off,
+        _ => Cache::Default,
+    };
+    let volume = rc.volume.as_ref().map(|v| DataVolume {
+        suffix: names::pvc_suffix(&graph.pipeline),
+        size: v.size.clone(),
+        storage_class: v.storageclass.clone(),
+        access_modes: v.access_modes.clone(),
+        init: !v.skip_init,
+        delete: !v.keep,
+        owner: v.owner,
+        staleness: rc.max_cache_staleness.clone(),
+    });
+    let mlflow = rc.mlflow.enabled;
+
+    let base = Base {
+        rc,
+        image: &image,
+        env: base_env(rc, input.compile_env),
+        secrets: secret_env(rc),
+        run_as_user: volume.as_ref().and_then(|v| v.owner),
+        cache: cache != Cache::Off,
+    };
+
+    let mut unique = Unique::reserving(&[
+        VOLUME_CREATE,
+        VOLUME_INIT,
+        VOLUME_DELETE,
+        MLFLOW_START,
+        ON_EXIT,
+        EXIT_HANDLER,
+        names::workflow(&snapshot.project.name).as_str(),
+    ]);
+    let mut tasks = Vec::with_capacity(graph.tasks.len() + 2);
+    let mut first_deps = Vec::new();
+    if mlflow {
+        let mut t = base.aux(MLFLOW_START, Role::MlflowStart)?;
+        t.run_line = String::new();
+        tasks.push(t);
+        first_deps.push(MLFLOW_START.to_string());
+    }
+    if let Some(v) = &volume {
+        if v.init {
+            let mut t = base.aux(VOLUME_INIT, Role::VolumeInit)?;
+            t.run_line = format!("cp --verbose -r {DATA_MOUNT}/* {INIT_MOUNT}");
+            t.data_mount = Some(INIT_MOUNT);
+            t.volumes.clear();
+            t.cache = false;
+            tasks.push(t);
+            first_deps.push(VOLUME_INIT.to_string());
+        }
+    }
+
+    // Node tasks.
+    let mut by_graph_name: HashMap<&str, String> = HashMap::with_capacity(graph.tasks.len());
+    let mut all_params = std::collections::BTreeSet::new();
+    for gt in &graph.tasks {
+        let name = unique.claim(names::op_name(&gt.name));
+        by_graph_name.insert(gt.name.as_str(), name.clone());
+        let keys: Vec<NodeKeys> = gt.nodes.iter().map(NodeKeys::of).collect();
+        let used = params::used_by(gt.nodes.iter(), &tree);
+        all_params.extend(used.iter().cloned());
+        let mut after: Vec<String> = first_deps.clone();
+        for dep in &gt.depends_on {
+            let Some(d) = by_graph_name.get(dep.as_str()) else {
+                return Err(CompileError::Invalid(format!(
+                    "task {:?} depends on {:?}, which is not an earlier task of the graph",
+                    gt.name, dep
+                )));
+            };
+            after.push(d.clone());
+        }
+        let mut run = format!(
+            "kedro run --env {} --pipeline {}",
+            names::sh_quote(input.env),
+            names::sh_quote(&graph.pipeline)
+        );
+        if !gt.whole_pipeline {
+            if old_kedro {
+                for n in &gt.nodes {
+                    run.push_str(&format!(" --node {}", names::sh_quote(&n.name)));
+                }
+            } else {
+                let list: Vec<&str> = gt.nodes.iter().map(|n| n.name.as_str()).collect();
+                run.push_str(&format!(" --nodes {}", names::sh_quote(&list.join(","))));
+            }
+        }
+        if !used.is_empty() {
+            run.push_str(" --config config.yaml");
+        }
+        let artifacts = if input.kfp_version == crate::config::KfpVersion::V1
+            && rc.store_kedro_outputs_as_kfp_artifacts
+        {
+            artifacts_of(&name, gt.nodes.iter(), snapshot)
+        } else {
+            Vec::new()
+        };
+        let mut t = base.task(name, Role::Node, &keys, &mut warnings)?;
+        t.nodes = gt.nodes.iter().map(|n| n.name.clone()).collect();
+        t.after = after;
+        t.params = used;
+        t.run_line = run;
+        t.artifacts = artifacts;
+        t.mlflow = mlflow;
+        t.data_mount = volume.as_ref().map(|_| DATA_MOUNT);
+        tasks.push(t);
+    }
+
+    // The on-exit pipeline.
+    let on_exit = match &rc.on_exit_pipeline {
+        None => None,
+        Some(p) => {
+            let Some(def) = snapshot.pipelines.get(p) else {
+                let known: Vec<&str> = snapshot.pipelines.keys().map(String::as_str).collect();
+                return Err(CompileError::Invalid(format!(
+                    "run_config.on_exit_pipeline: the project has no pipeline {p:?}; its pipelines are: {}",
+                    known.join(", ")
+                )));
+            };
+            let used = params::used_by(def.nodes.iter(), &tree);
+            all_params.extend(used.iter().cloned());
+            let mut t = base.aux(ON_EXIT, Role::OnExit)?;
+            t.run_line = format!(
+                "kedro run --config config.yaml --env {} --pipeline {}",
+                names::sh_quote(input.env),
+                names::sh_quote(p)
+            );
+            t.params = used;
+            Some(t)
+        }
+    };
+
+    // Pipeline parameters, with --param overrides.
+    let mut pipeline_params = Vec::with_capacity(all_params.len());
+    for name in &all_params {
+        let default = tree.get(name).cloned().unwrap_or(Value::Null);
+        let value = match input.param_overrides.get(name) {
+            Some(v) => params::coerce_override(name, &default, v.clone())?,
+            None => default,
+        };
+        pipeline_params.push(Param {
+            name: name.clone(),
+            value,
+        });
+    }
+    if let Some(unknown) = input
+        .param_overrides
+        .keys()
+        .find(|k| !all_params.contains(k.as_str()))
+    {
+        let known: Vec<&str> = all_params.iter().map(String::as_str).collect();
+        return Err(CompileError::Invalid(format!(
+            "--param {unknown}: pipeline {:?} has no parameter {unknown:?}; its parameters are: {}",
+            graph.pipeline,
+            if known.is_empty() {
+                "(none)".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+
+    Ok(Model {
+        name: names::workflow(&snapshot.project.name),
+        pipeline: graph.pipeline.clone(),
+        description: rc.description.clone(),
+        params: pipeline_params,
+        tasks,
+        on_exit,
+        volume,
+        cache,
+        ttl: rc.ttl,
+        service_account: rc.service_account.clone(),
+        image_pull_secrets: rc.image_pull_secrets.clone(),
+        warnings,
+    })
+}
+
+/// The names of the pipeline parameters `build` would declare (for `--param` checking).
+pub fn parameter_names(input: &CompileInput) -> Vec<String> {
+    let tree = params::merge_namespaced(&input.snapshot.parameters);
+    let mut all: std::collections::BTreeSet<String> = input
+        .tasks
+        .tasks
+        .iter()
+        .flat_map(|t| params::used_by(t.nodes.iter(), &tree))
+        .collect();
+    if let Some(def) = input
+        .config
+        .run_config
+        .on_exit_pipeline
+        .as_ref()
+        .and_then(|p| input.snapshot.pipelines.get(p))
+    {
+        all.extend(params::used_by(def.nodes.iter(), &tree));
+    }
+    all.into_iter().collect()
+}
+
+// ---- shell command -----------------------------------------------------------------------------
+
+/// The inline Python that writes the task's parameters to `config.yaml` as `{run: {params}}`
+/// (kedro-kubeflow's dumper): arguments come in triples `name kind value`; kind `str` keeps the
+/// text, `yaml` parses it (lists, dicts, numbers, booleans survive), `status` is the exit
+/// handler's final status (KFP v2 JSON or an Argo status word).
+pub const DUMPER: &str = r#"import json, sys, yaml
+a = sys.argv[1:]
+p = {}
+for i in range(0, len(a) - 2, 3):
+    k, t, v = a[i], a[i + 1], a[i + 2]
+    if t == "status":
+        s = json.loads(v) if v.startswith("{") else {"state": v}
+        p["status"] = s.get("state", "")
+        p["failures"] = json.dumps(s.get("error") or {})
+    else:
+        p[k] = v if t == "str" else yaml.safe_load(v)
+with open("config.yaml", "w") as f:
+    yaml.safe_dump({"run": {"params": p}}, f)
+"#;
+
+/// Starts an MLflow run in the project image (through the Kedro session so kedro-mlflow's
+/// tracking settings apply), tags it with the KFP run id and writes its id to a file.
+pub const MLFLOW_START_PY: &str = r#"import os, sys
+import mlflow
+env, kfp_run_id, out = sys.argv[1:4]
+try:
+    from pathlib import Path
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+    bootstrap_project(Path.cwd())
+    with KedroSession.create(env=env) as session:
+        session.load_context()
+except Exception as e:
+    print("kfpx: MLflow settings from Kedro not applied (%s); using MLflow's environment" % e, file=sys.stderr)
+run = mlflow.start_run()
+mlflow.set_tag("kubeflow_run_id", kfp_run_id)
+os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+with open(out, "w") as f:
+    f.write(run.info.run_id)
+print("Started run:", run.info.run_id)
+"#;
+
+/// A task's container `command` and `args`. With `runtime_in_args` (KFP v2, whose env cannot
+/// hold placeholders) KUBEFLOW_RUN_ID and MLFLOW_RUN_ID are exported by the shell from
+/// arguments; otherwise the renderer puts them in `env`.
+pub fn container_command(
+    task: &Task,
+    model: &Model,
+    env: &str,
+    runtime_in_args: bool,
+    argo: bool,
+    ph: &dyn Fn(Ph) -> String,
+) -> (Vec<String>, Vec<String>) {
+    match task.role {
+        Role::MlflowStart => (
+            vec!["python".into(), "-c".into(), MLFLOW_START_PY.into()],
+            vec![env.to_string(), ph(Ph::RunId), ph(Ph::MlflowOutputFile)],
+        ),
+        Role::VolumeInit => (
+            vec!["sh".into(), "-c".into(), task.run_line.clone()],
+            Vec::new(),
+        ),
+        Role::Node | Role::OnExit => {
+            let mut script = String::new();
+            let mut args = vec!["kfpx".to_string()];
+            if runtime_in_args {
+                script.push_str("export KUBEFLOW_RUN_ID=\"$1\"");
+                args.push(ph(Ph::RunId));
+                if task.mlflow {
+                    script.push_str(" MLFLOW_RUN_ID=\"$2\" && shift 2");
+                    args.push(ph(Ph::MlflowRunId));
+                } else {
+                    script.push_str(" && shift");
+                }
+                script.push_str(" && ");
+            }
+            let dump = !task.params.is_empty() || task.role == Role::OnExit;
+            if dump {
+                script.push_str("python -c '");
+                script.push_str(DUMPER);
+                script.push_str("' \"$@\" && ");
+                for p in &task.params {
+                    let kind = match model.params.iter().find(|x| &x.name == p) {
+                        Some(Param {
+                            value: Value::String(_),
+                            ..
+                        }) => "str",
+                        _ => "yaml",
+                    };
+                    args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
+                }
+                if task.role == Role::OnExit {
+                    args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);
+                    if argo {
+                        args.extend([
+                            "failures".into(),
+                            "str".into(),
+                            "{{workflow.failures}}".into(),
+                        ]);
+                    }
+                }
+            }
+            script.push_str(&task.run_line);
+            if !dump && !runtime_in_args {
+                // Nothing to dump or export: run kedro directly.
+                let words: Vec<String> = vec!["bash".into(), "-c".into(), script];
+                return (words, args);
+            }
+            (vec!["bash".into(), "-c".into(), script], args)
+        }
+    }
+}
+
+// ---- per-node settings -------------------------------------------------------------------------
+
+struct NodeKeys<'a> {
+    name: &'a str,
+    sanitised: String,
+    tags: Vec<&'a str>,
+}
+
+impl<'a> NodeKeys<'a> {
+    fn of(n: &'a NodeDef) -> Self {
+        let mut tags: Vec<&str> = n.tags.iter().map(String::as_str).collect();
+        tags.sort_unstable();
+        NodeKeys {
+            name: &n.name,
+            sanitised: names::op_name(&n.name),
+            tags,
+        }
+    }
+
+    fn aux(name: &'a str) -> Self {
+        NodeKeys {
+            name,
+            sanitised: name.to_string(),
+            tags: Vec::new(),
+        }
+    }
+
+    /// The node's own entry: by name, sanitised name, then tag.
+    fn find<'m, V>(&self, map: &'m BTreeMap<String, V>) -> Option<&'m V> {
+        if map.is_empty() {
+            return None;
+        }
+        map.get(self.name)
+            .or_else(|| map.get(&self.sanitised))
+            .or_else(|| self.tags.iter().find_map(|t| map.get(*t)))
+    }
+}
+
+struct Base<'a> {
+    rc: &'a RunConfig,
+    image: &'a str,
+    env: Vec<(String, String)>,
+    secrets: Vec<SecretEnv>,
+    run_as_user: Option<i64>,
+    cache: bool,
+}
+
+impl Base<'_> {
+    fn aux(&self, name: &str, role: Role) -> Result<Task, CompileError> {
+        let mut w = Vec::new();
+        self.task(name.to_string(), role, &[NodeKeys::aux(name)], &mut w)
+    }
+
+    fn task(
+        &self,
+        name: String,
+        role: Role,
+        keys: &[NodeKeys],
+        _warnings: &mut Vec<String>,
+    ) -> Result<Task, CompileError> {
+        let rc = self.rc;
+        Ok(Task {
+            resources: combine_resources(rc, keys),
+            retry: combine_retry(rc, keys)?,
+            tolerations: combine_tolerations(rc, keys),
+            affinity: combine_affinity(rc, keys),
+            node_selector: combine_node_selector(rc, keys, &name)?,
+            volumes: combine_volumes(rc, keys)?,
+            name,
+            role,
+            nodes: Vec::new(),
+            after: Vec::new(),
+            params: Vec::new(),
+            image: self.image.to_string(),
+            pull_policy: rc.image_pull_policy.as_str(),
+            run_line: String::new(),
+            env: self.env.clone(),
+            secrets: self.secrets.clone(),
+            data_mount: None,
+            run_as_user: self.run_as_user,
+            artifacts: Vec::new(),
+            labels: rc.labels.clone(),
+            annotations: rc.annotations.clone(),
+            mlflow: false,
+            cache: self.cache,
+        })
+    }
+}
+
+/// Resources: `__default__` (the built-in `{cpu: 500m, memory: 1024Mi}` when the user gives
+/// none) with the node's entry merged over it, one level deep; a grouped task takes, per
+/// resource, the largest quantity any of its nodes asks for.
+fn combine_resources(rc: &RunConfig, keys: &[NodeKeys]) -> Vec<(String, String)> {
+    let builtin = default_resources();
+    let default = rc
+        .resources
+        .get(DEFAULT_KEY)
+        .or_else(|| builtin.get(DEFAULT_KEY))
+        .cloned()
+        .unwrap_or_default();
+    let mut best: BTreeMap<String, (f64, String)> = BTreeMap::new();
+    for k in keys {
+        let mut merged = default.clone();
+        if let Some(own) = k.find(&rc.resources) {
+            merged.extend(own.iter().map(|(a, b)| (a.clone(), b.clone())));
+        }
+        for (res, q) in merged {
+            let text = q.to_string();
+            let v = quantity_value(&text).unwrap_or(0.0);
+            match best.get(&res) {
+                Some((b, _)) if *b >= v => {}
+                _ => {
+                    best.insert(res, (v, text));
+                }
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(best.len());
+    for first in ["cpu", "memory"] {
+        if let Some((_, q)) = best.remove(first) {
+            out.push((first.to_string(), q));
+        }
+    }
+    out.extend(best.into_iter().map(|(k, (_, q))| (k, q)));
+    out
+}
+
+/// Retry: the node's entry with missing fields filled from `__default__` (an explicit `null`
+/// entry means no retry); a grouped task takes the policy with the most retries.
+fn combine_retry(rc: &RunConfig, keys: &[NodeKeys]) -> Result<Option<Retry>, CompileError> {
+    let default = rc.retry_policy.get(DEFAULT_KEY).cloned().flatten();
+    let mut best: Option<Retry> = None;
+    for k in keys {
+        let (policy, key) = match k.find(&rc.retry_policy) {
+            Some(None) => continue,
+            Some(Some(own)) => (Some(fill_retry(own, default.as_ref())), k.name),
+            None => (default.clone(), DEFAULT_KEY),
+        };
+        let Some(p) = policy else { continue };
+        let r = resolve_retry(&p, key)?;
+        if best.as_ref().is_none_or(|b| r.limit > b.limit) {
+            best = Some(r);
+        }
+    }
+    Ok(best)
+}
+
+fn fill_retry(own: &RetryPolicy, default: Option<&RetryPolicy>) -> RetryPolicy {
+    let Some(d) = default else { return own.clone() };
+    RetryPolicy {
+        num_retries: own.num_retries.or(d.num_retries),
+        backoff_duration: own.backoff_duration.clone().or(d.backoff_duration.clone()),
+        backoff_factor: own.backoff_factor.or(d.backoff_factor),
+        backoff_max_duration: own
+            .backoff_max_duration
+            .clone()
+            .or(d.backoff_max_duration.clone()),
+    }
+}
+
+fn resolve_retry(p: &RetryPolicy, key: &str) -> Result<Retry, CompileError> {
+    let at = format!("run_config.retry_policy.{key}");
+    let missing = |field: &str, example: &str| {
+        CompileError::Invalid(format!(
+            "{at}: {field} is missing (and __default__ does not give it); add e.g. {field}: {example}"
+        ))
+    };
+    let limit = p.num_retries.ok_or_else(|| missing("num_retries", "3"))?;
+    let backoff = p
+        .backoff_duration
+        .clone()
+        .ok_or_else(|| missing("backoff_duration", "60s"))?;
+    let factor = p
+        .backoff_factor
+        .ok_or_else(|| missing("backoff_factor", "2"))?;
+    let backoff_seconds = duration_seconds(&backoff).ok_or_else(|| {
+        CompileError::Invalid(format!(
+            "{at}.backoff_duration: {backoff:?} is not a duration; write e.g. 30s, 5m or 1h"
+        ))
+    })?;
+    if !(factor.is_finite() && factor >= 1.0) {
+        return Err(CompileError::Invalid(format!(
+            "{at}.backoff_factor: {factor} must be a number of at least 1"
+        )));
+    }
+    let max_duration = match &p.backoff_max_duration {
+        None => None,
+        Some(m) => Some((
+            m.clone(),
+            duration_seconds(m).ok_or_else(|| {
+                CompileError::Invalid(format!(
+                    "{at}.backoff_max_duration: {m:?} is not a duration; write e.g. 1h"
+                ))
+            })?,
+        )),
+    };
+    Ok(Retry {
+        limit,
+        backoff,
+        backoff_seconds,
+        factor,
+        max_duration,
+    })
+}
+
+/// Tolerations: the node's list replaces `__default__`'s (`[]` means none); a grouped task
+/// tolerates what any of its nodes tolerates.
+fn combine_tolerations(rc: &RunConfig, keys: &[NodeKeys]) -> Vec<Toleration> {
+    let mut out: Vec<Toleration> = Vec::new();
+    for k in keys {
+        let list = k
+            .find(&rc.tolerations)
+            .or_else(|| rc.tolerations.get(DEFAULT_KEY));
+        for t in list.into_iter().flatten() {
+            if !out.contains(t) {
+                out.push(t.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Affinity: the first node (in Kedro order) with its own entry, else `__default__`.
+fn combine_affinity(rc: &RunConfig, keys: &[NodeKeys]) -> Option<Map<String, Value>> {
+    let v = keys
+        .iter()
+        .find_map(|k| k.find(&rc.affinity))
+        .or_else(|| rc.affinity.get(DEFAULT_KEY))?;
+    let Value::Object(m) = v else { return None };
+    let mut out = Map::new();
+    for (kind, body) in m {
+        let body = match body {
+            Value::Object(inner) => Value::Object(
+                inner
+                    .iter()
+                    .map(|(k, v)| (names::camel(k), v.clone()))
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        out.insert(names::camel(kind), body);
+    }
+    if out.is_empty() {
+        None
+    } else {
+        Some(out)
+    }
+}
+
+/// Node selector: the node's own labels, else `__default__`'s. A grouped task needs the labels
+/// of every node with its own entry (two values for one label are an error); only when none of
+/// its nodes has one does `__default__` apply.
+fn combine_node_selector(
+    rc: &RunConfig,
+    keys: &[NodeKeys],
+    task: &str,
+) -> Result<BTreeMap<String, String>, CompileError> {
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    let mut from: BTreeMap<String, &str> = BTreeMap::new();
+    for k in keys {
+        let Some(own) = k.find(&rc.node_selector) else {
+            continue;
+        };
+        for (label, value) in own {
+            match out.get(label) {
+                Some(v) if v != value => {
+                    return Err(CompileError::Invalid(format!(
+                        "run_config.node_selector: nodes {:?} and {:?} share task {task:?} but need {label}={v} and {label}={value}; give them the same label or put them in different tasks",
+                        from[label], k.name
+                    )));
+                }
+                _ => {
+                    from.insert(label.clone(), k.name);
+                    out.insert(label.clone(), value.clone());
+                }
+            }
+        }
+    }
+    if from.is_empty() && !keys.iter().any(|k| k.find(&rc.node_selector).is_some()) {
+        if let Some(default) = rc.node_selector.get(DEFAULT_KEY) {
+            out = default.clone();
+        }
+    }
+    Ok(out)
+}
+
+/// Extra volumes: the node's list replaces `__default__`'s; a grouped task mounts every volume
+/// its nodes mount (first one wins per mount path).
+fn combine_volumes(rc: &RunConfig, keys: &[NodeKeys]) -> Result<Vec<ExtraMount>, CompileError> {
+    let mut out: Vec<ExtraMount> = Vec::new();
+    for k in keys {
+        let (list, key) = match k.find(&rc.extra_volumes) {
+            Some(l) => (Some(l), k.name),
+            None => (rc.extra_volumes.get(DEFAULT_KEY), DEFAULT_KEY),
+        };
+        for (i, ev) in list.into_iter().flatten().enumerate() {
+            let m = extra_mount(ev, &format!("run_config.extra_volumes.{key}[{i}]"))?;
+            if !out.iter().any(|o| o.mount_path == m.mount_path) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One `extra_volumes` entry in Kubernetes form, from kedro-kubeflow's `{cls, params}` form or
+/// plain Kubernetes (snake_case or camelCase).
+pub fn extra_mount(ev: &ExtraVolume, at: &str) -> Result<ExtraMount, CompileError> {
+    let vol = normalise_k8s(&ev.volume);
+    let Value::Object(m) = vol else {
+        return Err(CompileError::Invalid(format!(
+            "{at}.volume must be a mapping with a name and one source, e.g. {{name: shm, empty_dir: {{medium: Memory}}}}"
+        )));
+    };
+    let Some(Value::String(name)) = m.get("name") else {
+        return Err(CompileError::Invalid(format!(
+            "{at}.volume has no name; add e.g. name: shm"
+        )));
+    };
+    let sources: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| *k != "name").collect();
+    if sources.len() != 1 {
+        return Err(CompileError::Invalid(format!(
+            "{at}.volume needs exactly one source (empty_dir, config_map, secret, persistent_volume_claim, …), found {}",
+            sources.len()
+        )));
+    }
+    if !ev.mount_path.starts_with('/') {
+        return Err(CompileError::Invalid(format!(
+            "{at}.mount_path {:?} must be an absolute path",
+            ev.mount_path
+        )));
+    }
+    let (kind, source) = sources[0];
+    Ok(ExtraMount {
+        name: names::k8s_name(name),
+        mount_path: ev.mount_path.clone(),
+        kind: kind.clone(),
+        source: source.clone(),
+    })
+}
+
+/// `{cls: X, params: {...}}` → the params; snake_case keys → camelCase; recursively.
+fn normalise_k8s(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            if m.contains_key("cls") && m.keys().all(|k| k == "cls" || k == "params") {
+                return m
+                    .get("params")
+                    .map(normalise_k8s)
+                    .unwrap_or(Value::Object(Map::new()));
+            }
+            Value::Object(
+                m.iter()
+                    .map(|(k, v)| (names::camel(k), normalise_k8s(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(normalise_k8s).collect()),
+        other => other.clone(),
+    }
+}
+
+fn base_env(rc: &RunConfig, compile_env: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    if let Some(iap) = compile_env.get("IAP_CLIENT_ID") {
+        out.push(("IAP_CLIENT_ID".into(), iap.clone()));
+    }
+    for (k, v) in compile_env {
+        if k.starts_with("KEDRO_CONFIG_") {
+            out.push((k.clone(), v.clone()));
+        }
+    }
+    out.retain(|(k, _)| !rc.env.contains_key(k));
+    out.extend(rc.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    out
+}
+
+fn secret_env(rc: &RunConfig) -> Vec<SecretEnv> {
+    rc.secrets
+        .iter()
+        .flat_map(|(secret, keys)| {
+            keys.iter().map(move |k| SecretEnv {
+                secret: secret.clone(),
+                key: k.clone(),
+                env: k.clone(),
+            })
+        })
+        .collect()
+}
+
+fn artifacts_of<'a>(
+    task: &str,
+    nodes: impl Iterator<Item = &'a NodeDef>,
+    snapshot: &crate::graph::Snapshot,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = HashSet::new();
+    for n in nodes {
+        for o in &n.outputs {
+            let Some(fp) = snapshot.datasets.get(o).and_then(|d| d.filepath.as_deref()) else {
+                continue;
+            };
+            let local = fp.strip_prefix("file://").unwrap_or(fp);
+            if local.contains("://") {
+                continue;
+            }
+            let path = if local.starts_with('/') {
+                local.to_string()
+            } else {
+                format!("/home/kedro/{local}")
+            };
+            let name = names::artifact(task, o);
+            if seen.insert(name.clone()) {
+                out.push((name, path));
+            }
+        }
+    }
+    out
+}
+
+// ---- validation --------------------------------------------------------------------------------
+
+fn validate_config(rc: &RunConfig) -> Result<(), CompileError> {
+    for (node, res) in &rc.resources {
+        for (name, q) in res {
+            if let Quantity::Str(s) = q {
+                if quantity_value(s).is_none() {
+                    return Err(CompileError::Invalid(format!(
+                        "run_config.resources.{node}.{name}: {s:?} is not a Kubernetes quantity; write e.g. 500m, 2, 1.5 or 4Gi"
+                    )));
+                }
+            }
+            if let Quantity::Int(i) = q {
+                if *i < 0 {
+                    return Err(CompileError::Invalid(format!(
+                        "run_config.resources.{node}.{name}: {i} must not be negative"
+                    )));
+                }
+            }
+            if let Quantity::Float(f) = q {
+                if !(f.is_finite() && *f >= 0.0) {
+                    return Err(CompileError::Invalid(format!(
+                        "run_config.resources.{node}.{name}: {f} must be a non-negative number"
+                    )));
+                }
+            }
+        }
+    }
+    for (node, list) in &rc.tolerations {
+        for (i, t) in list.iter().enumerate() {
+            validate_toleration(t, &format!("run_config.tolerations.{node}[{i}]"))?;
+        }
+    }
+    for (node, p) in &rc.retry_policy {
+        if let Some(p) = p {
+            let default = rc.retry_policy.get(DEFAULT_KEY).cloned().flatten();
+            let filled = if node == DEFAULT_KEY {
+                p.clone()
+            } else {
+                fill_retry(p, default.as_ref())
+            };
+            resolve_retry(&filled, node)?;
+        }
+    }
+    for (node, list) in &rc.extra_volumes {
+        for (i, ev) in list.iter().enumerate() {
+            extra_mount(ev, &format!("run_config.extra_volumes.{node}[{i}]"))?;
+        }
+    }
+    for (node, v) in &rc.affinity {
+        let ok = match v {
+            Value::Object(m) => m.keys().all(|k| {
+                matches!(
+                    names::camel(k).as_str(),
+                    "nodeAffinity" | "podAffinity" | "podAntiAffinity"
+                )
+            }),
+            Value::Null => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(CompileError::Invalid(format!(
+                "run_config.affinity.{node}: expected a mapping with node_affinity, pod_affinity or pod_anti_affinity"
+            )));
+        }
+    }
+    if let Some(v) = &rc.volume {
+        if quantity_value(&v.size).is_none() {
+            return Err(CompileError::Invalid(format!(
+                "run_config.volume.size: {:?} is not a Kubernetes quantity; write e.g. 1Gi",
+                v.size
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn validate_toleration(t: &Toleration, at: &str) -> Result<(), CompileError> {
+    match t.operator.as_str() {
+        "Equal" => {}
+        "Exists" => {
+            if t.value.as_deref().is_some_and(|v| !v.is_empty()) {
+                return Err(CompileError::Invalid(format!(
+                    "{at}: operator Exists takes no value; remove value or use operator Equal"
+                )));
+            }
+        }
+        other => {
+            return Err(CompileError::Invalid(format!(
+                "{at}: operator {other:?} is not valid; use Equal or Exists"
+            )))
+        }
+    }
+    if !matches!(
+        t.effect.as_str(),
+        "NoSchedule" | "PreferNoSchedule" | "NoExecute" | ""
+    ) {
+        return Err(CompileError::Invalid(format!(
+            "{at}: effect {:?} is not valid; use NoSchedule, PreferNoSchedule or NoExecute",
+            t.effect
+        )));
+    }
+    if t.key.is_empty() && t.operator != "Exists" {
+        return Err(CompileError::Invalid(format!(
+            "{at}: an empty key needs operator Exists"
+        )));
+    }
+    Ok(())
+}
+
+/// Per-node keys that match no node, sanitised name, tag or compiler task: a warning with a
+/// did-you-mean, an error under `--strict`.
+fn check_keys(input: &CompileInput, warnings: &mut Vec<String>) -> Result<(), CompileError> {
+    let rc = &input.config.run_config;
+    let sections: [(&str, Vec<&String>); 6] = [
+        ("resources", rc.resources.keys().collect()),
+        ("tolerations", rc.tolerations.keys().collect()),
+        ("affinity", rc.affinity.keys().collect()),
+        ("retry_policy", rc.retry_policy.keys().collect()),
+        ("extra_volumes", rc.extra_volumes.keys().collect()),
+        ("node_selector", rc.node_selector.keys().collect()),
+    ];
+    if sections
+        .iter()
+        .all(|(_, keys)| keys.iter().all(|k| *k == DEFAULT_KEY))
+    {
+        return Ok(());
+    }
+    let mut known: HashSet<String> = HashSet::new();
+    for p in input.snapshot.pipelines.values() {
+        for n in &p.nodes {
+            if !known.contains(&n.name) {
+                known.insert(n.name.clone());
+                known.insert(names::op_name(&n.name));
+                known.extend(n.tags.iter().cloned());
+            }
+        }
+    }
+    for n in [MLFLOW_START, VOLUME_INIT, ON_EXIT] {
+        known.insert(n.to_string());
+    }
+    let mut sorted: Vec<&str> = Vec::new();
+    for (section, keys) in &sections {
+        for key in keys {
+            if *key == DEFAULT_KEY || known.contains(key.as_str()) {
+                continue;
+            }
+            if sorted.is_empty() {
+                sorted = known.iter().map(String::as_str).collect();
+                sorted.sort_unstable();
+            }
+            let hint = params::did_you_mean(key, sorted.iter().copied())
+                .map(|s| format!("; did you mean {s:?}?"))
+                .unwrap_or_else(|| "; keys are Kedro node names, tags or __default__".into());
+            let msg =
+                format!("run_config.{section}.{key} matches no node or tag of the project{hint}");
+            if input.strict {
+                return Err(CompileError::Invalid(format!(
+                    "{msg} (an error because of --strict)"
+                )));
+            }
+            warnings.push(msg);
+        }
+    }
+    Ok(())
+}
+
+/// The value of a Kubernetes quantity (`500m` → 0.5, `1Gi` → 1073741824), or None when the
+/// text is not one.
+pub fn quantity_value(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == '+' || *c == '-'))
+        .map(|(i, _)| i)
+        .unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    if num.is_empty() || num.starts_with('.') && num.len() == 1 {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    if n < 0.0 {
+        return None;
+    }
+    let mult = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// Seconds in a Go-style duration (`90s`, `5m`, `1h30m`, `1.5h`), or None.
+pub fn duration_seconds(s: &str) -> Option<f64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if s == "0" {
+        return Some(0.0);
+    }
+    let mut total = 0.0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if num_end == 0 {
+            return None;
+        }
+        let n: f64 = rest[..num_end].parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..unit_end] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return None,
+        };
+        total += n * mult;
+        rest = &rest[unit_end..];
+    }
+    Some(total)
+}
+
+/// True for an ISO-8601 duration of zero length (`P0D`, `PT0S`, `P0DT0H`).
+fn is_zero_duration(s: &str) -> bool {
+    let s = s.trim().to_ascii_uppercase();
+    s.starts_with('P') && s[1..].chars().all(|c| "0DTHMSWY.".contains(c))
+}
+
+fn kedro_before_0_18_5(version: &str) -> bool {
+    let parts: Vec<u32> = version
+        .split('.')
+        .take(3)
+        .map(|p| {
+            p.chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0)
+        })
+        .collect();
+    let v = (
+        parts.first().copied().unwrap_or(0),
+        parts.get(1).copied().unwrap_or(0),
+        parts.get(2).copied().unwrap_or(0),
+    );
+    v < (0, 18, 5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities() {
+        assert_eq!(quantity_value("500m"), Some(0.5));
+        assert_eq!(quantity_value("2"), Some(2.0));
+        assert_eq!(quantity_value("1.5"), Some(1.5));
+        assert_eq!(quantity_value("1Gi"), Some(1073741824.0));
+        assert_eq!(quantity_value("1e3"), Some(1000.0));
+        assert!(quantity_value("1024Mi") < quantity_value("2Gi"));
+        assert_eq!(quantity_value("lots"), None);
+        assert_eq!(quantity_value("5 Gi"), None);
+        assert_eq!(quantity_value("Gi"), None);
+        assert_eq!(quantity_value(""), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_seconds("60s"), Some(60.0));
+        assert_eq!(duration_seconds("5m"), Some(300.0));
+        assert_eq!(duration_seconds("1h30m"), Some(5400.0));
+        assert_eq!(duration_seconds("soon"), None);
+        assert_eq!(duration_seconds("5"), None);
+        assert!(is_zero_duration("P0D"));
+        assert!(is_zero_duration("PT0S"));
+        assert!(!is_zero_duration("P1D"));
+    }
+
+    #[test]
+    fn kedro_versions() {
+        assert!(kedro_before_0_18_5("0.18.4"));
+        assert!(kedro_before_0_18_5("0.17.7"));
+        assert!(!kedro_before_0_18_5("0.18.5"));
+        assert!(!kedro_before_0_18_5("0.19.14"));
+        assert!(!kedro_before_0_18_5("1.0.0rc1"));
+    }
+
+    #[test]
+    fn cls_params_volumes_become_kubernetes_form() {
+        let ev: ExtraVolume = serde_yaml::from_str(
+            "mount_path: /dev/shm\nvolume: {name: shared_memory, empty_dir: {cls: V1EmptyDirVolumeSource, params: {medium: Memory, size_limit: 1Gi}}}",
+        )
+        .unwrap();
+        let m = extra_mount(&ev, "x").unwrap();
+        assert_eq!(m.name, "shared-memory");
+        assert_eq!(m.kind, "emptyDir");
+        assert_eq!(
+            m.source,
+            serde_json::json!({"medium": "Memory", "sizeLimit": "1Gi"})
+        );
+        let ev: ExtraVolume = serde_yaml::from_str(
+            "mount_path: /cfg\nvolume: {name: cfg, configMap: {name: app-config, items: [{cls: V1KeyToPath, params: {key: a, path: b}}]}}",
+        )
+        .unwrap();
+        let m = extra_mount(&ev, "x").unwrap();
+        assert_eq!(m.kind, "configMap");
+        assert_eq!(
+            m.source,
+            serde_json::json!({"name": "app-config", "items": [{"key": "a", "path": "b"}]})
+        );
+        let bad: ExtraVolume = serde_yaml::from_str("mount_path: /x\nvolume: {name: a}").unwrap();
+        assert!(extra_mount(&bad, "x")
+            .unwrap_err()
+            .to_string()
+            .contains("exactly one source"));
+    }
+}

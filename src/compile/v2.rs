@@ -1,0 +1,707 @@
+//! KFP v2 IR: a PipelineSpec (schemaVersion 2.1.0) and a PlatformSpec (`platforms.kubernetes`)
+//! rendered from the task model, in the shapes the KFP SDK and kfp-kubernetes emit.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::compile::model::{
+    self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, MLFLOW_OUTPUT, MLFLOW_START, ON_EXIT,
+    VOLUME_CREATE, VOLUME_DELETE,
+};
+use crate::compile::names;
+use crate::compile::params::kfp_type;
+use crate::compile::CompileError;
+
+/// `pipelinechannel--` prefix the SDK gives values passed into a sub-DAG.
+const CHANNEL: &str = "pipelinechannel--";
+const PVC_CHANNEL: &str = "pipelinechannel--data-volume-create-name";
+
+pub struct Rendered {
+    pub pipeline_spec: Value,
+    pub platform_spec: Option<Value>,
+    pub warnings: Vec<String>,
+}
+
+pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, CompileError> {
+    let mut r = Renderer {
+        m,
+        env,
+        components: BTreeMap::new(),
+        executors: BTreeMap::new(),
+        platform: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let wrapped = m.has_exit_handler();
+
+    // The main DAG: mlflow, init, node tasks.
+    let mut main: Map<String, Value> = Map::new();
+    for t in &m.tasks {
+        let spec = r.container_task(t, wrapped)?;
+        main.insert(t.name.clone(), spec);
+    }
+
+    let mut root: Map<String, Value> = Map::new();
+    if let Some(v) = &m.volume {
+        r.create_pvc(&mut root, v);
+    }
+    if wrapped {
+        let mut inputs = Map::new();
+        let mut defs = Map::new();
+        for p in &m.params {
+            inputs.insert(
+                format!("{CHANNEL}{}", p.name),
+                json!({"componentInputParameter": p.name}),
+            );
+            defs.insert(
+                format!("{CHANNEL}{}", p.name),
+                json!({"parameterType": kfp_type(&p.value)}),
+            );
+        }
+        if m.volume.is_some() {
+            inputs.insert(PVC_CHANNEL.into(), pvc_from_create());
+            defs.insert(PVC_CHANNEL.into(), json!({"parameterType": "STRING"}));
+        }
+        let comp = names::component(EXIT_HANDLER);
+        let mut comp_spec = Map::new();
+        comp_spec.insert("dag".into(), json!({"tasks": sorted(main)}));
+        if !defs.is_empty() {
+            comp_spec.insert(
+                "inputDefinitions".into(),
+                json!({"parameters": sorted(defs)}),
+            );
+        }
+        r.components.insert(comp.clone(), Value::Object(comp_spec));
+        let mut task = Map::new();
+        task.insert("componentRef".into(), json!({"name": comp}));
+        if m.volume.is_some() {
+            task.insert("dependentTasks".into(), json!([VOLUME_CREATE]));
+        }
+        if !inputs.is_empty() {
+            task.insert("inputs".into(), json!({"parameters": sorted(inputs)}));
+        }
+        task.insert("taskInfo".into(), json!({"name": EXIT_HANDLER}));
+        root.insert(EXIT_HANDLER.into(), Value::Object(task));
+
+        if let Some(t) = &m.on_exit {
+            let mut spec = r.container_task(t, false)?;
+            let obj = spec.as_object_mut().expect("task spec is an object");
+            obj.insert("dependentTasks".into(), json!([EXIT_HANDLER]));
+            obj.insert(
+                "triggerPolicy".into(),
+                json!({"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}),
+            );
+            let inputs = obj
+                .entry("inputs")
+                .or_insert_with(|| json!({"parameters": {}}));
+            inputs["parameters"]["status"] =
+                json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}});
+            inputs["parameters"] = sorted_value(inputs["parameters"].take());
+            root.insert(ON_EXIT.into(), spec);
+        }
+        if m.volume.as_ref().is_some_and(|v| v.delete) {
+            r.delete_pvc(&mut root);
+        }
+    } else {
+        root.extend(main);
+    }
+
+    let mut root_spec = Map::new();
+    root_spec.insert("dag".into(), json!({"tasks": sorted(root)}));
+    if !m.params.is_empty() {
+        let mut defs = Map::new();
+        for p in &m.params {
+            defs.insert(
+                p.name.clone(),
+                json!({
+                    "defaultValue": p.value,
+                    "isOptional": true,
+                    "parameterType": kfp_type(&p.value),
+                }),
+            );
+        }
+        root_spec.insert("inputDefinitions".into(), json!({"parameters": defs}));
+    }
+
+    let mut info = Map::new();
+    if let Some(d) = &m.description {
+        info.insert("description".into(), json!(d));
+    }
+    info.insert("name".into(), json!(m.name));
+
+    let pipeline_spec = json!({
+        "components": r.components,
+        "deploymentSpec": {"executors": r.executors},
+        "pipelineInfo": info,
+        "root": root_spec,
+        "schemaVersion": "2.1.0",
+        "sdkVersion": sdk_version,
+    });
+
+    let mut k8s = Map::new();
+    if !r.platform.is_empty() {
+        k8s.insert(
+            "deploymentSpec".into(),
+            json!({"executors": std::mem::take(&mut r.platform)}),
+        );
+    }
+    k8s.insert(
+        "pipelineConfig".into(),
+        json!({"resourceTtlOnCompletion": m.ttl.min(i32::MAX as u64)}),
+    );
+    let platform_spec = Some(json!({"platforms": {"kubernetes": k8s}}));
+    Ok(Rendered {
+        pipeline_spec,
+        platform_spec,
+        warnings: r.warnings,
+    })
+}
+
+struct Renderer<'a> {
+    m: &'a Model,
+    env: &'a str,
+    components: BTreeMap<String, Value>,
+    executors: BTreeMap<String, Value>,
+    platform: BTreeMap<String, Value>,
+    warnings: Vec<String>,
+}
+
+impl Renderer<'_> {
+    /// One container task: its component, executor, platform config and task spec.
+    fn container_task(&mut self, t: &Task, wrapped: bool) -> Result<Value, CompileError> {
+        let m = self.m;
+        let comp = names::component(&t.name);
+        let exec = names::executor(&t.name);
+        let param_ref = |p: &str| -> Value {
+            if wrapped {
+                json!({"componentInputParameter": format!("{CHANNEL}{p}")})
+            } else {
+                json!({"componentInputParameter": p})
+            }
+        };
+
+        // Component interface.
+        let mut in_defs = Map::new();
+        let mut inputs = Map::new();
+        for p in &t.params {
+            let ty = m
+                .params
+                .iter()
+                .find(|x| &x.name == p)
+                .map(|x| kfp_type(&x.value))
+                .unwrap_or("STRING");
+            in_defs.insert(p.clone(), json!({"parameterType": ty}));
+            inputs.insert(p.clone(), param_ref(p));
+        }
+        if t.mlflow {
+            in_defs.insert(MLFLOW_OUTPUT.into(), json!({"parameterType": "STRING"}));
+            inputs.insert(
+                MLFLOW_OUTPUT.into(),
+                json!({"taskOutputParameter": {"producerTask": MLFLOW_START, "outputParameterKey": MLFLOW_OUTPUT}}),
+            );
+        }
+        if t.role == Role::OnExit {
+            in_defs.insert(
+                "status".into(),
+                json!({"parameterType": "TASK_FINAL_STATUS"}),
+            );
+        }
+        let mut comp_spec = Map::new();
+        comp_spec.insert("executorLabel".into(), json!(exec));
+        if !in_defs.is_empty() {
+            comp_spec.insert(
+                "inputDefinitions".into(),
+                json!({"parameters": sorted(in_defs)}),
+            );
+        }
+        if t.role == Role::MlflowStart {
+            comp_spec.insert(
+                "outputDefinitions".into(),
+                json!({"parameters": {MLFLOW_OUTPUT: {"parameterType": "STRING"}}}),
+            );
+        }
+        self.components
+            .insert(comp.clone(), Value::Object(comp_spec));
+
+        // Executor.
+        let ph = |p: Ph| -> String {
+            match p {
+                Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
+                Ph::RunId => "{{$.pipeline_job_uuid}}".into(),
+                Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
+                Ph::MlflowOutputFile => {
+                    format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
+                }
+                Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
+            }
+        };
+        let (command, args) = model::container_command(t, m, self.env, true, false, &ph);
+        let mut container = Map::new();
+        if !args.is_empty() {
+            container.insert("args".into(), json!(args));
+        }
+        container.insert("command".into(), json!(command));
+        let mut env: Vec<Value> = t
+            .env
+            .iter()
+            .map(|(k, v)| json!({"name": k, "value": v}))
+            .collect();
+        if t.role == Role::MlflowStart {
+            env.retain(|e| e["name"] != "MLFLOW_RUN_ID");
+        }
+        if !env.is_empty() {
+            container.insert("env".into(), Value::Array(env));
+        }
+        container.insert("image".into(), json!(t.image));
+        let res = self.resources(t);
+        if !res.is_empty() {
+            container.insert("resources".into(), Value::Object(res));
+        }
+        self.executors
+            .insert(exec.clone(), json!({"container": container}));
+
+        // Kubernetes platform config.
+        let k = self.kubernetes(t, wrapped)?;
+        if !k.is_empty() {
+            self.platform.insert(exec, Value::Object(k));
+        }
+
+        // Task spec.
+        let mut spec = Map::new();
+        spec.insert("cachingOptions".into(), caching(t.cache));
+        spec.insert("componentRef".into(), json!({"name": comp}));
+        let mut deps: Vec<String> = t.after.clone();
+        if m.volume.is_some() && !wrapped && t.role != Role::OnExit {
+            deps.push(VOLUME_CREATE.into());
+        }
+        deps.sort();
+        deps.dedup();
+        if !deps.is_empty() {
+            spec.insert("dependentTasks".into(), json!(deps));
+        }
+        if !inputs.is_empty() {
+            spec.insert("inputs".into(), json!({"parameters": sorted(inputs)}));
+        }
+        if let Some(r) = &t.retry {
+            let mut rp = Map::new();
+            rp.insert("backoffDuration".into(), json!(seconds(r.backoff_seconds)));
+            rp.insert("backoffFactor".into(), json!(r.factor));
+            if let Some((_, s)) = &r.max_duration {
+                rp.insert("backoffMaxDuration".into(), json!(seconds(*s)));
+            }
+            rp.insert("maxRetryCount".into(), json!(r.limit));
+            spec.insert("retryPolicy".into(), Value::Object(rp));
+        }
+        spec.insert("taskInfo".into(), json!({"name": t.name}));
+        Ok(Value::Object(spec))
+    }
+
+    fn resources(&mut self, t: &Task) -> Map<String, Value> {
+        let mut out = Map::new();
+        let mut accel: Option<(&str, &str)> = None;
+        for (name, q) in &t.resources {
+            match name.as_str() {
+                "cpu" => {
+                    out.insert("resourceCpuLimit".into(), json!(q));
+                    out.insert("resourceCpuRequest".into(), json!(q));
+                }
+                "memory" => {
+                    out.insert("resourceMemoryLimit".into(), json!(q));
+                    out.insert("resourceMemoryRequest".into(), json!(q));
+                }
+                other if accel.is_none() && other.contains('/') => accel = Some((other, q)),
+                other => self.warnings.push(format!(
+                    "task {}: resource {other} cannot be expressed in KFP v2 IR (one accelerator, cpu and memory only) and is left out; use --kfp-version 1 to keep it",
+                    t.name
+                )),
+            }
+        }
+        if let Some((ty, count)) = accel {
+            out.insert(
+                "accelerator".into(),
+                json!({"resourceCount": count, "resourceType": ty}),
+            );
+        }
+        sorted(out).as_object().cloned().unwrap_or_default()
+    }
+
+    fn kubernetes(&mut self, t: &Task, wrapped: bool) -> Result<Map<String, Value>, CompileError> {
+        let m = self.m;
+        let mut k = Map::new();
+        // secrets as env, grouped by secret
+        let mut by_secret: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
+        for s in &t.secrets {
+            by_secret
+                .entry(&s.secret)
+                .or_default()
+                .push(json!({"envVar": s.env, "secretKey": s.key}));
+        }
+        if !by_secret.is_empty() {
+            let list: Vec<Value> = by_secret
+                .into_iter()
+                .map(|(name, keys)| {
+                    json!({
+                        "keyToEnv": keys,
+                        "optional": false,
+                        "secretName": name,
+                        "secretNameParameter": {"runtimeValue": {"constant": name}},
+                    })
+                })
+                .collect();
+            k.insert("secretAsEnv".into(), Value::Array(list));
+        }
+        // volumes
+        let mut pvc = Vec::new();
+        let mut empty = Vec::new();
+        let mut cms = Vec::new();
+        let mut secs = Vec::new();
+        if let Some(path) = t.data_mount {
+            let (new, old_key, old) = if wrapped && t.role != Role::OnExit {
+                (
+                    json!({"componentInputParameter": PVC_CHANNEL}),
+                    "componentInputParameter",
+                    json!(PVC_CHANNEL),
+                )
+            } else {
+                (
+                    pvc_from_create(),
+                    "taskOutputParameter",
+                    json!({"outputParameterKey": "name", "producerTask": VOLUME_CREATE}),
+                )
+            };
+            let mut mnt = Map::new();
+            mnt.insert(old_key.into(), old);
+            mnt.insert("mountPath".into(), json!(path));
+            mnt.insert("pvcNameParameter".into(), new);
+            pvc.push(Value::Object(mnt));
+        }
+        for v in &t.volumes {
+            self.extra_volume(t, v, &mut pvc, &mut empty, &mut cms, &mut secs)?;
+        }
+        if !pvc.is_empty() {
+            k.insert("pvcMount".into(), Value::Array(pvc));
+        }
+        if !empty.is_empty() {
+            k.insert("emptyDirMounts".into(), Value::Array(empty));
+        }
+        if !cms.is_empty() {
+            k.insert("configMapAsVolume".into(), Value::Array(cms));
+        }
+        if !secs.is_empty() {
+            k.insert("secretAsVolume".into(), Value::Array(secs));
+        }
+        if !t.node_selector.is_empty() {
+            k.insert("nodeSelector".into(), json!({"labels": t.node_selector}));
+        }
+        if !t.tolerations.is_empty() {
+            let list: Vec<Value> = t
+                .tolerations
+                .iter()
+                .map(|tol| {
+                    let mut o = Map::new();
+                    o.insert("effect".into(), json!(tol.effect));
+                    o.insert("key".into(), json!(tol.key));
+                    o.insert("operator".into(), json!(tol.operator));
+                    if let Some(v) = &tol.value {
+                        o.insert("value".into(), json!(v));
+                    }
+                    Value::Object(o)
+                })
+                .collect();
+            k.insert("tolerations".into(), Value::Array(list));
+        }
+        if let Some(aff) = &t.affinity {
+            if let Some(na) = aff.get("nodeAffinity") {
+                k.insert(
+                    "nodeAffinity".into(),
+                    json!([{"nodeAffinityJson": {"runtimeValue": {"constant": na}}}]),
+                );
+            }
+            let mut terms = Vec::new();
+            for (key, anti) in [("podAffinity", false), ("podAntiAffinity", true)] {
+                if let Some(pa) = aff.get(key) {
+                    terms.extend(pod_affinity_terms(pa, anti, &t.name)?);
+                }
+            }
+            if !terms.is_empty() {
+                k.insert("podAffinity".into(), Value::Array(terms));
+            }
+        }
+        if !t.labels.is_empty() || !t.annotations.is_empty() {
+            let mut md = Map::new();
+            if !t.annotations.is_empty() {
+                md.insert("annotations".into(), json!(t.annotations));
+            }
+            if !t.labels.is_empty() {
+                md.insert("labels".into(), json!(t.labels));
+            }
+            k.insert("podMetadata".into(), Value::Object(md));
+        }
+        if !m.image_pull_secrets.is_empty() {
+            let list: Vec<Value> = m
+                .image_pull_secrets
+                .iter()
+                .map(|s| {
+                    json!({"secretName": s, "secretNameParameter": {"runtimeValue": {"constant": s}}})
+                })
+                .collect();
+            k.insert("imagePullSecret".into(), Value::Array(list));
+        }
+        k.insert("imagePullPolicy".into(), json!(t.pull_policy));
+        if let Some(uid) = t.run_as_user {
+            k.insert(
+                "securityContext".into(),
+                json!({"runAsUser": uid.to_string()}),
+            );
+        }
+        Ok(sorted(k).as_object().cloned().unwrap_or_default())
+    }
+
+    fn extra_volume(
+        &mut self,
+        t: &Task,
+        v: &ExtraMount,
+        pvc: &mut Vec<Value>,
+        empty: &mut Vec<Value>,
+        cms: &mut Vec<Value>,
+        secs: &mut Vec<Value>,
+    ) -> Result<(), CompileError> {
+        let src = &v.source;
+        let s = |k: &str| src.get(k).and_then(Value::as_str).map(str::to_string);
+        let optional = src
+            .get("optional")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        match v.kind.as_str() {
+            "emptyDir" => {
+                let mut o = Map::new();
+                if let Some(x) = s("medium") {
+                    o.insert("medium".into(), json!(x));
+                }
+                o.insert("mountPath".into(), json!(v.mount_path));
+                if let Some(x) = src.get("sizeLimit") {
+                    o.insert("sizeLimit".into(), json!(model_text(x)));
+                }
+                o.insert("volumeName".into(), json!(v.name));
+                empty.push(Value::Object(o));
+            }
+            "configMap" => {
+                let name = s("name").ok_or_else(|| missing(t, v, "config_map.name"))?;
+                cms.push(json!({
+                    "configMapName": name,
+                    "configMapNameParameter": {"runtimeValue": {"constant": name}},
+                    "mountPath": v.mount_path,
+                    "optional": optional,
+                }));
+            }
+            "secret" => {
+                let name = s("secretName").ok_or_else(|| missing(t, v, "secret.secret_name"))?;
+                secs.push(json!({
+                    "mountPath": v.mount_path,
+                    "optional": optional,
+                    "secretName": name,
+                    "secretNameParameter": {"runtimeValue": {"constant": name}},
+                }));
+            }
+            "persistentVolumeClaim" => {
+                let name = s("claimName")
+                    .ok_or_else(|| missing(t, v, "persistent_volume_claim.claim_name"))?;
+                pvc.push(json!({
+                    "constant": name,
+                    "mountPath": v.mount_path,
+                    "pvcNameParameter": {"runtimeValue": {"constant": name}},
+                }));
+            }
+            other => {
+                return Err(CompileError::Invalid(format!(
+                    "extra volume {:?} of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
+                    v.name, t.name
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    fn create_pvc(&mut self, root: &mut Map<String, Value>, v: &model::DataVolume) {
+        let comp = names::component(VOLUME_CREATE);
+        let exec = names::executor(VOLUME_CREATE);
+        self.components.insert(
+            comp.clone(),
+            json!({
+                "executorLabel": exec,
+                "inputDefinitions": {"parameters": {
+                    "access_modes": {"parameterType": "LIST"},
+                    "pvc_name_suffix": {"isOptional": true, "parameterType": "STRING"},
+                    "size": {"parameterType": "STRING"},
+                    "storage_class_name": {"defaultValue": "", "isOptional": true, "parameterType": "STRING"},
+                }},
+                "outputDefinitions": {"parameters": {"name": {"parameterType": "STRING"}}},
+            }),
+        );
+        self.executors
+            .insert(exec, json!({"container": {"image": "argostub/createpvc"}}));
+        let mut inputs = Map::new();
+        inputs.insert(
+            "access_modes".into(),
+            json!({"runtimeValue": {"constant": v.access_modes}}),
+        );
+        inputs.insert(
+            "pvc_name_suffix".into(),
+            json!({"runtimeValue": {"constant": format!("-{}", v.suffix)}}),
+        );
+        inputs.insert("size".into(), json!({"runtimeValue": {"constant": v.size}}));
+        if let Some(sc) = &v.storage_class {
+            inputs.insert(
+                "storage_class_name".into(),
+                json!({"runtimeValue": {"constant": sc}}),
+            );
+        }
+        root.insert(
+            VOLUME_CREATE.into(),
+            json!({
+                // Never cached: a cached create step hands out a PVC that no longer exists.
+                "cachingOptions": {},
+                "componentRef": {"name": comp},
+                "inputs": {"parameters": inputs},
+                "taskInfo": {"name": VOLUME_CREATE},
+            }),
+        );
+    }
+
+    fn delete_pvc(&mut self, root: &mut Map<String, Value>) {
+        let comp = names::component(VOLUME_DELETE);
+        let exec = names::executor(VOLUME_DELETE);
+        self.components.insert(
+            comp.clone(),
+            json!({
+                "executorLabel": exec,
+                "inputDefinitions": {"parameters": {"pvc_name": {"parameterType": "STRING"}}},
+            }),
+        );
+        self.executors
+            .insert(exec, json!({"container": {"image": "argostub/deletepvc"}}));
+        root.insert(
+            VOLUME_DELETE.into(),
+            json!({
+                "cachingOptions": {},
+                "componentRef": {"name": comp},
+                "dependentTasks": [VOLUME_CREATE, EXIT_HANDLER],
+                "inputs": {"parameters": {"pvc_name": pvc_from_create()}},
+                "taskInfo": {"name": VOLUME_DELETE},
+                "triggerPolicy": {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"},
+            }),
+        );
+    }
+}
+
+fn missing(t: &Task, v: &ExtraMount, field: &str) -> CompileError {
+    CompileError::Invalid(format!(
+        "extra volume {:?} of task {} has no {field}",
+        v.name, t.name
+    ))
+}
+
+fn model_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn pvc_from_create() -> Value {
+    json!({"taskOutputParameter": {"outputParameterKey": "name", "producerTask": VOLUME_CREATE}})
+}
+
+fn caching(enabled: bool) -> Value {
+    if enabled {
+        json!({"enableCache": true})
+    } else {
+        json!({})
+    }
+}
+
+/// A protobuf Duration (`"60s"`, `"0.5s"`).
+fn seconds(s: f64) -> String {
+    if s.fract() == 0.0 {
+        format!("{}s", s as i64)
+    } else {
+        format!("{s}s")
+    }
+}
+
+fn sorted(m: Map<String, Value>) -> Value {
+    let b: BTreeMap<String, Value> = m.into_iter().collect();
+    Value::Object(b.into_iter().collect())
+}
+
+fn sorted_value(v: Value) -> Value {
+    match v {
+        Value::Object(m) => sorted(m),
+        other => other,
+    }
+}
+
+/// Kubernetes `podAffinity` / `podAntiAffinity` → kfp-kubernetes `PodAffinityTerm`s.
+fn pod_affinity_terms(v: &Value, anti: bool, task: &str) -> Result<Vec<Value>, CompileError> {
+    let bad = |what: &str| {
+        CompileError::Invalid(format!(
+            "run_config.affinity for task {task}: {what} (pod affinity needs labelSelector and topologyKey terms)"
+        ))
+    };
+    let Value::Object(m) = v else {
+        return Err(bad("expected a mapping"));
+    };
+    let mut out = Vec::new();
+    let term = |t: &Value, weight: Option<&Value>| -> Result<Value, CompileError> {
+        let Value::Object(t) = t else {
+            return Err(bad("a term is not a mapping"));
+        };
+        let mut o = Map::new();
+        if anti {
+            o.insert("anti".into(), json!(true));
+        }
+        if let Some(sel) = t.get("labelSelector") {
+            if let Some(e) = sel.get("matchExpressions") {
+                o.insert("matchPodExpressions".into(), e.clone());
+            }
+            if let Some(l) = sel.get("matchLabels") {
+                o.insert("matchPodLabels".into(), l.clone());
+            }
+        }
+        if let Some(sel) = t.get("namespaceSelector") {
+            if let Some(e) = sel.get("matchExpressions") {
+                o.insert("matchNamespaceExpressions".into(), e.clone());
+            }
+            if let Some(l) = sel.get("matchLabels") {
+                o.insert("matchNamespaceLabels".into(), l.clone());
+            }
+        }
+        if let Some(ns) = t.get("namespaces") {
+            o.insert("namespaces".into(), ns.clone());
+        }
+        match t.get("topologyKey") {
+            Some(Value::String(k)) => {
+                o.insert("topologyKey".into(), json!(k));
+            }
+            _ => return Err(bad("a term has no topologyKey")),
+        }
+        if let Some(w) = weight {
+            o.insert("weight".into(), w.clone());
+        }
+        Ok(sorted(o))
+    };
+    if let Some(Value::Array(req)) = m.get("requiredDuringSchedulingIgnoredDuringExecution") {
+        for t in req {
+            out.push(term(t, None)?);
+        }
+    }
+    if let Some(Value::Array(pref)) = m.get("preferredDuringSchedulingIgnoredDuringExecution") {
+        for p in pref {
+            let t = p
+                .get("podAffinityTerm")
+                .ok_or_else(|| bad("a preferred term has no podAffinityTerm"))?;
+            out.push(term(t, p.get("weight"))?);
+        }
+    }
+    Ok(out)
+}

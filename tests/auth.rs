@@ -1,0 +1,756 @@
+//! Auth providers driven through the library (`Auth::discover`, `apply`, `refresh`) against
+//! the fakes in `tests/support/fake_auth.rs`: which headers and cookies are sent, that the
+//! cookies really open the protected API, renewal after a 401, and that no secret leaks into
+//! messages, Debug output or logs.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use kfpx::kfp::auth::{Auth, AuthEnv};
+use kfpx::kfp::KfpError;
+use support::fake_auth::{DexFlow, DexOptions, FakeDex, FakeIap};
+use support::fake_kfp::FakeKfp;
+
+const IAP_CLIENT: &str = "123-abc.apps.googleusercontent.com";
+
+fn env(vars: &[(&str, &str)]) -> AuthEnv {
+    logs(); // capture every test's logs, to check them for secrets
+    AuthEnv {
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..AuthEnv::default()
+    }
+}
+
+fn dex_env(password: &str) -> AuthEnv {
+    env(&[("DEX_USERNAME", FakeDex::USER), ("DEX_PASSWORD", password)])
+}
+
+async fn discover(base: &str, env: &AuthEnv) -> Result<Auth, KfpError> {
+    let base = url::Url::parse(base).unwrap();
+    Auth::discover(&base, &reqwest::Client::new(), env).await
+}
+
+/// A client like an API client's for the checks: no redirects, so a login redirect shows.
+fn api_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The headers `auth` adds to a request.
+fn sent(auth: &Auth) -> reqwest::header::HeaderMap {
+    auth.apply(reqwest::Client::new().get("http://127.0.0.1:9/"))
+        .build()
+        .unwrap()
+        .headers()
+        .clone()
+}
+
+fn cookie_names(auth: &Auth) -> Vec<String> {
+    let mut names: Vec<String> = sent(auth)["cookie"]
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .map(|p| p.split_once('=').unwrap().0.to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// GET the protected healthz with the credentials: (status, body).
+async fn healthz(auth: &Auth, url: &str) -> (u16, String) {
+    let resp = auth.apply(api_client().get(url)).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap())
+}
+
+/// Everything a user or a log could see of `auth`.
+fn visible(auth: &Auth) -> String {
+    format!(
+        "{auth:?}\n{}\n{}\n{}",
+        auth.describe(),
+        auth.tried().join("\n"),
+        auth.rejected_message(401)
+    )
+}
+
+// ───────────────────────────────────────── Dex ─────────────────────────────────────────
+
+#[tokio::test]
+async fn dex_with_oidc_authservice_sets_a_session_cookie_that_opens_the_api() {
+    let dex = FakeDex::start(DexFlow::AuthService);
+    let (status, _) = healthz(&Auth::default(), &dex.healthz_url()).await;
+    assert_eq!(
+        status, 302,
+        "without a session the gateway redirects to the login"
+    );
+
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(cookie_names(&auth), ["authservice_session"]);
+    assert!(sent(&auth).get("authorization").is_none());
+    let (status, body) = healthz(&auth, &dex.healthz_url()).await;
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["tag_name"], "2.5.0");
+
+    assert_eq!(dex.logins(), 1);
+    let posts = dex.login_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["login"], FakeDex::USER);
+    assert_eq!(posts[0]["password"], FakeDex::PASSWORD);
+    assert!(auth
+        .describe()
+        .starts_with("Dex login as user@example.com (connector local)"));
+    assert!(auth
+        .describe()
+        .ends_with("session cookie authservice_session"));
+}
+
+#[tokio::test]
+async fn dex_with_oauth2_proxy_picks_the_connector_approves_and_keeps_only_session_cookies() {
+    let dex = FakeDex::start(DexFlow::OAuth2Proxy);
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    // The CSRF cookie oauth2-proxy set during the flow is not an API credential.
+    assert_eq!(cookie_names(&auth), ["oauth2_proxy_kubeflow"]);
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+
+    let requests: Vec<String> = dex
+        .requests()
+        .into_iter()
+        .map(|(m, p)| format!("{m} {}", p.split('?').next().unwrap()))
+        .collect();
+    for step in [
+        "GET /pipeline",
+        "GET /oauth2/start",
+        "GET /dex/auth",
+        "GET /dex/auth/local",
+        "GET /dex/auth/local/login",
+        "POST /dex/auth/local/login",
+        "GET /dex/approval",
+        "POST /dex/approval",
+        "GET /oauth2/callback",
+    ] {
+        assert!(
+            requests.iter().any(|r| r == step),
+            "{step} missing from {requests:?}"
+        );
+    }
+    assert!(!requests.iter().any(|r| r.contains("ldap")));
+}
+
+#[tokio::test]
+async fn dex_split_oauth2_proxy_cookies_are_all_sent() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            split_cookie: true,
+            approval: false,
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(
+        cookie_names(&auth),
+        ["oauth2_proxy_kubeflow_0", "oauth2_proxy_kubeflow_1"]
+    );
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+}
+
+#[tokio::test]
+async fn dex_with_oauth2_proxys_default_cookie_name() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            cookie_name: "_oauth2_proxy".into(),
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(cookie_names(&auth), ["_oauth2_proxy"]);
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+}
+
+#[tokio::test]
+async fn dex_gateway_with_an_unknown_session_cookie_is_explained() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            cookie_name: "corp_gateway_session".into(),
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let err = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("failed: the login was accepted but no Kubeflow session cookie (authservice_session or oauth2_proxy_kubeflow) was set (ended at "),
+        "{err}"
+    );
+    assert!(err.contains("KF_PIPELINES_COOKIE"), "{err}");
+    assert_eq!(dex.logins(), 1);
+}
+
+#[tokio::test]
+async fn dex_behind_the_oauth2_proxy_sign_in_button() {
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            sign_in_page: true,
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+    assert!(dex
+        .requests()
+        .iter()
+        .any(|(m, p)| m == "GET" && p == "/oauth2/start?rd=%2Fpipeline"));
+}
+
+#[tokio::test]
+async fn dex_auth_type_ldap_uses_the_ldap_connector() {
+    let dex = FakeDex::start(DexFlow::OAuth2Proxy);
+    let mut e = dex_env(FakeDex::PASSWORD);
+    e.vars.insert("DEX_AUTH_TYPE".into(), "ldap".into());
+    let auth = discover(&dex.pipeline_url(), &e).await.unwrap();
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+    assert!(dex
+        .requests()
+        .iter()
+        .any(|(m, p)| m == "POST" && p.starts_with("/dex/auth/ldap/login")));
+    assert!(auth.describe().contains("(connector ldap)"));
+}
+
+#[tokio::test]
+async fn dex_auth_type_that_dex_does_not_offer_lists_the_offered_ones() {
+    let dex = FakeDex::start(DexFlow::OAuth2Proxy);
+    let mut e = dex_env(FakeDex::PASSWORD);
+    e.vars.insert("DEX_AUTH_TYPE".into(), "github".into());
+    let err = discover(&dex.pipeline_url(), &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "Dex at {} offers no 'github' connector (it offers: local, ldap); set DEX_AUTH_TYPE to one of them",
+            dex.url()
+        )
+    );
+}
+
+#[tokio::test]
+async fn dex_wrong_password_is_reported_once_without_the_password() {
+    for flow in [DexFlow::AuthService, DexFlow::OAuth2Proxy] {
+        let dex = FakeDex::start(flow);
+        let err = discover(&dex.pipeline_url(), &dex_env("wrong-pass-XYZ"))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "Dex rejected the login for user@example.com (Invalid Email Address and password.): check DEX_USERNAME and DEX_PASSWORD (and DEX_AUTH_TYPE, now local)",
+            "{flow:?}"
+        );
+        assert!(!err.contains("wrong-pass-XYZ"));
+        assert_eq!(
+            dex.failed_logins(),
+            1,
+            "{flow:?}: one attempt, no retry loop"
+        );
+        assert_eq!(dex.logins(), 0);
+    }
+}
+
+#[tokio::test]
+async fn dex_refresh_logs_in_again_after_the_session_expired() {
+    let dex = FakeDex::start(DexFlow::OAuth2Proxy);
+    let mut auth = discover(&dex.pipeline_url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap();
+    let first = sent(&auth)["cookie"].clone();
+    dex.expire_sessions();
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 302);
+
+    assert!(auth.refresh(&reqwest::Client::new()).await.unwrap());
+    assert_ne!(sent(&auth)["cookie"], first, "a new session cookie");
+    assert_eq!(healthz(&auth, &dex.healthz_url()).await.0, 200);
+    assert_eq!(dex.logins(), 2);
+    assert_eq!(auth.tried().len(), 2, "{:?}", auth.tried());
+    assert!(auth.tried()[1].starts_with("renewed Dex login"));
+}
+
+#[tokio::test]
+async fn dex_host_without_a_login_page_says_where_it_ended() {
+    let kfp = FakeKfp::start(); // no Dex in front
+    let base = format!("{}/pipeline", kfp.url());
+    let err = discover(&base, &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("DEX_USERNAME is set but logging in at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(
+        err.contains("no Dex login form was found (ended at http://127.0.0.1:"),
+        "{err}"
+    );
+    assert!(err.contains("/pipeline with HTTP 404)"), "{err}");
+}
+
+#[tokio::test]
+async fn dex_unreachable_host_is_one_clear_line() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let err = discover(
+        &format!("http://127.0.0.1:{port}/pipeline"),
+        &dex_env(FakeDex::PASSWORD),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "cannot log in through Dex at http://127.0.0.1:{port}/pipeline: "
+        )),
+        "{err}"
+    );
+    assert!(err.to_lowercase().contains("refused"), "{err}");
+    assert!(!err.contains('\n'));
+}
+
+// ───────────────────────────────────────── IAP ─────────────────────────────────────────
+
+#[tokio::test]
+async fn iap_with_a_service_account_key_sends_a_google_id_token_and_renews_it() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key = iap.write_key_file(dir.path());
+    let e = env(&[
+        ("IAP_CLIENT_ID", IAP_CLIENT),
+        ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+    ]);
+    let http = reqwest::Client::new();
+    let mut auth = Auth::discover(&url::Url::parse("http://127.0.0.1:9").unwrap(), &http, &e)
+        .await
+        .unwrap();
+    // The fake only issues a token for an assertion signed by the key, for its own token_uri.
+    assert_eq!(
+        sent(&auth)["authorization"],
+        format!("Bearer iap-id-token.{IAP_CLIENT}.1").as_str()
+    );
+    assert_eq!(
+        auth.describe(),
+        format!(
+            "Google IAP ID token for client id {IAP_CLIENT} (IAP_CLIENT_ID) from service-account key {} ({})",
+            key.display(),
+            FakeIap::CLIENT_EMAIL
+        )
+    );
+    assert!(auth.refresh(&http).await.unwrap());
+    assert_eq!(
+        sent(&auth)["authorization"],
+        format!("Bearer iap-id-token.{IAP_CLIENT}.2").as_str()
+    );
+    let seen = visible(&auth);
+    assert!(!seen.contains("iap-id-token"), "{seen}");
+    assert!(!seen.contains("PRIVATE KEY"), "{seen}");
+}
+
+#[tokio::test]
+async fn iap_from_the_gce_metadata_server_with_the_kfp_sdk_variable() {
+    let iap = FakeIap::start();
+    let e = env(&[
+        ("KF_PIPELINES_IAP_OAUTH2_CLIENT_ID", IAP_CLIENT),
+        ("GCE_METADATA_HOST", &iap.metadata_host()),
+    ]);
+    let auth = discover("http://127.0.0.1:9", &e).await.unwrap();
+    assert_eq!(
+        sent(&auth)["authorization"],
+        format!("Bearer metadata-id-token.{IAP_CLIENT}.1").as_str()
+    );
+    assert!(auth
+        .describe()
+        .contains("(KF_PIPELINES_IAP_OAUTH2_CLIENT_ID) from the GCE metadata server"));
+}
+
+#[tokio::test]
+async fn iap_key_google_does_not_know_is_refused_in_one_line() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key = iap.write_unknown_key_file(dir.path());
+    let e = env(&[
+        ("IAP_CLIENT_ID", IAP_CLIENT),
+        ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+    ]);
+    let err = discover("http://127.0.0.1:9", &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "Google refused an IAP ID token for {} (HTTP 400): invalid_grant: Invalid JWT Signature.; check that the key in GOOGLE_APPLICATION_CREDENTIALS is current and not disabled",
+            FakeIap::CLIENT_EMAIL
+        )
+    );
+    assert_eq!(iap.rejected(), 1);
+    assert!(iap.issued().is_empty());
+}
+
+#[tokio::test]
+async fn iap_metadata_server_without_a_service_account() {
+    let iap = FakeIap::start();
+    iap.remove_metadata_service_account();
+    let e = env(&[
+        ("IAP_CLIENT_ID", IAP_CLIENT),
+        ("GCE_METADATA_HOST", &iap.metadata_host()),
+    ]);
+    let err = discover("http://127.0.0.1:9", &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("has no service account for this machine (HTTP 404)"),
+        "{err}"
+    );
+    assert!(err.contains("set GOOGLE_APPLICATION_CREDENTIALS"), "{err}");
+}
+
+#[tokio::test]
+async fn iap_off_google_cloud_explains_what_credentials_work() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = env(&[
+        ("IAP_CLIENT_ID", IAP_CLIENT),
+        ("GCE_METADATA_HOST", &format!("127.0.0.1:{port}")),
+    ]);
+    let err = discover("http://127.0.0.1:9", &e)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("IAP_CLIENT_ID is set but no Google service account is available"),
+        "{err}"
+    );
+    assert!(err.contains("point GOOGLE_APPLICATION_CREDENTIALS at a service-account key file"));
+    assert!(err.contains("`gcloud auth application-default login` cannot mint ID tokens"));
+}
+
+// ─────────────────────────────── tokens, cookies, the 401 loop ───────────────────────────────
+
+fn healthz_url(kfp: &FakeKfp) -> String {
+    format!("{}/apis/v2beta1/healthz", kfp.url())
+}
+
+/// The `authorization` header of each request the fake received.
+fn authorizations(kfp: &FakeKfp) -> Vec<Option<String>> {
+    kfp.requests()
+        .iter()
+        .map(|r| r.header("authorization").map(str::to_string))
+        .collect()
+}
+
+/// What the KFP client does: send; on 401 ask `refresh` and retry once when it says so.
+async fn get_with_renewal(auth: &mut Auth, url: &str) -> Result<u16, String> {
+    let status = auth
+        .apply(api_client().get(url))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    if status != 401 {
+        return Ok(status.as_u16());
+    }
+    if auth
+        .refresh(&reqwest::Client::new())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        let status = auth
+            .apply(api_client().get(url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status != 401 {
+            return Ok(status.as_u16());
+        }
+    }
+    Err(auth.rejected_message(401))
+}
+
+#[tokio::test]
+async fn expired_service_account_token_is_reread_after_a_401() {
+    let kfp = FakeKfp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "expired-token\n").unwrap();
+    let mut auth = discover(
+        "http://127.0.0.1:9",
+        &env(&[("KF_PIPELINES_SA_TOKEN_PATH", token.to_str().unwrap())]),
+    )
+    .await
+    .unwrap();
+    kfp.require_bearer("fresh-token");
+
+    // Kubelet rotates the projected token: the next 401 re-reads it and the retry succeeds.
+    std::fs::write(&token, "fresh-token\n").unwrap();
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    assert_eq!(
+        authorizations(&kfp),
+        [
+            Some("Bearer expired-token".to_string()),
+            Some("Bearer fresh-token".to_string())
+        ],
+        "one 401, one retry with the new token"
+    );
+
+    // Not rotated: no pointless retry, and the message says what was tried and what else works.
+    kfp.require_bearer("never");
+    let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
+        .await
+        .unwrap_err();
+    assert_eq!(kfp.requests().len(), 3);
+    assert!(err.starts_with(&format!(
+        "KFP rejected the credentials (HTTP 401): tried service-account token file {} (KF_PIPELINES_SA_TOKEN_PATH), then renewed service-account token file",
+        token.display()
+    )), "{err}");
+    assert!(err.contains(
+        "set KF_PIPELINES_TOKEN, or DEX_USERNAME and DEX_PASSWORD, or KF_PIPELINES_COOKIE"
+    ));
+    assert!(!err.contains("fresh-token") && !err.contains("expired-token"));
+}
+
+#[tokio::test]
+async fn static_bearer_token_gets_a_401_message_naming_it() {
+    let kfp = FakeKfp::start();
+    kfp.require_bearer("right");
+    let mut auth = discover(
+        "http://127.0.0.1:9",
+        &env(&[("KF_PIPELINES_TOKEN", "wrong-token-123")]),
+    )
+    .await
+    .unwrap();
+    let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
+        .await
+        .unwrap_err();
+    assert!(
+        err.starts_with("KFP rejected the credentials (HTTP 401): tried bearer token from KF_PIPELINES_TOKEN; to use other credentials set"),
+        "{err}"
+    );
+    assert_eq!(kfp.requests().len(), 1, "a static token is not retried");
+    assert!(!err.contains("wrong-token-123"));
+}
+
+#[tokio::test]
+async fn session_cookie_from_the_environment_is_sent_verbatim() {
+    let kfp = FakeKfp::start();
+    kfp.require_cookie("oauth2_proxy_kubeflow", "c00kie");
+    let mut auth = discover(
+        "http://127.0.0.1:9",
+        &env(&[("KF_PIPELINES_COOKIE", "oauth2_proxy_kubeflow=c00kie")]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    assert!(!visible(&auth).contains("c00kie"));
+}
+
+#[tokio::test]
+async fn no_credentials_sends_nothing() {
+    let kfp = FakeKfp::start();
+    let mut auth = discover("http://127.0.0.1:9", &env(&[])).await.unwrap();
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    let requests = kfp.requests();
+    assert!(requests[0].header("authorization").is_none());
+    assert!(requests[0].header("cookie").is_none());
+}
+
+// ───────────────────────────────────────── redaction ─────────────────────────────────────────
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log of every test in this binary (tracing at TRACE), captured by a global subscriber
+/// installed before the first `AuthEnv` is built. (A per-test `set_default` subscriber is not
+/// reliable while other threads register the same callsites.)
+fn logs() -> String {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let captured = CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        captured
+    });
+    String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned()
+}
+
+#[tokio::test]
+async fn logs_name_the_provider_but_never_a_secret() {
+    let user = "logger@example.com";
+    let password = "pa$$-Secret-42";
+    let dex = FakeDex::start_with(
+        DexFlow::OAuth2Proxy,
+        DexOptions {
+            users: vec![(user.into(), password.into())],
+            ..DexOptions::for_flow(DexFlow::OAuth2Proxy)
+        },
+    );
+    let e = env(&[("DEX_USERNAME", user), ("DEX_PASSWORD", password)]);
+    let mut auth = discover(&dex.pipeline_url(), &e).await.unwrap();
+    auth.refresh(&reqwest::Client::new()).await.unwrap();
+    let cookie = sent(&auth)["cookie"].to_str().unwrap().to_string();
+    let cookie_value = cookie.split_once('=').unwrap().1.to_string();
+
+    let log = logs();
+    assert!(
+        log.contains("auth: Dex login as logger@example.com (connector local)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("auth: renewed Dex login as logger@example.com"),
+        "{log}"
+    );
+    for text in [log.as_str(), visible(&auth).as_str()] {
+        assert!(!text.contains(password), "{text}");
+        assert!(!text.contains("pa%24%24"), "{text}");
+        assert!(!text.contains(&cookie_value), "{text}");
+    }
+    // Nor any other test's secrets, as far as they have run.
+    for secret in [
+        FakeDex::PASSWORD,
+        "wrong-pass-XYZ",
+        "wrong-token-123",
+        "c00kie",
+        "fresh-token",
+        "iap-id-token.",
+        "metadata-id-token.",
+        "PRIVATE KEY",
+    ] {
+        assert!(!log.contains(secret), "{secret} in {log}");
+    }
+}
+
+#[tokio::test]
+async fn iap_token_is_minted_again_after_a_401() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    // Pretend the first ID token expired: only the second one is accepted.
+    kfp.require_bearer(&format!("iap-id-token.{IAP_CLIENT}.2"));
+    let dir = tempfile::tempdir().unwrap();
+    let key = iap.write_key_file(dir.path());
+    let mut auth = discover(
+        "http://127.0.0.1:9",
+        &env(&[
+            ("IAP_CLIENT_ID", IAP_CLIENT),
+            ("GOOGLE_APPLICATION_CREDENTIALS", key.to_str().unwrap()),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    assert_eq!(iap.issued().len(), 2);
+    assert_eq!(authorizations(&kfp).len(), 2);
+}
+
+#[tokio::test]
+async fn every_static_provider_gets_a_401_message_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "sa-token-secret").unwrap();
+    let token = token.to_str().unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[], "tried no credentials (none of KF_PIPELINES_TOKEN"),
+        (
+            &[("KF_PIPELINES_COOKIE", "authservice_session=cookie-secret")],
+            "tried session cookie authservice_session from KF_PIPELINES_COOKIE;",
+        ),
+        (
+            &[("KF_PIPELINES_TOKEN", "bearer-secret")],
+            "tried bearer token from KF_PIPELINES_TOKEN;",
+        ),
+        (
+            &[("KF_PIPELINES_SA_TOKEN_PATH", token)],
+            "tried service-account token file ",
+        ),
+    ];
+    for (vars, expected) in cases {
+        let kfp = FakeKfp::start();
+        kfp.require_bearer("the-right-one");
+        let mut auth = discover("http://127.0.0.1:9", &env(vars)).await.unwrap();
+        let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
+            .await
+            .unwrap_err();
+        assert!(
+            err.starts_with(&format!(
+                "KFP rejected the credentials (HTTP 401): {expected}"
+            )),
+            "{err}"
+        );
+        assert!(err.ends_with(kfpx::kfp::auth::HOW_TO_CHANGE), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        assert_eq!(kfp.requests().len(), 1, "{expected}: nothing new, no retry");
+    }
+}
+
+#[tokio::test]
+async fn dex_pointed_at_a_dashboard_page_says_no_login_form() {
+    let kfp = FakeKfp::start();
+    kfp.set_html_catch_all(true); // a wrong host path: Kubeflow's dashboard HTML
+    let err = discover(&kfp.url(), &dex_env(FakeDex::PASSWORD))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no Dex login form was found"), "{err}");
+    assert!(err.contains("with HTTP 200)"), "{err}");
+}
