@@ -889,7 +889,6 @@ fn a_wrong_bearer_token_names_the_provider_and_never_the_token() {
 }
 
 #[test]
-#[ignore = "needs the auth providers (src/kfp/auth.rs) from the auth branch"]
 fn a_bearer_token_from_the_environment_is_sent() {
     let fake = FakeKfp::start();
     fake.require_bearer("s3cret-token");
@@ -988,7 +987,6 @@ fn kfpx_example() -> Command {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn example_upload_end_to_end_is_idempotent_under_both_apis() {
     for flag in ["2", "1"] {
         let fake = FakeKfp::start();
@@ -1038,7 +1036,6 @@ fn example_upload_end_to_end_is_idempotent_under_both_apis() {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn example_run_once_and_schedule_under_both_apis() {
     for flag in ["2", "1"] {
         let fake = FakeKfp::start();
@@ -1066,7 +1063,6 @@ fn example_run_once_and_schedule_under_both_apis() {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn example_run_once_refuses_an_unknown_param() {
     let fake = FakeKfp::start();
     kfpx_example()
@@ -1079,7 +1075,6 @@ fn example_run_once_refuses_an_unknown_param() {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn ctrl_c_while_waiting_leaves_the_run_running() {
     let fake = FakeKfp::start();
     fake.set_run_plan(&["RUNNING"]);
