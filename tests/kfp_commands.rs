@@ -1139,3 +1139,27 @@ fn a_bad_ca_bundle_is_one_clear_line() {
         .stderr(predicate::str::contains("PEM"));
     let _ = std::fs::remove_file(&not_pem);
 }
+
+#[test]
+fn example_upload_timing() {
+    let fake = FakeKfp::start();
+    // Warm the snapshot cache and create the pipeline.
+    kfpx_example()
+        .args(["upload-pipeline", "--host", &fake.url()])
+        .assert()
+        .success();
+    let mut best = Duration::MAX;
+    for variant in ["a", "b", "c"] {
+        // New content each time (a commit id changes the image tag): a real new version.
+        let started = Instant::now();
+        kfpx_example()
+            .env("KEDRO_CONFIG_COMMIT_ID", format!("{variant}123456789"))
+            .args(["upload-pipeline", "--host", &fake.url()])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("added version"));
+        best = best.min(started.elapsed());
+    }
+    eprintln!("upload-pipeline of conf-example, end to end: {best:?}");
+    assert!(best < Duration::from_secs(10), "{best:?}");
+}
