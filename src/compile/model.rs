@@ -288,7 +288,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         } else {
             Vec::new()
         };
-        let mut t = base.task(name, Role::Node, &keys, &mut warnings)?;
+        let mut t = base.task(name, Role::Node, &keys)?;
         t.nodes = gt.nodes.iter().map(|n| n.name.clone()).collect();
         t.after = after;
         t.params = used;
@@ -494,11 +494,6 @@ pub fn container_command(
                 }
             }
             script.push_str(&task.run_line);
-            if !dump && !runtime_in_args {
-                // Nothing to dump or export: run kedro directly.
-                let words: Vec<String> = vec!["bash".into(), "-c".into(), script];
-                return (words, args);
-            }
             (vec!["bash".into(), "-c".into(), script], args)
         }
     }
@@ -553,8 +548,7 @@ struct Base<'a> {
 
 impl Base<'_> {
     fn aux(&self, name: &str, role: Role) -> Result<Task, CompileError> {
-        let mut w = Vec::new();
-        self.task(name.to_string(), role, &[NodeKeys::aux(name)], &mut w)
+        self.task(name.to_string(), role, &[NodeKeys::aux(name)])
     }
 
     fn task(
@@ -562,7 +556,6 @@ impl Base<'_> {
         name: String,
         role: Role,
         keys: &[NodeKeys],
-        _warnings: &mut Vec<String>,
     ) -> Result<Task, CompileError> {
         let rc = self.rc;
         Ok(Task {
