@@ -25,22 +25,24 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
         out.write_all(c.yaml.as_bytes())
             .and_then(|_| out.flush())
             .map_err(|e| Error::io("write", "stdout", e))?;
+        std::mem::forget(prepared);
         return Ok(());
     };
     write_atomically(&dir, &args.output, c.yaml.as_bytes())?;
-    {
-        let format = match c.kfp_version {
-            KfpVersion::V2 => "KFP v2 IR",
-            KfpVersion::V1 => "Argo Workflow for KFP v1",
-        };
-        output::status(format!(
-            "Compiled {} ({} task{}, {format}) to {}",
-            prepared.pipeline,
-            prepared.tasks,
-            if prepared.tasks == 1 { "" } else { "s" },
-            args.output.display()
-        ));
-    }
+    let (pipeline, tasks) = (prepared.pipeline.clone(), prepared.tasks);
+    let format = match c.kfp_version {
+        KfpVersion::V2 => "KFP v2 IR",
+        KfpVersion::V1 => "Argo Workflow for KFP v1",
+    };
+    // The process ends right after: skip freeing a document of up to tens of megabytes.
+    std::mem::forget(prepared);
+    output::status(format!(
+        "Compiled {} ({} task{}, {format}) to {}",
+        pipeline,
+        tasks,
+        if tasks == 1 { "" } else { "s" },
+        args.output.display()
+    ));
     Ok(())
 }
 
