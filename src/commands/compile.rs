@@ -96,8 +96,9 @@ fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
             .as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
+    // No fsync: the rename makes the write atomic for other processes (like cargo's outputs);
+    // durability across a power cut is not worth ~100 ms on a busy disk.
     tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
     tmp.persist(path)
         .map_err(|e| Error::io("write", path, e.error))?;
