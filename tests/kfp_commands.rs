@@ -1163,3 +1163,22 @@ fn example_upload_timing() {
     eprintln!("upload-pipeline of conf-example, end to end: {best:?}");
     assert!(best < Duration::from_secs(10), "{best:?}");
 }
+
+#[test]
+fn the_endpoint_and_namespace_come_from_the_environment() {
+    let fake = FakeKfp::start();
+    fake.set_multi_user(true);
+    fake.seed_pipeline("team private", "team-env");
+    let out = kfpx()
+        .env("KF_PIPELINES_ENDPOINT", fake.url())
+        .env("KF_PIPELINES_NAMESPACE", "team-env")
+        .args(["list-pipelines", "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "team private");
+}
