@@ -30,16 +30,14 @@ projects=(
   "conf-example|conf-example/kfpx-snapshot.json|local production"
   "tests/fixtures/compile/every-feature|tests/fixtures/compile/every-feature/kfpx-snapshot.json|local"
 )
+# The real Kedro test project, with its snapshot (taken with the probe and Kedro 1.x) and an
+# every-feature config, in a copy so that nothing is written into tests/.
 if [[ -d tests/kedro_project ]]; then
-  snap=""
-  for candidate in tests/kedro_project/kfpx-snapshot.json tests/fixtures/compile/kedro_project.snapshot.json; do
-    [[ -f $candidate ]] && snap=$candidate && break
-  done
-  if [[ -n $snap ]]; then
-    projects+=("tests/kedro_project|$snap|local")
-  else
-    echo "conformance: tests/kedro_project has no snapshot file; skipped (write one with kfpx graph --format json)"
-  fi
+  rm -rf "$WORK/kedro_project"
+  cp -r tests/kedro_project "$WORK/kedro_project"
+  mkdir -p "$WORK/kedro_project/conf/base"
+  cp tests/fixtures/compile/kedro_project.kubeflow.yaml "$WORK/kedro_project/conf/base/kubeflow.yaml"
+  projects+=("$WORK/kedro_project|tests/fixtures/compile/kedro_project.snapshot.json|local")
 fi
 
 count=0

@@ -60,9 +60,13 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
     for w in &compiled.warnings {
         output::warn(w);
     }
+    let tasks = grouped.tasks.tasks.len();
+    // A command process ends soon after this: do not spend time freeing the node graph.
+    std::mem::forget(grouped);
+    std::mem::forget(snapshot);
     Ok(Prepared {
         pipeline: build.pipeline.pipeline.clone(),
-        tasks: grouped.tasks.tasks.len(),
+        tasks,
         project,
         config,
         compiled,

@@ -288,7 +288,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         } else {
             Vec::new()
         };
-        let mut t = base.task(name, Role::Node, &keys, &mut warnings)?;
+        let mut t = base.task(name, Role::Node, &keys)?;
         t.nodes = gt.nodes.iter().map(|n| n.name.clone()).collect();
         t.after = after;
         t.params = used;
@@ -394,9 +394,16 @@ pub fn parameter_names(input: &CompileInput) -> Vec<String> {
 
 /// The inline Python that writes the task's parameters to `config.yaml` as `{run: {params}}`
 /// (kedro-kubeflow's dumper): arguments come in triples `name kind value`; kind `str` keeps the
-/// text, `yaml` parses it (lists, dicts, numbers, booleans survive), `status` is the exit
-/// handler's final status (KFP v2 JSON or an Argo status word).
-pub const DUMPER: &str = r#"import json, sys, yaml
+/// text, `yaml` parses it (lists, dicts, numbers, booleans survive).
+pub const DUMPER: &str = r#"import sys, yaml
+a = sys.argv[1:]
+p = {a[i]: a[i + 2] if a[i + 1] == "str" else yaml.safe_load(a[i + 2]) for i in range(0, len(a) - 2, 3)}
+yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
+"#;
+
+/// The on-exit task's dumper: as `DUMPER`, plus kind `status`, the pipeline's final status
+/// (KFP v2's JSON or an Argo status word), written as the `status` and `failures` parameters.
+pub const EXIT_DUMPER: &str = r#"import json, sys, yaml
 a = sys.argv[1:]
 p = {}
 for i in range(0, len(a) - 2, 3):
@@ -407,8 +414,7 @@ for i in range(0, len(a) - 2, 3):
         p["failures"] = json.dumps(s.get("error") or {})
     else:
         p[k] = v if t == "str" else yaml.safe_load(v)
-with open("config.yaml", "w") as f:
-    yaml.safe_dump({"run": {"params": p}}, f)
+yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
 "#;
 
 /// Starts an MLflow run in the project image (through the Kedro session so kedro-mlflow's
@@ -470,7 +476,11 @@ pub fn container_command(
             let dump = !task.params.is_empty() || task.role == Role::OnExit;
             if dump {
                 script.push_str("python -c '");
-                script.push_str(DUMPER);
+                script.push_str(if task.role == Role::OnExit {
+                    EXIT_DUMPER
+                } else {
+                    DUMPER
+                });
                 script.push_str("' \"$@\" && ");
                 for p in &task.params {
                     let kind = match model.params.iter().find(|x| &x.name == p) {
@@ -494,11 +504,6 @@ pub fn container_command(
                 }
             }
             script.push_str(&task.run_line);
-            if !dump && !runtime_in_args {
-                // Nothing to dump or export: run kedro directly.
-                let words: Vec<String> = vec!["bash".into(), "-c".into(), script];
-                return (words, args);
-            }
             (vec!["bash".into(), "-c".into(), script], args)
         }
     }
@@ -553,17 +558,10 @@ struct Base<'a> {
 
 impl Base<'_> {
     fn aux(&self, name: &str, role: Role) -> Result<Task, CompileError> {
-        let mut w = Vec::new();
-        self.task(name.to_string(), role, &[NodeKeys::aux(name)], &mut w)
+        self.task(name.to_string(), role, &[NodeKeys::aux(name)])
     }
 
-    fn task(
-        &self,
-        name: String,
-        role: Role,
-        keys: &[NodeKeys],
-        _warnings: &mut Vec<String>,
-    ) -> Result<Task, CompileError> {
+    fn task(&self, name: String, role: Role, keys: &[NodeKeys]) -> Result<Task, CompileError> {
         let rc = self.rc;
         Ok(Task {
             resources: combine_resources(rc, keys),

@@ -454,7 +454,8 @@ impl Renderer<'_> {
                 json!({"runAsUser": uid.to_string()}),
             );
         }
-        Ok(sorted(k).as_object().cloned().unwrap_or_default())
+        k.sort_keys();
+        Ok(k)
     }
 
     fn extra_volume(
@@ -629,9 +630,9 @@ fn seconds(s: f64) -> String {
     }
 }
 
-fn sorted(m: Map<String, Value>) -> Value {
-    let b: BTreeMap<String, Value> = m.into_iter().collect();
-    Value::Object(b.into_iter().collect())
+fn sorted(mut m: Map<String, Value>) -> Value {
+    m.sort_keys();
+    Value::Object(m)
 }
 
 fn sorted_value(v: Value) -> Value {
