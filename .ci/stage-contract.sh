@@ -7,14 +7,16 @@
 # Prism found a request that breaks the spec (it answers 422 and logs why), a request to a
 # path/method the spec does not have, or a command that sent no request at all.
 #
-# Prism is stateless (every id is the literal "string"), so each API is mocked twice: once
-# answering lists with its example object ("everything exists": kfpx takes its find/update
-# branches) and once with empty lists ("nothing exists": kfpx creates). Commands may fail
+# Both APIs are served at one origin, as by a real 2.x server. Prism is stateless (every id is
+# the literal "string"), so there are two mocks: one answering lists with its example object
+# ("everything exists": kfpx takes its find/update branches), one with empty lists ("nothing
+# exists": kfpx creates). Commands may fail
 # afterwards on the mock's odd answers; only the validity of what they sent matters here.
 #
 # Needs node/npm, python3, curl, cargo and ../shared (the KFP specs and tools). Idempotent;
 # installs Prism into .ci/work/prism. Env: KFPX_SHARED_DIR (default ../shared),
-# CONTRACT_TIMEOUT (seconds per kfpx command, default 60).
+# CONTRACT_TIMEOUT (seconds per kfpx command, default 60), KFPX_BIN (a kfpx binary to use
+# instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,33 +50,55 @@ if [[ "$("$PRISM" --version 2>/dev/null || true)" != "$PRISM_VERSION" ]]; then
 fi
 
 # ---- strict specs ----------------------------------------------------------------------
-# Response-only edits for the stateless mock (request validation is untouched): list answers
-# lose next_page_token (Prism's example is the constant "string", so a client that pages
-# correctly would never get past the first list), and in the "empty" variant their items too.
+# One spec with both APIs, served at one origin as a real 2.x server does (kfpx may use a v1
+# call while targeting v2, e.g. to list default versions in one go). Response-only edits for
+# the stateless mock (request validation is the official spec's): list answers lose
+# next_page_token (Prism's example is the constant "string", so a client that pages correctly
+# would never get past the first list), and in the "empty" variant their items too.
 for v in v2beta1 v1beta1; do
   python3 "$SHARED/tools/make_strict_swagger.py" "$SHARED/kfp-api/$v.swagger.json" \
     "$WORK/strict-$v.json"
-  python3 - "$WORK/strict-$v.json" "$WORK/strict-$v-empty.json" <<'PY'
+done
+python3 - "$WORK" <<'PY'
 import json, sys
-src, empty_out = sys.argv[1], sys.argv[2]
-spec = json.load(open(src))
+work = sys.argv[1]
+v2 = json.load(open(f"{work}/strict-v2beta1.json"))
+v1 = json.load(open(f"{work}/strict-v1beta1.json"))
+# v1 definitions whose name v2 also uses with other content get a v1 prefix.
+renames = {k: "v1" + k for k in v1["definitions"]
+           if k in v2["definitions"] and v1["definitions"][k] != v2["definitions"][k]}
+text = json.dumps({"paths": v1["paths"], "definitions": v1["definitions"]})
+for old, new in renames.items():
+    text = text.replace(f'"#/definitions/{old}"', f'"#/definitions/{new}"')
+v1 = json.loads(text)
+for old, new in renames.items():
+    v1["definitions"][new] = v1["definitions"].pop(old)
+spec = v2
+assert not set(spec["paths"]) & set(v1["paths"])
+spec["paths"].update(v1["paths"])
+for k, d in v1["definitions"].items():
+    spec["definitions"].setdefault(k, d)
+spec["info"]["title"] = "KFP v2beta1 + v1beta1 (strict, for the contract stage)"
 lists = [d for name, d in spec["definitions"].items()
          if name.startswith(("v2beta1List", "apiList")) and name.endswith("Response")]
 for d in lists:
     d.get("properties", {}).pop("next_page_token", None)
-json.dump(spec, open(src, "w"), indent=1)
+json.dump(spec, open(f"{work}/strict-kfp.json", "w"), indent=1)
 for d in lists:
     props = d.get("properties", {})
     for key in [k for k, p in props.items() if p.get("type") == "array"]:
         del props[key]
-json.dump(spec, open(empty_out, "w"), indent=1)
+json.dump(spec, open(f"{work}/strict-kfp-empty.json", "w"), indent=1)
 PY
-done
 
 # ---- kfpx ------------------------------------------------------------------------------
-say "building kfpx"
-cargo build --quiet --bin kfpx
-KFPX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kfpx
+if [[ -n ${KFPX_BIN:-} ]]; then
+  KFPX=$KFPX_BIN
+else
+  say "building kfpx"
+  cargo build --quiet --bin kfpx
+  KFPX=${CARGO_TARGET_DIR:-$ROOT/target}/debug/kfpx
+fi
 
 # ---- mocks -----------------------------------------------------------------------------
 PIDS=()
@@ -88,23 +112,22 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-declare -A URL LOG API
-# start_mock NAME API SPEC
+declare -A URL LOG
+# start_mock NAME SPEC
 start_mock() {
-  local name=$1 api=$2 spec=$3 port
+  local name=$1 spec=$2 port
   port=$(free_port)
   "$PRISM" mock -h 127.0.0.1 -p "$port" "$spec" >"$WORK/prism-$name.log" 2>&1 &
   PIDS+=($!)
   URL[$name]=http://127.0.0.1:$port
   LOG[$name]=$WORK/prism-$name.log
-  API[$name]=$api
 }
 
 wait_ready() {
   local name=$1
   for _ in $(seq 1 120); do
     if [[ $(curl -s -o /dev/null -w '%{http_code}' -H 'authorization: Bearer ready' \
-      "${URL[$name]}/apis/${API[$name]}/healthz" || true) == 200 ]]; then
+      "${URL[$name]}/apis/v2beta1/healthz" || true) == 200 ]]; then
       return 0
     fi
     sleep 0.5
@@ -113,11 +136,10 @@ wait_ready() {
   die "Prism ($name) did not become ready within 60 s"
 }
 
-MOCKS=(v2 v2-empty v1 v1-empty)
-start_mock v2 v2beta1 "$WORK/strict-v2beta1.json"
-start_mock v2-empty v2beta1 "$WORK/strict-v2beta1-empty.json"
-start_mock v1 v1beta1 "$WORK/strict-v1beta1.json"
-start_mock v1-empty v1beta1 "$WORK/strict-v1beta1-empty.json"
+# "full": lists answer Prism's example object; "empty": lists answer nothing.
+MOCKS=(full empty)
+start_mock full "$WORK/strict-kfp.json"
+start_mock empty "$WORK/strict-kfp-empty.json"
 for m in "${MOCKS[@]}"; do wait_ready "$m"; done
 say "Prism mocks ready: $(for m in "${MOCKS[@]}"; do printf '%s=%s ' "$m" "${URL[$m]}"; done)"
 
@@ -143,28 +165,33 @@ problems() {
 
 # ---- is Prism checking? One valid and one invalid request to each mock -------------------
 for m in "${MOCKS[@]}"; do
-  if [[ ${API[$m]} == v2beta1 ]]; then good='{"display_name":"ok"}'; else good='{"name":"ok"}'; fi
-  from=$(lines "${LOG[$m]}")
-  for body in "$good" '{"unknown_field_for_the_sanity_check":1}'; do
-    curl -s -o /dev/null -X POST -H 'authorization: Bearer sanity' \
-      -H 'content-type: application/json' -d "$body" "${URL[$m]}/apis/${API[$m]}/experiments" || true
+  for api in v2beta1 v1beta1; do
+    if [[ $api == v2beta1 ]]; then good='{"display_name":"ok"}'; else good='{"name":"ok"}'; fi
+    from=$(lines "${LOG[$m]}")
+    for body in "$good" '{"unknown_field_for_the_sanity_check":1}'; do
+      curl -s -o /dev/null -X POST -H 'authorization: Bearer sanity' \
+        -H 'content-type: application/json' -d "$body" "${URL[$m]}/apis/$api/experiments" || true
+    done
+    sleep 0.5
+    out=$(problems "${LOG[$m]}" "$from")
+    if [[ $(grep -c . <<<"$out") != 1 || $out != *unknown_field_for_the_sanity_check* ]] ||
+      [[ $(requests "${LOG[$m]}" "$from") != 2 ]]; then
+      printf '%s\n' "$out" >&2
+      die "Prism ($m, $api) does not report request violations as expected; this check would be blind"
+    fi
   done
-  sleep 0.5
-  out=$(problems "${LOG[$m]}" "$from")
-  if [[ $(grep -c . <<<"$out") != 1 || $out != *unknown_field_for_the_sanity_check* ]] ||
-    [[ $(requests "${LOG[$m]}" "$from") != 2 ]]; then
-    printf '%s\n' "$out" >&2
-    die "Prism ($m) does not report request violations as expected; this check would be blind"
-  fi
 done
 say "Prism reports invalid requests (sanity check passed)"
 
 # ---- the project: conf-example (every config feature; graph snapshot, no Python needed),
 # else a small generated one ----------------------------------------------------------------
+# PARAM: a run parameter override, so runtime parameters are part of what is checked.
 if [[ -f $ROOT/conf-example/kfpx-snapshot.json && -f $ROOT/conf-example/conf/base/kubeflow.yaml ]]; then
   PROJECT=$ROOT/conf-example
   SNAPSHOT=$PROJECT/kfpx-snapshot.json
+  PARAM='data_science={"model_options": {"test_size": 0.3, "random_state": 7, "features": ["crew"]}}'
 else
+  PARAM='test_size=0.3'
   PROJECT=$WORK/project
   SNAPSHOT=$PROJECT/snapshot.json
   mkdir -p "$PROJECT/conf/base" "$PROJECT/conf/local"
@@ -207,7 +234,7 @@ BAD=()   # "command: problem"
 TOTAL=0
 # run_kfpx MOCK LABEL -- ARGS...
 run_kfpx() {
-  local mock=$1 label=$2 log=${LOG[$1]} from n rc=0 out
+  local mock=$1 label=$2 log=${LOG[$1]} from n rc=0 out saw
   shift 3
   from=$(lines "$log")
   timeout "$CMD_TIMEOUT" "$KFPX" -v -C "$PROJECT" --snapshot "$SNAPSHOT" "$@" --host "${URL[$mock]}" \
@@ -223,24 +250,27 @@ run_kfpx() {
   fi
   out=$(problems "$log" "$from")
   if [[ -n $out ]]; then
-    BAD+=("$label: requests that break the spec:"$'\n'"$out"$'\n'"  kfpx saw: $(grep -E ' (422|404|405|415) ' "$WORK/$label.err" | head -5 | tr '\n' ';')")
+    # kfpx's own -v lines about those answers, when it prints any.
+    saw=$({ grep -E '(^| )(422|404|405|415)( |$)' "$WORK/$label.err" || true; } | head -5 | sed 's/^/  kfpx: /')
+    BAD+=("$label: requests that break the spec:"$'\n'"$out${saw:+$'\n'$saw}")
   fi
 }
 
 for mock in "${MOCKS[@]}"; do
-  if [[ ${API[$mock]} == v2beta1 ]]; then ver=2; else ver=1; fi
-  run_kfpx "$mock" "$mock-upload" -- upload-pipeline --kfp-version "$ver"
-  run_kfpx "$mock" "$mock-run-once" -- run-once --kfp-version "$ver"
-  run_kfpx "$mock" "$mock-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' \
-    --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z --end-time 2027-01-01T00:00:00Z
-  run_kfpx "$mock" "$mock-list" -- list-pipelines --kfp-version "$ver" -o json
+  for ver in 2 1; do
+    run_kfpx "$mock" "$mock-v$ver-upload" -- upload-pipeline --kfp-version "$ver"
+    run_kfpx "$mock" "$mock-v$ver-run-once" -- run-once --kfp-version "$ver" --param "$PARAM"
+    run_kfpx "$mock" "$mock-v$ver-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' --param "$PARAM" \
+      --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z --end-time 2027-01-01T00:00:00Z
+    run_kfpx "$mock" "$mock-v$ver-list" -- list-pipelines --kfp-version "$ver" -o json
+  done
 done
 
 # What was exercised (request lines Prism kept; ids are "string").
 say "endpoints exercised:"
 for m in "${MOCKS[@]}"; do plain "${LOG[$m]}" 0; done |
-  grep -oE '\[HTTP SERVER\] [a-z]+ /[^ ?]*' | sed 's/\[HTTP SERVER\] //' | sort | uniq -c |
-  sed 's/^/    /' >&2
+  { grep -oE '\[HTTP SERVER\] [a-z]+ /[^ ?]*' || true; } | sed 's/\[HTTP SERVER\] //' | sort |
+  uniq -c | sed 's/^/    /' >&2
 
 # ---- verdict ---------------------------------------------------------------------------
 if ((${#BAD[@]})); then

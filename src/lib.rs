@@ -15,7 +15,7 @@ pub mod project;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 pub use error::Error;
 
@@ -39,7 +39,17 @@ pub fn main_entry() -> ExitCode {
             output::one_line(msg)
         );
     }));
-    let cli = cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let matches = cli::Cli::command()
+        .color(clap_color(&args))
+        .get_matches_from(&args);
+    let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // An empty KEDRO_ENV means "not set", as in Kedro: fall back to the default env.
+    if cli.global.env.is_empty()
+        && matches.value_source("env") == Some(clap::parser::ValueSource::EnvVariable)
+    {
+        cli.global.env = "local".into();
+    }
     output::init(&cli.global);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,5 +57,60 @@ pub fn main_entry() -> ExitCode {
             output::error(&err);
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+/// Colour of clap's own help and usage errors, which are printed before `--color` is parsed:
+/// the last `--color` among the arguments, else clap's auto mode (terminal, NO_COLOR).
+fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = clap::ColorChoice::Auto;
+    let mut iter = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(arg) = iter.next() {
+        let value = match arg {
+            "--" => break,
+            "--color" => iter.next(),
+            _ => arg.strip_prefix("--color="),
+        };
+        choice = match value {
+            Some("always") => clap::ColorChoice::Always,
+            Some("never") => clap::ColorChoice::Never,
+            Some(_) => clap::ColorChoice::Auto,
+            None => choice,
+        };
+    }
+    if choice == clap::ColorChoice::Auto && std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
+        choice = clap::ColorChoice::Never;
+    }
+    choice
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn choice(args: &[&str]) -> clap::ColorChoice {
+        let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        clap_color(&args)
+    }
+
+    #[test]
+    fn clap_colour_follows_the_last_color_option() {
+        assert_eq!(
+            choice(&["kfpx", "--color", "never", "x"]),
+            clap::ColorChoice::Never
+        );
+        assert_eq!(
+            choice(&["kfpx", "ui", "--color=always"]),
+            clap::ColorChoice::Always
+        );
+        assert_eq!(
+            choice(&["kfpx", "--color=never", "--color", "always"]),
+            clap::ColorChoice::Always
+        );
+        assert_eq!(
+            choice(&["kfpx", "--", "--color", "never"]),
+            choice(&["kfpx"]),
+            "after -- it is an operand"
+        );
     }
 }

@@ -219,6 +219,20 @@ fn an_env_with_a_path_separator_is_rejected() {
         .output()
         .unwrap();
     assert!(assert_one_error_line(&out).contains("\"x/y\""));
+    // An empty KEDRO_ENV counts as unset (env `local`); an empty -e does not.
+    let out = kfpx(&root)
+        .env("KEDRO_ENV", "")
+        .args(["-v", "init", "http://h:1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stderr_of(&out).contains("(env local)"),
+        "{}",
+        stderr_of(&out)
+    );
+    let out = kfpx(&root).args(["-e", "", "ui"]).output().unwrap();
+    assert!(assert_one_error_line(&out).contains("invalid environment name"));
 }
 
 #[test]
@@ -617,4 +631,44 @@ fn colour_only_when_asked_or_on_a_terminal() {
         .unwrap();
     assert!(stderr_of(&out).contains("\u{1b}["), "{}", stderr_of(&out));
     assert!(stderr_of(&out).contains("error"));
+}
+
+#[test]
+fn verbose_shows_steps_and_quiet_hides_warnings() {
+    let (_tmp, root) = kedro_project("demo");
+    let out = kfpx(&root).args(["init", "http://h:1"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "default: no info lines: {}",
+        stderr_of(&out)
+    );
+    let out = kfpx(&root)
+        .args(["-v", "init", "http://h:1", "--force"])
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("info: project \"demo\" at ") && l.contains("(env local)")),
+        "{err}"
+    );
+
+    // A warning (no browser) shows by default and disappears with -q; the URL stays on stdout.
+    let ui = |extra: &[&str]| {
+        kfpx(&root)
+            .args(extra)
+            .arg("ui")
+            .env("KF_PIPELINES_UI_ENDPOINT", "https://ui.example.com")
+            .env("DISPLAY", ":0")
+            .env("PATH", root.as_os_str())
+            .output()
+            .unwrap()
+    };
+    let out = ui(&[]);
+    assert!(stderr_of(&out).contains("warning: could not start a browser"));
+    let out = ui(&["-q"]);
+    assert!(out.status.success());
+    assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), "https://ui.example.com\n");
 }

@@ -6,7 +6,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::fake_kfp::{FakeKfp, TWO_TASK_IR};
+use support::fake_kfp::{FakeKfp, TWO_TASK_ARGO, TWO_TASK_IR};
 
 const V2: &str = "/apis/v2beta1";
 const V1: &str = "/apis/v1beta1";
@@ -207,13 +207,16 @@ async fn upload_names_conflicts_and_versions() {
     // upload_version without pipelineid, or of an unknown pipeline.
     let (st, body) = upload(&fake, &format!("{V2}/pipelines/upload_version?name=v3")).await;
     assert_eq!(st, 400);
-    assert!(message(&body).contains("pipelineid"), "{body}");
+    assert!(message(&body).contains("pipeline id"), "{body}");
     let (st, _) = upload(
         &fake,
         &format!("{V2}/pipelines/upload_version?name=v3&pipelineid=nope"),
     )
     .await;
-    assert_eq!(st, 404);
+    assert_eq!(
+        st, 400,
+        "the upload handler answers 400 for an unknown pipeline"
+    );
 
     // Lookups by name, v2 and v1 ("-" = shared namespace).
     let by_name = ok(get(&fake, &format!("{V2}/pipelines/names/spec.yaml")).await);
@@ -287,6 +290,8 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
     .await;
     assert_eq!(st, 400, "extension must be .yaml/.yml/.json");
 
+    // A spec the server cannot use fails in its resource manager, which the upload handler
+    // answers with 500 (pipeline_upload_server.go tells only AlreadyExists apart).
     let bad_schema = TWO_TASK_IR.replace("schemaVersion: 2.1.0", "schemaVersion: 2.0.0");
     let (st, body) = upload_as(
         &fake,
@@ -296,7 +301,10 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
         &bad_schema,
     )
     .await;
-    assert_eq!(st, 400);
+    assert_eq!(
+        st, 500,
+        "the upload handler answers 500 for all but AlreadyExists"
+    );
     assert!(message(&body).contains("schemaVersion"), "{body}");
 
     let typo = TWO_TASK_IR.replace("deploymentSpec:", "deploymentSpecs:");
@@ -308,7 +316,7 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
         &typo,
     )
     .await;
-    assert_eq!(st, 400);
+    assert_eq!(st, 500);
     assert!(message(&body).contains("unknown template format"), "{body}");
 
     // JSON instead of multipart.
@@ -322,16 +330,19 @@ async fn upload_rejects_bad_multipart_and_bad_specs() {
     assert_eq!(st, 400);
     assert!(fake.pipelines().is_empty());
 
-    // An Argo workflow is a valid (v1) pipeline file.
-    let argo = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: p-}\nspec:\n  entrypoint: main\n  templates:\n  - name: main\n    dag: {tasks: [{name: a, template: a}]}\n  - name: a\n    container: {image: alpine}\n";
-    ok(upload_as(
+    // An Argo workflow is a valid (v1) pipeline file; its parameters show in v1.
+    let p = ok(upload_as(
         &fake,
         &format!("{V1}/pipelines/upload?name=argo"),
         "uploadfile",
         "wf.yaml",
-        argo,
+        TWO_TASK_ARGO,
     )
     .await);
+    assert_eq!(
+        p["parameters"],
+        json!([{"name": "source_uri", "value": "s3://bucket/raw"}])
+    );
 }
 
 // ----- request shapes --------------------------------------------------------------------
@@ -458,7 +469,10 @@ async fn run_moves_one_state_per_get() {
     )
     .await);
     assert_eq!(run["state"], "PENDING");
-    assert!(run.get("finished_at").is_none());
+    assert_eq!(
+        run["finished_at"], "1970-01-01T00:00:00Z",
+        "as the server: epoch until done"
+    );
     let id = run["run_id"].as_str().unwrap();
     let states: Vec<Value> = {
         let mut v = vec![];
@@ -472,7 +486,7 @@ async fn run_moves_one_state_per_get() {
         [json!("RUNNING"), json!("SUCCEEDED"), json!("SUCCEEDED")]
     );
     let done = ok(get(&fake, &format!("{V2}/runs/{id}")).await);
-    assert!(done["finished_at"].is_string());
+    assert_ne!(done["finished_at"], "1970-01-01T00:00:00Z");
     assert_eq!(done["state_history"].as_array().unwrap().len(), 3);
     // Listing does not advance, and the run is in its experiment.
     let l = ok(get(&fake, &format!("{V2}/runs?experiment_id={eid}")).await);
@@ -1032,15 +1046,15 @@ async fn delay_and_drop_next() {
     fake.delay_next(
         "GET",
         "/apis/v2beta1/healthz",
-        Duration::from_millis(300),
+        Duration::from_millis(1000),
         1,
     );
     let t = Instant::now();
     ok(get(&fake, &format!("{V2}/healthz")).await);
-    assert!(t.elapsed() >= Duration::from_millis(300));
+    assert!(t.elapsed() >= Duration::from_millis(1000));
     let t = Instant::now();
     ok(get(&fake, &format!("{V2}/healthz")).await);
-    assert!(t.elapsed() < Duration::from_millis(300));
+    assert!(t.elapsed() < Duration::from_millis(1000));
 
     fake.drop_next("GET", "/apis/v2beta1/healthz", 1);
     let err = client()
@@ -1183,6 +1197,13 @@ async fn records_requests_and_flags_unknown_endpoints() {
     // A query parameter the endpoint does not have is ignored by the server, and recorded:
     // v1 names the namespace with resource_reference_key, not `namespace`.
     ok(get(&fake, &format!("{V1}/pipelines?namespace=team-a")).await);
+    let caught =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fake.assert_no_violations()))
+            .unwrap_err();
+    assert!(caught
+        .downcast_ref::<String>()
+        .unwrap()
+        .contains("namespace"));
     let v = fake.violations();
     assert!(
         v.len() == 1
@@ -1258,7 +1279,7 @@ async fn five_thousand_pipelines_page_quickly() {
     }
     assert_eq!(n, 5000);
     eprintln!("listed 5000 pipelines in {:?}", t.elapsed());
-    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 /// The request bodies NOTES.md §3 captured from the official `kfp` 2.17 client are accepted
@@ -1318,6 +1339,6 @@ async fn bodies_captured_from_the_official_client_pass() {
         &format!("{V2}/pipelines/upload_version?name=v2&pipelineid={pid}&description=x"),
     )
     .await);
-    assert!(fake.violations().is_empty(), "{:#?}", fake.violations());
+    fake.assert_no_violations();
     assert_eq!(fake.pipeline_versions(&pid).len(), 3);
 }

@@ -455,7 +455,7 @@ fn runs(file: &Path) -> usize {
 }
 
 #[test]
-#[ignore = "needs graph::probe::run from the probe branch; run after merging it"]
+#[cfg(unix)]
 fn cache_hit_starts_no_python_and_a_corrupt_cache_is_rebuilt() {
     let (dir, python, count) = fake_project();
     let graph = |extra: &[&str]| {

@@ -889,7 +889,6 @@ fn a_wrong_bearer_token_names_the_provider_and_never_the_token() {
 }
 
 #[test]
-#[ignore = "needs the auth providers (src/kfp/auth.rs) from the auth branch"]
 fn a_bearer_token_from_the_environment_is_sent() {
     let fake = FakeKfp::start();
     fake.require_bearer("s3cret-token");
@@ -988,7 +987,6 @@ fn kfpx_example() -> Command {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn example_upload_end_to_end_is_idempotent_under_both_apis() {
     for flag in ["2", "1"] {
         let fake = FakeKfp::start();
@@ -1038,7 +1036,6 @@ fn example_upload_end_to_end_is_idempotent_under_both_apis() {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn example_run_once_and_schedule_under_both_apis() {
     for flag in ["2", "1"] {
         let fake = FakeKfp::start();
@@ -1066,7 +1063,6 @@ fn example_run_once_and_schedule_under_both_apis() {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn example_run_once_refuses_an_unknown_param() {
     let fake = FakeKfp::start();
     kfpx_example()
@@ -1079,7 +1075,6 @@ fn example_run_once_refuses_an_unknown_param() {
 }
 
 #[test]
-#[ignore = "needs the compile chain"]
 fn ctrl_c_while_waiting_leaves_the_run_running() {
     let fake = FakeKfp::start();
     fake.set_run_plan(&["RUNNING"]);
@@ -1121,4 +1116,69 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
         fake.requests_to("POST", "/apis/v2beta1/runs/").is_empty(),
         "no terminate"
     );
+}
+
+#[test]
+fn a_bad_ca_bundle_is_one_clear_line() {
+    let fake = FakeKfp::start();
+    let missing = std::env::temp_dir().join("kfpx-no-such-ca.pem");
+    kfpx()
+        .args(["list-pipelines", "--host", &fake.url(), "--ca-bundle"])
+        .arg(&missing)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read the CA bundle"));
+    let not_pem = std::env::temp_dir().join(format!("kfpx-not-pem-{}.txt", std::process::id()));
+    std::fs::write(&not_pem, "just some text\n").unwrap();
+    kfpx()
+        .args(["list-pipelines", "--host", &fake.url(), "--ca-bundle"])
+        .arg(&not_pem)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("CA bundle"))
+        .stderr(predicate::str::contains("PEM"));
+    let _ = std::fs::remove_file(&not_pem);
+}
+
+#[test]
+fn example_upload_timing() {
+    let fake = FakeKfp::start();
+    // Warm the snapshot cache and create the pipeline.
+    kfpx_example()
+        .args(["upload-pipeline", "--host", &fake.url()])
+        .assert()
+        .success();
+    let mut best = Duration::MAX;
+    for variant in ["a", "b", "c"] {
+        // New content each time (a commit id changes the image tag): a real new version.
+        let started = Instant::now();
+        kfpx_example()
+            .env("KEDRO_CONFIG_COMMIT_ID", format!("{variant}123456789"))
+            .args(["upload-pipeline", "--host", &fake.url()])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("added version"));
+        best = best.min(started.elapsed());
+    }
+    eprintln!("upload-pipeline of conf-example, end to end: {best:?}");
+    assert!(best < Duration::from_secs(10), "{best:?}");
+}
+
+#[test]
+fn the_endpoint_and_namespace_come_from_the_environment() {
+    let fake = FakeKfp::start();
+    fake.set_multi_user(true);
+    fake.seed_pipeline("team private", "team-env");
+    let out = kfpx()
+        .env("KF_PIPELINES_ENDPOINT", fake.url())
+        .env("KF_PIPELINES_NAMESPACE", "team-env")
+        .args(["list-pipelines", "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "team private");
 }

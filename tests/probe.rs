@@ -156,7 +156,7 @@ fn crash_without_marker_reports_exit_code_and_tail() {
     let python = fake_python(
         dir.path(),
         "python",
-        "echo 'Fatal Python error: something' >&2; exit 1",
+        "echo 'cannot open s3://AKIAKEY:topsecret@bucket/raw.csv' >&2; echo 'Fatal Python error: something' >&2; exit 1",
     );
     let msg = probe_err(&project_at(dir.path(), "local"), &python);
     assert!(
@@ -167,6 +167,15 @@ fn crash_without_marker_reports_exit_code_and_tail() {
         "{msg}"
     );
     assert!(msg.ends_with("  | Fatal Python error: something"), "{msg}");
+    // Credentials in URLs never reach the user's terminal or logs.
+    assert!(
+        msg.contains("  | cannot open s3://<redacted>@bucket/raw.csv\n"),
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("topsecret") && !msg.contains("AKIAKEY"),
+        "{msg}"
+    );
 }
 
 #[cfg(unix)]

@@ -134,6 +134,7 @@ pub fn render_all(
         github_actions => with_github_actions,
         kfpx_version => env!("CARGO_PKG_VERSION"),
         default_branch => default_branch,
+        requirements => requirements_file(&project.root),
     };
 
     let mut templates = vec![("kubeflow.yaml.j2", CONFIG_TEMPLATE, config_path(project))];
@@ -170,6 +171,16 @@ fn config_path(project: &Project) -> PathBuf {
         yml
     } else {
         base.join("kubeflow.yaml")
+    }
+}
+
+/// The project's pip requirements, relative to its root: `requirements.txt` (Kedro 0.19+),
+/// else `src/requirements.txt` (older starters) when only that exists.
+fn requirements_file(root: &Path) -> &'static str {
+    if !root.join("requirements.txt").is_file() && root.join("src/requirements.txt").is_file() {
+        "src/requirements.txt"
+    } else {
+        "requirements.txt"
     }
 }
 
@@ -399,6 +410,9 @@ mod tests {
                 "cargo install kfpx --locked --version {}",
                 env!("CARGO_PKG_VERSION")
             )));
+            // kfpx reads the graph through Kedro, so the project is installed first.
+            assert!(uses.contains(&"actions/setup-python@v5"), "{uses:?}");
+            assert!(text.contains("pip install -r requirements.txt"), "{text}");
             assert!(!text.contains("{%") && !text.contains("{#"), "{text}");
         }
         let run = |wf: &serde_yaml::Value| {
@@ -526,6 +540,17 @@ mod tests {
         assert_eq!(image_name("Space Flights 2"), "space-flights-2");
         assert_eq!(image_name("--"), "kedro-project");
         assert_eq!(image_name("a__b.c"), "a__b.c");
+    }
+
+    #[test]
+    fn old_style_projects_install_src_requirements() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert_eq!(requirements_file(tmp.path()), "requirements.txt");
+        std::fs::create_dir(tmp.path().join("src")).unwrap();
+        std::fs::write(tmp.path().join("src/requirements.txt"), "kedro\n").unwrap();
+        assert_eq!(requirements_file(tmp.path()), "src/requirements.txt");
+        std::fs::write(tmp.path().join("requirements.txt"), "kedro\n").unwrap();
+        assert_eq!(requirements_file(tmp.path()), "requirements.txt");
     }
 
     #[test]

@@ -26,20 +26,28 @@ pub struct Ctx {
 impl Ctx {
     /// The Kedro project the command works on (`-C`, else discovered from the cwd).
     pub fn project(&self) -> Result<Project> {
-        Ok(Project::discover(
-            self.global.project_dir.as_deref(),
-            &self.global.env,
-        )?)
+        let project = Project::discover(self.global.project_dir.as_deref(), &self.global.env)?;
+        log_project(&project);
+        Ok(project)
     }
 
     /// The project `kfpx init` writes into: like [`Ctx::project`], but a directory with just a
     /// `pyproject.toml` also qualifies (`-C`, or the cwd when no project is found above it).
     pub fn project_for_init(&self) -> Result<Project> {
-        Ok(Project::discover_for_init(
-            self.global.project_dir.as_deref(),
-            &self.global.env,
-        )?)
+        let project =
+            Project::discover_for_init(self.global.project_dir.as_deref(), &self.global.env)?;
+        log_project(&project);
+        Ok(project)
     }
+}
+
+fn log_project(p: &Project) {
+    tracing::info!(
+        "project {:?} at {} (env {})",
+        p.name,
+        p.root.display(),
+        p.env
+    );
 }
 
 pub fn run(cli: Cli) -> Result<()> {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::ScheduleArgs;
 use crate::commands::build::{self, Prepared};
-use crate::commands::run_once::{request_description, run_params};
+use crate::commands::run_once::run_params;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::kfp::cronexpr::{self, CronExpr};
@@ -118,7 +118,10 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
         &naming::content_hash(document),
         commit.as_deref(),
     );
-    let description = request_description(&format!("kfpx schedule of {pipeline_name}"));
+    let description = rc
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("kfpx schedule of {pipeline_name}"));
 
     session::runtime()?.block_on(async {
         let kfp = session::connect(

@@ -63,7 +63,6 @@ pub fn obtain(
         }
     }
 
-    tracing::info!("probing the Kedro project with {}", python.display());
     let snapshot = probe(project, &python)?;
     if let Err(e) = write_cache(&path, &key, &snapshot) {
         crate::output::warn(format!(

@@ -54,10 +54,10 @@ pub fn resolve_python_from(
     virtual_env: Option<OsString>,
 ) -> PathBuf {
     if let Some(p) = explicit {
-        return p.to_path_buf();
+        return absolute_if_path(p);
     }
     if let Some(p) = kfpx_python.filter(|p| !p.is_empty()) {
-        return PathBuf::from(p);
+        return absolute_if_path(Path::new(&p));
     }
     if let Some(venv) = virtual_env.filter(|p| !p.is_empty()) {
         let python = venv_python(Path::new(&venv));
@@ -70,6 +70,16 @@ pub fn resolve_python_from(
         return python;
     }
     PathBuf::from(DEFAULT_PYTHON)
+}
+
+/// A relative path like `.venv/bin/python` means the current directory's, but the probe runs
+/// in the project root: make it absolute. A bare name (`python3.11`) is looked up on PATH.
+fn absolute_if_path(python: &Path) -> PathBuf {
+    if python.is_relative() && python.components().count() > 1 {
+        std::path::absolute(python).unwrap_or_else(|_| python.to_path_buf())
+    } else {
+        python.to_path_buf()
+    }
 }
 
 fn venv_python(venv: &Path) -> PathBuf {
@@ -117,6 +127,7 @@ pub fn run_with_timeout(
             project.root.display()
         )));
     }
+    let python = &absolute_if_path(python);
     let started = Instant::now();
     tracing::info!(
         "probing the Kedro project in {} (env {}) with {}",
@@ -167,7 +178,8 @@ fn spawn_and_wait(
     }
     let _ = feeder.join();
     let stdout = stdout.take();
-    let stderr = String::from_utf8_lossy(&stderr.take()).into_owned();
+    // Exception messages can quote a dataset's URL with its credentials.
+    let stderr = redact_urls(&String::from_utf8_lossy(&stderr.take()));
     match status {
         Some(status) => Ok(Output {
             status,
@@ -259,6 +271,33 @@ fn spawn_error(python: &Path, err: &std::io::Error) -> GraphError {
         ),
     };
     GraphError::Invalid(msg)
+}
+
+/// `scheme://user:secret@host/...` becomes `scheme://<redacted>@host/...` everywhere in `text`.
+/// Broad on purpose, like the probe: a `:` before the `@` counts as credentials even after a
+/// `/` (secrets are not always URL-escaped), so a rare path is over-redacted, never a secret
+/// shown.
+fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, after) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = after
+            .find(|c: char| c.is_whitespace() || "\"'()<>[]{},;".contains(c))
+            .unwrap_or(after.len());
+        let token = &after[..end];
+        match token.find('@') {
+            Some(at) if token[..at].contains(':') || !token[..at].contains('/') => {
+                out.push_str("<redacted>");
+                out.push_str(&token[at..]);
+            }
+            _ => out.push_str(token),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The probe's failure report: the marker line's kind and reason, if there is one.
@@ -502,6 +541,23 @@ mod tests {
     }
 
     #[test]
+    fn relative_interpreter_paths_are_taken_from_the_current_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let got = resolve_python_from(dir.path(), Some(Path::new("venv/bin/python")), None, None);
+        assert_eq!(got, cwd.join("venv/bin/python"));
+        let got = resolve_python_from(dir.path(), None, Some("./py".into()), None);
+        assert!(
+            got.is_absolute() && got.ends_with("py"),
+            "{}",
+            got.display()
+        );
+        // A bare name stays a PATH lookup.
+        let got = resolve_python_from(dir.path(), Some(Path::new("python3.12")), None, None);
+        assert_eq!(got, PathBuf::from("python3.12"));
+    }
+
+    #[test]
     fn falls_back_to_python3() {
         let dir = tempfile::tempdir().unwrap();
         let got = resolve_python_from(dir.path(), None, None, None);
@@ -531,6 +587,20 @@ mod tests {
         // Nor when no kedro is on PATH.
         let path_var = std::env::join_paths([&empty]).unwrap();
         assert_eq!(kedro_python_on_path(&path_var, Path::new("python3")), None);
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        assert_eq!(
+            redact_urls("DatasetError: s3://AKIA:se/cr@bucket/x.csv failed\nat https://u:p@h:9/a"),
+            "DatasetError: s3://<redacted>@bucket/x.csv failed\nat https://<redacted>@h:9/a"
+        );
+        let plain = "File \"/src/a.py\", line 3 gs://bucket/x.pq file:///tmp/x report@2024.csv";
+        assert_eq!(redact_urls(plain), plain);
+        assert_eq!(
+            redact_urls("'postgresql://me:pw@db:5432/x'"),
+            "'postgresql://<redacted>@db:5432/x'"
+        );
     }
 
     #[test]

@@ -81,6 +81,26 @@ pub struct DatasetDef {
     pub filepath: Option<String>,
 }
 
+impl DatasetDef {
+    /// In memory: flagged so, or its type is a MemoryDataset in any spelling (`MemoryDataset`,
+    /// `io.MemoryDataset`, `kedro.io.memory_dataset.MemoryDataset`, 0.18's `MemoryDataSet`,
+    /// `SharedMemoryDataset`), whatever the flag says.
+    pub fn is_memory(&self) -> bool {
+        self.memory
+            || self.ty.as_deref().is_some_and(|ty| {
+                matches!(
+                    ty.rsplit('.').next(),
+                    Some(
+                        "MemoryDataset"
+                            | "MemoryDataSet"
+                            | "SharedMemoryDataset"
+                            | "SharedMemoryDataSet"
+                    )
+                )
+            })
+    }
+}
+
 fn empty_object() -> serde_json::Value {
     serde_json::Value::Object(Default::default())
 }
@@ -186,7 +206,7 @@ impl Snapshot {
         self.datasets
             .get(dataset)
             .or_else(|| self.datasets.get(base_dataset(dataset)))
-            .is_none_or(|d| d.memory)
+            .is_none_or(DatasetDef::is_memory)
     }
 }
 
@@ -201,4 +221,108 @@ fn json_error(origin: &str, what: &str, e: &serde_json::Error) -> GraphError {
         e.line(),
         e.column()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ds(ty: Option<&str>, memory: bool) -> DatasetDef {
+        DatasetDef {
+            ty: ty.map(String::from),
+            memory,
+            filepath: None,
+        }
+    }
+
+    #[test]
+    fn memory_datasets_in_every_spelling() {
+        for ty in [
+            "MemoryDataset",
+            "io.MemoryDataset",
+            "kedro.io.MemoryDataset",
+            "kedro.io.memory_dataset.MemoryDataset",
+            "MemoryDataSet",
+            "kedro.io.SharedMemoryDataset",
+        ] {
+            assert!(ds(Some(ty), false).is_memory(), "{ty}");
+        }
+        assert!(!ds(Some("pandas.CSVDataset"), false).is_memory());
+        assert!(!ds(Some("my.MemoryDatasetCache"), false).is_memory());
+        assert!(ds(None, true).is_memory());
+    }
+
+    #[test]
+    fn datasets_missing_from_the_catalog_are_in_memory() {
+        let mut snap: Snapshot = serde_json::from_value(serde_json::json!({
+            "format": "kfpx-snapshot", "version": 1,
+            "project": {"name": "p", "kedro_version": "1.0.0"},
+            "pipelines": {},
+            "datasets": {"file": {"type": "pandas.CSVDataset", "memory": false},
+                         "t@pandas": {"type": "pandas.CSVDataset", "memory": false}}
+        }))
+        .unwrap();
+        assert!(!snap.is_memory("file"));
+        assert!(snap.is_memory("unknown"));
+        assert!(!snap.is_memory("t@pandas"));
+        assert!(
+            snap.is_memory("t@spark"),
+            "no entry for this side of the transcoding"
+        );
+        snap.datasets
+            .insert("t".into(), ds(Some("pandas.CSVDataset"), false));
+        assert!(!snap.is_memory("t@spark"), "falls back to the base name");
+    }
+
+    #[test]
+    fn parse_errors_carry_line_and_column() {
+        let e = Snapshot::from_json("{\n  \"format\": \"kfpx-snapshot\",\n  oops\n}", "f.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("snapshot f.json:3:3 is not valid JSON: key must be a string;"),
+            "{e}"
+        );
+        let e = Snapshot::from_json(r#"{"format": "kfpx-snapshot", "version": "1"}"#, "f.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("has version \"1\", this kfpx reads version 1"),
+            "{e}"
+        );
+        let e = Snapshot::from_json(
+            r#"{"format": "kfpx-snapshot", "version": 1, "project": {"name": "p",
+                "kedro_version": "1"}, "pipelines": {}, "extra": 1}"#,
+            "f.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("f.json:2:63 does not match the snapshot format: unknown field `extra`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_conf_example_snapshot_reads_and_round_trips() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf-example/kfpx-snapshot.json");
+        let snap = Snapshot::load(&path).unwrap();
+        assert_eq!(
+            snap.pipeline_names(),
+            [
+                "__default__",
+                "data_processing",
+                "data_science",
+                "reporting"
+            ]
+        );
+        assert_eq!(snap.pipelines["__default__"].nodes.len(), 10);
+        assert!(snap.is_memory("reporting.passenger_capacity"));
+        let again = Snapshot::from_json(&snap.to_json_pretty(), "again").unwrap();
+        assert_eq!(again, snap);
+        assert_eq!(
+            snap.to_json_pretty(),
+            std::fs::read_to_string(&path).unwrap()
+        );
+    }
 }

@@ -171,10 +171,21 @@ impl Kfp {
             return Ok((e, false));
         }
         let created = match self.version() {
-            KfpVersion::V2 => v2::create_experiment(&self.client, name, namespace).await?,
-            KfpVersion::V1 => v1::create_experiment(&self.client, name, namespace).await?,
+            KfpVersion::V2 => v2::create_experiment(&self.client, name, namespace).await,
+            KfpVersion::V1 => v1::create_experiment(&self.client, name, namespace).await,
         };
-        Ok((created, true))
+        match created {
+            Ok(e) => Ok((e, true)),
+            // Created by someone else between our look and our create.
+            Err(e) if e.status() == Some(409) => {
+                let again = match self.version() {
+                    KfpVersion::V2 => v2::find_experiment(&self.client, name, namespace).await?,
+                    KfpVersion::V1 => v1::find_experiment(&self.client, name, namespace).await?,
+                };
+                again.map(|x| (x, false)).ok_or(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn create_run(&self, run: &NewRun<'_>) -> Result<Run, KfpError> {

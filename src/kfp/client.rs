@@ -157,6 +157,8 @@ struct Inner {
     api_base: String,
     auth: tokio::sync::Mutex<Auth>,
     auth_name: String,
+    /// Every provider tried, in order (for 401 messages).
+    auth_tried: String,
     server: ServerInfo,
 }
 
@@ -223,6 +225,12 @@ impl Client {
         let auth = Auth::discover(&options.endpoint, &http, auth_env).await?;
         let auth_name = auth.describe();
         tracing::info!("KFP credentials: {auth_name}");
+        let tried = auth.tried();
+        let auth_tried = if tried.is_empty() {
+            auth_name.clone()
+        } else {
+            tried.join(", then ")
+        };
         let api_base = api_base(&options.endpoint, options.version);
         let mut client = Client {
             inner: Arc::new(Inner {
@@ -231,6 +239,7 @@ impl Client {
                 api_base,
                 auth: tokio::sync::Mutex::new(auth),
                 auth_name,
+                auth_tried,
                 server: ServerInfo::default(),
             }),
         };
@@ -475,7 +484,7 @@ impl Client {
                     self.inner.options.endpoint,
                     origin(login),
                     login.path(),
-                    self.inner.auth_name,
+                    self.inner.auth_tried,
                     CREDENTIAL_HINT
                 )),
                 false,
@@ -530,7 +539,7 @@ impl Client {
             "KFP at {} refused the credentials (HTTP 401{}); tried: {}. Provide others: {}",
             self.inner.options.endpoint,
             message.map(|m| format!(": {m}")).unwrap_or_default(),
-            self.inner.auth_name,
+            self.inner.auth_tried,
             CREDENTIAL_HINT
         ))
     }

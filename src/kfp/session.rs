@@ -138,7 +138,9 @@ pub async fn connect(
     version: KfpVersion,
 ) -> Result<Kfp, KfpError> {
     let env = ServerEnv::from_process();
-    let auth_env = AuthEnv::from_process();
+    // The Dex login client uses the same TLS settings as the API client.
+    let auth_env =
+        AuthEnv::from_process().with_tls(args.insecure_skip_tls_verify, args.ca_bundle.clone());
     let endpoint = resolve_endpoint(args.host.as_deref(), &env, config)?;
     let namespace = resolve_namespace(args.namespace.as_deref(), &env, config, &auth_env);
     let ui = ui_base(&endpoint, &env);

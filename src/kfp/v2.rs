@@ -108,23 +108,37 @@ pub fn recurring_run(v: &Value) -> Result<RecurringRun, KfpError> {
 
 /// Every page of a list call.
 pub async fn list_all(c: &Client, call: Call, items_key: &str) -> Result<Vec<Value>, KfpError> {
+    list_all_keys(c, call, &[items_key]).await
+}
+
+/// Every page of a list call whose items are under the first of `keys` present.
+pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<Value>, KfpError> {
+    let items_key = keys.first().copied().unwrap_or("items");
     let mut out = Vec::new();
     let mut token: Option<String> = None;
+    let mut seen = std::collections::BTreeSet::new();
     loop {
         let mut page = call.clone().query("page_size", PAGE_SIZE.to_string());
         if let Some(t) = &token {
             page = page.query("page_token", t.clone());
         }
         let v = c.call(page).await?;
-        if let Some(items) = v.get(items_key).and_then(Value::as_array) {
+        if let Some(items) = keys
+            .iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_array))
+        {
             out.extend(items.iter().cloned());
         }
         match str_field(&v, "next_page_token") {
-            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+            Some(next) if seen.insert(next.clone()) => token = Some(next),
+            // A real server never repeats a token (a static mock does): stop, not loop.
             Some(_) => {
-                return Err(KfpError::Other(format!(
-                    "KFP returned the same page token twice while listing {items_key}; stopping"
-                )))
+                crate::output::warn(format!(
+                    "KFP returned the same page token twice while listing {items_key}; \
+                     stopping at {} items",
+                    out.len()
+                ));
+                return Ok(out);
             }
             None => return Ok(out),
         }
@@ -429,11 +443,8 @@ pub async fn list_recurring_runs(
         .query_opt("namespace", namespace)
         .query("experiment_id", experiment_id)
         .query("filter", filter_eq("display_name", name));
-    // The one camelCase field of the API (recurring_run.proto).
-    let mut all = list_all(c, call.clone(), "recurringRuns").await?;
-    if all.is_empty() {
-        all = list_all(c, call, "recurring_runs").await?;
-    }
+    // The one camelCase field of the API (recurring_run.proto); snake_case just in case.
+    let all = list_all_keys(c, call, &["recurringRuns", "recurring_runs"]).await?;
     Ok(all
         .iter()
         .filter_map(|v| recurring_run(v).ok())

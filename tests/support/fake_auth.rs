@@ -134,6 +134,9 @@ pub struct DexOptions {
     pub cookie_name: String,
     /// oauth2-proxy only: split the session cookie into `<name>_0` and `<name>_1`.
     pub split_cookie: bool,
+    /// The KFP server behind the gateway (e.g. a `FakeKfp` URL): authenticated requests are
+    /// forwarded there; without it the gateway serves a tiny healthz of its own.
+    pub upstream: Option<String>,
     /// oauth2-proxy only: show its own "Sign in with Dex" page (403) instead of redirecting
     /// (Kubeflow's `skip_provider_button: false`).
     pub sign_in_page: bool,
@@ -151,6 +154,7 @@ impl DexOptions {
             cookie_name: "oauth2_proxy_kubeflow".into(),
             split_cookie: false,
             sign_in_page: false,
+            upstream: None,
         }
     }
 }
@@ -264,6 +268,10 @@ impl FakeDex {
     }
 }
 
+/// Marks a response of [`dex_route`] as "authenticated: forward to the upstream KFP".
+#[derive(Clone)]
+struct Forward;
+
 async fn dex_handle(
     State(dex): State<Arc<Dex>>,
     method: Method,
@@ -271,16 +279,67 @@ async fn dex_handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let resp = dex_route(&dex, &method, &uri, &headers, &body);
+    match (&dex.opts.upstream, resp.extensions().get::<Forward>()) {
+        (Some(upstream), Some(_)) => forward(upstream, method, &uri, headers, body).await,
+        _ => resp,
+    }
+}
+
+/// Pass an authenticated request on to the KFP server behind the gateway, as Istio does (with
+/// the `kubeflow-userid` header the gateway adds).
+async fn forward(
+    upstream: &str,
+    method: Method,
+    uri: &Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let url = format!(
+        "{upstream}{}",
+        uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut headers = headers;
+    headers.remove(header::HOST);
+    headers.remove(header::CONTENT_LENGTH);
+    headers.insert("kubeflow-userid", HeaderValue::from_static(FakeDex::USER));
+    let resp = match client
+        .request(method, url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+    {
+        Ok(resp) => resp,
+        Err(e) => return (StatusCode::BAD_GATEWAY, format!("upstream: {e}")).into_response(),
+    };
+    let status = resp.status();
+    let resp_headers = resp.headers().clone();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let mut out = (status, bytes).into_response();
+    for (k, v) in resp_headers.iter() {
+        if k != header::CONTENT_LENGTH && k != header::TRANSFER_ENCODING {
+            out.headers_mut().insert(k, v.clone());
+        }
+    }
+    out
+}
+
+fn dex_route(dex: &Dex, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
     let path = uri.path().to_string();
-    let query = query_map(&uri);
-    let cookies = cookies(&headers);
+    let query = query_map(uri);
+    let cookies = cookies(headers);
     let mut st = dex.state.lock().unwrap();
     st.requests.push((
         method.to_string(),
         uri.path_and_query().map_or(path.clone(), |p| p.to_string()),
     ));
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match (dex.flow, &method, segments.as_slice()) {
+    match (dex.flow, method, segments.as_slice()) {
         (DexFlow::OAuth2Proxy, &Method::GET, ["oauth2", "start"]) => {
             let rd = query.get("rd").cloned().unwrap_or_else(|| "/".into());
             let csrf = random_id("csrf");
@@ -421,7 +480,7 @@ async fn dex_handle(
             if !is_form {
                 return (StatusCode::BAD_REQUEST, "expected a form post").into_response();
             }
-            let form = form_map(&body);
+            let form = form_map(body);
             st.login_posts.push(form.clone());
             let Some(ar) = st.auth_requests.get(&req) else {
                 return (StatusCode::BAD_REQUEST, "Invalid request").into_response();
@@ -469,7 +528,7 @@ async fn dex_handle(
             )
         }
         (_, &Method::POST, ["dex", "approval"]) => {
-            let form = form_map(&body);
+            let form = form_map(body);
             let req = form.get("req").cloned().unwrap_or_default();
             if form.get("approval").map(String::as_str) != Some("approve") {
                 let Some(ar) = st.auth_requests.remove(&req) else {
@@ -492,7 +551,12 @@ async fn dex_handle(
         }
         _ => {
             // Everything else is behind the gateway.
-            if has_session(&dex, &st, &cookies) {
+            if has_session(dex, &st, &cookies) {
+                if dex.opts.upstream.is_some() {
+                    let mut resp = StatusCode::OK.into_response();
+                    resp.extensions_mut().insert(Forward);
+                    return resp;
+                }
                 if path == "/pipeline/apis/v2beta1/healthz" {
                     return (
                         StatusCode::OK,

@@ -57,6 +57,30 @@ deploymentSpec:
     exec-train: {container: {image: 'python:3.11-slim', command: [python, -m, train]}}
 ";
 
+/// A small valid Argo Workflow (KFP v1 pipeline: tasks `extract` -> `train`, parameter
+/// `source_uri`), checked with ../shared/tools/validate_argo.py --strict.
+pub const TWO_TASK_ARGO: &str = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: two-task-
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+    - {name: source_uri, value: s3://bucket/raw}
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: extract, template: extract}
+      - {name: train, template: train, dependencies: [extract]}
+  - name: extract
+    container: {image: 'python:3.11-slim', command: [python, -m, extract]}
+  - name: train
+    container: {image: 'python:3.11-slim', command: [python, -m, train]}
+";
+
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -320,6 +344,18 @@ impl FakeKfp {
     /// gates), each "METHOD /path: problem". Empty when kfpx sent only valid requests.
     pub fn violations(&self) -> Vec<String> {
         self.lock().violations.clone()
+    }
+
+    /// Panic, listing them, when any request so far broke the API's shapes.
+    #[track_caller]
+    pub fn assert_no_violations(&self) {
+        let v = self.violations();
+        assert!(
+            v.is_empty(),
+            "kfpx sent {} request(s) a real KFP server would reject or ignore:\n  {}",
+            v.len(),
+            v.join("\n  ")
+        );
     }
 
     fn add_fault(&self, method: &str, path_prefix: &str, kind: FaultKind, times: usize) {

@@ -109,12 +109,15 @@ impl Dex {
                     super::io_reason(&err)
                 ))
             })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-                KfpError::Auth(format!(
-                    "the CA bundle {} is not a PEM certificate bundle",
-                    path.display()
-                ))
-            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .ok()
+                .filter(|certs| !certs.is_empty())
+                .ok_or_else(|| {
+                    KfpError::Auth(format!(
+                        "the CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        path.display()
+                    ))
+                })?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }
@@ -461,6 +464,35 @@ mod tests {
             cookie: Secret::new(""),
             names: vec![],
         }
+    }
+
+    #[test]
+    fn the_login_client_takes_the_ca_bundle() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut d = dex("local");
+        d.ca_bundle = Some(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/auth/test-ca.pem"
+            )
+            .into(),
+        );
+        assert!(d.client(Arc::new(Jar::default())).is_ok());
+
+        let garbage = dir.path().join("garbage.pem");
+        std::fs::write(&garbage, "not a certificate").unwrap();
+        d.ca_bundle = Some(garbage.clone());
+        let err = d.client(Arc::new(Jar::default())).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "the CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                garbage.display()
+            )
+        );
+        d.ca_bundle = Some(dir.path().join("missing.pem"));
+        let err = d.client(Arc::new(Jar::default())).unwrap_err().to_string();
+        assert!(err.ends_with("missing.pem: no such file"), "{err}");
     }
 
     #[test]

@@ -208,6 +208,8 @@ pub struct Store {
     pub experiments: BTreeMap<String, Experiment>,
     pub runs: BTreeMap<String, Run>,
     pub recurring: BTreeMap<String, Recurring>,
+    /// pipeline id -> its version ids, in creation order (lists stay fast with many pipelines).
+    by_pipeline: BTreeMap<String, Vec<String>>,
     seq: i64,
 }
 
@@ -648,6 +650,10 @@ impl Store {
         raw: String,
     ) -> String {
         let (vid, created) = self.next(0x7e);
+        self.by_pipeline
+            .entry(pid.to_string())
+            .or_default()
+            .push(vid.clone());
         self.versions.insert(
             vid.clone(),
             Version {
@@ -669,13 +675,18 @@ impl Store {
     }
 
     fn versions_of(&self, pid: &str) -> Vec<&Version> {
-        let mut vs: Vec<&Version> = self
-            .versions
-            .values()
-            .filter(|v| v.pipeline_id == pid)
-            .collect();
-        vs.sort_by(|a, b| (a.created, &a.id).cmp(&(b.created, &b.id)));
-        vs
+        self.by_pipeline
+            .get(pid)
+            .map(|ids| ids.iter().filter_map(|id| self.versions.get(id)).collect())
+            .unwrap_or_default()
+    }
+
+    fn remove_version(&mut self, vid: &str) -> Option<Version> {
+        let v = self.versions.remove(vid)?;
+        if let Some(ids) = self.by_pipeline.get_mut(&v.pipeline_id) {
+            ids.retain(|id| id != vid);
+        }
+        Some(v)
     }
 
     fn latest_version(&self, pid: &str) -> Option<&Version> {
@@ -735,9 +746,8 @@ impl Store {
             "storage_state",
             json!(if e.archived { "ARCHIVED" } else { "AVAILABLE" }),
         );
-        if e.last_run_created > 0 {
-            put(&mut o, "last_run_created_at", json!(ts(e.last_run_created)));
-        }
+        // Always set: 1970-01-01T00:00:00Z before the first run (api_converter.go).
+        o.insert("last_run_created_at".into(), json!(ts(e.last_run_created)));
         Value::Object(o)
     }
 
@@ -820,9 +830,8 @@ impl Store {
         put(&mut o, "service_account", json!(r.service_account));
         put(&mut o, "created_at", json!(ts(r.created)));
         put(&mut o, "scheduled_at", json!(ts(r.created)));
-        if let Some(f) = r.finished() {
-            put(&mut o, "finished_at", json!(ts(f)));
-        }
+        // Always set: 1970-01-01T00:00:00Z until the run finishes (api_converter.go).
+        o.insert("finished_at".into(), json!(ts(r.finished().unwrap_or(0))));
         put(&mut o, "state", json!(r.state()));
         let failed = self.failed_task_of(r);
         if r.state() == "FAILED" {
@@ -1027,9 +1036,8 @@ impl Store {
         put(&mut o, "service_account", json!(r.service_account));
         put(&mut o, "created_at", json!(ts(r.created)));
         put(&mut o, "scheduled_at", json!(ts(r.created)));
-        if let Some(f) = r.finished() {
-            put(&mut o, "finished_at", json!(ts(f)));
-        }
+        // Always set: 1970-01-01T00:00:00Z until the run finishes (api_converter.go).
+        o.insert("finished_at".into(), json!(ts(r.finished().unwrap_or(0))));
         put(&mut o, "status", json!(v1_status(r.state())));
         if r.state() == "FAILED" {
             put(
@@ -1308,7 +1316,7 @@ impl Store {
                 .map(|v| Reply::json(200, &self.version_v2(v, c.control.version))),
             ("DELETE", ["pipelines", pid, "versions", vid]) => {
                 self.version_in(pid, vid)?;
-                self.versions.remove(*vid);
+                self.remove_version(vid);
                 Ok(Reply::json(200, &json!({})))
             }
             ("POST", ["experiments"]) => {
@@ -1428,7 +1436,7 @@ impl Store {
                 .get(*id)
                 .map(|v| Reply::json(200, &self.version_v1(v)))
                 .ok_or_else(|| ApiError::not_found(format!("Pipeline version {id} not found"))),
-            ("DELETE", ["pipeline_versions", id]) => match self.versions.remove(*id) {
+            ("DELETE", ["pipeline_versions", id]) => match self.remove_version(id) {
                 Some(_) => Ok(Reply::json(200, &json!({}))),
                 None => Err(ApiError::not_found(format!(
                     "Pipeline version {id} not found"
@@ -1857,7 +1865,9 @@ impl Store {
             e.code = 9;
             return Err(e);
         }
-        self.versions.retain(|_, v| v.pipeline_id != id);
+        for vid in self.by_pipeline.remove(id).unwrap_or_default() {
+            self.versions.remove(&vid);
+        }
         self.pipelines.remove(id);
         Ok(Reply::json(200, &json!({})))
     }
@@ -1945,31 +1955,42 @@ impl Store {
         ))
     }
 
-    /// Multipart upload of a pipeline (or a version), both API versions.
+    /// Multipart upload of a pipeline (or a version), both API versions, in the order and with
+    /// the statuses of the server's pipeline_upload_server.go: form errors 400, an unknown
+    /// pipeline or a denied namespace 400, a duplicate name 409, and a spec the server cannot
+    /// use 500 (only AlreadyExists is told apart from other creation errors).
     fn upload(&mut self, c: &Ctx, api: Api, as_version: bool, viol: &mut Vec<String>) -> R {
-        let what = if as_version {
-            "a pipeline version"
+        let (form_err, read_err, create_err) = if as_version {
+            (
+                "Failed to create a pipeline version due to error parsing pipeline spec filename",
+                "Failed to create a pipeline version due to error reading pipeline spec file",
+                "Failed to create a pipeline version",
+            )
         } else {
-            "a pipeline"
+            (
+                "Failed to read pipeline from file",
+                "Failed to read a pipeline spec file",
+                "Failed to create a pipeline and a pipeline version",
+            )
         };
         let parts = match &c.multipart {
             Some(Ok(p)) => p,
             Some(Err(e)) => {
                 viol.push(format!("upload body is not valid multipart/form-data: {e}"));
-                return Err(ApiError::invalid(format!(
-                    "Failed to create {what} due to error parsing pipeline spec filename: {e}"
-                )));
+                return Err(ApiError::invalid(format!("{form_err}: {e}")));
             }
-            None => return Err(ApiError::invalid("not a multipart request")),
+            None => {
+                return Err(ApiError::invalid(format!(
+                    "{form_err}: not a multipart request"
+                )))
+            }
         };
         let Some(file) = parts.iter().find(|p| p.name == "uploadfile") else {
             let names: Vec<&str> = parts.iter().map(|p| p.name.as_str()).collect();
             viol.push(format!(
                 "upload has no multipart field \"uploadfile\" (fields: {names:?})"
             ));
-            return Err(ApiError::invalid(format!(
-                "Failed to create {what} due to error parsing pipeline spec filename: http: no such file"
-            )));
+            return Err(ApiError::invalid(format!("{form_err}: http: no such file")));
         };
         let filename = file.filename.clone().unwrap_or_default();
         let lower = filename.to_ascii_lowercase();
@@ -1978,34 +1999,27 @@ impl Store {
         }
         if !(lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")) {
             return Err(ApiError::invalid(format!(
-                "Failed to create {what} due to error reading pipeline spec file: Unexpected pipeline file format {filename:?}. Support .zip, .tar.gz, .json or YAML (the fake reads YAML/JSON only)"
+                "{read_err}: Invalid input error: Unexpected pipeline file format {filename:?}. Support .zip, .tar.gz, .json or YAML (the fake reads YAML/JSON only)"
             )));
         }
         if file.data.len() > 32 << 20 {
             return Err(ApiError::invalid(format!(
-                "Failed to create {what}: the file is larger than 32 MiB"
+                "{read_err}: Invalid input error: File size too large. Maximum supported size: 32 MiB"
             )));
         }
-        let template = parse_template(&file.data).map_err(|e| {
-            ApiError::invalid(format!(
-                "Failed to create {what} due to error converting pipeline spec to template: {e}"
-            ))
-        })?;
         let raw = String::from_utf8_lossy(&file.data).into_owned();
         let ver = c.control.version;
 
-        // Query parameters this server version knows (unknown ones are ignored by the server;
-        // the generic query check records those of other API versions).
+        // Query parameters this server version knows (the handler is shared by both APIs;
+        // the generic query check records the ones the v1 spec does not declare).
         let mut q = c.query.clone();
         let gated: &[(&str, (u32, u32))] = &[("display_name", (2, 14)), ("tags", (2, 17))];
         for (k, (maj, min)) in gated {
-            if q.contains_key(*k) && (api == Api::V1 || !ver.at_least(*maj, *min)) {
-                if api == Api::V2 {
-                    viol.push(format!(
-                        "upload query {k:?} is not known to KFP {} (ignored by the server)",
-                        ver.tag()
-                    ));
-                }
+            if q.contains_key(*k) && !ver.at_least(*maj, *min) {
+                viol.push(format!(
+                    "upload query {k:?} is not known to KFP {} (ignored by the server)",
+                    ver.tag()
+                ));
                 q.remove(*k);
             }
         }
@@ -2013,13 +2027,13 @@ impl Store {
             None => BTreeMap::new(),
             Some(t) => serde_json::from_str(t).map_err(|e| {
                 ApiError::invalid(format!(
-                    "Failed to create {what}: invalid tags {t:?} (want a JSON object of strings): {e}"
+                    "{create_err}: invalid tags {t:?} (want a JSON object of strings): {e}"
                 ))
             })?,
         };
         let qname = q.get("name").cloned().unwrap_or_default();
         let qdisplay = q.get("display_name").cloned().unwrap_or_default();
-        let name = [qname.clone(), qdisplay.clone(), filename.clone()]
+        let name = [qname, qdisplay.clone(), filename.clone()]
             .into_iter()
             .find(|n| !n.is_empty())
             .unwrap_or_default();
@@ -2028,22 +2042,39 @@ impl Store {
         } else {
             qdisplay
         };
-        if name.chars().count() > 100 {
-            return Ok(Reply::text(
+        let description = q.get("description").cloned().unwrap_or_default();
+        let too_long = |what: &str| {
+            Ok(Reply::text(
                 400,
                 "text/plain; charset=utf-8",
-                &format!("Failed to create {what}: name {name:?} is longer than 100 characters\n"),
-            ));
-        }
-        let description = q.get("description").cloned().unwrap_or_default();
+                &format!("Invalid input error: {what} Name length cannot exceed 100 characters, got {}\n", name.chars().count()),
+            ))
+        };
+        let authz_failed = |e: ApiError, what: &str| {
+            ApiError::invalid(format!(
+                "Failed to create {what} due to authorization error: {}",
+                e.message
+            ))
+        };
+        // Template problems surface from the resource manager: everything but AlreadyExists
+        // is answered 500 by the upload handler.
+        let parse = |bytes: &[u8]| {
+            parse_template(bytes)
+                .map_err(|e| ApiError::new(500, format!("{create_err}: Invalid input error: {e}")))
+        };
 
         if !as_version {
             let ns = self.ns(c, q.get("namespace").map(String::as_str).unwrap_or(""));
-            self.authz(c, &ns)?;
+            self.authz(c, &ns)
+                .map_err(|e| authz_failed(e, "a pipeline"))?;
+            if name.chars().count() > 100 {
+                return too_long("Pipeline");
+            }
+            let template = parse(&file.data)?;
             if self.name_taken(&ns, &name) {
                 return Err(ApiError::new(
                     409,
-                    format!("Failed to create a pipeline and a pipeline version. The pipeline already exists.: AlreadyExistsError: Pipeline with name {name:?} already exists"),
+                    format!("{create_err}. The pipeline already exists.: Already exists error: Pipeline with name {name:?} already exists in namespace {ns:?}"),
                 ));
             }
             let (pid, vid) = self.create_pipeline_with_version(
@@ -2070,27 +2101,27 @@ impl Store {
             ));
         }
 
-        if q.contains_key("namespace") && api == Api::V2 {
-            viol.push(
-                "upload_version query \"namespace\" is not an API parameter (ignored)".into(),
-            );
-        }
         let pid = q.get("pipelineid").cloned().unwrap_or_default();
         if pid.is_empty() {
             return Err(ApiError::invalid(
-                "Failed to create a pipeline version due to error. Please specify a pipeline by id (query pipelineid) when creating versions",
+                "Failed to create a pipeline version due to error reading pipeline id",
             ));
         }
-        let p = self
-            .pipelines
-            .get(&pid)
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(format!("Failed to create a pipeline version: ResourceNotFoundError: Pipeline {pid} not found")))?;
-        self.authz(c, &p.namespace)?;
+        if name.chars().count() > 100 {
+            return too_long("PipelineVersion");
+        }
+        let p = self.pipelines.get(&pid).cloned().ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Failed to create a pipeline version due to error reading namespace: Failed to fetch namespace: ResourceNotFoundError: Pipeline {pid} not found"
+            ))
+        })?;
+        self.authz(c, &p.namespace)
+            .map_err(|e| authz_failed(e, "a pipeline version"))?;
+        let template = parse(&file.data)?;
         if self.versions_of(&pid).iter().any(|v| v.name == name) {
             return Err(ApiError::new(
                 409,
-                format!("Failed to create a pipeline version. The pipeline version already exists.: AlreadyExistsError: PipelineVersion with name {name:?} already exists"),
+                format!("{create_err}. The pipeline already exists.: Already exists error: PipelineVersion with name {name:?} already exists"),
             ));
         }
         let vid = self.add_version(&pid, &name, &display, &description, Some(template), raw);
@@ -2124,7 +2155,7 @@ impl Store {
         }
         if c.control.multi_user && ns.is_empty() {
             return Err(ApiError::invalid(
-                "Invalid input error: Failed to create an experiment: in multi-user mode the experiment namespace must be specified",
+                "Failed to authorize with API: Invalid input error: An experiment cannot have an empty namespace in multi-user mode",
             ));
         }
         let ns = self.ns(c, &ns);
@@ -2160,7 +2191,7 @@ impl Store {
         let ns = Self::list_ns(c, api);
         if c.control.multi_user && ns.is_empty() {
             return Err(ApiError::invalid(
-                "Invalid input error: ListExperiments in multi-user mode must filter by namespace",
+                "Failed to authorize with API: Invalid input error: An experiment cannot have an empty namespace in multi-user mode",
             ));
         }
         let ns = self.ns(c, &ns);
