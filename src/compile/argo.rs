@@ -189,8 +189,7 @@ fn metadata(
         cache.to_string(),
     );
     let mut ann: BTreeMap<String, String> = t_ann.clone();
-    let staleness = m.volume.as_ref().and_then(|v| v.staleness.clone());
-    match (m.cache, staleness) {
+    match (m.cache, m.staleness.clone()) {
         (Cache::Off, _) => {
             ann.insert(
                 "pipelines.kubeflow.org/max_cache_staleness".into(),

@@ -47,6 +47,8 @@ pub struct Model {
     pub on_exit: Option<Task>,
     pub volume: Option<DataVolume>,
     pub cache: Cache,
+    /// `max_cache_staleness` as written (Argo's `max_cache_staleness` annotation).
+    pub staleness: Option<String>,
     pub ttl: u64,
     pub service_account: Option<String>,
     pub image_pull_secrets: Vec<String>,
@@ -84,8 +86,6 @@ pub struct DataVolume {
     pub init: bool,
     pub delete: bool,
     pub owner: Option<i64>,
-    /// Raw `max_cache_staleness` for the Argo annotation.
-    pub staleness: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +202,6 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         init: !v.skip_init,
         delete: !v.keep,
         owner: v.owner,
-        staleness: rc.max_cache_staleness.clone(),
     });
     let mlflow = rc.mlflow.enabled;
 
@@ -362,6 +361,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         on_exit,
         volume,
         cache,
+        staleness: rc.max_cache_staleness.clone(),
         ttl: rc.ttl,
         service_account: rc.service_account.clone(),
         image_pull_secrets: rc.image_pull_secrets.clone(),
