@@ -188,8 +188,7 @@ fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<G
         v
     }
     for e in &graph.edges {
-        let (_, written) = graph.producer[e.dataset];
-        if snapshot.is_memory(written) {
+        if snapshot.is_memory(e.written) {
             let (a, b) = (find(&mut parent, e.from), find(&mut parent, e.to));
             if a != b {
                 parent[a.max(b)] = a.min(b);
@@ -275,13 +274,18 @@ fn build(
 
     // Unique names: lone nodes keep theirs (unique already); a group whose name is taken gets
     // `-2`, `-3`, … in task order.
-    let node_names: HashSet<&str> = names
-        .iter()
-        .filter_map(|n| match n {
-            GroupName::Node(i) => Some(graph.nodes[*i].name.as_str()),
-            GroupName::Named(_) => None,
-        })
-        .collect();
+    let any_group = names.iter().any(|n| matches!(n, GroupName::Named(_)));
+    let node_names: HashSet<&str> = if any_group {
+        names
+            .iter()
+            .filter_map(|n| match n {
+                GroupName::Node(i) => Some(graph.nodes[*i].name.as_str()),
+                GroupName::Named(_) => None,
+            })
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut group_names: HashSet<String> = HashSet::new();
     let mut final_names = vec![String::new(); g];
     for &t in &order {
@@ -301,17 +305,18 @@ fn build(
     }
 
     // Crossing datasets: (producing task's position, dataset, consuming task's position,
-    // consuming node), sorted, then one entry per (task, dataset).
+    // edge), sorted, then one entry per (task, dataset).
     let mut links_by_dataset: Vec<(usize, &str, usize, usize)> = graph
         .edges
         .iter()
-        .filter(|e| group_of[e.from] != group_of[e.to])
-        .map(|e| {
+        .enumerate()
+        .filter(|(_, e)| group_of[e.from] != group_of[e.to])
+        .map(|(k, e)| {
             (
                 position[group_of[e.from]],
                 e.dataset,
                 position[group_of[e.to]],
-                e.to,
+                k,
             )
         })
         .collect();
@@ -319,9 +324,9 @@ fn build(
     let mut crossing = Vec::new();
     let mut memory_crossings = Vec::new();
     for same in links_by_dataset.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
-        let (from_pos, dataset, _, _) = same[0];
-        let (producer, written) = graph.producer[dataset];
-        let memory = snapshot.is_memory(written);
+        let (from_pos, dataset, _, first) = same[0];
+        let edge = &graph.edges[first];
+        let memory = snapshot.is_memory(edge.written);
         let mut to_tasks: Vec<String> = Vec::new();
         let mut last = usize::MAX;
         for &(_, _, to_pos, _) in same {
@@ -333,13 +338,13 @@ fn build(
         if memory {
             let mut consumers: Vec<&str> = same
                 .iter()
-                .map(|&(_, _, _, i)| graph.nodes[i].name.as_str())
+                .map(|&(_, _, _, k)| graph.nodes[graph.edges[k].to].name.as_str())
                 .collect();
             consumers.sort_unstable();
             consumers.dedup();
             memory_crossings.push(format!(
                 "`{dataset}` ({} -> {})",
-                graph.nodes[producer].name,
+                graph.nodes[edge.from].name,
                 consumers.join(", ")
             ));
         }
@@ -372,30 +377,38 @@ fn build(
         }
     }
 
-    let mut task_nodes: Vec<Vec<NodeDef>> = vec![Vec::new(); g];
+    let mut sizes = vec![0usize; g];
+    for &gr in group_of {
+        sizes[gr] += 1;
+    }
+    let mut task_nodes: Vec<Vec<NodeDef>> = sizes.iter().map(|&k| Vec::with_capacity(k)).collect();
     for &i in &graph.order {
         task_nodes[group_of[i]].push(graph.nodes[i].clone());
     }
-    // `links` is sorted by (from, to); regroup by `to`, dependencies in task order.
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); g];
-    for &(a, b) in &links {
-        deps[b].push(position[a]);
-    }
-    let tasks = order
+    // Dependencies by (task position, dependency position): each task's in task order.
+    let mut deps: Vec<(usize, usize)> = links
         .iter()
-        .map(|&t| {
-            deps[t].sort_unstable();
-            Task {
-                name: final_names[t].clone(),
-                nodes: std::mem::take(&mut task_nodes[t]),
-                depends_on: deps[t]
-                    .iter()
-                    .map(|&p| final_names[order[p]].clone())
-                    .collect(),
-                whole_pipeline: strategy == MergeStrategy::Full,
-            }
-        })
+        .map(|&(a, b)| (position[b], position[a]))
         .collect();
+    deps.sort_unstable();
+    let mut deps = deps.as_slice();
+    // Built last to first, so each task's name moves into it once no later task needs it.
+    let mut tasks: Vec<Task> = Vec::with_capacity(g);
+    for (pos, &t) in order.iter().enumerate().rev() {
+        let split = deps.partition_point(|&(p, _)| p < pos);
+        let (rest, mine) = deps.split_at(split);
+        deps = rest;
+        tasks.push(Task {
+            depends_on: mine
+                .iter()
+                .map(|&(_, d)| final_names[order[d]].clone())
+                .collect(),
+            name: std::mem::take(&mut final_names[t]),
+            nodes: std::mem::take(&mut task_nodes[t]),
+            whole_pipeline: strategy == MergeStrategy::Full,
+        });
+    }
+    tasks.reverse();
 
     Ok(Grouped {
         tasks: TaskGraph {

@@ -15,6 +15,8 @@ pub(crate) struct Edge<'a> {
     pub to: usize,
     /// The dataset's base name (transcoding `@…` stripped).
     pub dataset: &'a str,
+    /// The name the producer writes it under (transcoding included): its catalog entry.
+    pub written: &'a str,
 }
 
 /// A validated pipeline: its nodes, the links between them and a topological order.
@@ -80,11 +82,12 @@ pub(crate) fn check<'a>(
                 continue;
             }
             let base = base_dataset(input);
-            if let Some(&(p, _)) = producer.get(base) {
+            if let Some(&(p, written)) = producer.get(base) {
                 edges.push(Edge {
                     from: p,
                     to: i,
                     dataset: base,
+                    written,
                 });
             }
         }
@@ -410,7 +413,8 @@ mod tests {
             vec![Edge {
                 from: 1,
                 to: 0,
-                dataset: "x"
+                dataset: "x",
+                written: "x@pandas"
             }]
         );
     }
