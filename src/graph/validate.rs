@@ -26,8 +26,6 @@ pub(crate) struct NodeGraph<'a> {
     /// Node indices, every node after its producers; ties keep the snapshot's order.
     pub order: Vec<usize>,
     pub edges: Vec<Edge<'a>>,
-    /// Base dataset name → (producing node, the name it writes, transcoding included).
-    pub producer: HashMap<&'a str, (usize, &'a str)>,
 }
 
 /// Validate `pipeline` of `snapshot` and index its graph.
@@ -58,6 +56,7 @@ pub(crate) fn check<'a>(
         }
     }
 
+    // Base dataset name → (producing node, the name it writes, transcoding included).
     let mut producer: HashMap<&str, (usize, &str)> = HashMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
         for out in &node.outputs {
@@ -108,7 +107,6 @@ pub(crate) fn check<'a>(
         nodes,
         order,
         edges,
-        producer,
     })
 }
 
