@@ -42,6 +42,7 @@ pub struct CrossingDataset {
 // The algorithm: assign every node a group, contract the node graph into the task graph, check
 // it is acyclic, name the tasks, list the datasets that cross tasks. O(nodes + edges).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::graph::snapshot::Snapshot;
@@ -59,16 +60,16 @@ enum GroupName {
 /// Which group a node is in (`id`) and what the group is called (`name`; two groups may ask
 /// for one name, the second then gets a suffix).
 #[derive(Debug, Clone)]
-struct GroupKey {
-    id: String,
-    name: String,
+struct GroupKey<'a> {
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
 }
 
-impl GroupKey {
-    fn named(name: &str) -> GroupKey {
+impl<'a> GroupKey<'a> {
+    fn named(name: &'a str) -> GroupKey<'a> {
         GroupKey {
-            id: name.to_string(),
-            name: name.to_string(),
+            id: Cow::Borrowed(name),
+            name: Cow::Borrowed(name),
         }
     }
 }
@@ -87,22 +88,22 @@ pub fn group(
 
 /// Each node's group id, and the groups' names. Group ids are numbered in the order of their
 /// first node in the topological order, so sorting tasks by id follows Kedro's order.
-fn assign(
-    graph: &NodeGraph<'_>,
+fn assign<'a>(
+    graph: &NodeGraph<'a>,
     snapshot: &Snapshot,
-    pipeline: &str,
+    pipeline: &'a str,
     strategy: MergeStrategy,
     opts: &GroupOptions,
 ) -> Result<(Vec<usize>, Vec<GroupName>), GraphError> {
     let n = graph.nodes.len();
     // Key of each node's group: None = alone.
-    let keys: Vec<Option<GroupKey>> = match strategy {
+    let keys: Vec<Option<GroupKey<'a>>> = match strategy {
         MergeStrategy::None => vec![None; n],
         MergeStrategy::Full => vec![Some(GroupKey::named(pipeline)); n],
         MergeStrategy::Tags => graph
             .nodes
             .iter()
-            .map(|node| Ok(group_tag(node, &opts.tag_prefix)?.map(|t| GroupKey::named(&t))))
+            .map(|node| Ok(group_tag(node, &opts.tag_prefix)?.map(GroupKey::named)))
             .collect::<Result<_, GraphError>>()?,
         MergeStrategy::Namespace => graph
             .nodes
@@ -127,8 +128,8 @@ fn assign(
                 names.push(GroupName::Node(i));
                 names.len() - 1
             }
-            Some(key) => *by_key.entry(key.id.as_str()).or_insert_with(|| {
-                names.push(GroupName::Named(key.name.clone()));
+            Some(key) => *by_key.entry(key.id.as_ref()).or_insert_with(|| {
+                names.push(GroupName::Named(key.name.to_string()));
                 names.len() - 1
             }),
         };
@@ -137,18 +138,17 @@ fn assign(
 }
 
 /// The group a node's tags put it in (`<prefix><name>`), if any.
-fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError> {
-    let mut found: Vec<&str> = node
-        .tags
-        .iter()
-        .filter(|t| t.starts_with(prefix))
-        .map(String::as_str)
-        .collect();
-    found.sort_unstable();
-    found.dedup();
-    match found.as_slice() {
-        [] => Ok(None),
-        [tag] => {
+fn group_tag<'a>(node: &'a NodeDef, prefix: &str) -> Result<Option<&'a str>, GraphError> {
+    let mut found: Option<&str> = None;
+    for tag in node.tags.iter().filter(|t| t.starts_with(prefix)) {
+        match found {
+            Some(first) if first != tag => return Err(two_group_tags(node, prefix)),
+            _ => found = Some(tag),
+        }
+    }
+    match found {
+        None => Ok(None),
+        Some(tag) => {
             let name = &tag[prefix.len()..];
             if name.is_empty() {
                 return Err(GraphError::Invalid(format!(
@@ -157,18 +157,29 @@ fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError>
                     node.name
                 )));
             }
-            Ok(Some(name.to_string()))
+            Ok(Some(name))
         }
-        many => Err(GraphError::Invalid(format!(
-            "node `{}` has {} group tags ({}): a node can be in one group only; keep one of them",
-            node.name,
-            many.len(),
-            many.iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
     }
+}
+
+fn two_group_tags(node: &NodeDef, prefix: &str) -> GraphError {
+    let mut many: Vec<&str> = node
+        .tags
+        .iter()
+        .filter(|t| t.starts_with(prefix))
+        .map(String::as_str)
+        .collect();
+    many.sort_unstable();
+    many.dedup();
+    GraphError::Invalid(format!(
+        "node `{}` has {} group tags ({}): a node can be in one group only; keep one of them",
+        node.name,
+        many.len(),
+        many.iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Connected components over MemoryDataset links (union-find), so no MemoryDataset crosses
@@ -177,7 +188,7 @@ fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError>
 /// connected components of the contracted graph), since only one pod can run them. A lone
 /// node keeps its name; a component is named after its nodes' common namespace, else after its
 /// first node (`<node>_group`).
-fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<GroupKey>> {
+fn memory_components<'a>(graph: &NodeGraph<'a>, snapshot: &Snapshot) -> Vec<Option<GroupKey<'a>>> {
     let n = graph.nodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut v: usize) -> usize {
@@ -217,8 +228,8 @@ fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<G
             .unwrap_or_else(|| format!("{}_group", graph.nodes[nodes[0]].name));
         for &i in nodes {
             keys[i] = Some(GroupKey {
-                id: format!("memory component {id}"),
-                name: name.clone(),
+                id: Cow::Owned(format!("memory component {id}")),
+                name: Cow::Owned(name.clone()),
             });
         }
     }
