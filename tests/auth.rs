@@ -975,7 +975,6 @@ async fn kfp_client_logs_in_again_when_the_oauth2_proxy_session_expires() {
 }
 
 #[tokio::test]
-#[ignore = "kfp client (src/kfp/client.rs): a redirect to the login page should renew credentials like a 401 does"]
 async fn kfp_client_logs_in_again_when_the_authservice_session_expires() {
     let kfp = FakeKfp::start();
     let dex = gateway(DexFlow::AuthService, &kfp);
@@ -984,4 +983,88 @@ async fn kfp_client_logs_in_again_when_the_authservice_session_expires() {
     let call = kfpx::kfp::client::Call::get("/pipelines", "listing pipelines");
     client.call(call).await.unwrap();
     assert_eq!(dex.logins(), 2, "renewed through a new Dex login");
+}
+
+#[tokio::test]
+async fn kfp_client_looks_up_before_sending_a_create_again_after_a_login_redirect() {
+    let kfp = FakeKfp::start();
+    let dex = gateway(DexFlow::AuthService, &kfp);
+    let client = client_through(&dex).await;
+    dex.expire_sessions(); // the create is redirected to the Dex login page
+    let lookups = Arc::new(Mutex::new(0));
+    let call = kfpx::kfp::client::Call::post(
+        "/experiments",
+        kfpx::kfp::client::Body::Json(serde_json::json!({"display_name": "exp-a"})),
+        "creating the experiment",
+    );
+    let created = client
+        .create(
+            call,
+            |v| Ok(v["experiment_id"].as_str().unwrap_or_default().to_string()),
+            || {
+                let lookups = lookups.clone();
+                async move {
+                    *lookups.lock().unwrap() += 1;
+                    Ok(None)
+                }
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!created.is_empty());
+    assert_eq!(dex.logins(), 2, "renewed through a new Dex login");
+    assert_eq!(
+        *lookups.lock().unwrap(),
+        1,
+        "looked up once before re-sending"
+    );
+    let names: Vec<_> = kfp
+        .experiments()
+        .iter()
+        .map(|e| e["display_name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["exp-a"], "created exactly once");
+}
+
+#[tokio::test]
+async fn kfp_client_401_message_lists_the_renewed_credentials_too() {
+    let kfp = FakeKfp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "first-token\n").unwrap();
+    kfp.require_bearer("first-token");
+    let options = kfpx::kfp::client::ClientOptions {
+        endpoint: url::Url::parse(&kfp.url()).unwrap(),
+        version: kfpx::config::KfpVersion::V2,
+        request_timeout: std::time::Duration::from_secs(10),
+        insecure_skip_tls_verify: false,
+        ca_bundle: None,
+    };
+    let client = kfpx::kfp::client::Client::connect(
+        options,
+        &env(&[("KF_PIPELINES_SA_TOKEN_PATH", token.to_str().unwrap())]),
+    )
+    .await
+    .unwrap();
+    // The server now wants another token; the file was rotated, but to one it refuses too.
+    kfp.require_bearer("wanted-token");
+    std::fs::write(&token, "rotated-token\n").unwrap();
+    let call = kfpx::kfp::client::Call::get("/pipelines", "listing pipelines");
+    let err = client.call(call).await.unwrap_err().to_string();
+    assert!(err.contains("(HTTP 401"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "tried: service-account token file {} (KF_PIPELINES_SA_TOKEN_PATH), then renewed \
+             service-account token file",
+            token.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("KF_PIPELINES_TOKEN"),
+        "says how to provide others: {err}"
+    );
+    for secret in ["first-token", "rotated-token", "wanted-token"] {
+        assert!(!err.contains(secret), "{err}");
+    }
 }

@@ -142,6 +142,9 @@ struct Failure {
     transient: bool,
     /// The server may have received and applied the request.
     maybe_applied: bool,
+    /// The credentials were refused (HTTP 401, or a redirect to a login page): renewing them
+    /// may help.
+    reauth: bool,
 }
 
 /// The KFP API client. Cheap to clone (shared inside).
@@ -157,8 +160,6 @@ struct Inner {
     api_base: String,
     auth: tokio::sync::Mutex<Auth>,
     auth_name: String,
-    /// Every provider tried, in order (for 401 messages).
-    auth_tried: String,
     server: ServerInfo,
 }
 
@@ -225,12 +226,6 @@ impl Client {
         let auth = Auth::discover(&options.endpoint, &http, auth_env).await?;
         let auth_name = auth.describe();
         tracing::info!("KFP credentials: {auth_name}");
-        let tried = auth.tried();
-        let auth_tried = if tried.is_empty() {
-            auth_name.clone()
-        } else {
-            tried.join(", then ")
-        };
         let api_base = api_base(&options.endpoint, options.version);
         let mut client = Client {
             inner: Arc::new(Inner {
@@ -239,7 +234,6 @@ impl Client {
                 api_base,
                 auth: tokio::sync::Mutex::new(auth),
                 auth_name,
-                auth_tried,
                 server: ServerInfo::default(),
             }),
         };
@@ -290,12 +284,20 @@ impl Client {
         &self.inner.auth_name
     }
 
-    /// A call that may be repeated (GET, DELETE, …): retried with backoff on transient errors.
+    /// A call that may be repeated (GET, DELETE, …): retried with backoff on transient errors,
+    /// and once with renewed credentials when they were refused (401 or a login redirect).
     pub async fn call(&self, call: Call) -> Result<Value, KfpError> {
         let mut attempt = 1;
+        let mut renewed = false;
         loop {
             match self.attempt(&call).await {
                 Ok(v) => return Ok(v),
+                Err(f) if f.reauth && !renewed => {
+                    renewed = true;
+                    if !self.renew_credentials().await? {
+                        return Err(f.error);
+                    }
+                }
                 Err(f) if f.transient && attempt < MAX_TRIES => {
                     tracing::info!("{} failed ({}), retrying", call.action, f.error);
                     tokio::time::sleep(backoff(attempt)).await;
@@ -308,7 +310,9 @@ impl Client {
 
     /// A call that creates something, never blindly repeated: after a failure that may have
     /// been applied (5xx, timeout, dropped connection), `lookup` checks whether the thing
-    /// exists now; only if it does not is the call repeated.
+    /// exists now; only if it does not is the call repeated. After refused credentials (401 or
+    /// a login redirect) they are renewed once, and `lookup` runs before the create is sent
+    /// again.
     pub async fn create<T, P, L, Fut>(&self, call: Call, parse: P, lookup: L) -> Result<T, KfpError>
     where
         P: Fn(Value) -> Result<T, KfpError>,
@@ -316,9 +320,20 @@ impl Client {
         Fut: Future<Output = Result<Option<T>, KfpError>>,
     {
         let mut attempt = 1;
+        let mut renewed = false;
         loop {
             match self.attempt(&call).await {
                 Ok(v) => return parse(v),
+                Err(f) if f.reauth && !renewed => {
+                    renewed = true;
+                    if !self.renew_credentials().await? {
+                        return Err(f.error);
+                    }
+                    if let Some(found) = lookup().await? {
+                        tracing::info!("{} had been applied; not repeating it", call.action);
+                        return Ok(found);
+                    }
+                }
                 Err(f) if f.transient && attempt < MAX_TRIES => {
                     tracing::info!(
                         "{} failed ({}), checking before retrying",
@@ -339,7 +354,34 @@ impl Client {
         }
     }
 
-    /// One exchange (plus one retry with renewed credentials after a 401).
+    /// Re-read or re-obtain the credentials after they were refused; `false` when there is
+    /// nothing new to try.
+    async fn renew_credentials(&self) -> Result<bool, KfpError> {
+        let renewed = self
+            .inner
+            .auth
+            .lock()
+            .await
+            .refresh(&self.inner.http)
+            .await?;
+        if renewed {
+            tracing::info!("credentials refused: renewed them, trying again");
+        }
+        Ok(renewed)
+    }
+
+    /// Every credential tried so far, renewals included (for 401/403 messages).
+    async fn tried(&self) -> String {
+        let auth = self.inner.auth.lock().await;
+        let tried = auth.tried();
+        if tried.is_empty() {
+            auth.describe()
+        } else {
+            tried.join(", then ")
+        }
+    }
+
+    /// One exchange.
     async fn attempt(&self, call: &Call) -> Result<Value, Failure> {
         let url = match call.api {
             Some(v) if v != self.inner.options.version => {
@@ -347,100 +389,92 @@ impl Client {
             }
             _ => format!("{}{}", self.inner.api_base, call.path),
         };
-        let mut refreshed = false;
-        loop {
-            let mut rb = self
-                .inner
-                .http
-                .request(call.method.clone(), &url)
-                .header(reqwest::header::ACCEPT, "application/json");
-            if !call.query.is_empty() {
-                rb = rb.query(&call.query);
-            }
-            rb = match &call.body {
-                Body::Empty => rb,
-                Body::Json(v) => rb.json(v),
-                Body::Upload { filename, bytes } => {
-                    let part = reqwest::multipart::Part::bytes(bytes.clone())
-                        .file_name(filename.clone())
-                        .mime_str("application/octet-stream")
-                        .map_err(|e| Failure {
-                            error: KfpError::Other(format!("cannot build the upload: {e}")),
-                            transient: false,
-                            maybe_applied: false,
-                        })?;
-                    rb.multipart(reqwest::multipart::Form::new().part("uploadfile", part))
-                }
-            };
-            rb = self.inner.auth.lock().await.apply(rb);
-
-            let started = Instant::now();
-            let result = rb.send().await;
-            let elapsed = started.elapsed().as_millis();
-            let resp = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::info!("{} {} -> failed in {elapsed} ms", call.method, url);
-                    return Err(self.transport_failure(&e));
-                }
-            };
-            let status = resp.status();
-            let final_url = resp.url().clone();
-            let redirected = Url::parse(&url).is_ok_and(|asked| {
-                asked.origin() != final_url.origin() || asked.path() != final_url.path()
-            });
-            tracing::info!(
-                "{} {} -> {} in {elapsed} ms{}",
-                call.method,
-                url,
-                status.as_u16(),
-                if redirected {
-                    format!(
-                        " (redirected to {}{})",
-                        origin(&final_url),
-                        final_url.path()
-                    )
-                } else {
-                    String::new()
-                }
-            );
-            let is_html = resp
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
-            let text = match resp.text().await {
-                Ok(t) => t,
-                Err(e) => return Err(self.transport_failure(&e)),
-            };
-
-            if status == StatusCode::UNAUTHORIZED && !refreshed {
-                refreshed = true;
-                let mut auth = self.inner.auth.lock().await;
-                match auth.refresh(&self.inner.http).await {
-                    Ok(true) => {
-                        tracing::info!("HTTP 401: renewed the credentials, trying again");
-                        continue;
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        return Err(Failure {
-                            error: e,
-                            transient: false,
-                            maybe_applied: false,
-                        })
-                    }
-                }
-            }
-            let login_redirect = redirected && is_login_page(&final_url);
-            return self.interpret(
-                call,
-                status,
-                is_html || looks_like_html(&text),
-                &text,
-                login_redirect.then_some(&final_url),
-            );
+        let mut rb = self
+            .inner
+            .http
+            .request(call.method.clone(), &url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        if !call.query.is_empty() {
+            rb = rb.query(&call.query);
         }
+        rb = match &call.body {
+            Body::Empty => rb,
+            Body::Json(v) => rb.json(v),
+            Body::Upload { filename, bytes } => {
+                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(filename.clone())
+                    .mime_str("application/octet-stream")
+                    .map_err(|e| Failure {
+                        error: KfpError::Other(format!("cannot build the upload: {e}")),
+                        transient: false,
+                        maybe_applied: false,
+                        reauth: false,
+                    })?;
+                rb.multipart(reqwest::multipart::Form::new().part("uploadfile", part))
+            }
+        };
+        rb = self.inner.auth.lock().await.apply(rb);
+
+        let started = Instant::now();
+        let result = rb.send().await;
+        let elapsed = started.elapsed().as_millis();
+        let resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!("{} {} -> failed in {elapsed} ms", call.method, url);
+                return Err(self.transport_failure(&e));
+            }
+        };
+        let status = resp.status();
+        let final_url = resp.url().clone();
+        let redirected = Url::parse(&url).is_ok_and(|asked| {
+            asked.origin() != final_url.origin() || asked.path() != final_url.path()
+        });
+        tracing::info!(
+            "{} {} -> {} in {elapsed} ms{}",
+            call.method,
+            url,
+            status.as_u16(),
+            if redirected {
+                format!(
+                    " (redirected to {}{})",
+                    origin(&final_url),
+                    final_url.path()
+                )
+            } else {
+                String::new()
+            }
+        );
+        let is_html = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
+        let text = match resp.text().await {
+            Ok(t) => t,
+            Err(e) => return Err(self.transport_failure(&e)),
+        };
+
+        let html = is_html || looks_like_html(&text);
+        let login_redirect = html && redirected && is_login_page(&final_url);
+        let refused = status == StatusCode::UNAUTHORIZED || login_redirect;
+        let tried = if refused || status == StatusCode::FORBIDDEN {
+            self.tried().await
+        } else {
+            String::new()
+        };
+        let result = self.interpret(
+            call,
+            status,
+            html,
+            &text,
+            login_redirect.then_some(&final_url),
+            &tried,
+        );
+        result.map_err(|f| Failure {
+            reauth: refused,
+            ..f
+        })
     }
 
     fn interpret(
@@ -450,26 +484,28 @@ impl Client {
         html: bool,
         text: &str,
         login_page: Option<&Url>,
+        tried: &str,
     ) -> Result<Value, Failure> {
         let code = status.as_u16();
         let fail = |error: KfpError, transient: bool| Failure {
             error,
             transient,
             maybe_applied: transient && code != 429,
+            reauth: false,
         };
         if status == StatusCode::UNAUTHORIZED {
-            return Err(fail(self.unauthorized(text, html), false));
+            return Err(fail(self.unauthorized(text, html, tried), false));
         }
         if status == StatusCode::FORBIDDEN {
             let message = if html { None } else { error_message(text) };
             return Err(fail(
                 KfpError::Auth(format!(
-                    "KFP denied {} (HTTP 403){}; credentials used: {}. Check the namespace \
+                    "KFP denied {} (HTTP 403){}; tried: {}. Check the namespace \
                      (--namespace, --experiment-namespace, KF_PIPELINES_NAMESPACE) and that \
                      this user may use it, or provide other credentials ({})",
                     call.action,
                     message.map(|m| format!(": {m}")).unwrap_or_default(),
-                    self.inner.auth_name,
+                    tried,
                     CREDENTIAL_HINT
                 )),
                 false,
@@ -484,7 +520,7 @@ impl Client {
                     self.inner.options.endpoint,
                     origin(login),
                     login.path(),
-                    self.inner.auth_tried,
+                    tried,
                     CREDENTIAL_HINT
                 )),
                 false,
@@ -533,13 +569,13 @@ impl Client {
         })
     }
 
-    fn unauthorized(&self, text: &str, html: bool) -> KfpError {
+    fn unauthorized(&self, text: &str, html: bool, tried: &str) -> KfpError {
         let message = if html { None } else { error_message(text) };
         KfpError::Auth(format!(
             "KFP at {} refused the credentials (HTTP 401{}); tried: {}. Provide others: {}",
             self.inner.options.endpoint,
             message.map(|m| format!(": {m}")).unwrap_or_default(),
-            self.inner.auth_tried,
+            tried,
             CREDENTIAL_HINT
         ))
     }
@@ -555,6 +591,7 @@ impl Client {
                 )),
                 transient: true,
                 maybe_applied: true,
+                reauth: false,
             };
         }
         if e.is_connect() {
@@ -571,6 +608,7 @@ impl Client {
                 },
                 transient: true,
                 maybe_applied: false,
+                reauth: false,
             };
         }
         // The connection broke after the request went out: it may have been applied.
@@ -578,6 +616,7 @@ impl Client {
             error: KfpError::Unreachable { url, detail },
             transient: true,
             maybe_applied: true,
+            reauth: false,
         }
     }
 }
