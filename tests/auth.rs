@@ -1024,6 +1024,7 @@ async fn kfp_client_looks_up_before_sending_a_create_again_after_a_login_redirec
         .map(|e| e["display_name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["exp-a"], "created exactly once");
+    kfp.assert_no_violations();
 }
 
 #[tokio::test]

@@ -212,11 +212,29 @@ fn named<'a>(items: &'a [Value], key: &str, name: &str) -> Vec<&'a Value> {
 }
 
 fn assert_no_violations(fake: &FakeKfp) {
-    let v = fake.violations();
-    assert!(
-        v.is_empty(),
-        "requests the real server would reject: {v:#?}"
-    );
+    fake.assert_no_violations();
+}
+
+/// The result of a command that talked to `fake`, after checking that none of its requests
+/// broke the API's shapes (so a violation fails the test whose command caused it).
+#[track_caller]
+fn checked<T>(fake: &FakeKfp, result: T) -> T {
+    fake.assert_no_violations();
+    result
+}
+
+/// `Command::assert`, then the same check as [`checked`].
+trait AssertOn {
+    fn assert_on(&mut self, fake: &FakeKfp) -> assert_cmd::assert::Assert;
+}
+
+impl AssertOn for Command {
+    #[track_caller]
+    fn assert_on(&mut self, fake: &FakeKfp) -> assert_cmd::assert::Assert {
+        let assert = self.assert();
+        fake.assert_no_violations();
+        assert
+    }
 }
 
 // ----- upload-pipeline ------------------------------------------------------------------
@@ -226,7 +244,11 @@ fn upload_creates_the_pipeline_then_versions_and_is_idempotent() {
     for version in BOTH {
         let fake = FakeKfp::start();
         let p = prepared(&fake.url(), version, "");
-        upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+        checked(
+            &fake,
+            upload::upload_prepared(&upload_args(&fake.url()), &p),
+        )
+        .unwrap();
 
         let pipelines = fake.pipelines();
         let ours = named(&pipelines, "display_name", PIPELINE_NAME);
@@ -249,14 +271,22 @@ fn upload_creates_the_pipeline_then_versions_and_is_idempotent() {
         let count = versions.len();
 
         // The same content again: nothing new on the server.
-        upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+        checked(
+            &fake,
+            upload::upload_prepared(&upload_args(&fake.url()), &p),
+        )
+        .unwrap();
         assert_eq!(fake.pipelines().len(), 1);
         assert_eq!(fake.pipeline_versions(&pid).len(), count, "{version:?}");
         let uploads = fake.requests_to("POST", "/apis/").len();
 
         // Changed content: one new version of the same pipeline.
         let changed = prepared(&fake.url(), version, "-changed");
-        upload::upload_prepared(&upload_args(&fake.url()), &changed).unwrap();
+        checked(
+            &fake,
+            upload::upload_prepared(&upload_args(&fake.url()), &changed),
+        )
+        .unwrap();
         assert_eq!(fake.pipelines().len(), 1);
         assert_eq!(fake.pipeline_versions(&pid).len(), count + 1, "{version:?}");
         assert_eq!(fake.requests_to("POST", "/apis/").len(), uploads + 1);
@@ -275,8 +305,16 @@ fn upload_to_an_old_server_sends_only_what_it_knows() {
     let fake = FakeKfp::start();
     fake.set_server_version("2.5.0");
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
-    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+    checked(
+        &fake,
+        upload::upload_prepared(&upload_args(&fake.url()), &p),
+    )
+    .unwrap();
+    checked(
+        &fake,
+        upload::upload_prepared(&upload_args(&fake.url()), &p),
+    )
+    .unwrap();
     for r in fake.requests_to("POST", "/apis/v2beta1/pipelines/upload") {
         assert!(
             !r.query_map().contains_key("display_name"),
@@ -294,7 +332,11 @@ fn upload_finds_the_pipeline_among_many_pages() {
     fake.seed_pipelines(450);
     let (pid, _) = fake.seed_pipeline(PIPELINE_NAME, "");
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+    checked(
+        &fake,
+        upload::upload_prepared(&upload_args(&fake.url()), &p),
+    )
+    .unwrap();
     assert_eq!(
         named(&fake.pipelines(), "display_name", PIPELINE_NAME).len(),
         1
@@ -312,7 +354,11 @@ fn upload_retries_a_failed_lookup_and_never_duplicates_an_upload() {
     fake.fail_next("GET", "/apis/v2beta1/pipelines", 503, 2);
     fake.fail_next("POST", "/apis/v2beta1/pipelines/upload", 500, 1);
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+    checked(
+        &fake,
+        upload::upload_prepared(&upload_args(&fake.url()), &p),
+    )
+    .unwrap();
     assert_eq!(
         named(&fake.pipelines(), "display_name", PIPELINE_NAME).len(),
         1
@@ -326,7 +372,7 @@ fn run_once_creates_the_experiment_and_one_inline_run() {
     for version in BOTH {
         let fake = FakeKfp::start();
         let p = prepared(&fake.url(), version, "");
-        run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
+        checked(&fake, run_once::run_prepared(&run_args(&fake.url()), &p)).unwrap();
         let exps = fake.experiments();
         assert_eq!(
             named(&exps, "display_name", "demo-exp").len(),
@@ -346,7 +392,7 @@ fn run_once_creates_the_experiment_and_one_inline_run() {
         assert_eq!(runs[0]["experiment_id"], exps[0]["experiment_id"]);
 
         // A second run reuses the experiment.
-        run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
+        checked(&fake, run_once::run_prepared(&run_args(&fake.url()), &p)).unwrap();
         assert_eq!(fake.experiments().len(), 1);
         assert_eq!(fake.runs().len(), 2);
         assert_no_violations(&fake);
@@ -360,7 +406,7 @@ fn run_once_sends_the_v2_spec_inline_with_its_platform_spec() {
     let mut args = run_args(&fake.url());
     args.run_name = Some("custom".into());
     args.experiment_name = Some("other-exp".into());
-    run_once::run_prepared(&args, &p).unwrap();
+    checked(&fake, run_once::run_prepared(&args, &p)).unwrap();
     let post = &fake.requests_to("POST", "/apis/v2beta1/runs")[0];
     let body = post.json().unwrap();
     assert_eq!(body["display_name"], "custom");
@@ -389,7 +435,7 @@ fn run_creation_retried_after_500_creates_exactly_one_run() {
         };
         fake.fail_next("POST", prefix, 500, 1);
         let p = prepared(&fake.url(), version, "");
-        run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
+        checked(&fake, run_once::run_prepared(&run_args(&fake.url()), &p)).unwrap();
         assert_eq!(fake.runs().len(), 1, "{version:?}");
         assert_eq!(fake.requests_to("POST", prefix).len(), 2, "{version:?}");
     }
@@ -400,7 +446,7 @@ fn run_creation_after_a_dropped_connection_creates_exactly_one_run() {
     let fake = FakeKfp::start();
     fake.drop_next("POST", "/apis/v2beta1/runs", 1);
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    run_once::run_prepared(&run_args(&fake.url()), &p).unwrap();
+    checked(&fake, run_once::run_prepared(&run_args(&fake.url()), &p)).unwrap();
     assert_eq!(fake.runs().len(), 1);
 }
 
@@ -412,7 +458,7 @@ fn waiting_for_a_successful_run_exits_zero() {
         let p = prepared(&fake.url(), version, "");
         let mut args = run_args(&fake.url());
         args.wait_for_completion = true;
-        run_once::run_prepared(&args, &p).unwrap();
+        checked(&fake, run_once::run_prepared(&args, &p)).unwrap();
         assert_eq!(fake.runs()[0]["state"], "SUCCEEDED", "{version:?}");
     }
 }
@@ -426,7 +472,7 @@ fn a_failed_run_exits_3_naming_the_failed_task() {
         let p = prepared(&fake.url(), version, "");
         let mut args = run_args(&fake.url());
         args.wait_for_completion = true;
-        let err = run_once::run_prepared(&args, &p).unwrap_err();
+        let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
         assert_eq!(err.exit_code(), 3, "{version:?}: {err}");
         let msg = err.to_string();
         assert!(msg.contains("FAILED"), "{msg}");
@@ -446,7 +492,7 @@ fn waiting_past_the_timeout_exits_4_and_leaves_the_run() {
     args.wait_for_completion = true;
     args.timeout = 1;
     let started = Instant::now();
-    let err = run_once::run_prepared(&args, &p).unwrap_err();
+    let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(err.exit_code(), 4, "{err}");
     let msg = err.to_string();
@@ -463,7 +509,7 @@ fn config_wait_for_completion_waits_too() {
     fake.set_run_plan(&["RUNNING", "FAILED"]);
     let mut p = prepared(&fake.url(), KfpVersion::V2, "");
     p.config.run_config.wait_for_completion = true;
-    let err = run_once::run_prepared(&run_args(&fake.url()), &p).unwrap_err();
+    let err = checked(&fake, run_once::run_prepared(&run_args(&fake.url()), &p)).unwrap_err();
     assert_eq!(err.exit_code(), 3, "{err}");
 }
 
@@ -475,7 +521,7 @@ fn an_experiment_namespace_without_permission_is_a_403_message() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.experiment_namespace = Some("team-x".into());
-    let err = run_once::run_prepared(&args, &p).unwrap_err();
+    let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     let msg = err.to_string();
     assert_eq!(err.exit_code(), 1);
     assert!(msg.contains("HTTP 403"), "{msg}");
@@ -494,7 +540,7 @@ fn multi_user_runs_land_in_the_namespace() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.server.namespace = Some("team-a".into());
-    run_once::run_prepared(&args, &p).unwrap();
+    checked(&fake, run_once::run_prepared(&args, &p)).unwrap();
     let lookup = &fake.requests_to("GET", "/apis/v2beta1/experiments")[0];
     assert_eq!(lookup.query_map()["namespace"], "team-a");
     let create = &fake.requests_to("POST", "/apis/v2beta1/experiments")[0];
@@ -509,7 +555,7 @@ fn a_run_name_with_an_unknown_placeholder_is_refused_before_any_request() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.run_name = Some("run {epochs}".into());
-    let err = run_once::run_prepared(&args, &p).unwrap_err();
+    let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("{epochs}") && msg.contains("source_uri"),
@@ -525,7 +571,11 @@ fn schedule_uploads_and_creates_an_enabled_recurring_run() {
     for version in BOTH {
         let fake = FakeKfp::start();
         let p = prepared(&fake.url(), version, "");
-        schedule::schedule_prepared(&schedule_args(&fake.url(), "0 0 4 * * *"), &p).unwrap();
+        checked(
+            &fake,
+            schedule::schedule_prepared(&schedule_args(&fake.url(), "0 0 4 * * *"), &p),
+        )
+        .unwrap();
         let rr = fake.recurring_runs();
         assert_eq!(rr.len(), 1, "{version:?}");
         assert_eq!(rr[0]["display_name"], "nightly");
@@ -563,7 +613,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let args = schedule_args(&fake.url(), "0 0 4 * * *");
-    schedule::schedule_prepared(&args, &p).unwrap();
+    checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let exp = fake.experiments()[0]["experiment_id"]
         .as_str()
         .unwrap()
@@ -600,7 +650,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     args.max_concurrency = Some(3);
     args.no_catchup = true;
     args.start_time = Some("2030-01-01T00:00:00+01:00".into());
-    schedule::schedule_prepared(&args, &p).unwrap();
+    checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let rr = fake.recurring_runs();
     let nightly = named(&rr, "display_name", "nightly");
     assert_eq!(nightly.len(), 1, "all 206 old ones replaced by one");
@@ -633,9 +683,9 @@ fn schedule_v1_replaces_jobs() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V1, "");
     let args = schedule_args(&fake.url(), "0 0 4 * * *");
-    schedule::schedule_prepared(&args, &p).unwrap();
+    checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let first = fake.recurring_runs()[0]["recurring_run_id"].clone();
-    schedule::schedule_prepared(&args, &p).unwrap();
+    checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let rr = fake.recurring_runs();
     assert_eq!(rr.len(), 1);
     assert_ne!(rr[0]["recurring_run_id"], first, "replaced by a new one");
@@ -653,34 +703,34 @@ fn schedule_refuses_bad_cron_before_any_request() {
         ("every day", "2 fields"),
         ("0 0 25 * * *", "not a valid"),
     ] {
-        let err = schedule::schedule_prepared(&schedule_args(&fake.url(), cron), &p).unwrap_err();
+        let err = checked(
+            &fake,
+            schedule::schedule_prepared(&schedule_args(&fake.url(), cron), &p),
+        )
+        .unwrap_err();
         assert_eq!(err.exit_code(), 2, "{cron}: {err}");
         assert!(err.to_string().contains(needle), "{cron}: {err}");
     }
     let mut args = schedule_args(&fake.url(), "0 0 4 * * *");
     args.max_concurrency = Some(11);
-    let err = schedule::schedule_prepared(&args, &p).unwrap_err();
+    let err = checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap_err();
     assert!(err.to_string().contains("1..10"), "{err}");
     assert!(fake.requests().is_empty());
 }
 
 // ----- the binary: list-pipelines and connection faults -----------------------------------
 
+/// Variables besides auth's (`kfpx::kfp::auth::VARS`) that would change what a test sees.
+const ENV_VARS: &[&str] = &[
+    "KF_PIPELINES_ENDPOINT",
+    "KF_PIPELINES_NAMESPACE",
+    "KF_PIPELINES_UI_ENDPOINT",
+    "KF_PIPELINES_CA_BUNDLE",
+];
+
 fn kfpx() -> Command {
     let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in [
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_NAMESPACE",
-        "KF_PIPELINES_UI_ENDPOINT",
-        "KF_PIPELINES_TOKEN",
-        "KF_PIPELINES_SA_TOKEN_PATH",
-        "KF_PIPELINES_COOKIE",
-        "DEX_USERNAME",
-        "DEX_PASSWORD",
-        "IAP_CLIENT_ID",
-        "KF_PIPELINES_IAP_OAUTH2_CLIENT_ID",
-        "GOOGLE_APPLICATION_CREDENTIALS",
-    ] {
+    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
         cmd.env_remove(var);
     }
     cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"));
@@ -703,7 +753,7 @@ fn list_pipelines_prints_every_page_sorted_with_latest_versions() {
                 flag,
             ])
             .args(["--output", "json"])
-            .assert()
+            .assert_on(&fake)
             .success()
             .get_output()
             .stdout
@@ -728,7 +778,7 @@ fn list_pipelines_prints_every_page_sorted_with_latest_versions() {
                 "--kfp-version",
                 flag,
             ])
-            .assert()
+            .assert_on(&fake)
             .success()
             .get_output()
             .stdout
@@ -749,7 +799,7 @@ fn list_pipelines_over_5000_pipelines() {
     let started = Instant::now();
     let out = kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "-o", "json"])
-        .assert()
+        .assert_on(&fake)
         .success()
         .get_output()
         .stdout
@@ -772,7 +822,7 @@ fn list_pipelines_shows_the_namespace_own_pipelines_too() {
     let out = kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "-o", "json"])
         .args(["--namespace", "team-a"])
-        .assert()
+        .assert_on(&fake)
         .success()
         .get_output()
         .stdout
@@ -814,7 +864,7 @@ fn a_wrong_host_path_answering_html_is_explained() {
             "--host",
             &format!("{}/dashboard", fake.url()),
         ])
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains(
             "answered with an HTML page, not the API",
@@ -832,7 +882,7 @@ fn a_host_ending_in_pipeline_works() {
             "--host",
             &format!("{}/pipeline/", fake.url()),
         ])
-        .assert()
+        .assert_on(&fake)
         .success()
         .stdout(predicate::str::contains("x"));
     assert!(fake
@@ -849,12 +899,12 @@ fn transient_errors_on_reads_are_retried() {
     fake.fail_next("GET", "/apis/v2beta1/healthz", 502, 1);
     kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "-o", "json"])
-        .assert()
+        .assert_on(&fake)
         .success();
     fake.fail_next("GET", "/apis/v2beta1/pipelines", 500, 10);
     kfpx()
         .args(["list-pipelines", "--host", &fake.url()])
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains("KFP rejected listing pipelines"))
         .stderr(predicate::str::contains("(HTTP 500)"));
@@ -866,7 +916,7 @@ fn missing_credentials_say_what_was_tried_and_how_to_fix() {
     fake.require_bearer("s3cret-token");
     kfpx()
         .args(["list-pipelines", "--host", &fake.url()])
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains("HTTP 401"))
         .stderr(predicate::str::contains("tried:"))
@@ -881,7 +931,7 @@ fn a_wrong_bearer_token_names_the_provider_and_never_the_token() {
     kfpx()
         .env("KF_PIPELINES_TOKEN", "wrong-token-value")
         .args(["list-pipelines", "--host", &fake.url()])
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains("HTTP 401"))
         .stderr(predicate::str::contains("KF_PIPELINES_TOKEN"))
@@ -896,7 +946,7 @@ fn a_bearer_token_from_the_environment_is_sent() {
     kfpx()
         .env("KF_PIPELINES_TOKEN", "s3cret-token")
         .args(["list-pipelines", "--host", &fake.url(), "-v"])
-        .assert()
+        .assert_on(&fake)
         .success()
         .stderr(predicate::str::contains("s3cret-token").not());
 }
@@ -906,7 +956,7 @@ fn verbose_logs_each_request() {
     let fake = FakeKfp::start();
     kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "-v"])
-        .assert()
+        .assert_on(&fake)
         .success()
         .stderr(predicate::str::contains("GET http://127.0.0.1:"))
         .stderr(predicate::str::contains("/apis/v2beta1/healthz -> 200 in"));
@@ -933,7 +983,7 @@ fn a_redirect_to_a_login_page_is_an_authentication_error() {
     fake.require_cookie("oauth2_proxy_kubeflow", "session-value");
     kfpx()
         .args(["list-pipelines", "--host", &fake.url()])
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains("sent kfpx to a login page"))
         .stderr(predicate::str::contains("/dex/"))
@@ -957,7 +1007,11 @@ fn upload_finds_a_pipeline_whose_display_name_was_changed() {
         .unwrap();
     assert!(resp.status().is_success());
     let p = prepared(&fake.url(), KfpVersion::V2, "");
-    upload::upload_prepared(&upload_args(&fake.url()), &p).unwrap();
+    checked(
+        &fake,
+        upload::upload_prepared(&upload_args(&fake.url()), &p),
+    )
+    .unwrap();
     let pipelines = fake.pipelines();
     assert_eq!(pipelines.len(), 1, "no second pipeline: {pipelines:#?}");
     let pid = pipelines[0]["pipeline_id"].as_str().unwrap();
@@ -999,7 +1053,7 @@ fn example_upload_end_to_end_is_idempotent_under_both_apis() {
                 flag,
             ])
             .args(["--output", "json"])
-            .assert()
+            .assert_on(&fake)
             .success()
             .get_output()
             .stdout
@@ -1027,7 +1081,7 @@ fn example_upload_end_to_end_is_idempotent_under_both_apis() {
                 "--kfp-version",
                 flag,
             ])
-            .assert()
+            .assert_on(&fake)
             .success()
             .stderr(predicate::str::contains("already uploaded"));
         assert_eq!(fake.pipelines().len(), 1);
@@ -1043,14 +1097,14 @@ fn example_run_once_and_schedule_under_both_apis() {
         kfpx_example()
             .args(["run-once", "--host", &fake.url(), "--kfp-version", flag])
             .args(["--wait-for-completion", "--timeout", "60"])
-            .assert()
+            .assert_on(&fake)
             .success()
             .stdout(predicate::str::contains("/#/runs/details/"));
         assert_eq!(fake.runs().len(), 1, "--kfp-version {flag}");
         kfpx_example()
             .args(["schedule", "--host", &fake.url(), "--kfp-version", flag])
             .args(["-c", "0 0 4 * * *"])
-            .assert()
+            .assert_on(&fake)
             .success()
             .stdout(predicate::str::contains("next runs"));
         assert_eq!(fake.recurring_runs().len(), 1);
@@ -1067,7 +1121,7 @@ fn example_run_once_refuses_an_unknown_param() {
     let fake = FakeKfp::start();
     kfpx_example()
         .args(["run-once", "--host", &fake.url(), "--param", "nope=1"])
-        .assert()
+        .assert_on(&fake)
         .failure()
         .stderr(predicate::str::contains("nope"))
         .stderr(predicate::str::contains("data_science"));
@@ -1079,9 +1133,12 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
     let fake = FakeKfp::start();
     fake.set_run_plan(&["RUNNING"]);
     let dir = example_dir();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kfpx"))
-        .env_remove("KF_PIPELINES_ENDPOINT")
-        .env_remove("KF_PIPELINES_TOKEN")
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kfpx"));
+    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
+        cmd.env_remove(var);
+    }
+    let child = cmd
+        .env("HOME", std::env::temp_dir().join("kfpx-test-home"))
         .env("KEDRO_CONFIG_COMMIT_ID", "0123456789abcdef")
         .arg("-C")
         .arg(&dir)
@@ -1116,6 +1173,7 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
         fake.requests_to("POST", "/apis/v2beta1/runs/").is_empty(),
         "no terminate"
     );
+    fake.assert_no_violations();
 }
 
 #[test]
@@ -1125,7 +1183,7 @@ fn a_bad_ca_bundle_is_one_clear_line() {
     kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "--ca-bundle"])
         .arg(&missing)
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains("cannot read the CA bundle"));
     let not_pem = std::env::temp_dir().join(format!("kfpx-not-pem-{}.txt", std::process::id()));
@@ -1133,7 +1191,7 @@ fn a_bad_ca_bundle_is_one_clear_line() {
     kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "--ca-bundle"])
         .arg(&not_pem)
-        .assert()
+        .assert_on(&fake)
         .code(1)
         .stderr(predicate::str::contains("CA bundle"))
         .stderr(predicate::str::contains("PEM"));
@@ -1146,7 +1204,7 @@ fn example_upload_timing() {
     // Warm the snapshot cache and create the pipeline.
     kfpx_example()
         .args(["upload-pipeline", "--host", &fake.url()])
-        .assert()
+        .assert_on(&fake)
         .success();
     let mut best = Duration::MAX;
     for variant in ["a", "b", "c"] {
@@ -1155,7 +1213,7 @@ fn example_upload_timing() {
         kfpx_example()
             .env("KEDRO_CONFIG_COMMIT_ID", format!("{variant}123456789"))
             .args(["upload-pipeline", "--host", &fake.url()])
-            .assert()
+            .assert_on(&fake)
             .success()
             .stderr(predicate::str::contains("added version"));
         best = best.min(started.elapsed());
@@ -1173,7 +1231,7 @@ fn the_endpoint_and_namespace_come_from_the_environment() {
         .env("KF_PIPELINES_ENDPOINT", fake.url())
         .env("KF_PIPELINES_NAMESPACE", "team-env")
         .args(["list-pipelines", "-o", "json"])
-        .assert()
+        .assert_on(&fake)
         .success()
         .get_output()
         .stdout
@@ -1195,7 +1253,7 @@ fn latest_versions_are_fetched_per_pipeline_when_the_v1_list_is_unavailable() {
     let started = Instant::now();
     let out = kfpx()
         .args(["list-pipelines", "--host", &fake.url(), "-o", "json"])
-        .assert()
+        .assert_on(&fake)
         .success()
         .get_output()
         .stdout
