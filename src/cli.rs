@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[command(name = "kfpx", version, propagate_version = true, max_term_width = 100)]
 #[command(
     after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 run finished without \
-success, 4 waiting timed out.\nDocs: README.md (config reference, env vars, coming from kedro-kubeflow)."
+success, 4 waiting timed out, 130 interrupted (Ctrl-C) while waiting: the run keeps running.\nDocs: README.md (config reference, env vars, coming from kedro-kubeflow)."
 )]
 pub struct Cli {
     #[command(flatten)]

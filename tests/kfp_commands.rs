@@ -1268,3 +1268,38 @@ fn latest_versions_are_fetched_per_pipeline_when_the_v1_list_is_unavailable() {
     let per_pipeline = fake.requests_to("GET", "/apis/v2beta1/pipelines/").len();
     assert_eq!(per_pipeline, n, "one versions request per pipeline");
 }
+
+#[test]
+fn help_lists_every_exit_code_including_ctrl_c() {
+    let out = kfpx()
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(out).unwrap();
+    let line = help
+        .lines()
+        .find(|l| l.starts_with("Exit codes:"))
+        .unwrap_or_else(|| panic!("no exit-code line in:\n{help}"));
+    let line = help[help.find(line).unwrap()..]
+        .split("\nDocs")
+        .next()
+        .unwrap()
+        .replace('\n', " ");
+    for code in [
+        "0 success",
+        "1 error",
+        "2 usage",
+        "3 run",
+        "4 waiting timed out",
+        "130",
+    ] {
+        assert!(line.contains(code), "{code:?} missing from: {line}");
+    }
+    assert!(
+        line.contains("Ctrl-C") && line.contains("the run keeps running"),
+        "{line}"
+    );
+}
