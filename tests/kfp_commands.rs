@@ -1303,3 +1303,132 @@ fn help_lists_every_exit_code_including_ctrl_c() {
         "{line}"
     );
 }
+
+/// Runs `list-pipelines` at every verbosity and returns (verbosity, exit code, stdout+stderr).
+fn list_at_every_verbosity(
+    fake: &FakeKfp,
+    host: &str,
+    env: &[(&str, &str)],
+) -> Vec<(&'static str, Option<i32>, String)> {
+    ["-v", "-vv", "-vvv"]
+        .into_iter()
+        .map(|v| {
+            let mut cmd = kfpx();
+            for (k, val) in env {
+                cmd.env(k, val);
+            }
+            let out = cmd
+                .args(["list-pipelines", "--host", host, v])
+                .assert_on(fake)
+                .get_output()
+                .clone();
+            let text = format!(
+                "{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            (v, out.status.code(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn verbose_output_never_shows_a_token_or_cookie() {
+    let fake = FakeKfp::start();
+    fake.seed_pipeline("p1", "");
+    let token = "tok-SECRET-7f3a9c";
+    let cookie = "authservice_session=COOKIE-SECRET-51be";
+
+    // Accepted bearer token.
+    fake.require_bearer(token);
+    for (v, code, text) in
+        list_at_every_verbosity(&fake, &fake.url(), &[("KF_PIPELINES_TOKEN", token)])
+    {
+        assert_eq!(code, Some(0), "{v}: {text}");
+        assert!(text.contains("p1"), "{v}: the listing: {text}");
+        assert!(
+            text.contains("GET http://127.0.0.1:"),
+            "{v} logs requests: {text}"
+        );
+        assert!(!text.contains("SECRET"), "{v} leaks the token: {text}");
+    }
+    // Refused bearer token: the 401 path logs the error body at -vv.
+    fake.require_bearer("another-token");
+    for (v, code, text) in
+        list_at_every_verbosity(&fake, &fake.url(), &[("KF_PIPELINES_TOKEN", token)])
+    {
+        assert_eq!(code, Some(1), "{v}: {text}");
+        assert!(text.contains("HTTP 401"), "{v}: {text}");
+        assert!(!text.contains("SECRET"), "{v} leaks the token: {text}");
+    }
+    fake.clear_auth();
+
+    // Session cookie, accepted then refused (a redirect to the login page).
+    let (name, value) = cookie.split_once('=').unwrap();
+    fake.require_cookie(name, value);
+    for (v, code, text) in
+        list_at_every_verbosity(&fake, &fake.url(), &[("KF_PIPELINES_COOKIE", cookie)])
+    {
+        assert_eq!(code, Some(0), "{v}: {text}");
+        assert!(text.contains("p1"), "{v}: the listing: {text}");
+        assert!(!text.contains("SECRET"), "{v} leaks the cookie: {text}");
+    }
+    fake.require_cookie(name, "another-value");
+    for (v, code, text) in
+        list_at_every_verbosity(&fake, &fake.url(), &[("KF_PIPELINES_COOKIE", cookie)])
+    {
+        assert_eq!(code, Some(1), "{v}: {text}");
+        assert!(text.contains("login page"), "{v}: {text}");
+        assert!(!text.contains("SECRET"), "{v} leaks the cookie: {text}");
+    }
+    fake.clear_auth();
+
+    // A password in the host URL (userinfo) is not shown either.
+    let with_userinfo = fake.url().replace("http://", "http://user:PW-SECRET-c0de@");
+    for (v, _, text) in list_at_every_verbosity(&fake, &with_userinfo, &[]) {
+        assert!(
+            !text.contains("SECRET"),
+            "{v} leaks the URL's password: {text}"
+        );
+    }
+}
+
+#[test]
+fn verbose_output_never_shows_the_dex_password_or_session() {
+    use support::fake_auth::{DexFlow, DexOptions, FakeDex};
+    for flow in [DexFlow::AuthService, DexFlow::OAuth2Proxy] {
+        let fake = FakeKfp::start();
+        fake.seed_pipeline("p1", "");
+        let dex = FakeDex::start_with(
+            flow,
+            DexOptions {
+                upstream: Some(fake.url()),
+                ..DexOptions::for_flow(flow)
+            },
+        );
+        let env = [
+            ("DEX_USERNAME", FakeDex::USER),
+            ("DEX_PASSWORD", FakeDex::PASSWORD),
+        ];
+        for (v, code, text) in list_at_every_verbosity(&fake, &dex.pipeline_url(), &env) {
+            assert_eq!(code, Some(0), "{flow:?} {v}: {text}");
+            assert!(text.contains("p1"), "{flow:?} {v}: the listing: {text}");
+            assert!(text.contains("Dex login as"), "{flow:?} {v}: {text}");
+            assert!(
+                !text.contains(FakeDex::PASSWORD),
+                "{flow:?} {v} leaks the password: {text}"
+            );
+            // Session cookies (and Dex's codes and state) are random ids with these prefixes.
+            for prefix in ["sess", "code", "st", "req", "csrf"] {
+                let leaked = text.match_indices(prefix).any(|(i, _)| {
+                    text[i + prefix.len()..].starts_with(|c: char| c.is_ascii_hexdigit())
+                        && text[i + prefix.len()..]
+                            .chars()
+                            .take(32)
+                            .all(|c| c.is_ascii_hexdigit())
+                });
+                assert!(!leaked, "{flow:?} {v} leaks a {prefix} value: {text}");
+            }
+        }
+    }
+}

@@ -43,7 +43,7 @@ pub fn run(ctx: &Ctx, args: ListPipelinesArgs) -> Result<()> {
             return Ok(());
         }
         if pipelines.is_empty() {
-            output::status(format!("no pipelines on {}", kfp.client.endpoint()));
+            output::status(format!("no pipelines on {}", kfp.client.shown_endpoint()));
             return Ok(());
         }
         let mut table = output::table(&["Name", "ID", "Created at", "Latest version"]);

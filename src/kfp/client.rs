@@ -161,12 +161,14 @@ struct Inner {
     auth: tokio::sync::Mutex<Auth>,
     auth_name: String,
     server: ServerInfo,
+    /// The endpoint for messages and logs: a password in it shown as `***`.
+    shown_endpoint: String,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("api_base", &self.inner.api_base)
+            .field("endpoint", &self.inner.shown_endpoint)
             .field("auth", &self.inner.auth_name)
             .field("server", &self.inner.server)
             .finish()
@@ -227,6 +229,7 @@ impl Client {
         let auth_name = auth.describe();
         tracing::info!("KFP credentials: {auth_name}");
         let api_base = api_base(&options.endpoint, options.version);
+        let shown_endpoint = redacted(&options.endpoint);
         let mut client = Client {
             inner: Arc::new(Inner {
                 http,
@@ -235,6 +238,7 @@ impl Client {
                 auth: tokio::sync::Mutex::new(auth),
                 auth_name,
                 server: ServerInfo::default(),
+                shown_endpoint,
             }),
         };
         let server = client.read_healthz().await?;
@@ -277,6 +281,11 @@ impl Client {
 
     pub fn endpoint(&self) -> &Url {
         &self.inner.options.endpoint
+    }
+
+    /// The endpoint for messages: a password in it shown as `***`.
+    pub fn shown_endpoint(&self) -> &str {
+        &self.inner.shown_endpoint
     }
 
     /// The credentials in use, by provider name (never the secret).
@@ -421,7 +430,11 @@ impl Client {
         let resp = match result {
             Ok(r) => r,
             Err(e) => {
-                tracing::info!("{} {} -> failed in {elapsed} ms", call.method, url);
+                tracing::info!(
+                    "{} {} -> failed in {elapsed} ms",
+                    call.method,
+                    redacted_str(&url)
+                );
                 return Err(self.transport_failure(&e));
             }
         };
@@ -433,7 +446,7 @@ impl Client {
         tracing::info!(
             "{} {} -> {} in {elapsed} ms{}",
             call.method,
-            url,
+            redacted_str(&url),
             status.as_u16(),
             if redirected {
                 format!(
@@ -517,7 +530,7 @@ impl Client {
                 KfpError::Auth(format!(
                     "KFP at {} sent kfpx to a login page ({}{}): the request was not \
                      authenticated; tried: {}. Provide credentials: {}",
-                    self.inner.options.endpoint,
+                    self.inner.shown_endpoint,
                     origin(login),
                     login.path(),
                     tried,
@@ -530,7 +543,7 @@ impl Client {
             // A UI or dashboard server instead of the API.
             return Err(fail(
                 KfpError::Html {
-                    url: self.inner.options.endpoint.to_string(),
+                    url: self.inner.shown_endpoint.clone(),
                 },
                 transient && code != 200,
             ));
@@ -560,7 +573,7 @@ impl Client {
                 KfpError::Other(format!(
                     "KFP at {} answered {} with something that is not JSON (\"{}\"): check the \
                      host path",
-                    self.inner.options.endpoint,
+                    self.inner.shown_endpoint,
                     call.path,
                     one_line(text, 80)
                 )),
@@ -573,7 +586,7 @@ impl Client {
         let message = if html { None } else { error_message(text) };
         KfpError::Auth(format!(
             "KFP at {} refused the credentials (HTTP 401{}); tried: {}. Provide others: {}",
-            self.inner.options.endpoint,
+            self.inner.shown_endpoint,
             message.map(|m| format!(": {m}")).unwrap_or_default(),
             tried,
             CREDENTIAL_HINT
@@ -581,7 +594,7 @@ impl Client {
     }
 
     fn transport_failure(&self, e: &reqwest::Error) -> Failure {
-        let url = self.inner.options.endpoint.to_string();
+        let url = self.inner.shown_endpoint.clone();
         let detail = root_cause(e);
         if e.is_timeout() {
             return Failure {
@@ -639,6 +652,22 @@ fn backoff(attempt: u32) -> Duration {
     let base = BASE_DELAY * 2u32.pow(attempt.saturating_sub(1).min(6));
     let jitter = rand::random_range(0..=base.as_millis() as u64 / 2);
     base + Duration::from_millis(jitter)
+}
+
+/// `u` for messages and logs: a password in it shown as `***` (the user name is kept, so the
+/// user recognises the URL).
+pub fn redacted(u: &Url) -> String {
+    if u.password().is_none() {
+        return u.to_string();
+    }
+    let mut shown = u.clone();
+    let _ = shown.set_password(Some("***"));
+    shown.to_string()
+}
+
+/// [`redacted`] for a URL held as text (left as is when it does not parse).
+fn redacted_str(u: &str) -> String {
+    Url::parse(u).map_or_else(|_| u.to_string(), |u| redacted(&u))
 }
 
 /// `scheme://host[:port]` (no credentials, path or query).
@@ -827,6 +856,18 @@ mod tests {
             api_base(&u, KfpVersion::V1),
             "http://127.0.0.1:8888/apis/v1beta1"
         );
+    }
+
+    #[test]
+    fn passwords_in_urls_are_not_shown() {
+        let u = Url::parse("https://me:pa55word@kf.example.com/pipeline").unwrap();
+        assert_eq!(redacted(&u), "https://me:***@kf.example.com/pipeline");
+        assert_eq!(
+            redacted_str("http://me:pa55word@127.0.0.1:8/apis/v2beta1/healthz"),
+            "http://me:***@127.0.0.1:8/apis/v2beta1/healthz"
+        );
+        let plain = Url::parse("http://127.0.0.1:8888/").unwrap();
+        assert_eq!(redacted(&plain), "http://127.0.0.1:8888/");
     }
 
     #[test]

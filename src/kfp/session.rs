@@ -66,8 +66,9 @@ pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
     }
     if url.query().is_some() || url.fragment().is_some() {
         crate::output::warn(format!(
-            "ignoring the query/fragment of the KFP host {trimmed:?} from {source}: the \
-             namespace goes in --namespace or run_config.namespace"
+            "ignoring the query/fragment of the KFP host {:?} from {source}: the \
+             namespace goes in --namespace or run_config.namespace",
+            crate::kfp::client::redacted(&url)
         ));
         url.set_query(None);
         url.set_fragment(None);
@@ -124,9 +125,16 @@ pub fn resolve_namespace(
 /// The base of UI links: KF_PIPELINES_UI_ENDPOINT, else the endpoint (the KFP UI is served at
 /// the same address in Kubeflow, e.g. `https://<kubeflow>/pipeline/#/runs/details/<id>`).
 pub fn ui_base(endpoint: &Url, env: &ServerEnv) -> String {
-    env.ui_endpoint
-        .as_deref()
-        .unwrap_or(endpoint.as_str())
+    // Links are printed: a password in the URL is not (browsers drop userinfo anyway).
+    let shown = |raw: &str| match Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() || !u.username().is_empty() => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        _ => raw.to_string(),
+    };
+    shown(env.ui_endpoint.as_deref().unwrap_or(endpoint.as_str()))
         .trim_end_matches('/')
         .to_string()
 }
@@ -257,6 +265,20 @@ mod tests {
             resolve_namespace(None, &ServerEnv::default(), None, &AuthEnv::default()),
             None
         );
+    }
+
+    #[test]
+    fn ui_links_never_carry_a_password() {
+        let u = Url::parse("https://me:pa55word@kf.example.com/pipeline").unwrap();
+        assert_eq!(
+            ui_base(&u, &ServerEnv::default()),
+            "https://kf.example.com/pipeline"
+        );
+        let env = ServerEnv {
+            ui_endpoint: Some("http://me:pa55word@localhost:8080/".into()),
+            ..ServerEnv::default()
+        };
+        assert_eq!(ui_base(&u, &env), "http://localhost:8080");
     }
 
     #[test]
