@@ -373,7 +373,7 @@ fn build(
             "MemoryDatasets would cross pods in pipeline `{pipeline}` with merge strategy `{}`: \
              {}",
             strategy.as_str(),
-            memory_crossings.join(", ")
+            summarise(&memory_crossings, MAX_LISTED_CROSSINGS)
         );
         if opts.allow_memory_datasets {
             warnings.push(format!(
@@ -467,6 +467,22 @@ fn cycle_error(
         strategy.as_str(),
         describe_cycle(cycle, task_name, &via)
     ))
+}
+
+/// How many crossing MemoryDatasets an error or warning names before it summarises the rest.
+const MAX_LISTED_CROSSINGS: usize = 5;
+
+/// `a, b, c` or, past `max` items, `a, b, c and N more (`kfpx graph` lists them all)`, so a
+/// large pipeline still gets a readable one-line message.
+fn summarise(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more (`kfpx graph` lists them all)",
+        items[..max].join(", "),
+        items.len() - max
+    )
 }
 
 #[cfg(test)]
@@ -1024,5 +1040,17 @@ mod tests {
             slowest < std::time::Duration::from_millis(100),
             "{slowest:?}"
         );
+    }
+
+    #[test]
+    fn memory_crossing_messages_name_at_most_five_datasets() {
+        let items: Vec<String> = (0..8).map(|i| format!("ds{i}")).collect();
+        assert_eq!(summarise(&items[..3], 5), "ds0, ds1, ds2");
+        let long = summarise(&items, 5);
+        assert!(
+            long.starts_with("ds0, ds1, ds2, ds3, ds4 and 3 more"),
+            "{long}"
+        );
+        assert!(!long.contains("ds5"), "{long}");
     }
 }
