@@ -27,6 +27,18 @@ target/release/examples/synth_snapshot 1000 > "$work/synth-1k.json"
 target/release/examples/synth_snapshot 10000 > "$work/synth-10k.json"
 example_snapshot=conf-example/kfpx-snapshot.json
 
+# A minimal project for the synthetic graphs (conf-example's per-node keys and on-exit
+# pipeline name spaceflights nodes).
+mkdir -p "$work/synth/conf/base"
+printf '[tool.kedro]\nproject_name = "synthetic"\npackage_name = "synthetic"\n' > "$work/synth/pyproject.toml"
+cat > "$work/synth/conf/base/kubeflow.yaml" <<YAML
+host: https://kubeflow.example.com/pipeline
+run_config:
+  image: registry.example.com/synthetic:1
+  experiment_name: synthetic
+  run_name: synthetic
+YAML
+
 # A project copy whose graph comes through the probe + cache path. Its "interpreter" is a stub
 # that prints the snapshot (no Kedro here); after the first run the cache answers and no
 # process is started.
@@ -48,7 +60,7 @@ add "compile conf-example (Argo)" "$kfpx -q -C conf-example compile --snapshot $
 for n in 1k 10k; do
   for v in 2 1; do
     label="IR"; [ $v = 1 ] && label="Argo"
-    add "compile $n nodes ($label)" "$kfpx -q -C conf-example compile --snapshot $work/synth-$n.json --merge-strategy none --allow-memory-datasets --kfp-version $v -o $work/out.yaml"
+    add "compile $n nodes ($label)" "$kfpx -q -C $work/synth compile --snapshot $work/synth-$n.json --merge-strategy none --allow-memory-datasets --kfp-version $v -o $work/out.yaml"
   done
 done
 add "graph conf-example (cached probe)" "$kfpx -q -C $work/cached --python $work/fake-python graph"

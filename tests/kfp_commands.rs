@@ -1182,3 +1182,31 @@ fn the_endpoint_and_namespace_come_from_the_environment() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "team private");
 }
+
+#[test]
+fn latest_versions_are_fetched_per_pipeline_when_the_v1_list_is_unavailable() {
+    let n: usize = std::env::var("KFPX_TEST_FALLBACK_PIPELINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(250);
+    let fake = FakeKfp::start();
+    fake.seed_pipelines(n);
+    fake.fail_next("GET", "/apis/v1beta1/pipelines", 404, 1000);
+    let started = Instant::now();
+    let out = kfpx()
+        .args(["list-pipelines", "--host", &fake.url(), "-o", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    eprintln!(
+        "list-pipelines over {n} pipelines, one version request each: {:?}",
+        started.elapsed()
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(list.len(), n);
+    assert!(list.iter().all(|p| p["latest_version"]["id"].is_string()));
+    let per_pipeline = fake.requests_to("GET", "/apis/v2beta1/pipelines/").len();
+    assert_eq!(per_pipeline, n, "one versions request per pipeline");
+}

@@ -110,9 +110,15 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
             })
             .await?;
         let url = kfp.run_link(&run.id);
+        // Some servers leave the name out of the answer.
+        let shown_name = if run.name.is_empty() {
+            run_name.clone()
+        } else {
+            run.name.clone()
+        };
         let report = |r: &Run| RunReport {
             run_id: &run.id,
-            run_name: &run.name,
+            run_name: &shown_name,
             experiment_id: &experiment.id,
             experiment_name: &experiment.name,
             state: r.state,
@@ -122,7 +128,7 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
         let human = matches!(args.output, crate::cli::OutputFormat::Table);
         if human {
             output::print_stdout(&present::fields(&[
-                ("run", run.name.clone()),
+                ("run", shown_name.clone()),
                 ("run id", run.id.clone()),
                 (
                     "experiment",

@@ -42,6 +42,7 @@ pub struct CrossingDataset {
 // The algorithm: assign every node a group, contract the node graph into the task graph, check
 // it is acyclic, name the tasks, list the datasets that cross tasks. O(nodes + edges).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use crate::graph::snapshot::Snapshot;
@@ -59,16 +60,16 @@ enum GroupName {
 /// Which group a node is in (`id`) and what the group is called (`name`; two groups may ask
 /// for one name, the second then gets a suffix).
 #[derive(Debug, Clone)]
-struct GroupKey {
-    id: String,
-    name: String,
+struct GroupKey<'a> {
+    id: Cow<'a, str>,
+    name: Cow<'a, str>,
 }
 
-impl GroupKey {
-    fn named(name: &str) -> GroupKey {
+impl<'a> GroupKey<'a> {
+    fn named(name: &'a str) -> GroupKey<'a> {
         GroupKey {
-            id: name.to_string(),
-            name: name.to_string(),
+            id: Cow::Borrowed(name),
+            name: Cow::Borrowed(name),
         }
     }
 }
@@ -87,22 +88,22 @@ pub fn group(
 
 /// Each node's group id, and the groups' names. Group ids are numbered in the order of their
 /// first node in the topological order, so sorting tasks by id follows Kedro's order.
-fn assign(
-    graph: &NodeGraph<'_>,
+fn assign<'a>(
+    graph: &NodeGraph<'a>,
     snapshot: &Snapshot,
-    pipeline: &str,
+    pipeline: &'a str,
     strategy: MergeStrategy,
     opts: &GroupOptions,
 ) -> Result<(Vec<usize>, Vec<GroupName>), GraphError> {
     let n = graph.nodes.len();
     // Key of each node's group: None = alone.
-    let keys: Vec<Option<GroupKey>> = match strategy {
+    let keys: Vec<Option<GroupKey<'a>>> = match strategy {
         MergeStrategy::None => vec![None; n],
         MergeStrategy::Full => vec![Some(GroupKey::named(pipeline)); n],
         MergeStrategy::Tags => graph
             .nodes
             .iter()
-            .map(|node| Ok(group_tag(node, &opts.tag_prefix)?.map(|t| GroupKey::named(&t))))
+            .map(|node| Ok(group_tag(node, &opts.tag_prefix)?.map(GroupKey::named)))
             .collect::<Result<_, GraphError>>()?,
         MergeStrategy::Namespace => graph
             .nodes
@@ -127,8 +128,8 @@ fn assign(
                 names.push(GroupName::Node(i));
                 names.len() - 1
             }
-            Some(key) => *by_key.entry(key.id.as_str()).or_insert_with(|| {
-                names.push(GroupName::Named(key.name.clone()));
+            Some(key) => *by_key.entry(key.id.as_ref()).or_insert_with(|| {
+                names.push(GroupName::Named(key.name.to_string()));
                 names.len() - 1
             }),
         };
@@ -137,18 +138,17 @@ fn assign(
 }
 
 /// The group a node's tags put it in (`<prefix><name>`), if any.
-fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError> {
-    let mut found: Vec<&str> = node
-        .tags
-        .iter()
-        .filter(|t| t.starts_with(prefix))
-        .map(String::as_str)
-        .collect();
-    found.sort_unstable();
-    found.dedup();
-    match found.as_slice() {
-        [] => Ok(None),
-        [tag] => {
+fn group_tag<'a>(node: &'a NodeDef, prefix: &str) -> Result<Option<&'a str>, GraphError> {
+    let mut found: Option<&str> = None;
+    for tag in node.tags.iter().filter(|t| t.starts_with(prefix)) {
+        match found {
+            Some(first) if first != tag => return Err(two_group_tags(node, prefix)),
+            _ => found = Some(tag),
+        }
+    }
+    match found {
+        None => Ok(None),
+        Some(tag) => {
             let name = &tag[prefix.len()..];
             if name.is_empty() {
                 return Err(GraphError::Invalid(format!(
@@ -157,18 +157,29 @@ fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError>
                     node.name
                 )));
             }
-            Ok(Some(name.to_string()))
+            Ok(Some(name))
         }
-        many => Err(GraphError::Invalid(format!(
-            "node `{}` has {} group tags ({}): a node can be in one group only; keep one of them",
-            node.name,
-            many.len(),
-            many.iter()
-                .map(|t| format!("`{t}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
     }
+}
+
+fn two_group_tags(node: &NodeDef, prefix: &str) -> GraphError {
+    let mut many: Vec<&str> = node
+        .tags
+        .iter()
+        .filter(|t| t.starts_with(prefix))
+        .map(String::as_str)
+        .collect();
+    many.sort_unstable();
+    many.dedup();
+    GraphError::Invalid(format!(
+        "node `{}` has {} group tags ({}): a node can be in one group only; keep one of them",
+        node.name,
+        many.len(),
+        many.iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Connected components over MemoryDataset links (union-find), so no MemoryDataset crosses
@@ -177,7 +188,7 @@ fn group_tag(node: &NodeDef, prefix: &str) -> Result<Option<String>, GraphError>
 /// connected components of the contracted graph), since only one pod can run them. A lone
 /// node keeps its name; a component is named after its nodes' common namespace, else after its
 /// first node (`<node>_group`).
-fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<GroupKey>> {
+fn memory_components<'a>(graph: &NodeGraph<'a>, snapshot: &Snapshot) -> Vec<Option<GroupKey<'a>>> {
     let n = graph.nodes.len();
     let mut parent: Vec<usize> = (0..n).collect();
     fn find(parent: &mut [usize], mut v: usize) -> usize {
@@ -188,8 +199,7 @@ fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<G
         v
     }
     for e in &graph.edges {
-        let (_, written) = graph.producer[e.dataset];
-        if snapshot.is_memory(written) {
+        if snapshot.is_memory(e.written) {
             let (a, b) = (find(&mut parent, e.from), find(&mut parent, e.to));
             if a != b {
                 parent[a.max(b)] = a.min(b);
@@ -218,8 +228,8 @@ fn memory_components(graph: &NodeGraph<'_>, snapshot: &Snapshot) -> Vec<Option<G
             .unwrap_or_else(|| format!("{}_group", graph.nodes[nodes[0]].name));
         for &i in nodes {
             keys[i] = Some(GroupKey {
-                id: format!("memory component {id}"),
-                name: name.clone(),
+                id: Cow::Owned(format!("memory component {id}")),
+                name: Cow::Owned(name.clone()),
             });
         }
     }
@@ -275,13 +285,18 @@ fn build(
 
     // Unique names: lone nodes keep theirs (unique already); a group whose name is taken gets
     // `-2`, `-3`, … in task order.
-    let node_names: HashSet<&str> = names
-        .iter()
-        .filter_map(|n| match n {
-            GroupName::Node(i) => Some(graph.nodes[*i].name.as_str()),
-            GroupName::Named(_) => None,
-        })
-        .collect();
+    let any_group = names.iter().any(|n| matches!(n, GroupName::Named(_)));
+    let node_names: HashSet<&str> = if any_group {
+        names
+            .iter()
+            .filter_map(|n| match n {
+                GroupName::Node(i) => Some(graph.nodes[*i].name.as_str()),
+                GroupName::Named(_) => None,
+            })
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut group_names: HashSet<String> = HashSet::new();
     let mut final_names = vec![String::new(); g];
     for &t in &order {
@@ -301,17 +316,18 @@ fn build(
     }
 
     // Crossing datasets: (producing task's position, dataset, consuming task's position,
-    // consuming node), sorted, then one entry per (task, dataset).
+    // edge), sorted, then one entry per (task, dataset).
     let mut links_by_dataset: Vec<(usize, &str, usize, usize)> = graph
         .edges
         .iter()
-        .filter(|e| group_of[e.from] != group_of[e.to])
-        .map(|e| {
+        .enumerate()
+        .filter(|(_, e)| group_of[e.from] != group_of[e.to])
+        .map(|(k, e)| {
             (
                 position[group_of[e.from]],
                 e.dataset,
                 position[group_of[e.to]],
-                e.to,
+                k,
             )
         })
         .collect();
@@ -319,9 +335,9 @@ fn build(
     let mut crossing = Vec::new();
     let mut memory_crossings = Vec::new();
     for same in links_by_dataset.chunk_by(|x, y| (x.0, x.1) == (y.0, y.1)) {
-        let (from_pos, dataset, _, _) = same[0];
-        let (producer, written) = graph.producer[dataset];
-        let memory = snapshot.is_memory(written);
+        let (from_pos, dataset, _, first) = same[0];
+        let edge = &graph.edges[first];
+        let memory = snapshot.is_memory(edge.written);
         let mut to_tasks: Vec<String> = Vec::new();
         let mut last = usize::MAX;
         for &(_, _, to_pos, _) in same {
@@ -333,13 +349,13 @@ fn build(
         if memory {
             let mut consumers: Vec<&str> = same
                 .iter()
-                .map(|&(_, _, _, i)| graph.nodes[i].name.as_str())
+                .map(|&(_, _, _, k)| graph.nodes[graph.edges[k].to].name.as_str())
                 .collect();
             consumers.sort_unstable();
             consumers.dedup();
             memory_crossings.push(format!(
                 "`{dataset}` ({} -> {})",
-                graph.nodes[producer].name,
+                graph.nodes[edge.from].name,
                 consumers.join(", ")
             ));
         }
@@ -357,7 +373,7 @@ fn build(
             "MemoryDatasets would cross pods in pipeline `{pipeline}` with merge strategy `{}`: \
              {}",
             strategy.as_str(),
-            memory_crossings.join(", ")
+            summarise(&memory_crossings, MAX_LISTED_CROSSINGS)
         );
         if opts.allow_memory_datasets {
             warnings.push(format!(
@@ -372,30 +388,38 @@ fn build(
         }
     }
 
-    let mut task_nodes: Vec<Vec<NodeDef>> = vec![Vec::new(); g];
+    let mut sizes = vec![0usize; g];
+    for &gr in group_of {
+        sizes[gr] += 1;
+    }
+    let mut task_nodes: Vec<Vec<NodeDef>> = sizes.iter().map(|&k| Vec::with_capacity(k)).collect();
     for &i in &graph.order {
         task_nodes[group_of[i]].push(graph.nodes[i].clone());
     }
-    // `links` is sorted by (from, to); regroup by `to`, dependencies in task order.
-    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); g];
-    for &(a, b) in &links {
-        deps[b].push(position[a]);
-    }
-    let tasks = order
+    // Dependencies by (task position, dependency position): each task's in task order.
+    let mut deps: Vec<(usize, usize)> = links
         .iter()
-        .map(|&t| {
-            deps[t].sort_unstable();
-            Task {
-                name: final_names[t].clone(),
-                nodes: std::mem::take(&mut task_nodes[t]),
-                depends_on: deps[t]
-                    .iter()
-                    .map(|&p| final_names[order[p]].clone())
-                    .collect(),
-                whole_pipeline: strategy == MergeStrategy::Full,
-            }
-        })
+        .map(|&(a, b)| (position[b], position[a]))
         .collect();
+    deps.sort_unstable();
+    let mut deps = deps.as_slice();
+    // Built last to first, so each task's name moves into it once no later task needs it.
+    let mut tasks: Vec<Task> = Vec::with_capacity(g);
+    for (pos, &t) in order.iter().enumerate().rev() {
+        let split = deps.partition_point(|&(p, _)| p < pos);
+        let (rest, mine) = deps.split_at(split);
+        deps = rest;
+        tasks.push(Task {
+            depends_on: mine
+                .iter()
+                .map(|&(_, d)| final_names[order[d]].clone())
+                .collect(),
+            name: std::mem::take(&mut final_names[t]),
+            nodes: std::mem::take(&mut task_nodes[t]),
+            whole_pipeline: strategy == MergeStrategy::Full,
+        });
+    }
+    tasks.reverse();
 
     Ok(Grouped {
         tasks: TaskGraph {
@@ -443,6 +467,22 @@ fn cycle_error(
         strategy.as_str(),
         describe_cycle(cycle, task_name, &via)
     ))
+}
+
+/// How many crossing MemoryDatasets an error or warning names before it summarises the rest.
+const MAX_LISTED_CROSSINGS: usize = 5;
+
+/// `a, b, c` or, past `max` items, `a, b, c and N more (`kfpx graph` lists them all)`, so a
+/// large pipeline still gets a readable one-line message.
+fn summarise(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!(
+        "{} and {} more (`kfpx graph` lists them all)",
+        items[..max].join(", "),
+        items.len() - max
+    )
 }
 
 #[cfg(test)]
@@ -1000,5 +1040,17 @@ mod tests {
             slowest < std::time::Duration::from_millis(100),
             "{slowest:?}"
         );
+    }
+
+    #[test]
+    fn memory_crossing_messages_name_at_most_five_datasets() {
+        let items: Vec<String> = (0..8).map(|i| format!("ds{i}")).collect();
+        assert_eq!(summarise(&items[..3], 5), "ds0, ds1, ds2");
+        let long = summarise(&items, 5);
+        assert!(
+            long.starts_with("ds0, ds1, ds2, ds3, ds4 and 3 more"),
+            "{long}"
+        );
+        assert!(!long.contains("ds5"), "{long}");
     }
 }

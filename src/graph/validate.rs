@@ -15,6 +15,8 @@ pub(crate) struct Edge<'a> {
     pub to: usize,
     /// The dataset's base name (transcoding `@…` stripped).
     pub dataset: &'a str,
+    /// The name the producer writes it under (transcoding included): its catalog entry.
+    pub written: &'a str,
 }
 
 /// A validated pipeline: its nodes, the links between them and a topological order.
@@ -24,8 +26,6 @@ pub(crate) struct NodeGraph<'a> {
     /// Node indices, every node after its producers; ties keep the snapshot's order.
     pub order: Vec<usize>,
     pub edges: Vec<Edge<'a>>,
-    /// Base dataset name → (producing node, the name it writes, transcoding included).
-    pub producer: HashMap<&'a str, (usize, &'a str)>,
 }
 
 /// Validate `pipeline` of `snapshot` and index its graph.
@@ -56,6 +56,7 @@ pub(crate) fn check<'a>(
         }
     }
 
+    // Base dataset name → (producing node, the name it writes, transcoding included).
     let mut producer: HashMap<&str, (usize, &str)> = HashMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
         for out in &node.outputs {
@@ -80,11 +81,12 @@ pub(crate) fn check<'a>(
                 continue;
             }
             let base = base_dataset(input);
-            if let Some(&(p, _)) = producer.get(base) {
+            if let Some(&(p, written)) = producer.get(base) {
                 edges.push(Edge {
                     from: p,
                     to: i,
                     dataset: base,
+                    written,
                 });
             }
         }
@@ -105,7 +107,6 @@ pub(crate) fn check<'a>(
         nodes,
         order,
         edges,
-        producer,
     })
 }
 
@@ -410,7 +411,8 @@ mod tests {
             vec![Edge {
                 from: 1,
                 to: 0,
-                dataset: "x"
+                dataset: "x",
+                written: "x@pandas"
             }]
         );
     }
