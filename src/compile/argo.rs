@@ -33,7 +33,7 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Value, CompileE
 
     let mut entry_dag = Map::new();
     entry_dag.insert("name".into(), json!(m.name));
-    entry_dag.insert("dag".into(), json!({"tasks": dag}));
+    entry_dag.insert("dag".into(), obj([("tasks", Value::Array(dag))]));
     templates.insert(0, Value::Object(entry_dag));
 
     let mut on_exit = None;
@@ -119,16 +119,25 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Value, CompileE
         json!({"secondsAfterCompletion": m.ttl.min(i32::MAX as u64)}),
     );
 
-    Ok(json!({
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Workflow",
-        "metadata": {
-            "annotations": annotations,
-            "generateName": format!("{}-", m.name),
-            "labels": {"pipelines.kubeflow.org/kfp_sdk_version": sdk_version},
-        },
-        "spec": spec,
-    }))
+    // Moved, not `json!`-interpolated: `json!` would deep-copy the whole document.
+    Ok(obj([
+        ("apiVersion", json!("argoproj.io/v1alpha1")),
+        ("kind", json!("Workflow")),
+        (
+            "metadata",
+            json!({
+                "annotations": annotations,
+                "generateName": format!("{}-", m.name),
+                "labels": {"pipelines.kubeflow.org/kfp_sdk_version": sdk_version},
+            }),
+        ),
+        ("spec", Value::Object(spec)),
+    ]))
+}
+
+/// An object from owned values (`json!` would copy them).
+fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
 fn v1_type(v: &Value) -> &'static str {

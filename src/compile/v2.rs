@@ -64,11 +64,11 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         }
         let comp = names::component(EXIT_HANDLER);
         let mut comp_spec = Map::new();
-        comp_spec.insert("dag".into(), json!({"tasks": sorted(main)}));
+        comp_spec.insert("dag".into(), obj([("tasks", sorted(main))]));
         if !defs.is_empty() {
             comp_spec.insert(
                 "inputDefinitions".into(),
-                json!({"parameters": sorted(defs)}),
+                obj([("parameters", sorted(defs))]),
             );
         }
         r.components.insert(comp.clone(), Value::Object(comp_spec));
@@ -78,7 +78,7 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
             task.insert("dependentTasks".into(), json!([VOLUME_CREATE]));
         }
         if !inputs.is_empty() {
-            task.insert("inputs".into(), json!({"parameters": sorted(inputs)}));
+            task.insert("inputs".into(), obj([("parameters", sorted(inputs))]));
         }
         task.insert("taskInfo".into(), json!({"name": EXIT_HANDLER}));
         root.insert(EXIT_HANDLER.into(), Value::Object(task));
@@ -107,7 +107,7 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
     }
 
     let mut root_spec = Map::new();
-    root_spec.insert("dag".into(), json!({"tasks": sorted(root)}));
+    root_spec.insert("dag".into(), obj([("tasks", sorted(root))]));
     if !m.params.is_empty() {
         let mut defs = Map::new();
         for p in &m.params {
@@ -120,7 +120,10 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
                 }),
             );
         }
-        root_spec.insert("inputDefinitions".into(), json!({"parameters": defs}));
+        root_spec.insert(
+            "inputDefinitions".into(),
+            obj([("parameters", Value::Object(defs))]),
+        );
     }
 
     let mut info = Map::new();
@@ -129,27 +132,34 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
     }
     info.insert("name".into(), json!(m.name));
 
-    let pipeline_spec = json!({
-        "components": r.components,
-        "deploymentSpec": {"executors": r.executors},
-        "pipelineInfo": info,
-        "root": root_spec,
-        "schemaVersion": "2.1.0",
-        "sdkVersion": sdk_version,
-    });
+    // Moved, not `json!`-interpolated: `json!` would deep-copy the whole document.
+    let pipeline_spec = obj([
+        ("components", from_btree(std::mem::take(&mut r.components))),
+        (
+            "deploymentSpec",
+            obj([("executors", from_btree(std::mem::take(&mut r.executors)))]),
+        ),
+        ("pipelineInfo", Value::Object(info)),
+        ("root", Value::Object(root_spec)),
+        ("schemaVersion", json!("2.1.0")),
+        ("sdkVersion", json!(sdk_version)),
+    ]);
 
     let mut k8s = Map::new();
     if !r.platform.is_empty() {
         k8s.insert(
             "deploymentSpec".into(),
-            json!({"executors": std::mem::take(&mut r.platform)}),
+            obj([("executors", from_btree(std::mem::take(&mut r.platform)))]),
         );
     }
     k8s.insert(
         "pipelineConfig".into(),
         json!({"resourceTtlOnCompletion": m.ttl.min(i32::MAX as u64)}),
     );
-    let platform_spec = Some(json!({"platforms": {"kubernetes": k8s}}));
+    let platform_spec = Some(obj([(
+        "platforms",
+        obj([("kubernetes", Value::Object(k8s))]),
+    )]));
     Ok(Rendered {
         pipeline_spec,
         platform_spec,
@@ -211,7 +221,7 @@ impl Renderer<'_> {
         if !in_defs.is_empty() {
             comp_spec.insert(
                 "inputDefinitions".into(),
-                json!({"parameters": sorted(in_defs)}),
+                obj([("parameters", sorted(in_defs))]),
             );
         }
         if t.role == Role::MlflowStart {
@@ -258,7 +268,7 @@ impl Renderer<'_> {
             container.insert("resources".into(), Value::Object(res));
         }
         self.executors
-            .insert(exec.clone(), json!({"container": container}));
+            .insert(exec.clone(), obj([("container", Value::Object(container))]));
 
         // Kubernetes platform config.
         let k = self.kubernetes(t, wrapped)?;
@@ -280,7 +290,7 @@ impl Renderer<'_> {
             spec.insert("dependentTasks".into(), json!(deps));
         }
         if !inputs.is_empty() {
-            spec.insert("inputs".into(), json!({"parameters": sorted(inputs)}));
+            spec.insert("inputs".into(), obj([("parameters", sorted(inputs))]));
         }
         if let Some(r) = &t.retry {
             let mut rp = Map::new();
@@ -628,6 +638,15 @@ fn seconds(s: f64) -> String {
     } else {
         format!("{s}s")
     }
+}
+
+/// An object from owned values (`json!` would copy them).
+fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
+    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+}
+
+fn from_btree(m: BTreeMap<String, Value>) -> Value {
+    Value::Object(m.into_iter().collect())
 }
 
 fn sorted(mut m: Map<String, Value>) -> Value {
