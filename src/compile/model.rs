@@ -4,7 +4,7 @@
 //! Per-node settings (`resources`, `tolerations`, `affinity`, `retry_policy`, `extra_volumes`,
 //! `node_selector`) are looked up for each Kedro node by, in order: the node name, its sanitised
 //! name (kedro-kubeflow's keys), its tags (in sorted order), then `__default__`. A task that
-//! groups several nodes combines their settings (see `combine_*` below and docs/compile.md).
+//! groups several nodes combines their settings (see `combine_*` below and the README).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
