@@ -16,35 +16,54 @@ use serde_json::{Map, Value};
 const BEST_WIDTH: usize = 80;
 
 /// The document as `serde_yaml::to_string(v)` writes it.
+#[cfg(test)]
 pub fn to_string(v: &Value) -> Result<String, serde_yaml::Error> {
-    match fast(v) {
-        Some(s) => {
-            #[cfg(debug_assertions)]
-            {
-                let reference = serde_yaml::to_string(v)?;
-                debug_assert!(s == reference, "fast YAML differs from serde_yaml");
-            }
-            Ok(s)
+    let mut out = String::new();
+    append(&mut out, v)?;
+    Ok(out)
+}
+
+/// Append the document as `serde_yaml::to_string(v)` writes it to `out` (no second copy of a
+/// document of tens of megabytes).
+pub fn append(out: &mut String, v: &Value) -> Result<(), serde_yaml::Error> {
+    let start = out.len();
+    let done = match v {
+        Value::Object(m) if !m.is_empty() => {
+            let mut w = Writer { out };
+            w.map(m, 0, false).is_some()
         }
-        None => serde_yaml::to_string(v),
+        _ => false,
+    };
+    if done {
+        #[cfg(debug_assertions)]
+        {
+            let reference = serde_yaml::to_string(v)?;
+            debug_assert!(
+                out[start..] == reference,
+                "fast YAML differs from serde_yaml"
+            );
+        }
+    } else {
+        out.truncate(start);
+        out.push_str(&serde_yaml::to_string(v)?);
     }
+    Ok(())
 }
 
 /// The document by the fast writer, or None when it must go through serde_yaml.
+#[cfg(test)]
 fn fast(v: &Value) -> Option<String> {
+    let mut out = String::new();
     match v {
         Value::Object(m) if !m.is_empty() => {
-            let mut w = Writer {
-                out: String::with_capacity(1 << 16),
-            };
-            w.map(m, 0, false).map(|()| w.out)
+            Writer { out: &mut out }.map(m, 0, false).map(|()| out)
         }
         _ => None,
     }
 }
 
-struct Writer {
-    out: String,
+struct Writer<'a> {
+    out: &'a mut String,
 }
 
 /// A string libyaml writes plain and serde_yaml does not quote: a name starting with a letter
@@ -91,7 +110,7 @@ fn non_empty_container(v: &Value) -> bool {
     }
 }
 
-impl Writer {
+impl Writer<'_> {
     fn indent(&mut self, n: usize) {
         for _ in 0..n {
             self.out.push(' ');
