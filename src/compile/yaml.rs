@@ -70,7 +70,13 @@ struct Writer<'a> {
 /// or `_`, made of letters, digits and `_ . - /`, not a YAML 1.1/1.2 keyword or float word.
 fn easy(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() > 100 || !(b[0].is_ascii_alphabetic() || b[0] == b'_') {
+    // `-c` and the like: a dash then a letter is neither an indicator nor a number.
+    let word = match b {
+        [b'-', c, ..] if c.is_ascii_alphabetic() => &s[1..],
+        _ => s,
+    };
+    let w = word.as_bytes();
+    if w.is_empty() || b.len() > 100 || !(w[0].is_ascii_alphabetic() || w[0] == b'_') {
         return false;
     }
     if !b
@@ -79,8 +85,8 @@ fn easy(s: &str) -> bool {
     {
         return false;
     }
-    if b.len() <= 8 {
-        let l = s.to_ascii_lowercase();
+    if w.len() <= 8 {
+        let l = word.to_ascii_lowercase();
         if matches!(
             l.as_str(),
             "true"
@@ -100,6 +106,20 @@ fn easy(s: &str) -> bool {
         }
     }
     true
+}
+
+/// A multi-line string libyaml writes as a `|-` literal block with no indentation indicator:
+/// printable ASCII lines, no empty line, no line starting or ending with a space, no final
+/// line break.
+fn simple_literal(s: &str) -> bool {
+    s.contains('\n')
+        && !s.ends_with('\n')
+        && s.split('\n').all(|l| {
+            !l.is_empty()
+                && !l.starts_with(' ')
+                && !l.ends_with(' ')
+                && l.bytes().all(|c| (0x20..0x7f).contains(&c))
+        })
 }
 
 fn non_empty_container(v: &Value) -> bool {
@@ -165,6 +185,17 @@ impl Writer<'_> {
             if easy(s) {
                 self.out.push_str(s);
                 self.out.push('\n');
+                return Some(());
+            }
+        }
+        if let Value::String(s) = v {
+            if simple_literal(s) {
+                self.out.push_str("|-\n");
+                for line in s.split('\n') {
+                    self.indent(block);
+                    self.out.push_str(line);
+                    self.out.push('\n');
+                }
                 return Some(());
             }
         }
@@ -238,7 +269,8 @@ mod tests {
         let scalars = json!(["x", "true", "null", "1", "1.5", "0x1f", ".inf", "y", "", " lead",
             "trail ", "a: b", "a #b", "-x", "-c", "it's", "say \"hi\"",
             "{{$.inputs.parameters['m']}}", "multi\nline", "multi\nline\n",
-            "multi\n\n  indented\nend", " lead\nx", "tab\there", "ünï", "---", "...", 1, -2, 2.5,
+            "multi\n\n  indented\nend", " lead\nx", "a\n b", "a \nb", "-inf", "-Nan", "-1", "-.5",
+            "-", "- x", "-x y", "a\n\tb", "a\n#b", "a\n- b", "a\n'b'\n\"c\"", "a\n...\nb", "a\n---\nb", "tab\there", "ünï", "---", "...", 1, -2, 2.5,
             1e300, true, null, {}, [], "a b c",
             "long words long words long words long words long words long words long words long words"]);
         for s in scalars.as_array().unwrap() {
@@ -252,7 +284,7 @@ mod tests {
         }
         // The shapes compiled documents have take the fast path.
         same(json!({
-            "k": ["x", "-c", "{{$.inputs.parameters['m']}}", "multi\nline", 1, true, null, {}, []],
+            "k": ["x", "-c", "a\n#b\n- c: d\n'q' \"r\" {x}",  "{{$.inputs.parameters['m']}}", "multi\nline", 1, true, null, {}, []],
             "nested": {"m": {"deep": [{"a": "b", "c": ["d", {"e": "f"}]}, {"x": {"z": [1, 2]}}]}},
             "_under": "__default__",
             "empty": {},
