@@ -10,6 +10,8 @@
 //! re-indented); anything else makes the whole document go through serde_yaml. In debug builds
 //! every result is compared with serde_yaml's.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
 /// libyaml folds scalars at spaces past this column.
@@ -29,7 +31,10 @@ pub fn append(out: &mut String, v: &Value) -> Result<(), serde_yaml::Error> {
     let start = out.len();
     let done = match v {
         Value::Object(m) if !m.is_empty() => {
-            let mut w = Writer { out };
+            let mut w = Writer {
+                out,
+                cache: HashMap::new(),
+            };
             w.map(m, 0, false).is_some()
         }
         _ => false,
@@ -55,15 +60,20 @@ pub fn append(out: &mut String, v: &Value) -> Result<(), serde_yaml::Error> {
 fn fast(v: &Value) -> Option<String> {
     let mut out = String::new();
     match v {
-        Value::Object(m) if !m.is_empty() => {
-            Writer { out: &mut out }.map(m, 0, false).map(|()| out)
+        Value::Object(m) if !m.is_empty() => Writer {
+            out: &mut out,
+            cache: HashMap::new(),
         }
+        .map(m, 0, false)
+        .map(|()| out),
         _ => None,
     }
 }
 
 struct Writer<'a> {
     out: &'a mut String,
+    /// serde_yaml's one-line text of strings seen before (placeholders repeat in every task).
+    cache: HashMap<String, String>,
 }
 
 /// A string libyaml writes plain and serde_yaml does not quote: a name starting with a letter
@@ -200,6 +210,16 @@ impl Writer<'_> {
             }
         }
         debug_assert!(!non_empty_container(v));
+        if let Value::String(s) = v {
+            if let Some(body) = self.cache.get(s.as_str()) {
+                if body.contains(' ') && col + body.len() > BEST_WIDTH {
+                    return None;
+                }
+                self.out.push_str(body);
+                self.out.push('\n');
+                return Some(());
+            }
+        }
         let iso = serde_yaml::to_string(v).ok()?;
         let body = iso.strip_suffix('\n')?;
         if !body.contains('\n') {
@@ -213,6 +233,9 @@ impl Writer<'_> {
             }
             self.out.push_str(body);
             self.out.push('\n');
+            if let Value::String(s) = v {
+                self.cache.insert(s.clone(), body.to_string());
+            }
             return Some(());
         }
         // A block scalar: header line, then content lines indented by `d` (or empty).
