@@ -6,6 +6,7 @@ pub mod model;
 pub mod names;
 pub mod params;
 pub mod v2;
+mod yaml;
 
 #[cfg(test)]
 mod tests;
@@ -80,10 +81,11 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
                 "# PIPELINE DEFINITION\n# Name: {}\n# Kedro pipeline: {}\n# Compiled by {sdk}\n",
                 model.name, model.pipeline
             );
-            yaml.push_str(&serde_yaml::to_string(&r.pipeline_spec).map_err(yaml_err)?);
+            yaml.reserve(1 << 16);
+            yaml::append(&mut yaml, &r.pipeline_spec).map_err(yaml_err)?;
             if let Some(p) = &r.platform_spec {
                 yaml.push_str("---\n");
-                yaml.push_str(&serde_yaml::to_string(p).map_err(yaml_err)?);
+                yaml::append(&mut yaml, p).map_err(yaml_err)?;
             }
             Ok(Compiled {
                 kfp_version: KfpVersion::V2,
@@ -96,7 +98,8 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
         }
         KfpVersion::V1 => {
             let wf = argo::render(&model, input.env, &sdk)?;
-            let yaml = serde_yaml::to_string(&wf).map_err(yaml_err)?;
+            let mut yaml = String::with_capacity(1 << 16);
+            yaml::append(&mut yaml, &wf).map_err(yaml_err)?;
             Ok(Compiled {
                 kfp_version: KfpVersion::V1,
                 yaml,
