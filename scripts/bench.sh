@@ -27,8 +27,8 @@ target/release/examples/synth_snapshot 1000 > "$work/synth-1k.json"
 target/release/examples/synth_snapshot 10000 > "$work/synth-10k.json"
 example_snapshot=conf-example/kfpx-snapshot.json
 
-# A minimal project for the synthetic graphs (conf-example's per-node keys and on-exit
-# pipeline name spaceflights nodes).
+# A minimal project for the synthetic graphs: conf-example's on-exit pipeline and per-node
+# keys name spaceflights pipelines and nodes.
 mkdir -p "$work/synth/conf/base"
 printf '[tool.kedro]\nproject_name = "synthetic"\npackage_name = "synthetic"\n' > "$work/synth/pyproject.toml"
 cat > "$work/synth/conf/base/kubeflow.yaml" <<YAML
