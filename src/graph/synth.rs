@@ -77,7 +77,7 @@ pub fn layered(spec: &SynthSpec) -> Snapshot {
     let mut dataset_count = 0usize;
     let mut add_dataset = |name: String, datasets: &mut BTreeMap<String, DatasetDef>| {
         dataset_count += 1;
-        let def = if spec.memory_every > 0 && dataset_count % spec.memory_every == 0 {
+        let def = if spec.memory_every > 0 && dataset_count.is_multiple_of(spec.memory_every) {
             DatasetDef {
                 ty: None,
                 memory: true,
