@@ -9,7 +9,7 @@ use crate::kfp::models::{
     param_string, Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource,
     RunState, Version,
 };
-use crate::kfp::v2::{list_all, str_field};
+use crate::kfp::v2::{add_schedule, list_all, str_field};
 use crate::kfp::KfpError;
 
 /// `{"predicates":[{"op":"EQUALS","key":<key>,"string_value":<value>}]}`.
@@ -338,18 +338,7 @@ pub fn create_run_body(r: &NewRun) -> Value {
 
 pub fn create_job_body(r: &NewRecurringRun) -> Value {
     let mut body = run_body(&r.run);
-    let mut cron = json!({"cron": r.cron});
-    if let Some(t) = r.start_time {
-        cron["start_time"] = json!(t);
-    }
-    if let Some(t) = r.end_time {
-        cron["end_time"] = json!(t);
-    }
-    body["trigger"] = json!({"cron_schedule": cron});
-    body["max_concurrency"] = json!(r.max_concurrency.to_string());
-    if r.no_catchup {
-        body["no_catchup"] = json!(true);
-    }
+    add_schedule(&mut body, r);
     body["enabled"] = json!(r.enabled);
     body
 }

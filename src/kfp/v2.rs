@@ -366,10 +366,9 @@ pub fn create_run_body(r: &NewRun) -> Value {
     run_body(r)
 }
 
-/// The create-recurring-run body (NOTES.md §3 "Recurring run (v2)"): int64 as strings,
-/// `mode: ENABLE` (without it KFP creates the schedule disabled).
-pub fn create_recurring_body(r: &NewRecurringRun) -> Value {
-    let mut body = run_body(&r.run);
+/// The schedule fields both API versions share in a recurring run / job body: the cron trigger
+/// (with optional start and end), `max_concurrency` (int64, sent as a string) and `no_catchup`.
+pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
     let mut cron = json!({"cron": r.cron});
     if let Some(t) = r.start_time {
         cron["start_time"] = json!(t);
@@ -382,6 +381,13 @@ pub fn create_recurring_body(r: &NewRecurringRun) -> Value {
     if r.no_catchup {
         body["no_catchup"] = json!(true);
     }
+}
+
+/// The create-recurring-run body (NOTES.md §3 "Recurring run (v2)"): int64 as strings,
+/// `mode: ENABLE` (without it KFP creates the schedule disabled).
+pub fn create_recurring_body(r: &NewRecurringRun) -> Value {
+    let mut body = run_body(&r.run);
+    add_schedule(&mut body, r);
     body["mode"] = json!(if r.enabled { "ENABLE" } else { "DISABLE" });
     body
 }
