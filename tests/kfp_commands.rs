@@ -609,6 +609,36 @@ fn schedule_uploads_and_creates_an_enabled_recurring_run() {
 }
 
 #[test]
+fn schedule_after_upload_reuses_the_uploaded_version() {
+    for version in BOTH {
+        let fake = FakeKfp::start();
+        let p = prepared(&fake.url(), version, "");
+        checked(
+            &fake,
+            upload::upload_prepared(&upload_args(&fake.url()), &p),
+        )
+        .unwrap();
+        let pid = fake.pipelines()[0]["pipeline_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let before = fake.pipeline_versions(&pid).len();
+        checked(
+            &fake,
+            schedule::schedule_prepared(&schedule_args(&fake.url(), "0 0 4 * * *"), &p),
+        )
+        .unwrap();
+        assert_eq!(
+            fake.pipeline_versions(&pid).len(),
+            before,
+            "{version:?}: schedule must find the version upload-pipeline made, not add one"
+        );
+        assert_eq!(fake.recurring_runs().len(), 1, "{version:?}");
+        assert_no_violations(&fake);
+    }
+}
+
+#[test]
 fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V2, "");

@@ -109,15 +109,8 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
         .clone()
         .unwrap_or_else(|| rc.experiment_name.clone());
 
-    let project = &prepared.project;
     let document = prepared.compiled.yaml.as_bytes();
-    let pipeline_name = naming::pipeline_name(&project.name, &prepared.pipeline, &project.env);
-    let commit = session::commit_id(&project.root, &session::ServerEnv::from_process());
-    let version_name = naming::version_name(
-        &project.name,
-        &naming::content_hash(document),
-        commit.as_deref(),
-    );
+    let (pipeline_name, version_name) = super::upload::upload_names(prepared);
     let description = rc
         .description
         .clone()
