@@ -141,12 +141,29 @@ pub fn run_with_timeout(
     interpret(project, python, out)
 }
 
+/// Spawn, retrying briefly while the executable is still open for writing elsewhere
+/// (ETXTBSY: an interpreter or script that another process is just finishing writing, or a
+/// descriptor inherited by a child forked at that moment).
+fn spawn_retrying_busy(command: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut attempt = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && attempt < 5 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(20 * attempt));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn spawn_and_wait(
     project: &Project,
     python: &Path,
     timeout: Duration,
 ) -> Result<Output, GraphError> {
-    let mut child = Command::new(python)
+    let mut command = Command::new(python);
+    command
         .arg("-")
         .arg(&project.root)
         .arg(&project.env)
@@ -154,9 +171,8 @@ fn spawn_and_wait(
         .env("PYTHONIOENCODING", "utf-8")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| spawn_error(python, &e))?;
+        .stderr(Stdio::piped());
+    let mut child = spawn_retrying_busy(&mut command).map_err(|e| spawn_error(python, &e))?;
 
     // Feed the script and drain both pipes on threads, so no pipe can fill up and block.
     let stdin = child.stdin.take();
