@@ -100,16 +100,21 @@ fn conf_example_compiles_to_v2_ir_offline() {
     let spec = &d[0];
     assert_eq!(spec["schemaVersion"], "2.1.0");
     assert_eq!(spec["pipelineInfo"]["name"], "spaceflights");
-    // conf-example: volume (created before, deleted after) and the `reporting` on-exit pipeline.
+    // conf-example: volume (created before, deleted after) and the `reporting` on-exit pipeline:
+    // one exit task (`exit-steps`) that runs on-exit, then deletes the volume.
     let root = spec["root"]["dag"]["tasks"].as_object().unwrap();
-    for t in [
-        "data-volume-create",
-        "exit-handler-1",
-        "on-exit",
-        "data-volume-delete",
-    ] {
-        assert!(root.contains_key(t), "root has no {t}: {:?}", root.keys());
-    }
+    let names: Vec<&String> = root.keys().collect();
+    assert_eq!(
+        names,
+        vec!["data-volume-create", "exit-handler-1", "exit-steps"]
+    );
+    let steps = spec["components"]["comp-exit-steps"]["dag"]["tasks"]
+        .as_object()
+        .unwrap();
+    assert_eq!(
+        steps["data-volume-delete"]["dependentTasks"],
+        serde_json::json!(["on-exit"])
+    );
     // Only the parameter a node reads is a pipeline parameter.
     let params: Vec<&String> = spec["root"]["inputDefinitions"]["parameters"]
         .as_object()
@@ -125,6 +130,33 @@ fn conf_example_compiles_to_v2_ir_offline() {
         "{image}"
     );
     assert!(d[1]["platforms"]["kubernetes"]["deploymentSpec"]["executors"].is_object());
+}
+
+/// Everything that ships compiles: the production overlay of conf-example too (it once set
+/// `node_merge_strategy: none`, with which a MemoryDataset crossed pods and compile failed).
+#[test]
+fn conf_example_production_overlay_compiles() {
+    for version in ["2", "1"] {
+        let out = kfpx(
+            &conf_example(),
+            &[
+                "-e",
+                "production",
+                "compile",
+                "--kfp-version",
+                version,
+                "-o",
+                "-",
+            ],
+        )
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+        assert!(!out.stdout.is_empty());
+        let err = stderr_of(&out);
+        assert!(!err.contains("error"), "{err}");
+    }
 }
 
 #[test]

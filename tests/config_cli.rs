@@ -216,7 +216,7 @@ fn the_conf_example_is_valid_in_both_envs() {
             .unwrap()
             .contains("spaceflights"));
         if env == "production" {
-            assert_eq!(v["run_config"]["node_merge_strategy"], "none");
+            assert_eq!(v["run_config"]["node_merge_strategy"], "memory");
         }
     }
 }
@@ -399,5 +399,33 @@ fn errors_in_the_overlay_point_at_the_overlay() {
     fails_with(
         &mut p.kfpx(&["-e", "production", "config"]),
         &["conf/production/kubeflow.yaml:2:8: run_config.ttl: expected a whole number"],
+    );
+}
+
+/// An unknown field anywhere in an affinity is an error at its file:line:column (kfpx converts
+/// snake_case affinity to Kubernetes camelCase field by field, so a typo cannot slip through).
+#[test]
+fn unknown_affinity_field_at_any_level_is_located() {
+    let p = Project::with_base(&format!(
+        "{MINIMAL}  affinity:\n    __default__:\n      node_affinity: {{bogus_field: 1}}\n"
+    ));
+    fails_with(
+        &mut p.kfpx(&["config"]),
+        &[
+            "conf/base/kubeflow.yaml:8:",
+            "run_config.affinity.__default__.node_affinity.bogus_field",
+            "unknown key `bogus_field`",
+        ],
+    );
+    let p = Project::with_base(&format!(
+        "{MINIMAL}  affinity:\n    train:\n      pod_affinity:\n        required_during_scheduling_ignored_during_execution:\n          - {{topology_kye: zone}}\n"
+    ));
+    fails_with(
+        &mut p.kfpx(&["config"]),
+        &[
+            "conf/base/kubeflow.yaml:10:",
+            "topology_kye",
+            "did you mean `topology_key`?",
+        ],
     );
 }

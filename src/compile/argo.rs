@@ -51,11 +51,21 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Value, CompileE
                     tasks.push(json!({"name": t.name, "template": t.name}));
                 }
                 templates.push(delete_pvc_template(sdk_version));
-                tasks.push(json!({
+                let mut delete = json!({
                     "arguments": {"parameters": [{"name": "pvc-name", "value": format!("{{{{workflow.outputs.parameters.{PVC_GLOBAL}}}}}")}]},
                     "name": VOLUME_DELETE,
                     "template": VOLUME_DELETE,
-                }));
+                });
+                if let Some(t) = exit_task {
+                    // After the on-exit step, whatever its result (Argo's enhanced depends,
+                    // argo-workflows docs/enhanced-depends-logic.md): the on-exit pipeline may
+                    // read the volume.
+                    delete["depends"] = json!(format!(
+                        "{0}.Succeeded || {0}.Failed || {0}.Errored",
+                        t.name
+                    ));
+                }
+                tasks.push(delete);
                 templates.push(json!({"dag": {"tasks": tasks}, "name": EXIT_HANDLER}));
                 on_exit = Some(EXIT_HANDLER.to_string());
             }
@@ -278,8 +288,15 @@ fn container_template(
     let mut mounts = Vec::new();
     let mut volumes = Vec::new();
     if let Some(path) = t.data_mount {
+        // The exit handler runs outside the main DAG: it reads the PVC's name from the create
+        // step's global output, as the delete step does.
+        let claim = if in_exit {
+            format!("{{{{workflow.outputs.parameters.{PVC_GLOBAL}}}}}")
+        } else {
+            format!("{{{{inputs.parameters.{PVC_PARAM}}}}}")
+        };
         mounts.push(json!({"mountPath": path, "name": DATA_VOLUME}));
-        volumes.push(json!({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": format!("{{{{inputs.parameters.{PVC_PARAM}}}}}")}}));
+        volumes.push(json!({"name": DATA_VOLUME, "persistentVolumeClaim": {"claimName": claim}}));
     }
     for v in &t.volumes {
         mounts.push(json!({"mountPath": v.mount_path, "name": v.name}));
@@ -293,12 +310,12 @@ fn container_template(
     }
 
     let mut tpl = Map::new();
-    if let Some(a) = &t.affinity {
+    if let Some((_, a)) = &t.affinity {
         tpl.insert("affinity".into(), Value::Object(a.clone()));
     }
     tpl.insert("container".into(), Value::Object(container));
     let mut inputs: Vec<Value> = Vec::new();
-    if t.data_mount.is_some() {
+    if t.data_mount.is_some() && !in_exit {
         inputs.push(json!({"name": PVC_PARAM}));
     }
     if t.mlflow {
@@ -349,9 +366,9 @@ fn container_template(
                 json!(r.factor.to_string())
             },
         );
-        if let Some((text, _)) = &r.max_duration {
-            backoff.insert("maxDuration".into(), json!(text));
-        }
+        // The whole retry window from the first attempt (argo-workflows
+        // workflow/controller/operator.go); always written, as in the v2 IR.
+        backoff.insert("maxDuration".into(), json!(r.max_duration.0));
         tpl.insert(
             "retryStrategy".into(),
             json!({"backoff": backoff, "limit": r.limit, "retryPolicy": "Always"}),

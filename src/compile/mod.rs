@@ -9,6 +9,8 @@ pub mod v2;
 mod yaml;
 
 #[cfg(test)]
+mod backend_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

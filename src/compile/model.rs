@@ -18,6 +18,8 @@ use crate::config::{
 };
 use crate::graph::NodeDef;
 
+/// `backoff_max_duration` when the config gives none: the KFP SDK's default (3600s).
+pub const DEFAULT_RETRY_WINDOW: &str = "1h";
 /// Where the data volume is mounted in node pods (kedro-docker's project root is /home/kedro).
 pub const DATA_MOUNT: &str = "/home/kedro/data";
 /// Where the init step mounts the fresh volume to copy the image's data into it.
@@ -29,6 +31,10 @@ pub const VOLUME_DELETE: &str = "data-volume-delete";
 pub const MLFLOW_START: &str = "mlflow-start-run";
 pub const ON_EXIT: &str = "on-exit";
 pub const EXIT_HANDLER: &str = "exit-handler-1";
+/// KFP v2: the sub-DAG run at exit when there is both an on-exit pipeline and a volume to delete.
+pub const EXIT_STEPS: &str = "exit-steps";
+/// KFP v2: the task input parameter whose runtime value is `{{$.pipeline_job_uuid}}`.
+pub const RUN_ID_INPUT: &str = "kubeflow-run-id";
 /// The output parameter carrying the MLflow run id.
 pub const MLFLOW_OUTPUT: &str = "mlflow-run-id";
 
@@ -66,6 +72,8 @@ impl Model {
 pub struct Param {
     pub name: String,
     pub value: Value,
+    /// The value the project declares (`parameters*.yml`): the types handed to Kedro.
+    pub declared: Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,8 +125,9 @@ pub struct Task {
     pub resources: Vec<(String, String)>,
     pub retry: Option<Retry>,
     pub tolerations: Vec<Toleration>,
-    /// A Kubernetes `Affinity` (camelCase keys: nodeAffinity, podAffinity, podAntiAffinity).
-    pub affinity: Option<Map<String, Value>>,
+    /// A Kubernetes `Affinity` in camelCase at every level, with the `run_config.affinity` key
+    /// it came from.
+    pub affinity: Option<(String, Map<String, Value>)>,
     pub node_selector: BTreeMap<String, String>,
     pub volumes: Vec<ExtraMount>,
     /// Mount path of the data volume in this task, when there is one.
@@ -148,7 +157,9 @@ pub struct Retry {
     /// In seconds (the IR's protobuf Duration).
     pub backoff_seconds: f64,
     pub factor: f64,
-    pub max_duration: Option<(String, f64)>,
+    /// The whole retry window measured from the first attempt: (as written, seconds); the
+    /// default `DEFAULT_RETRY_WINDOW` when the config gives none.
+    pub max_duration: (String, f64),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +232,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         MLFLOW_START,
         ON_EXIT,
         EXIT_HANDLER,
+        EXIT_STEPS,
         names::workflow(&snapshot.project.name).as_str(),
     ]);
     let mut tasks = Vec::with_capacity(graph.tasks.len() + 2);
@@ -318,9 +330,19 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
                 names::sh_quote(p)
             );
             t.params = used;
+            // It reads the run's datasets (a report, metrics for a notification).
+            t.data_mount = volume.as_ref().map(|_| DATA_MOUNT);
             Some(t)
         }
     };
+
+    if input.kfp_version == crate::config::KfpVersion::V2 {
+        ignored_pod_affinity(
+            tasks.iter().chain(on_exit.iter()),
+            input.strict,
+            &mut warnings,
+        )?;
+    }
 
     // Pipeline parameters, with --param overrides.
     let mut pipeline_params = Vec::with_capacity(all_params.len());
@@ -333,6 +355,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         pipeline_params.push(Param {
             name: name.clone(),
             value,
+            declared: tree.get(name).cloned().unwrap_or(Value::Null),
         });
     }
     if let Some(unknown) = input
@@ -390,32 +413,143 @@ pub fn parameter_names(input: &CompileInput) -> Vec<String> {
     all.into_iter().collect()
 }
 
+/// Pod affinity and pod anti-affinity are not read by the KFP v2 backend: its driver applies
+/// only node affinity from the platform spec (kubeflow/pipelines `backend/src/v2/driver/k8s.go`).
+/// One warning per config key and kind naming the nodes; an error under `--strict`.
+fn ignored_pod_affinity<'a>(
+    tasks: impl Iterator<Item = &'a Task>,
+    strict: bool,
+    warnings: &mut Vec<String>,
+) -> Result<(), CompileError> {
+    let mut by_key: BTreeMap<(String, &'static str), Vec<String>> = BTreeMap::new();
+    for t in tasks {
+        let Some((key, aff)) = &t.affinity else {
+            continue;
+        };
+        for (field, name) in [
+            ("podAffinity", "pod_affinity"),
+            ("podAntiAffinity", "pod_anti_affinity"),
+        ] {
+            if aff.get(field).is_some() {
+                let who = if t.nodes.is_empty() {
+                    vec![t.name.clone()]
+                } else {
+                    t.nodes.clone()
+                };
+                by_key.entry((key.clone(), name)).or_default().extend(who);
+            }
+        }
+    }
+    for ((key, name), nodes) in by_key {
+        let shown: Vec<&str> = nodes.iter().take(5).map(String::as_str).collect();
+        let more = if nodes.len() > 5 {
+            format!(" and {} more", nodes.len() - 5)
+        } else {
+            String::new()
+        };
+        let msg = format!(
+            "run_config.affinity.{key}.{name} is ignored by the KFP v2 backend (it applies node affinity only), so {} {}{more} {} without it; use --kfp-version 1 to keep it",
+            if nodes.len() == 1 { "node" } else { "nodes" },
+            shown.join(", "),
+            if nodes.len() == 1 { "runs" } else { "run" },
+        );
+        if strict {
+            return Err(CompileError::Invalid(format!(
+                "{msg} (an error because of --strict)"
+            )));
+        }
+        warnings.push(msg);
+    }
+    Ok(())
+}
+
 // ---- shell command -----------------------------------------------------------------------------
+
+/// The dumpers' shared head: `fix` restores the integers the project declared. KFP passes a
+/// `STRUCT`/`LIST` parameter as a `google.protobuf.Value`, where every number is a double; the
+/// SDK's local runner renders `8` as `8.0` (BACKEND.md fact 7, protobuf `struct.proto`). The
+/// kind `int:<skeleton>` carries the declared type skeleton (see `int_skeleton`): where it has
+/// `0`, an integral float becomes an int again.
+macro_rules! dumper_head {
+    () => {
+        r#"import json, sys, yaml
+def fix(v, d):
+    if isinstance(d, dict) and isinstance(v, dict):
+        return {k: fix(x, d.get(k)) for k, x in v.items()}
+    if isinstance(d, list) and isinstance(v, list):
+        return [fix(x, d[min(i, len(d) - 1)] if d else None) for i, x in enumerate(v)]
+    if d == 0 and type(d) is int and isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+def load(t, v):
+    if t == "str":
+        return v
+    x = yaml.safe_load(v)
+    return fix(x, json.loads(t[4:])) if t.startswith("int:") else x
+a = sys.argv[1:]
+p = {}
+"#
+    };
+}
 
 /// The inline Python that writes the task's parameters to `config.yaml` as `{run: {params}}`
 /// (kedro-kubeflow's dumper): arguments come in triples `name kind value`; kind `str` keeps the
-/// text, `yaml` parses it (lists, dicts, numbers, booleans survive).
-pub const DUMPER: &str = r#"import sys, yaml
-a = sys.argv[1:]
-p = {a[i]: a[i + 2] if a[i + 1] == "str" else yaml.safe_load(a[i + 2]) for i in range(0, len(a) - 2, 3)}
+/// text, `yaml` parses it (lists, dicts, numbers, booleans survive), `int:<skeleton>` parses it
+/// and restores the declared integers.
+pub const DUMPER: &str = concat!(
+    dumper_head!(),
+    r#"for i in range(0, len(a) - 2, 3):
+    p[a[i]] = load(a[i + 1], a[i + 2])
 yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
-"#;
+"#
+);
 
 /// The on-exit task's dumper: as `DUMPER`, plus kind `status`, the pipeline's final status
 /// (KFP v2's JSON or an Argo status word), written as the `status` and `failures` parameters.
-pub const EXIT_DUMPER: &str = r#"import json, sys, yaml
-a = sys.argv[1:]
-p = {}
-for i in range(0, len(a) - 2, 3):
+pub const EXIT_DUMPER: &str = concat!(
+    dumper_head!(),
+    r#"for i in range(0, len(a) - 2, 3):
     k, t, v = a[i], a[i + 1], a[i + 2]
     if t == "status":
         s = json.loads(v) if v.startswith("{") else {"state": v}
         p["status"] = s.get("state", "")
         p["failures"] = json.dumps(s.get("error") or {})
     else:
-        p[k] = v if t == "str" else yaml.safe_load(v)
+        p[k] = load(t, v)
 yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
-"#;
+"#
+);
+
+/// Where `v` holds integers: `0` for an integer, a mapping of the keys whose values hold some,
+/// a list (one entry when all items agree); None when there is no integer.
+pub fn int_skeleton(v: &Value) -> Option<Value> {
+    match v {
+        Value::Number(n) if n.is_i64() || n.is_u64() => Some(Value::from(0)),
+        Value::Object(m) => {
+            let out: Map<String, Value> = m
+                .iter()
+                .filter_map(|(k, x)| int_skeleton(x).map(|s| (k.clone(), s)))
+                .collect();
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        Value::Array(a) => {
+            let items: Vec<Option<Value>> = a.iter().map(int_skeleton).collect();
+            if items.iter().all(Option::is_none) {
+                return None;
+            }
+            if items.windows(2).all(|w| w[0] == w[1]) {
+                return Some(Value::Array(vec![items[0].clone().unwrap_or(Value::Null)]));
+            }
+            Some(Value::Array(
+                items
+                    .into_iter()
+                    .map(|x| x.unwrap_or(Value::Null))
+                    .collect(),
+            ))
+        }
+        _ => None,
+    }
+}
 
 /// Starts an MLflow run in the project image (through the Kedro session so kedro-mlflow's
 /// tracking settings apply), tags it with the KFP run id and writes its id to a file.
@@ -487,10 +621,14 @@ pub fn container_command(
                         Some(Param {
                             value: Value::String(_),
                             ..
-                        }) => "str",
-                        _ => "yaml",
+                        }) => "str".to_string(),
+                        Some(Param { declared, .. }) => match int_skeleton(declared) {
+                            Some(sk) => format!("int:{sk}"),
+                            None => "yaml".to_string(),
+                        },
+                        None => "yaml".to_string(),
                     };
-                    args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
+                    args.extend([p.clone(), kind, ph(Ph::Param(p))]);
                 }
                 if task.role == Role::OnExit {
                     args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);
@@ -687,16 +825,24 @@ fn resolve_retry(p: &RetryPolicy, key: &str) -> Result<Retry, CompileError> {
             "{at}.backoff_factor: {factor} must be a number of at least 1"
         )));
     }
+    // Always written: the KFP v2 backend (>= 2.14) uses "0" for a missing backoffMaxDuration,
+    // and Argo measures maxDuration from the first attempt, so a missing value ends the retry
+    // window at the first failure. The default is the KFP SDK's (`3600s`).
     let max_duration = match &p.backoff_max_duration {
-        None => None,
-        Some(m) => Some((
-            m.clone(),
-            duration_seconds(m).ok_or_else(|| {
+        None => (DEFAULT_RETRY_WINDOW.to_string(), 3600.0),
+        Some(m) => {
+            let secs = duration_seconds(m).ok_or_else(|| {
                 CompileError::Invalid(format!(
                     "{at}.backoff_max_duration: {m:?} is not a duration; write e.g. 1h"
                 ))
-            })?,
-        )),
+            })?;
+            if secs < 1.0 {
+                return Err(CompileError::Invalid(format!(
+                    "{at}.backoff_max_duration: {m:?} closes the retry window before the first retry (it is measured from the first attempt); write e.g. 1h, or remove it for the default {DEFAULT_RETRY_WINDOW}"
+                )));
+            }
+            (m.clone(), secs)
+        }
     };
     Ok(Retry {
         limit,
@@ -725,29 +871,34 @@ fn combine_tolerations(rc: &RunConfig, keys: &[NodeKeys]) -> Vec<Toleration> {
 }
 
 /// Affinity: the first node (in Kedro order) with its own entry, else `__default__`.
-fn combine_affinity(rc: &RunConfig, keys: &[NodeKeys]) -> Option<Map<String, Value>> {
-    let v = keys
+fn combine_affinity(rc: &RunConfig, keys: &[NodeKeys]) -> Option<(String, Map<String, Value>)> {
+    let (key, v) = keys
         .iter()
-        .find_map(|k| k.find(&rc.affinity))
-        .or_else(|| rc.affinity.get(DEFAULT_KEY))?;
-    let Value::Object(m) = v else { return None };
-    let mut out = Map::new();
-    for (kind, body) in m {
-        let body = match body {
-            Value::Object(inner) => Value::Object(
-                inner
-                    .iter()
-                    .map(|(k, v)| (names::camel(k), v.clone()))
-                    .collect(),
-            ),
-            other => other.clone(),
-        };
-        out.insert(names::camel(kind), body);
+        .find_map(|k| k.find(&rc.affinity).map(|v| (key_of(&rc.affinity, k), v)))
+        .or_else(|| {
+            rc.affinity
+                .get(DEFAULT_KEY)
+                .map(|v| (DEFAULT_KEY.to_string(), v))
+        })?;
+    // Checked by `validate_config`; a value that does not convert gives no affinity.
+    match crate::config::affinity::to_kubernetes(v) {
+        Ok(Value::Object(m)) if !m.is_empty() => Some((key, m)),
+        _ => None,
     }
-    if out.is_empty() {
-        None
+}
+
+/// The key of `map` that `NodeKeys::find` matched.
+fn key_of<V>(map: &BTreeMap<String, V>, k: &NodeKeys) -> String {
+    if map.contains_key(k.name) {
+        k.name.to_string()
+    } else if map.contains_key(&k.sanitised) {
+        k.sanitised.clone()
     } else {
-        Some(out)
+        k.tags
+            .iter()
+            .find(|t| map.contains_key(**t))
+            .map(|t| t.to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -972,19 +1123,11 @@ fn validate_config(rc: &RunConfig) -> Result<(), CompileError> {
         }
     }
     for (node, v) in &rc.affinity {
-        let ok = match v {
-            Value::Object(m) => m.keys().all(|k| {
-                matches!(
-                    names::camel(k).as_str(),
-                    "nodeAffinity" | "podAffinity" | "podAntiAffinity"
-                )
-            }),
-            Value::Null => true,
-            _ => false,
-        };
-        if !ok {
+        if let Err(problems) = crate::config::affinity::to_kubernetes(v) {
+            let p = &problems[0];
             return Err(CompileError::Invalid(format!(
-                "run_config.affinity.{node}: expected a mapping with node_affinity, pod_affinity or pod_anti_affinity"
+                "run_config.affinity.{node}: {}: {}",
+                p.path, p.msg
             )));
         }
     }

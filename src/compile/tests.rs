@@ -220,7 +220,7 @@ impl Case {
     }
 }
 
-fn err(c: &Case) -> String {
+pub(crate) fn err(c: &Case) -> String {
     match c.run() {
         Ok(_) => panic!("expected a compile error"),
         Err(e) => e.to_string(),
@@ -229,11 +229,11 @@ fn err(c: &Case) -> String {
 
 // ---- helpers over the IR ----------------------------------------------------------------------
 
-fn root_tasks(c: &Compiled) -> &serde_json::Map<String, Value> {
+pub(crate) fn root_tasks(c: &Compiled) -> &serde_json::Map<String, Value> {
     c.pipeline_spec["root"]["dag"]["tasks"].as_object().unwrap()
 }
 
-fn main_tasks(c: &Compiled) -> &serde_json::Map<String, Value> {
+pub(crate) fn main_tasks(c: &Compiled) -> &serde_json::Map<String, Value> {
     let spec = &c.pipeline_spec;
     match spec["components"].get("comp-exit-handler-1") {
         Some(eh) => eh["dag"]["tasks"].as_object().unwrap(),
@@ -241,37 +241,37 @@ fn main_tasks(c: &Compiled) -> &serde_json::Map<String, Value> {
     }
 }
 
-fn executor<'a>(c: &'a Compiled, task: &str) -> &'a Value {
+pub(crate) fn executor<'a>(c: &'a Compiled, task: &str) -> &'a Value {
     &c.pipeline_spec["deploymentSpec"]["executors"][format!("exec-{task}")]["container"]
 }
 
-fn k8s<'a>(c: &'a Compiled, task: &str) -> &'a Value {
+pub(crate) fn k8s<'a>(c: &'a Compiled, task: &str) -> &'a Value {
     &c.platform_spec.as_ref().unwrap()["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
         [format!("exec-{task}")]
 }
 
-fn script(c: &Compiled, task: &str) -> String {
+pub(crate) fn script(c: &Compiled, task: &str) -> String {
     executor(c, task)["command"][2]
         .as_str()
         .unwrap()
         .to_string()
 }
 
-fn args(c: &Compiled, task: &str) -> Vec<String> {
+pub(crate) fn args(c: &Compiled, task: &str) -> Vec<String> {
     executor(c, task)["args"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
         .unwrap_or_default()
 }
 
-fn deps(tasks: &serde_json::Map<String, Value>, task: &str) -> Vec<String> {
+pub(crate) fn deps(tasks: &serde_json::Map<String, Value>, task: &str) -> Vec<String> {
     tasks[task]["dependentTasks"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
         .unwrap_or_default()
 }
 
-fn argo_template<'a>(c: &'a Compiled, name: &str) -> &'a Value {
+pub(crate) fn argo_template<'a>(c: &'a Compiled, name: &str) -> &'a Value {
     c.pipeline_spec["spec"]["templates"]
         .as_array()
         .unwrap()
@@ -280,7 +280,7 @@ fn argo_template<'a>(c: &'a Compiled, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no template {name}"))
 }
 
-fn argo_dag_task<'a>(c: &'a Compiled, name: &str) -> &'a Value {
+pub(crate) fn argo_dag_task<'a>(c: &'a Compiled, name: &str) -> &'a Value {
     let entry = c.pipeline_spec["spec"]["entrypoint"].as_str().unwrap();
     argo_template(c, entry)["dag"]["tasks"]
         .as_array()
@@ -354,18 +354,23 @@ fn v2_parameters_only_what_the_pipeline_and_each_task_use() {
     let tasks = root_tasks(&c);
     assert_eq!(
         tasks["data-science-split-data-node"]["inputs"]["parameters"],
-        json!({"data_science": {"componentInputParameter": "data_science"}})
+        json!({
+            "data_science": {"componentInputParameter": "data_science"},
+            "kubeflow-run-id": {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}},
+        })
     );
-    assert!(tasks["data-science-train-model-node"]
-        .get("inputs")
-        .is_none());
-    // The dumper gets name, kind and the placeholder of each parameter.
+    assert_eq!(
+        tasks["data-science-train-model-node"]["inputs"]["parameters"],
+        json!({"kubeflow-run-id": {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}})
+    );
+    // The dumper gets name, kind and the placeholder of each parameter; the kind carries
+    // where the declared value has integers.
     let a = args(&c, "data-science-split-data-node");
     assert_eq!(
         &a[2..],
         &[
             "data_science",
-            "yaml",
+            "int:{\"model_options\":{\"random_state\":0}}",
             "{{$.inputs.parameters['data_science']}}"
         ]
     );
@@ -384,7 +389,9 @@ fn v2_run_id_is_exported_from_the_job_uuid() {
     case.env.insert("IAP_CLIENT_ID".into(), "iap".into());
     let c = case.ok();
     let a = args(&c, "preprocess-shuttles-node");
-    assert_eq!(a[1], "{{$.pipeline_job_uuid}}");
+    // Through the task's input parameter (see backend_tests: the backend resolves the
+    // placeholder only there).
+    assert_eq!(a[1], "{{$.inputs.parameters['kubeflow-run-id']}}");
     assert!(script(&c, "preprocess-shuttles-node").starts_with("export KUBEFLOW_RUN_ID=\"$1\""));
     let env = &executor(&c, "preprocess-shuttles-node")["env"];
     assert_eq!(
@@ -470,7 +477,7 @@ fn resources_merge_default_and_node_and_grouped_take_the_largest() {
         &args(&c, "data-science")[2..],
         &[
             "data_science",
-            "yaml",
+            "int:{\"model_options\":{\"random_state\":0}}",
             "{{$.inputs.parameters['data_science']}}",
             "threshold",
             "yaml",
@@ -582,11 +589,11 @@ max_cache_staleness: P0D
     let tasks = root_tasks(&c);
     assert_eq!(
         tasks["preprocess-shuttles-node"]["retryPolicy"],
-        json!({"backoffDuration": "60s", "backoffFactor": 2.0, "maxRetryCount": 4})
+        json!({"backoffDuration": "60s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": 4})
     );
     assert_eq!(
         tasks["data-science-train-model-node"]["retryPolicy"],
-        json!({"backoffDuration": "300s", "backoffFactor": 2.0, "maxRetryCount": 1})
+        json!({"backoffDuration": "300s", "backoffFactor": 2.0, "backoffMaxDuration": "3600s", "maxRetryCount": 1})
     );
     // P0D turns caching off.
     assert_eq!(
@@ -756,7 +763,7 @@ fn v2_mlflow_start_hands_its_run_id_to_every_task() {
         start["args"],
         json!([
             "prod",
-            "{{$.pipeline_job_uuid}}",
+            "{{$.inputs.parameters['kubeflow-run-id']}}",
             "{{$.outputs.parameters['mlflow-run-id'].output_file}}"
         ])
     );
@@ -877,7 +884,7 @@ fn argo_workflow_in_kedro_kubeflow_shape() {
         a[1..],
         [
             json!("data_science"),
-            json!("yaml"),
+            json!("int:{\"model_options\":{\"random_state\":0}}"),
             json!("{{inputs.parameters.data_science}}")
         ]
     );

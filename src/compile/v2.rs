@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::compile::model::{
-    self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, MLFLOW_OUTPUT, MLFLOW_START, ON_EXIT,
-    VOLUME_CREATE, VOLUME_DELETE,
+    self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT, MLFLOW_START,
+    ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
 };
 use crate::compile::names;
 use crate::compile::params::kfp_type;
@@ -83,24 +83,18 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         task.insert("taskInfo".into(), json!({"name": EXIT_HANDLER}));
         root.insert(EXIT_HANDLER.into(), Value::Object(task));
 
-        if let Some(t) = &m.on_exit {
-            let mut spec = r.container_task(t, false)?;
-            let obj = spec.as_object_mut().expect("task spec is an object");
-            obj.insert("dependentTasks".into(), json!([EXIT_HANDLER]));
-            obj.insert(
-                "triggerPolicy".into(),
-                json!({"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}),
-            );
-            let inputs = obj
-                .entry("inputs")
-                .or_insert_with(|| json!({"parameters": {}}));
-            inputs["parameters"]["status"] =
-                json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}});
-            inputs["parameters"] = sorted_value(inputs["parameters"].take());
-            root.insert(ON_EXIT.into(), spec);
-        }
-        if m.volume.as_ref().is_some_and(|v| v.delete) {
-            r.delete_pvc(&mut root);
+        // One exit task per exit handler: the Argo compiler keeps one exit hook per upstream
+        // task, a later ALL_UPSTREAM_TASKS_COMPLETED task overwriting an earlier one
+        // (kubeflow/pipelines backend/src/v2/compiler/argocompiler/dag.go, taskToExitTemplate).
+        let delete = m.volume.as_ref().is_some_and(|v| v.delete);
+        match &m.on_exit {
+            Some(t) if delete => r.exit_steps(&mut root, t)?,
+            Some(t) => {
+                let mut spec = r.container_task(t, false)?;
+                exit_task(&mut spec, true);
+                root.insert(ON_EXIT.into(), spec);
+            }
+            None => r.delete_pvc(&mut root, false),
         }
     } else {
         root.extend(main);
@@ -203,6 +197,18 @@ impl Renderer<'_> {
             in_defs.insert(p.clone(), json!({"parameterType": ty}));
             inputs.insert(p.clone(), param_ref(p));
         }
+        if matches!(t.role, Role::Node | Role::OnExit | Role::MlflowStart) {
+            // The backend resolves `{{$.pipeline_job_uuid}}` only as the runtime value of a task
+            // input parameter (kubeflow/pipelines backend/src/v2/driver/resolve.go); the
+            // launcher substitutes only `{{$.inputs…}}`/`{{$.outputs…}}` in args
+            // (backend/src/v2/component/launcher_v2.go). The SDK's form:
+            // sdk/python/test_data/pipelines/placeholder_check.*.
+            in_defs.insert(RUN_ID_INPUT.into(), json!({"parameterType": "STRING"}));
+            inputs.insert(
+                RUN_ID_INPUT.into(),
+                json!({"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}),
+            );
+        }
         if t.mlflow {
             in_defs.insert(MLFLOW_OUTPUT.into(), json!({"parameterType": "STRING"}));
             inputs.insert(
@@ -237,7 +243,7 @@ impl Renderer<'_> {
         let ph = |p: Ph| -> String {
             match p {
                 Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
-                Ph::RunId => "{{$.pipeline_job_uuid}}".into(),
+                Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
                 Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
                 Ph::MlflowOutputFile => {
                     format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
@@ -296,9 +302,12 @@ impl Renderer<'_> {
             let mut rp = Map::new();
             rp.insert("backoffDuration".into(), json!(seconds(r.backoff_seconds)));
             rp.insert("backoffFactor".into(), json!(r.factor));
-            if let Some((_, s)) = &r.max_duration {
-                rp.insert("backoffMaxDuration".into(), json!(seconds(*s)));
-            }
+            // Always written (kubeflow/pipelines backend/src/v2/compiler/argocompiler/container.go
+            // defaults a missing one to "0": no retry at all).
+            rp.insert(
+                "backoffMaxDuration".into(),
+                json!(seconds(r.max_duration.1)),
+            );
             rp.insert("maxRetryCount".into(), json!(r.limit));
             spec.insert("retryPolicy".into(), Value::Object(rp));
         }
@@ -366,7 +375,7 @@ impl Renderer<'_> {
         let mut cms = Vec::new();
         let mut secs = Vec::new();
         if let Some(path) = t.data_mount {
-            let (new, old_key, old) = if wrapped && t.role != Role::OnExit {
+            let (new, old_key, old) = if wrapped {
                 (
                     json!({"componentInputParameter": PVC_CHANNEL}),
                     "componentInputParameter",
@@ -420,7 +429,7 @@ impl Renderer<'_> {
                 .collect();
             k.insert("tolerations".into(), Value::Array(list));
         }
-        if let Some(aff) = &t.affinity {
+        if let Some((_, aff)) = &t.affinity {
             if let Some(na) = aff.get("nodeAffinity") {
                 k.insert(
                     "nodeAffinity".into(),
@@ -579,7 +588,9 @@ impl Renderer<'_> {
         );
     }
 
-    fn delete_pvc(&mut self, root: &mut Map<String, Value>) {
+    /// `data-volume-delete`: at the root after the exit handler, or (`in_exit_steps`) inside
+    /// `exit-steps` after the on-exit task, whatever its outcome.
+    fn delete_pvc(&mut self, tasks: &mut Map<String, Value>, in_exit_steps: bool) {
         let comp = names::component(VOLUME_DELETE);
         let exec = names::executor(VOLUME_DELETE);
         self.components.insert(
@@ -591,17 +602,111 @@ impl Renderer<'_> {
         );
         self.executors
             .insert(exec, json!({"container": {"image": "argostub/deletepvc"}}));
-        root.insert(
+        let (deps, pvc) = if in_exit_steps {
+            (
+                json!([ON_EXIT]),
+                json!({"componentInputParameter": PVC_CHANNEL}),
+            )
+        } else {
+            (json!([VOLUME_CREATE, EXIT_HANDLER]), pvc_from_create())
+        };
+        tasks.insert(
             VOLUME_DELETE.into(),
             json!({
                 "cachingOptions": {},
                 "componentRef": {"name": comp},
-                "dependentTasks": [VOLUME_CREATE, EXIT_HANDLER],
-                "inputs": {"parameters": {"pvc_name": pvc_from_create()}},
+                "dependentTasks": deps,
+                "inputs": {"parameters": {"pvc_name": pvc}},
                 "taskInfo": {"name": VOLUME_DELETE},
                 "triggerPolicy": {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"},
             }),
         );
+    }
+
+    /// The exit handler's one exit task when there is an on-exit pipeline and a volume to
+    /// delete: a sub-DAG `exit-steps` (the SDK's pipeline-as-exit-task form,
+    /// sdk/python/test_data/pipelines/pipeline_as_exit_task.yaml) receiving the final status,
+    /// in which `on-exit` runs first and `data-volume-delete` after it whatever its outcome
+    /// (an exit task of `on-exit` inside the sub-DAG, i.e. an Argo exit hook on it).
+    fn exit_steps(&mut self, root: &mut Map<String, Value>, t: &Task) -> Result<(), CompileError> {
+        let m = self.m;
+        let mut inner = Map::new();
+        let mut spec = self.container_task(t, true)?;
+        spec["inputs"]["parameters"]["status"] = json!({"componentInputParameter": "status"});
+        spec["inputs"]["parameters"] = sorted_value(spec["inputs"]["parameters"].take());
+        // Inside a sub-DAG the status arrives as a plain struct, as the SDK compiles it.
+        let comp = names::component(&t.name);
+        if let Some(c) = self.components.get_mut(&comp) {
+            c["inputDefinitions"]["parameters"]["status"] = json!({"parameterType": "STRUCT"});
+        }
+        inner.insert(ON_EXIT.into(), spec);
+        self.delete_pvc(&mut inner, true);
+
+        let mut defs = Map::new();
+        let mut inputs = Map::new();
+        defs.insert(
+            "status".into(),
+            json!({"isOptional": true, "parameterType": "TASK_FINAL_STATUS"}),
+        );
+        inputs.insert(
+            "status".into(),
+            json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}}),
+        );
+        for p in &t.params {
+            if let Some(x) = m.params.iter().find(|x| &x.name == p) {
+                defs.insert(
+                    format!("{CHANNEL}{p}"),
+                    json!({"parameterType": kfp_type(&x.value)}),
+                );
+                inputs.insert(
+                    format!("{CHANNEL}{p}"),
+                    json!({"componentInputParameter": p}),
+                );
+            }
+        }
+        defs.insert(PVC_CHANNEL.into(), json!({"parameterType": "STRING"}));
+        inputs.insert(PVC_CHANNEL.into(), pvc_from_create());
+        let comp = names::component(EXIT_STEPS);
+        self.components.insert(
+            comp.clone(),
+            obj([
+                ("dag", obj([("tasks", sorted(inner))])),
+                ("inputDefinitions", obj([("parameters", sorted(defs))])),
+            ]),
+        );
+        root.insert(
+            EXIT_STEPS.into(),
+            obj([
+                ("componentRef", json!({"name": comp})),
+                // The first dependent task is the one whose final status the driver reports
+                // (backend/src/v2/driver/resolve.go, TaskFinalStatus).
+                ("dependentTasks", json!([EXIT_HANDLER])),
+                ("inputs", obj([("parameters", sorted(inputs))])),
+                ("taskInfo", json!({"name": EXIT_STEPS})),
+                (
+                    "triggerPolicy",
+                    json!({"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}),
+                ),
+            ]),
+        );
+        Ok(())
+    }
+}
+
+/// Make `spec` (the on-exit task at the root) the exit task of the exit handler.
+fn exit_task(spec: &mut Value, status: bool) {
+    let obj = spec.as_object_mut().expect("task spec is an object");
+    obj.insert("dependentTasks".into(), json!([EXIT_HANDLER]));
+    obj.insert(
+        "triggerPolicy".into(),
+        json!({"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}),
+    );
+    if status {
+        let inputs = obj
+            .entry("inputs")
+            .or_insert_with(|| json!({"parameters": {}}));
+        inputs["parameters"]["status"] = json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}});
+        inputs["parameters"] = sorted_value(inputs["parameters"].take());
     }
 }
 

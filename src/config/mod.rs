@@ -5,6 +5,7 @@
 //! The middle is pure: [`load_sources`] takes the files' text and a [`Lookup`] for env vars and
 //! git. Only [`load`] touches the file system, the process environment and the repository.
 
+pub mod affinity;
 pub mod de;
 pub mod git;
 pub mod schema;

@@ -384,35 +384,11 @@ fn check_toleration(c: &mut Checker, p: &KeyPath, t: &Toleration) {
 }
 
 fn check_affinity(c: &mut Checker, p: &KeyPath, v: &serde_json::Value) {
-    const KEYS: [&str; 6] = [
-        "node_affinity",
-        "pod_affinity",
-        "pod_anti_affinity",
-        "nodeAffinity",
-        "podAffinity",
-        "podAntiAffinity",
-    ];
-    let Some(map) = v.as_object() else {
-        c.add(
-            p.clone(),
-            "expected a mapping with node_affinity, pod_affinity or pod_anti_affinity",
-        );
-        return;
-    };
-    for (k, val) in map {
-        if !KEYS.contains(&k.as_str()) {
-            let msg = match did_you_mean(k, &KEYS) {
-                Some(b) => format!("unknown key `{k}`; did you mean `{b}`?"),
-                None => format!(
-                    "unknown key `{k}`; allowed here: node_affinity, pod_affinity, pod_anti_affinity"
-                ),
-            };
-            c.add(p.key(k), msg);
-        } else if !val.is_object() {
-            c.add(
-                p.key(k),
-                "expected a mapping (the Kubernetes affinity object)",
-            );
+    if let Err(problems) = super::affinity::to_kubernetes(v) {
+        for pr in problems {
+            let mut path = p.clone();
+            path.0.extend(pr.path.0);
+            c.add(path, pr.msg);
         }
     }
 }
