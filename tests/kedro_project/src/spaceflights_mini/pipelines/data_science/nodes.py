@@ -3,8 +3,10 @@ import pandas as pd
 
 def split_data(data: pd.DataFrame, model_options: dict) -> tuple:
     features = model_options["features"]
-    test_every = int(model_options["test_every"])
-    test_mask = (data.index % test_every) == 0
+    # An integer parameter used as one (a slice step), as spaceflights' random_state is: a
+    # float here (8.0 instead of 8) raises TypeError, so a runner that hands Kedro floats fails.
+    test_every = model_options["test_every"]
+    test_mask = data.index.isin(data.index[::test_every])
     x = data[features]
     y = data["price"]
     return x[~test_mask], x[test_mask], y[~test_mask], y[test_mask]
