@@ -415,7 +415,7 @@ fn fact7_tasks_carry_the_declared_integer_positions() {
     // a double stays a plain YAML parameter
     let a = args(&c, "data-science-evaluate-model-node");
     assert_eq!(&a[2..4], &["threshold", "yaml"]);
-    assert!(script(&c, "data-science-split-data-node").contains("def fix(v, d):"));
+    assert!(script(&c, "data-science-split-data-node").contains("def f(v,d):"));
     let _ = executor(&c, "data-science-split-data-node");
 }
 

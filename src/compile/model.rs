@@ -472,22 +472,14 @@ fn ignored_pod_affinity<'a>(
 /// `0`, an integral float becomes an int again.
 macro_rules! dumper_head {
     () => {
-        r#"import json, sys, yaml
-def fix(v, d):
-    if isinstance(d, dict) and isinstance(v, dict):
-        return {k: fix(x, d.get(k)) for k, x in v.items()}
-    if isinstance(d, list) and isinstance(v, list):
-        return [fix(x, d[min(i, len(d) - 1)] if d else None) for i, x in enumerate(v)]
-    if d == 0 and type(d) is int and isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
-def load(t, v):
-    if t == "str":
-        return v
-    x = yaml.safe_load(v)
-    return fix(x, json.loads(t[4:])) if t.startswith("int:") else x
-a = sys.argv[1:]
-p = {}
+        r#"import json,sys,yaml
+def f(v,d):
+ if type(v)==float and d==0 and v%1==0:return int(v)
+ if type(v)==dict==type(d):return{k:f(x,d.get(k))for k,x in v.items()}
+ if d and type(v)==list==type(d):return[f(x,d[min(i,len(d)-1)])for i,x in enumerate(v)]
+ return v
+def l(t,v):return v if t=="str"else f(yaml.safe_load(v),json.loads(t[4:])if t[:4]=="int:"else None)
+a=sys.argv[1:];p={}
 "#
     };
 }
@@ -495,12 +487,11 @@ p = {}
 /// The inline Python that writes the task's parameters to `config.yaml` as `{run: {params}}`
 /// (kedro-kubeflow's dumper): arguments come in triples `name kind value`; kind `str` keeps the
 /// text, `yaml` parses it (lists, dicts, numbers, booleans survive), `int:<skeleton>` parses it
-/// and restores the declared integers.
+/// and restores the declared integers. Kept short: it is repeated in every task's command.
 pub const DUMPER: &str = concat!(
     dumper_head!(),
-    r#"for i in range(0, len(a) - 2, 3):
-    p[a[i]] = load(a[i + 1], a[i + 2])
-yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
+    r#"for i in range(0,len(a)-2,3):p[a[i]]=l(a[i+1],a[i+2])
+yaml.safe_dump({"run":{"params":p}},open("config.yaml","w"))
 "#
 );
 
@@ -508,15 +499,11 @@ yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
 /// (KFP v2's JSON or an Argo status word), written as the `status` and `failures` parameters.
 pub const EXIT_DUMPER: &str = concat!(
     dumper_head!(),
-    r#"for i in range(0, len(a) - 2, 3):
-    k, t, v = a[i], a[i + 1], a[i + 2]
-    if t == "status":
-        s = json.loads(v) if v.startswith("{") else {"state": v}
-        p["status"] = s.get("state", "")
-        p["failures"] = json.dumps(s.get("error") or {})
-    else:
-        p[k] = load(t, v)
-yaml.safe_dump({"run": {"params": p}}, open("config.yaml", "w"))
+    r#"for i in range(0,len(a)-2,3):
+ k,t,v=a[i:i+3]
+ if t=="status":s=json.loads(v)if v[:1]=="{"else{"state":v};p["status"]=s.get("state","");p["failures"]=json.dumps(s.get("error")or{})
+ else:p[k]=l(t,v)
+yaml.safe_dump({"run":{"params":p}},open("config.yaml","w"))
 "#
 );
 
