@@ -29,13 +29,16 @@ pub enum KfpError {
     Auth(String),
     /// The server could not be reached at all (refused, DNS, TLS).
     #[error("cannot reach KFP at {url}: is it running / port-forwarded? ({detail})")]
-    Unreachable { url: String, detail: String },
+    Unreachable {
+        url: crate::redact::RedactedUrl,
+        detail: String,
+    },
     /// Something answered, but with a web page instead of the API.
     #[error(
         "KFP at {url} answered with an HTML page, not the API: check the host path (e.g. \
          https://<kubeflow>/pipeline) and your login"
     )]
-    Html { url: String },
+    Html { url: crate::redact::RedactedUrl },
     /// The API answered with an error body.
     #[error("KFP rejected {action}: {message} (HTTP {status})")]
     Rejected {
