@@ -491,7 +491,7 @@ impl Client {
         why: Option<String>,
     ) -> KfpError {
         if f.timed_out {
-            return KfpError::Other(format!(
+            return KfpError::TimedOut(format!(
                 "KFP at {} did not answer {} within {} s ({} in {}; kfpx gives one call at most \
                  {} s): check the server, or raise --request-timeout",
                 self.inner.shown_endpoint,

@@ -46,6 +46,9 @@ pub enum KfpError {
         status: u16,
         message: String,
     },
+    /// No answer within the time kfpx gives a call (message states the bound).
+    #[error("{0}")]
+    TimedOut(String),
     #[error("{0}")]
     Other(String),
 }
@@ -56,6 +59,15 @@ impl KfpError {
         match self {
             KfpError::Rejected { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// Worth trying again later: the server was unreachable, slow, or answered 429/5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KfpError::Rejected { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            KfpError::Unreachable { .. } | KfpError::TimedOut(_) => true,
+            _ => false,
         }
     }
 }
