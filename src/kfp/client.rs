@@ -778,36 +778,16 @@ impl Client {
                 transient,
             ));
         }
-        if text.trim().is_empty() {
-            return Ok(Value::Object(Default::default()));
-        }
-        let value: Value = serde_json::from_str(text).map_err(|_| {
+        decode_answer(text).map_err(|problem| {
             fail(
                 KfpError::Other(format!(
-                    "KFP at {} answered {} with something that is not JSON (\"{}\"): check the \
-                     host path",
-                    self.inner.shown_endpoint,
-                    call.path,
-                    one_line(text, 80)
+                    "KFP at {} answered {} {} with {problem}: check the host path (is it the \
+                     KFP API?)",
+                    self.inner.shown_endpoint, call.method, call.path,
                 )),
                 false,
             )
-        })?;
-        // Every KFP API answer is a JSON object (`{}` for a delete).
-        if !value.is_object() {
-            return Err(fail(
-                KfpError::Other(format!(
-                    "KFP at {} answered {} {} with {}, not the object the API sends: check the \
-                     host path (is it the KFP API?)",
-                    self.inner.shown_endpoint,
-                    call.method,
-                    call.path,
-                    json_kind(&value)
-                )),
-                false,
-            ));
-        }
-        Ok(value)
+        })
     }
 
     fn unauthorized(&self, text: &str, html: bool, tried: &str) -> KfpError {
@@ -859,6 +839,25 @@ impl Client {
 }
 
 type LookupResult<T> = Result<Option<T>, KfpError>;
+
+/// A successful answer's body as the JSON object every KFP API answer is (`{}` for an empty
+/// body, as a delete sends); otherwise what it is instead, for the message.
+pub fn decode_answer(text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(other) => Err(format!(
+            "{}, not the object the API sends",
+            json_kind(&other)
+        )),
+        Err(_) => Err(format!(
+            "something that is not JSON (\"{}\")",
+            one_line(text, 80)
+        )),
+    }
+}
 
 /// `Retry-After: <seconds>` or `Retry-After: <HTTP date>` as a wait from now.
 pub fn parse_retry_after(v: &str) -> Option<Duration> {

@@ -115,11 +115,40 @@ pub async fn list_all(c: &Client, call: Call, items_key: &str) -> Result<Vec<Val
 /// tokens ends in an error, not a loop.
 pub const MAX_PAGES: usize = 1000;
 
+/// One list page: its items (under the first of `keys` present; none when absent) and the next
+/// page token. Items that are not a list of objects or a token that is not a string are an
+/// error saying what was found (the caller names the endpoint).
+pub fn read_page(v: &Value, keys: &[&str]) -> Result<(Vec<Value>, Option<String>), String> {
+    let items_key = keys.first().copied().unwrap_or("items");
+    let short = |v: &Value| crate::kfp::client::one_line(&v.to_string(), 40);
+    let items = match keys.iter().find_map(|k| v.get(*k)) {
+        Some(Value::Array(items)) => {
+            if let Some(bad) = items.iter().find(|i| !i.is_object()) {
+                return Err(format!("`{items_key}` holding {}, not objects", short(bad)));
+            }
+            items.clone()
+        }
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => return Err(format!("`{items_key}` = {}, not a list", short(other))),
+    };
+    let next = match v.get("next_page_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.is_empty() => None,
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`next_page_token` = {}, not a string",
+                short(other)
+            ))
+        }
+    };
+    Ok((items, next))
+}
+
 /// Every page of a list call whose items are under the first of `keys` present. A repeated
 /// `next_page_token`, more than [`MAX_PAGES`] pages, or a page of the wrong shape (items that
 /// are not a list, a token that is not a string) is an error naming the endpoint.
 pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<Value>, KfpError> {
-    let items_key = keys.first().copied().unwrap_or("items");
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
@@ -135,35 +164,8 @@ pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<
             page = page.query("page_token", t.clone());
         }
         let v = c.call(page).await?;
-        match keys.iter().find_map(|k| v.get(*k)) {
-            Some(Value::Array(items)) => {
-                if let Some(bad) = items.iter().find(|i| !i.is_object()) {
-                    return Err(wrong(format!(
-                        "`{items_key}` holding {bad}, not objects",
-                        bad = crate::kfp::client::one_line(&bad.to_string(), 40)
-                    )));
-                }
-                out.extend(items.iter().cloned());
-            }
-            Some(Value::Null) | None => {}
-            Some(other) => {
-                return Err(wrong(format!(
-                    "`{items_key}` = {}, not a list",
-                    crate::kfp::client::one_line(&other.to_string(), 40)
-                )))
-            }
-        }
-        let next = match v.get("next_page_token") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(t)) if t.is_empty() => None,
-            Some(Value::String(t)) => Some(t.clone()),
-            Some(other) => {
-                return Err(wrong(format!(
-                    "`next_page_token` = {}, not a string",
-                    crate::kfp::client::one_line(&other.to_string(), 40)
-                )))
-            }
-        };
+        let (items, next) = read_page(&v, keys).map_err(wrong)?;
+        out.extend(items);
         match next {
             None => return Ok(out),
             Some(next) if !seen.insert(next.clone()) => {
