@@ -628,3 +628,51 @@ fn the_retry_policy_is_injectable_so_tests_do_not_sleep() {
     // No backoff slept (the default policy would have slept over 2.8 s in all).
     eprintln!("8 calls with the immediate policy: {:?}", started.elapsed());
 }
+
+#[test]
+fn an_object_without_the_fields_kfp_sends_names_the_endpoint() {
+    let fake = FakeKfp::start();
+    fake.fail_next_with(
+        "POST",
+        "/apis/v2beta1/runs",
+        200,
+        "application/json",
+        "{}",
+        1,
+    );
+    let out = kfpx_example()
+        .args(["run-once", "--host", &fake.url()])
+        .output()
+        .unwrap();
+    let stderr = assert_exit_without(&out, 1, &[]);
+    assert!(
+        error_line(&stderr)
+            .starts_with("error: POST /runs: KFP's answer about a run has no `run_id`"),
+        "{stderr}"
+    );
+    assert_eq!(fake.requests_to("POST", "/apis/v2beta1/runs").len(), 1);
+
+    // While waiting: the error names the endpoint, then the run and its link.
+    let fake = FakeKfp::start();
+    fake.fail_next_with(
+        "GET",
+        "/apis/v2beta1/runs/",
+        200,
+        "application/json",
+        "{}",
+        1,
+    );
+    let out = kfpx_example()
+        .args(["run-once", "--host", &fake.url(), "--wait-for-completion"])
+        .output()
+        .unwrap();
+    let stderr = assert_exit_without(&out, 1, &[]);
+    let line = error_line(&stderr);
+    let run_id = fake.runs()[0]["run_id"].as_str().unwrap().to_string();
+    assert!(
+        line.contains(&format!(
+            "GET /runs/{run_id}: KFP's answer about a run has no `run_id`"
+        )) && line.ends_with(&format!("/#/runs/details/{run_id}")),
+        "{line}"
+    );
+}

@@ -380,10 +380,18 @@ impl Client {
     /// A call that may be repeated (GET, DELETE, …): retried with backoff on transient errors,
     /// and once with renewed credentials when they were refused (401 or a login redirect).
     pub async fn call(&self, call: Call) -> Result<Value, KfpError> {
+        self.call_as(call, Ok).await
+    }
+
+    /// [`Client::call`], the answer read by `parse` (whose error then names the endpoint).
+    pub async fn call_as<T, P>(&self, call: Call, parse: P) -> Result<T, KfpError>
+    where
+        P: Fn(Value) -> Result<T, KfpError>,
+    {
         self.retrying(
             &call,
-            Ok,
-            None::<fn() -> std::future::Ready<LookupResult<Value>>>,
+            parse,
+            None::<fn() -> std::future::Ready<LookupResult<T>>>,
         )
         .await
     }
@@ -425,7 +433,15 @@ impl Client {
         loop {
             let left = budget.saturating_sub(started.elapsed());
             let f = match self.attempt(call, request_timeout.min(left)).await {
-                Ok(v) => return parse(v),
+                // An answer of the wrong shape: say which endpoint gave it.
+                Ok(v) => {
+                    return parse(v).map_err(|e| match e {
+                        KfpError::Other(m) => {
+                            KfpError::Other(format!("{} {}: {m}", call.method, call.path))
+                        }
+                        e => e,
+                    })
+                }
                 Err(f) => f,
             };
             let give_up = |f: Failure, why: Option<String>| {

@@ -219,8 +219,8 @@ pub async fn pipeline_by_name(
         format!("finding pipeline {name:?}"),
     )
     .query_opt("namespace", namespace);
-    match c.call(call).await {
-        Ok(v) => pipeline(&v).map(Some),
+    match c.call_as(call, |v| pipeline(&v)).await {
+        Ok(p) => Ok(Some(p)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
@@ -474,13 +474,8 @@ pub async fn create_run(
 }
 
 pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
-    let v = c
-        .call(Call::get(
-            format!("/runs/{id}"),
-            format!("reading run {id}"),
-        ))
-        .await?;
-    run(&v)
+    let call = Call::get(format!("/runs/{id}"), format!("reading run {id}"));
+    c.call_as(call, |v| run(&v)).await
 }
 
 pub async fn list_recurring_runs(
