@@ -676,3 +676,36 @@ fn an_object_without_the_fields_kfp_sends_names_the_endpoint() {
         "{line}"
     );
 }
+
+#[test]
+fn server_commands_never_show_the_host_password_or_the_token() {
+    let fake = FakeKfp::start();
+    let port = fake.url().rsplit(':').next().unwrap().to_string();
+    let host = format!("http://alice:{SECRET}@127.0.0.1:{port}");
+    for args in [
+        &["upload-pipeline"][..],
+        &["run-once"],
+        &["run-once", "--wait-for-completion", "--output", "json"],
+        &["schedule", "-c", "0 0 4 * * *"],
+        &["list-pipelines", "--output", "yaml"],
+    ] {
+        for verbose in [None, Some("-vvv")] {
+            let out = kfpx_example()
+                .args(verbose)
+                .env("KF_PIPELINES_TOKEN", TOKEN)
+                .args(args)
+                .args(["--host", &host])
+                .output()
+                .unwrap();
+            let stderr = assert_exit_without(&out, 0, &[SECRET, TOKEN]);
+            if verbose.is_some() {
+                assert!(stderr.contains(":***@127.0.0.1"), "{args:?}: {stderr}");
+            }
+        }
+    }
+    // The credentials were sent: the password as basic auth, the token as a bearer.
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| r.header("authorization").is_some()));
+}
