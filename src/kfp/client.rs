@@ -53,6 +53,26 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The policy [`Client::connect`] uses: the default, unless a test running commands in process
+/// set another with [`set_process_retry_policy`].
+static PROCESS_RETRY: std::sync::RwLock<Option<RetryPolicy>> = std::sync::RwLock::new(None);
+
+/// For tests that run commands in process (`*_prepared`): every client connected from then on
+/// uses `policy` (e.g. [`RetryPolicy::immediate`], so the tests do not sleep).
+pub fn set_process_retry_policy(policy: RetryPolicy) {
+    if let Ok(mut p) = PROCESS_RETRY.write() {
+        *p = Some(policy);
+    }
+}
+
+fn process_retry_policy() -> RetryPolicy {
+    PROCESS_RETRY
+        .read()
+        .ok()
+        .and_then(|p| p.clone())
+        .unwrap_or_default()
+}
+
 impl RetryPolicy {
     /// The same tries and limits without any waiting between attempts (for tests).
     pub fn immediate() -> RetryPolicy {
@@ -292,7 +312,7 @@ impl Client {
     /// Set up transport and credentials, then read healthz once (which also checks that the
     /// endpoint is the API: a refused connection or an HTML page fails here, early).
     pub async fn connect(options: ClientOptions, auth_env: &AuthEnv) -> Result<Client, KfpError> {
-        Client::connect_with(options, auth_env, RetryPolicy::default()).await
+        Client::connect_with(options, auth_env, process_retry_policy()).await
     }
 
     /// [`Client::connect`] with another retry policy (tests: [`RetryPolicy::immediate`]).
