@@ -77,7 +77,20 @@ wheels=("$WORK"/wheels/kedro_kfpx-*.whl)
 wheel=${wheels[0]}
 echo "stage-wheel: built $(basename "$wheel") in $((SECONDS - start)) s"
 
+# The sdist (what the release publishes next to the wheels) builds the same wheel from
+# pyproject.toml, python/ and the crate's packaged files, and holds nothing else.
+"$maturin" sdist --out "$WORK/wheels" >>"$WORK/maturin.log" 2>&1 || fail "maturin sdist failed"
+sdist_files=$(tar -tzf "$WORK"/wheels/kedro_kfpx-*.tar.gz | sed 's|^[^/]*/||' | sort)
+for f in pyproject.toml python/kedro_kfpx/plugin.py python/kedro_kfpx/hooks.py Cargo.toml \
+  Cargo.lock README.md src/main.rs templates/probe.py; do
+  grep -qx "$f" <<<"$sdist_files" || fail "the sdist lacks $f"
+done
+stray=$(grep -v -e '^src/' -e '^templates/' -e '^python/kedro_kfpx/[a-z_]*\.py$' \
+  -e '^\(pyproject.toml\|Cargo.toml\|Cargo.lock\|README.md\|PKG-INFO\)$' <<<"$sdist_files" || true)
+[[ -z "$stray" ]] || fail "the sdist holds files it should not: $stray"
+
 for pid in "${pids[@]}"; do wait "$pid" || fail "creating a venv failed"; done
+echo "stage-wheel: wheel, sdist and venvs ready after $((SECONDS - start)) s"
 
 # --- the fake kedro-kubeflow distribution (never installed: put on sys.path on demand) ------
 fake="$WORK/fake-kedro-kubeflow"
@@ -116,6 +129,7 @@ time_ms() {
 # --- 2. + 3. per Kedro version ------------------------------------------------------------
 for spec in "${VENVS[@]}"; do
   name=${spec%%|*}
+  start=$SECONDS
   venv="$PWD/$WORK/venv-wheel-$name"
   py="$venv/bin/python"
   "$venv/bin/pip" install --quiet --force-reinstall --no-deps "$wheel"
@@ -244,5 +258,5 @@ from kedro.framework.cli import main; main()' "$fake" kubeflow compile -q --merg
   bare=$(time_ms 5 "$kfpx" --version)
   plugin=$(cd "$copy" && time_ms 3 "$venv/bin/kedro" kfpx --version)
   echo "stage-wheel: $name: start-up: kfpx --version ${bare} ms, kedro kfpx --version ${plugin} ms"
-  echo "stage-wheel: $name: OK (compile bytes, --help, error, usage error, kedro-kubeflow warning)"
+  echo "stage-wheel: $name: OK in $((SECONDS - start)) s (compile bytes, --help, error, usage error, kedro-kubeflow warning)"
 done
