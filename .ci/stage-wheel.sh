@@ -25,6 +25,10 @@ export DO_NOT_TRACK=1
 unset VIRTUAL_ENV KFPX_PYTHON KEDRO_ENV
 
 PYTHON=${KFPX_CI_PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
+  echo "stage-wheel: $PYTHON is older than 3.10 (Kedro 1.x needs 3.10+); set KFPX_CI_PYTHON" >&2
+  exit 1
+fi
 MATURIN_VERSION=1.16.0
 DATASETS="kedro-datasets[pandas-csvdataset,pandas-parquetdataset,pickle-pickledataset]"
 VENVS=(
@@ -68,7 +72,7 @@ done
 
 start=$SECONDS
 rm -rf "$WORK/wheels"
-"$maturin" build --quiet --out "$WORK/wheels" >"$WORK/maturin.log" 2>&1 || {
+"$maturin" build --locked --quiet --out "$WORK/wheels" >"$WORK/maturin.log" 2>&1 || {
   tail -30 "$WORK/maturin.log" >&2
   fail "maturin build failed"
 }
