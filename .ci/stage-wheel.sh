@@ -230,6 +230,19 @@ for spec in "${VENVS[@]}"; do
     fail "$name: a usage error exited $code_usage (binary: $code_usage_binary, want 2)"
   cmp "$out/usage-binary.txt" "$out/usage.txt" || fail "$name: the usage error differs from the binary's"
 
+  # The binary gone from the venv: one error with advice, exit 1.
+  mv "$kfpx" "$kfpx.moved"
+  set +e
+  kedro_quiet kfpx --version >"$out/missing.out" 2>"$out/missing.err"
+  code_missing=$?
+  set -e
+  mv "$kfpx.moved" "$kfpx"
+  [[ $code_missing == 1 ]] && head -n 1 "$out/missing.err" | grep -q '^error: the kfpx binary of kedro-kfpx is not installed' &&
+    [[ $(wc -l <"$out/missing.err") == 2 ]] && grep -q '^  help: .*pip install --force-reinstall kedro-kfpx' "$out/missing.err" || {
+    cat "$out/missing.err" >&2
+    fail "$name: a missing binary did not give one error with advice (exit $code_missing)"
+  }
+
   # kedro-kubeflow installed too: one warning that names the command that ran. The fake
   # distribution first on sys.path (PYTHONPATH) makes Kedro find its `kubeflow` first; last
   # on sys.path, kfpx's.
