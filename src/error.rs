@@ -61,6 +61,17 @@ impl Error {
         }
     }
 
+    /// The problems to print, one `error:` line each: several for a config with several
+    /// mistakes, else the one message.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            Error::Config(many @ crate::config::ConfigError::Many { .. }) => {
+                many.to_string().lines().map(str::to_string).collect()
+            }
+            other => vec![other.to_string()],
+        }
+    }
+
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             action,
