@@ -65,8 +65,15 @@ impl Error {
     /// mistakes, else the one message.
     pub fn problems(&self) -> Vec<String> {
         match self {
-            Error::Config(many @ crate::config::ConfigError::Many { .. }) => {
-                many.to_string().lines().map(str::to_string).collect()
+            Error::Config(many @ crate::config::ConfigError::Many { problems }) => {
+                let mut out: Vec<String> = problems
+                    .iter()
+                    .take(crate::config::MAX_SHOWN)
+                    .map(|p| p.to_string())
+                    .collect();
+                // the count line
+                out.extend(many.to_string().lines().last().map(str::to_string));
+                out
             }
             other => vec![other.to_string()],
         }

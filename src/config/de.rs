@@ -476,8 +476,9 @@ pub fn unknown_key_message(key: &str, fields: &[&str]) -> String {
     match did_you_mean(key, fields) {
         Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
         // A long list would bury the line (run_config has some forty keys).
+        // (The key itself is already in the key path before the message.)
         None if fields.join(", ").len() > MAX_LISTED_KEYS_CHARS => format!(
-            "unknown key `{key}`; not one of the {} keys allowed here (README, Configuration > Reference)",
+            "unknown key; none of the {} keys allowed here is close (README: Configuration > Reference)",
             fields.len()
         ),
         None => format!("unknown key `{key}`; allowed here: {}", fields.join(", ")),

@@ -107,11 +107,21 @@ impl ConfigError {
     }
 }
 
+/// `file:line:col: key.path: what`, on one line (newlines in the message, which may quote a
+/// value, are escaped), then the message's `help:` line, if any, on its own line.
 fn located(loc: &Loc, path: Option<&KeyPath>, msg: &str) -> String {
-    let msg = msg.replace('\n', "\\n");
-    match path {
-        Some(p) if !p.is_root() => format!("{loc}: {p}: {msg}"),
-        _ => format!("{loc}: {msg}"),
+    let (what, help) = match msg.split_once("\nhelp: ") {
+        Some((what, help)) => (what, Some(help)),
+        None => (msg, None),
+    };
+    let what = what.replace('\n', "\\n");
+    let line = match path {
+        Some(p) if !p.is_root() => format!("{loc}: {p}: {what}"),
+        _ => format!("{loc}: {what}"),
+    };
+    match help {
+        Some(help) => format!("{line}\nhelp: {}", help.replace('\n', "\\n")),
+        None => line,
     }
 }
 

@@ -656,7 +656,13 @@ fn a_misspelt_required_key_is_one_problem_not_two() {
 fn an_unfilled_placeholder_and_a_typo_are_both_reported() {
     let yaml = format!("{MINIMAL}  description: ${{oc.env:NO_SUCH_VAR}}\n  ttl: x\n");
     let p = problems(&yaml);
-    assert_eq!(p.len(), 3, "{p:#?}");
+    assert_eq!(p.len(), 4, "{p:#?}");
+    assert!(
+        p[1].starts_with("help: set the environment variable NO_SUCH_VAR"),
+        "{}",
+        p[1]
+    );
+    let p: Vec<&String> = p.iter().filter(|l| !l.starts_with("help: ")).collect();
     assert!(
         p[0].starts_with("kubeflow.yaml:6:16: run_config.description: "),
         "{}",

@@ -160,23 +160,29 @@ impl MemoryCrossingError {
 impl std::fmt::Display for MemoryCrossingError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.crossings.len();
-        let names: Vec<String> = self
-            .crossings
-            .iter()
-            .map(|c| format!("`{}`", ellipsis(&c.dataset, MAX_NAME_CHARS)))
-            .collect();
         let (what, verb) = if n == 1 {
             ("MemoryDataset", "crosses")
         } else {
             ("MemoryDatasets", "cross")
         };
-        write!(
-            f,
-            "{n} {what} {verb} pods in pipeline `{}` with merge strategy `{}`: {}",
+        let head = format!(
+            "{n} {what} {verb} pods in pipeline `{}` with merge strategy `{}`: ",
             ellipsis(&self.pipeline, MAX_NAME_CHARS),
-            self.strategy.as_str(),
-            summarise(&names, MAX_LISTED_CROSSINGS)
-        )?;
+            self.strategy.as_str()
+        );
+        // As many names as fit the line (at least one, at most MAX_LISTED_CROSSINGS).
+        let names: Vec<String> = self
+            .crossings
+            .iter()
+            .map(|c| format!("`{}`", ellipsis(&c.dataset, MAX_NAME_CHARS)))
+            .collect();
+        let mut shown = names.len().min(MAX_LISTED_CROSSINGS);
+        while shown > 1
+            && head.chars().count() + summarise(&names, shown).chars().count() > MAX_FIRST_LINE
+        {
+            shown -= 1;
+        }
+        write!(f, "{head}{}", summarise(&names, shown))?;
         let graph = self
             .graph_command
             .clone()
@@ -209,18 +215,26 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-/// At most `max` characters of `s`, with `…` when cut.
+/// At most `max` characters of `s`: a long name keeps its start and its end (where dataset
+/// names differ), with `…` between.
 fn ellipsis(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+    let count = s.chars().count();
+    if count <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max - 1).collect();
+    let tail = (max - 1) * 2 / 3;
+    let head = max - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
     out.push('…');
+    out.extend(s.chars().skip(count - tail));
     out
 }
 
 /// How long a dataset or pipeline name may be in an error's first line.
-const MAX_NAME_CHARS: usize = 40;
+const MAX_NAME_CHARS: usize = 48;
+
+/// How long the first line of the error may be (without `error: `).
+const MAX_FIRST_LINE: usize = 190;
 
 /// Each node's group id, and the groups' names. Group ids are numbered in the order of their
 /// first node in the topological order, so sorting tasks by id follows Kedro's order.
