@@ -323,3 +323,71 @@ fn explicit_none_refuses_and_its_advice_works_literally() {
         .assert()
         .success();
 }
+
+/// `kfpx init` writes the default strategy, switched on, under a comment that says what it
+/// does and what `none` does; `config -v` then shows where it came from.
+#[test]
+fn init_writes_the_memory_strategy_with_a_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        conf_example().join("pyproject.toml"),
+        dir.path().join("pyproject.toml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("conf/base")).unwrap();
+    let snapshot = conf_example().join("kfpx-snapshot.json");
+    kfpx(dir.path(), &snapshot)
+        .args(["init", "https://kfp.example.com/pipeline"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.path().join("conf/base/kubeflow.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "  node_merge_strategy: memory")
+        .unwrap_or_else(|| panic!("no active node_merge_strategy line in:\n{text}"));
+    let comment: Vec<&str> = lines[..at]
+        .iter()
+        .rev()
+        .take_while(|l| l.trim_start().starts_with('#'))
+        .copied()
+        .collect();
+    let comment = comment.join(" ");
+    assert!(comment.contains("MemoryDataset"), "{comment}");
+    assert!(comment.contains("none"), "{comment}");
+    let out = kfpx(dir.path(), &snapshot)
+        .args(["-v", "config"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.lines().any(|l| l
+            .trim_start()
+            .starts_with("node_merge_strategy: memory  # conf/base/kubeflow.yaml:")),
+        "{out}"
+    );
+}
+
+/// `compile --help` promises only the file names compile accepts (issue 16 item 10).
+#[test]
+fn compile_help_promises_only_what_compile_accepts() {
+    let help = Command::cargo_bin("kfpx")
+        .unwrap()
+        .args(["compile", "--help"])
+        .output()
+        .unwrap()
+        .stdout;
+    let help = String::from_utf8(help).unwrap();
+    assert!(!help.contains(".json"), "{help}");
+    let dir = tempfile::tempdir().unwrap();
+    let (project, snapshot) = spaceflights(&plugin_init_config("http://127.0.0.1:9"));
+    kfpx(project.path(), &snapshot)
+        .arg("compile")
+        .arg("-o")
+        .arg(dir.path().join("p.json"))
+        .assert()
+        .failure();
+}
