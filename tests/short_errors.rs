@@ -103,6 +103,28 @@ fn first_run_mistakes_give_short_error_lines() {
         err.lines().next().unwrap().ends_with(" and 58 more"),
         "{err}"
     );
+    // Allowed, the same problem is a one-line warning, as short.
+    let out = Command::cargo_bin("kfpx")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("KEDRO_ENV")
+        .env("NO_COLOR", "1")
+        .args(["--snapshot", "snapshot.json", "compile", "-o", "-"])
+        .arg("--allow-memory-datasets")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let warning = err
+        .lines()
+        .find(|l| l.contains("MemoryDatasets cross pods"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(warning.chars().count() <= MAX, "{warning}");
+    assert!(
+        warning.ends_with("; they are lost between pods"),
+        "{warning}"
+    );
 
     // An unknown pipeline in a project with 41 of them.
     let dir = project(Some(MINIMAL), 3);

@@ -176,23 +176,26 @@ impl std::fmt::Display for MemoryCrossingError {
             .iter()
             .map(|c| format!("`{}`", ellipsis(&c.dataset, MAX_NAME_CHARS)))
             .collect();
+        // Allowed, it is a one-line warning: the consequence goes on the line.
+        let tail = if self.allowed {
+            "; they are lost between pods"
+        } else {
+            ""
+        };
+        let budget = MAX_FIRST_LINE - tail.len();
         let mut shown = names.len().min(MAX_LISTED_CROSSINGS);
-        while shown > 1
-            && head.chars().count() + summarise(&names, shown).chars().count() > MAX_FIRST_LINE
+        while shown > 1 && head.chars().count() + summarise(&names, shown).chars().count() > budget
         {
             shown -= 1;
         }
-        write!(f, "{head}{}", summarise(&names, shown))?;
+        write!(f, "{head}{}{tail}", summarise(&names, shown))?;
+        if self.allowed {
+            return Ok(());
+        }
         let graph = self
             .graph_command
             .clone()
             .unwrap_or_else(|| self.default_graph_command());
-        if self.allowed {
-            return write!(
-                f,
-                "; they are lost between pods unless something else persists them (`{graph}` marks them)"
-            );
-        }
         write!(
             f,
             "\nhelp: a MemoryDataset is lost when its pod ends; `--merge-strategy memory` (or \
@@ -772,7 +775,7 @@ mod tests {
         let g = group(&s, "p", MergeStrategy::None, &allow).unwrap();
         assert_eq!(g.warnings.len(), 1);
         assert!(
-            g.warnings[0].contains("`implicit`, `m`; they are lost between pods"),
+            g.warnings[0].ends_with("`implicit`, `m`; they are lost between pods"),
             "{}",
             g.warnings[0]
         );
