@@ -61,7 +61,7 @@ pub struct GlobalArgs {
     pub python: Option<PathBuf>,
 
     /// Read the node graph from this snapshot file instead of probing the Kedro project
-    /// (see `kfpx graph --format json`).
+    /// (see `kfpx graph --format snapshot`).
     #[arg(long, value_name = "FILE", global = true, env = "KFPX_SNAPSHOT")]
     pub snapshot: Option<PathBuf>,
 
@@ -112,7 +112,7 @@ pub struct PipelineArgs {
     #[arg(short = 'p', long = "pipeline", default_value = "__default__")]
     pub pipeline: String,
 
-    /// How nodes are grouped into pods [default: run_config.node_merge_strategy, else none].
+    /// How nodes are grouped into pods [default: run_config.node_merge_strategy, else memory].
     #[arg(long = "merge-strategy", value_enum, value_name = "STRATEGY")]
     pub merge_strategy: Option<MergeStrategyArg>,
 
@@ -143,11 +143,11 @@ pub struct BuildArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MergeStrategyArg {
-    /// One pod per Kedro node (kedro-kubeflow's default).
+    /// One pod per Kedro node (kedro-kubeflow's default); refuses MemoryDatasets between pods.
     None,
     /// One pod runs the whole pipeline.
     Full,
-    /// Nodes connected by MemoryDatasets share a pod.
+    /// Nodes connected by MemoryDatasets share a pod, the others get one each (the default).
     Memory,
     /// Nodes tagged `group.<name>` share a pod.
     Tags,
@@ -220,7 +220,7 @@ pub struct CompileArgs {
     #[command(flatten)]
     pub build: BuildArgs,
 
-    /// Output file (`-` for stdout); .yaml/.yml (or .json for v2 IR).
+    /// Output file (`-` for stdout), named *.yaml or *.yml.
     #[arg(
         short = 'o',
         long = "output",
@@ -357,17 +357,24 @@ pub struct GraphArgs {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 
-    /// Output format: text, json (the snapshot), mermaid or dot (Graphviz).
+    /// Output format: text, json (the grouped tasks), mermaid, dot (Graphviz), or snapshot
+    /// (the node graph as read, for `--snapshot FILE`).
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
+    /// Tasks, their nodes, dependencies and the datasets between them.
     Text,
+    /// The same as JSON (`-p` and `--merge-strategy` apply).
     Json,
+    /// A Mermaid flowchart.
     Mermaid,
+    /// A Graphviz digraph.
     Dot,
+    /// The whole snapshot (every pipeline, dataset and parameter), as `--snapshot` reads it.
+    Snapshot,
 }
 
 #[derive(Debug, Clone, Args)]

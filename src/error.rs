@@ -61,6 +61,24 @@ impl Error {
         }
     }
 
+    /// The problems to print, one `error:` line each: several for a config with several
+    /// mistakes, else the one message.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            Error::Config(many @ crate::config::ConfigError::Many { problems }) => {
+                let mut out: Vec<String> = problems
+                    .iter()
+                    .take(crate::config::MAX_SHOWN)
+                    .map(|p| p.to_string())
+                    .collect();
+                // the count line
+                out.extend(many.to_string().lines().last().map(str::to_string));
+                out
+            }
+            other => vec![other.to_string()],
+        }
+    }
+
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             action,

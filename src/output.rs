@@ -230,15 +230,39 @@ pub fn status(msg: impl AsRef<str>) {
     with_stderr(|| eprintln!("{msg}"));
 }
 
-/// Print the final error line on stderr: `error: <message>`, always one line.
+/// Print the error on stderr: `error: <message>` on one line, then the message's `help:` /
+/// `cause:` lines indented under it. An error holding several problems (a config with many
+/// mistakes) prints one `error:` line per problem.
 pub fn error(err: &Error) {
-    let msg = one_line(&err.to_string());
     let label = if color_stderr() {
         "error".red().bold().to_string()
     } else {
         "error".to_string()
     };
-    with_stderr(|| eprintln!("{label}: {msg}"));
+    for problem in err.problems() {
+        let (first, notes) = split_notes(&problem);
+        with_stderr(|| {
+            eprintln!("{label}: {first}");
+            for note in &notes {
+                eprintln!("  {note}");
+            }
+        });
+    }
+}
+
+/// A message's first line (other lines but `help:`/`cause:` ones folded into it, as
+/// [`one_line`] does) and its `help:`/`cause:` lines.
+pub fn split_notes(msg: &str) -> (String, Vec<String>) {
+    let mut main = Vec::new();
+    let mut notes = Vec::new();
+    for line in msg.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.starts_with("help: ") || line.starts_with("cause: ") {
+            notes.push(line.to_string());
+        } else {
+            main.push(line);
+        }
+    }
+    (main.join("; "), notes)
 }
 
 /// Collapse a message to one line: trimmed lines joined with "; ".

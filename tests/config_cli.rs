@@ -78,7 +78,8 @@ fn prints_the_effective_config_with_defaults_as_yaml() {
     assert_eq!(v["run_config"]["ttl"], 604800);
     assert_eq!(v["run_config"]["image_pull_policy"], "IfNotPresent");
     assert_eq!(v["run_config"]["resources"]["__default__"]["cpu"], "500m");
-    assert_eq!(v["run_config"]["node_merge_strategy"], "none");
+    // kfpx's merge default (kedro-kubeflow's was `none`)
+    assert_eq!(v["run_config"]["node_merge_strategy"], "memory");
     assert!(out.stderr.is_empty());
 }
 
@@ -276,7 +277,7 @@ fn unknown_key_at_every_level() {
             "run_config.tolerations.__default__[0].efect: unknown key `efect`; did you mean `effect`?",
         ),
         (
-            "  extra_volumes:\n    n:\n    - {mountpath: /x, volume: {name: v}}\n",
+            "  extra_volumes:\n    n:\n    - {mountpath: /x, volume: {name: v, empty_dir: {}}}\n",
             "run_config.extra_volumes.n[0].mountpath: unknown key `mountpath`; did you mean `mount_path`?",
         ),
     ];
@@ -351,13 +352,29 @@ fn unset_template_variable_without_default() {
         "image: reg/spaceflights:latest",
         "image: gcr.io/${oc.env:KEDRO_CONFIG_GOOGLE_PROJECT_ID}/spaceflights",
     ));
-    fails_with(
-        &mut p.kfpx(&["config"]),
-        &[
-            "conf/base/kubeflow.yaml:3:10: run_config.image:",
-            "`${oc.env:KEDRO_CONFIG_GOOGLE_PROJECT_ID}` has no value",
-            "set the environment variable KEDRO_CONFIG_GOOGLE_PROJECT_ID",
-        ],
+    // The problem on the error line, what to do on a help line under it.
+    let out = p
+        .kfpx(&["config"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("conf/base/kubeflow.yaml:3:10: run_config.image:"),
+        "{err}"
+    );
+    assert!(
+        lines[0].ends_with("placeholder `${oc.env:KEDRO_CONFIG_GOOGLE_PROJECT_ID}` has no value"),
+        "{err}"
+    );
+    assert_eq!(
+        lines[1],
+        "  help: set the environment variable KEDRO_CONFIG_GOOGLE_PROJECT_ID, or give a default \
+         like `${oc.env:KEDRO_CONFIG_GOOGLE_PROJECT_ID,default}`"
     );
     // and with the variable set it works
     p.kfpx(&["config", "--check"])
@@ -428,4 +445,81 @@ fn unknown_affinity_field_at_any_level_is_located() {
             "did you mean `topology_key`?",
         ],
     );
+}
+
+/// Issue 12: with no `node_merge_strategy` in the files, the effective value is kfpx's default
+/// `memory`, and `config -v` says it is the default.
+#[test]
+fn merge_strategy_defaults_to_memory_and_config_v_says_so() {
+    let p = Project::with_base(MINIMAL);
+    let out = p
+        .kfpx(&["-v", "config"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("node_merge_strategy:"))
+        .unwrap_or_else(|| panic!("no node_merge_strategy in:\n{text}"));
+    assert_eq!(line.trim(), "node_merge_strategy: memory  # default");
+    // `--help` says the default too.
+    let help = Command::cargo_bin("kfpx")
+        .unwrap()
+        .args(["compile", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let help = String::from_utf8(help).unwrap();
+    assert!(
+        help.contains("[default: run_config.node_merge_strategy, else memory]"),
+        "{help}"
+    );
+}
+
+/// Issue 12: a config with several mistakes reports all of them in one run, each on its own
+/// `error:` line with file:line:column, in file order, then a count; exit 1; nothing on stdout.
+#[test]
+fn every_config_problem_is_reported_in_one_run() {
+    let p = Project::with_base(&format!(
+        "{MINIMAL}  tll: 5\n  imagepullpolicy: Always\n  volume:\n    sise: 1Gi\n  wait_for_completion: sometimes\n"
+    ));
+    let out = p
+        .kfpx(&["config"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 5, "{err}");
+    let file = "conf/base/kubeflow.yaml";
+    let want = [
+        (":6:3: run_config.tll: unknown key `tll`; did you mean `ttl`?"),
+        (":7:3: run_config.imagepullpolicy: unknown key `imagepullpolicy`; did you mean `image_pull_policy`?"),
+        (":9:5: run_config.volume.sise: unknown key `sise`; did you mean `size`?"),
+        (":10:24: run_config.wait_for_completion: expected true or false, found `sometimes`"),
+    ];
+    for (line, w) in lines.iter().zip(want) {
+        assert!(line.starts_with("error: "), "{line}");
+        assert!(line.contains(file), "{line}");
+        assert!(line.ends_with(w), "want …{w}\ngot  {line}");
+    }
+    assert_eq!(
+        lines[4],
+        "error: 4 problems in the kfpx configuration; fix them and run again"
+    );
+    // compile reports the same problems, before any work.
+    let out = p
+        .kfpx(&["compile", "-o", "-"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 5);
 }

@@ -119,22 +119,66 @@ fn the_committed_snapshot_is_used_without_python_or_flags() {
     );
 }
 
+/// Issue 12: `graph` is a view. With `none` and a MemoryDataset crossing pods it still shows
+/// the graph (exit 0), marks the dataset in every format, and says on stderr what compile
+/// would do; `--allow-memory-datasets` changes only that sentence.
 #[test]
-fn none_fails_on_the_memory_dataset_and_allow_turns_it_into_a_warning() {
-    kfpx_example(&["graph", "--merge-strategy", "none"])
-        .assert()
-        .code(1)
-        .stdout("")
-        .stderr(
-            predicate::str::contains("`reporting.passenger_capacity`")
-                .and(predicate::str::contains(
-                    "reporting.aggregate_passenger_capacity_node -> \
-                     reporting.compare_model_metrics_node, reporting.plot_passenger_capacity_node",
-                ))
-                .and(predicate::str::contains("--merge-strategy memory")),
+fn none_shows_and_marks_the_crossing_memory_dataset_in_every_format() {
+    let ds = "reporting.passenger_capacity";
+    for format in ["text", "json", "mermaid", "dot"] {
+        let out = kfpx_example(&["graph", "--merge-strategy", "none", "--format", format])
+            .assert()
+            .success()
+            .get_output()
+            .clone();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        match format {
+            "text" => {
+                assert_eq!(text_tasks(&stdout).len(), 10, "one task per node");
+                assert!(stdout.contains(
+                    "  reporting.passenger_capacity [MemoryDataset: lost between pods]: \
+                     reporting.aggregate_passenger_capacity_node -> reporting.plot_passenger_capacity_node, \
+                     reporting.compare_model_metrics_node\n"
+                ));
+            }
+            "json" => {
+                let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+                let marked: Vec<&serde_json::Value> = v["datasets_between_tasks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|c| c["memory"] == true)
+                    .collect();
+                assert_eq!(marked.len(), 1, "{stdout}");
+                assert_eq!(marked[0]["dataset"], ds);
+            }
+            "mermaid" => {
+                assert!(
+                    stdout.contains(&format!("{ds} (MemoryDataset!)")),
+                    "{stdout}"
+                );
+                assert_eq!(
+                    stdout.matches(" -.->").count(),
+                    2,
+                    "one per reader: {stdout}"
+                );
+                assert!(stdout.contains("linkStyle "), "{stdout}");
+            }
+            _ => {
+                assert!(stdout.contains(&format!(
+                    "[label=\"{ds} (MemoryDataset!)\", style=dashed, color=red, fontcolor=red]"
+                )));
+            }
+        }
+        assert_eq!(
+            stderr,
+            "warning: 1 MemoryDataset crosses pods (marked above); compile would refuse with \
+             merge strategy `none`: use `--merge-strategy memory` (or node_merge_strategy: memory)\n",
+            "{format}"
         );
-
-    let assert = kfpx_example(&[
+    }
+    kfpx_example(&[
         "graph",
         "--merge-strategy",
         "none",
@@ -143,14 +187,7 @@ fn none_fails_on_the_memory_dataset_and_allow_turns_it_into_a_warning() {
     .assert()
     .success()
     .stderr(predicate::str::contains(
-        "warning: MemoryDatasets would cross pods",
-    ));
-    let out = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
-    assert_eq!(text_tasks(&out).len(), 10, "one task per node");
-    assert!(out.contains(
-        "  reporting.passenger_capacity [MemoryDataset: lost between pods]: \
-         reporting.aggregate_passenger_capacity_node -> reporting.plot_passenger_capacity_node, \
-         reporting.compare_model_metrics_node\n"
+        "compile would warn and compile anyway (--allow-memory-datasets)",
     ));
 }
 
@@ -186,8 +223,8 @@ fn memory_and_full_strategies() {
 }
 
 #[test]
-fn json_prints_the_snapshot_which_reads_back() {
-    let out = stdout_of(&mut kfpx_example(&["graph", "--format", "json"]));
+fn snapshot_format_prints_the_snapshot_which_reads_back() {
+    let out = stdout_of(&mut kfpx_example(&["graph", "--format", "snapshot"]));
     let printed: serde_json::Value = serde_json::from_str(&out).unwrap();
     let file: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(example_snapshot()).unwrap()).unwrap();
@@ -201,8 +238,63 @@ fn json_prints_the_snapshot_which_reads_back() {
         .arg(dir.path())
         .arg("--snapshot")
         .arg(&copy)
-        .args(["graph", "--format", "json"]);
+        .args(["graph", "--format", "snapshot"]);
     assert_eq!(stdout_of(&mut cmd), out, "same bytes again");
+}
+
+/// Issue 16 item 10: `--format json` is the grouped tasks, honouring `-p` and
+/// `--merge-strategy`, the same tasks as the text format; an unknown `-p` fails as compile does.
+#[test]
+fn json_gives_the_grouped_tasks_for_the_pipeline_and_strategy() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = stdout_of(&mut kfpx_example(
+            &[&["graph", "--format", "json"], args].concat(),
+        ));
+        serde_json::from_str(&out).unwrap()
+    };
+    let v = json(&["-p", "reporting", "--merge-strategy", "tags"]);
+    assert_eq!(v["pipeline"], "reporting");
+    assert_eq!(v["merge_strategy"], "tags");
+    assert_eq!(v["tasks"].as_array().unwrap().len(), 1);
+    assert_eq!(v["tasks"][0]["name"], "reporting");
+    assert_eq!(v["tasks"][0]["nodes"].as_array().unwrap().len(), 4);
+
+    // The same tasks, nodes and order as the text format, for each strategy.
+    for strategy in ["none", "full", "memory", "tags", "namespace"] {
+        let v = json(&["--merge-strategy", strategy]);
+        let text = stdout_of(&mut kfpx_example(&["graph", "--merge-strategy", strategy]));
+        let from_text: Vec<(String, Vec<String>, Vec<String>)> = text_tasks(&text);
+        let from_json: Vec<(String, Vec<String>, Vec<String>)> = v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let list = |k: &str| -> Vec<String> {
+                    t[k].as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap().to_string())
+                        .collect()
+                };
+                (
+                    t["name"].as_str().unwrap().to_string(),
+                    list("nodes"),
+                    list("after"),
+                )
+            })
+            .collect();
+        assert_eq!(from_json, from_text, "{strategy}");
+    }
+
+    for format in ["json", "text", "mermaid", "dot"] {
+        kfpx_example(&["graph", "-p", "nosuch", "--format", format])
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::starts_with(
+                "error: unknown pipeline `nosuch`",
+            ));
+    }
 }
 
 #[test]
@@ -369,7 +461,7 @@ fn malformed_snapshot_names_file_line_and_column() {
         "{line}"
     );
     assert!(
-        line.contains("kfpx graph --format json --refresh"),
+        line.contains("kfpx graph --format snapshot --refresh"),
         "{line}"
     );
 
@@ -393,7 +485,7 @@ fn snapshot_of_another_version_or_format_is_refused() {
         line,
         format!(
             "error: snapshot {} has version 2, this kfpx reads version 1: regenerate it with \
-             `kfpx graph --format json --refresh`",
+             `kfpx graph --format snapshot --refresh`",
             file.display()
         )
     );
@@ -510,7 +602,7 @@ fn the_strategy_comes_from_the_config_unless_a_flag_overrides_it() {
         "{out}"
     );
 
-    // No kubeflow.yaml: the defaults (`none`, which refuses the MemoryDataset).
+    // No kubeflow.yaml: the defaults (`memory`).
     let dir = empty_project();
     let run = |dir: &Path| {
         let mut cmd = Command::cargo_bin("kfpx").unwrap();
@@ -523,7 +615,7 @@ fn the_strategy_comes_from_the_config_unless_a_flag_overrides_it() {
     };
     let out = stdout_of(&mut run(dir.path()));
     assert!(
-        out.starts_with("pipeline data_science (merge strategy: none): 3 nodes in 3 tasks"),
+        out.starts_with("pipeline data_science (merge strategy: memory): 3 nodes in 3 tasks"),
         "{out}"
     );
 

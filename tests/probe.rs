@@ -657,7 +657,7 @@ fn real_directory_without_kedro_project() {
     assert!(msg.contains("[tool.kedro]"), "{msg}");
 }
 
-/// Through the CLI: `kfpx graph --format json` prints the probed snapshot.
+/// Through the CLI: `kfpx graph --format snapshot` prints the probed snapshot.
 #[test]
 #[ignore = "needs Kedro venv; run by .ci/stage-kedro.sh"]
 fn cli_graph_json_prints_the_probed_snapshot() {
@@ -665,7 +665,7 @@ fn cli_graph_json_prints_the_probed_snapshot() {
     let (_dir, root) = project_copy(&python);
     let out = assert_cmd::Command::cargo_bin("kfpx")
         .unwrap()
-        .args(["graph", "--format", "json", "--python"])
+        .args(["graph", "--format", "snapshot", "--python"])
         .arg(&python)
         .arg("-C")
         .arg(&root)

@@ -31,7 +31,20 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
     let rc = &config.run_config;
     let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
     let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
-    let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)?;
+    let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)
+        .map_err(|e| match e {
+            // The advice names the `kfpx graph` command line that shows them, as the user ran
+            // this one (project, env, snapshot).
+            graph::GraphError::MemoryCrossing(mut m) => {
+                m.graph_command = Some(crate::commands::graph::command_line(
+                    &ctx.global,
+                    &m.pipeline,
+                    m.strategy,
+                ));
+                graph::GraphError::MemoryCrossing(m)
+            }
+            other => other,
+        })?;
     for w in &grouped.warnings {
         output::warn(w);
     }

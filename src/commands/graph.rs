@@ -1,18 +1,20 @@
-//! `kfpx graph`: the pipeline's tasks after grouping, as text, Mermaid or DOT; or the snapshot
-//! itself as JSON.
+//! `kfpx graph`: the pipeline's tasks after grouping, as text, JSON, Mermaid or DOT; or the
+//! snapshot itself (`--format snapshot`). A view: it never refuses a grouping that compile
+//! would refuse (MemoryDatasets crossing pods), it shows and marks the problem and says on
+//! stderr what compile would do.
 
-use crate::cli::{GraphArgs, GraphFormat};
+use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
 use crate::commands::Ctx;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, MergeStrategy};
 use crate::error::Result;
-use crate::graph::{self, render, SnapshotOptions};
+use crate::graph::{self, grouping, render, SnapshotOptions};
 use crate::output;
 
 pub fn run(ctx: &Ctx, args: GraphArgs) -> Result<()> {
     let project = ctx.project()?;
     let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
 
-    if args.format == GraphFormat::Json {
+    if args.format == GraphFormat::Snapshot {
         // The whole snapshot, as read: it is what `--snapshot FILE` takes back.
         return output::print_stdout(&snapshot.to_json_pretty());
     }
@@ -29,14 +31,83 @@ pub fn run(ctx: &Ctx, args: GraphArgs) -> Result<()> {
         Err(e) => return Err(e.into()),
     };
     let (strategy, opts) = graph::group_settings(&args.pipeline, run_config.as_ref());
-    let grouped = graph::group(&snapshot, &args.pipeline.pipeline, strategy, &opts)?;
+    let grouped = graph::group_view(&snapshot, &args.pipeline.pipeline, strategy, &opts)?;
     for warning in &grouped.warnings {
         output::warn(warning);
     }
     let out = match args.format {
         GraphFormat::Mermaid => render::mermaid(&grouped.tasks),
         GraphFormat::Dot => render::dot(&grouped.tasks),
+        GraphFormat::Json => render::json(&grouped.tasks),
         _ => render::text(&grouped.tasks),
     };
-    output::print_stdout(&out)
+    output::print_stdout(&out)?;
+    if let Some(problem) = grouping::memory_problem(&grouped, &opts) {
+        output::warn(what_compile_would_do(&problem));
+    }
+    Ok(())
+}
+
+/// One line for stderr: how many MemoryDatasets cross pods, and what compile does about it.
+fn what_compile_would_do(p: &graph::MemoryCrossingError) -> String {
+    let n = p.crossings.len();
+    let (what, verb) = if n == 1 {
+        ("MemoryDataset", "crosses")
+    } else {
+        ("MemoryDatasets", "cross")
+    };
+    let strategy = p.strategy.as_str();
+    if p.allowed {
+        format!(
+            "{n} {what} {verb} pods (marked above); compile would warn and compile anyway \
+             (--allow-memory-datasets): they are lost between pods"
+        )
+    } else {
+        format!(
+            "{n} {what} {verb} pods (marked above); compile would refuse with merge strategy \
+             `{strategy}`: use `--merge-strategy memory` (or node_merge_strategy: memory)"
+        )
+    }
+}
+
+/// The `kfpx graph` command line that shows `pipeline` grouped with `strategy`, with the
+/// global options the user gave that change what it shows (project, env, snapshot, python).
+pub fn command_line(global: &GlobalArgs, pipeline: &str, strategy: MergeStrategy) -> String {
+    let mut words = vec!["kfpx".to_string()];
+    if let Some(dir) = &global.project_dir {
+        words.push("-C".into());
+        words.push(shell_word(&dir.display().to_string()));
+    }
+    if global.env != "local" {
+        words.push("-e".into());
+        words.push(shell_word(&global.env));
+    }
+    if let Some(s) = &global.snapshot {
+        words.push("--snapshot".into());
+        words.push(shell_word(&s.display().to_string()));
+    }
+    if let Some(p) = &global.python {
+        words.push("--python".into());
+        words.push(shell_word(&p.display().to_string()));
+    }
+    words.push("graph".into());
+    if pipeline != "__default__" {
+        words.push("-p".into());
+        words.push(shell_word(pipeline));
+    }
+    words.push("--merge-strategy".into());
+    words.push(strategy.as_str().into());
+    words.join(" ")
+}
+
+/// A word as a POSIX shell reads it back: quoted when it holds anything unusual.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.,/:@+=".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
 }

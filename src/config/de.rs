@@ -475,9 +475,18 @@ pub fn struct_fields<'de, T: de::Deserialize<'de>>() -> &'static [&'static str] 
 pub fn unknown_key_message(key: &str, fields: &[&str]) -> String {
     match did_you_mean(key, fields) {
         Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
+        // A long list would bury the line (run_config has some forty keys).
+        // (The key itself is already in the key path before the message.)
+        None if fields.join(", ").len() > MAX_LISTED_KEYS_CHARS => format!(
+            "unknown key; none of the {} keys allowed here is close (README: Configuration > Reference)",
+            fields.len()
+        ),
         None => format!("unknown key `{key}`; allowed here: {}", fields.join(", ")),
     }
 }
+
+/// Past this length the allowed keys are counted rather than listed in an error.
+const MAX_LISTED_KEYS_CHARS: usize = 80;
 
 struct SeqAccess<'a> {
     items: &'a [Node],

@@ -6,6 +6,7 @@
 //! git. Only [`load`] touches the file system, the process environment and the repository.
 
 pub mod affinity;
+pub mod collect;
 pub mod de;
 pub mod git;
 pub mod schema;
@@ -55,13 +56,73 @@ pub enum ConfigError {
         path: Option<KeyPath>,
         msg: String,
     },
+    /// Several problems, in file order: one line each (the first [`MAX_SHOWN`]), then a
+    /// line with the count.
+    #[error("{}", many_lines(problems))]
+    Many { problems: Vec<ConfigError> },
 }
 
+/// How many problems of one config are shown; the rest are counted.
+pub const MAX_SHOWN: usize = 10;
+
+fn many_lines(problems: &[ConfigError]) -> String {
+    let mut lines: Vec<String> = problems
+        .iter()
+        .take(MAX_SHOWN)
+        .map(|p| p.to_string())
+        .collect();
+    let n = problems.len();
+    let more = if n > MAX_SHOWN {
+        format!(" ({} not shown)", n - MAX_SHOWN)
+    } else {
+        String::new()
+    };
+    let plus = if n >= collect::MAX_ROUNDS { "+" } else { "" };
+    lines.push(format!(
+        "{n}{plus} problems in the kfpx configuration{more}; fix them and run again"
+    ));
+    lines.join("\n")
+}
+
+impl ConfigError {
+    /// One error for `problems` (at least one): itself when alone, else [`ConfigError::Many`]
+    /// in file order (`files` ranks the file names, base first).
+    fn from_problems(mut problems: Vec<ConfigError>, files: &[SourceText]) -> ConfigError {
+        let rank = |e: &ConfigError| match e.location() {
+            Some(loc) => (
+                files
+                    .iter()
+                    .position(|f| *f.name == *loc.file)
+                    .unwrap_or(usize::MAX),
+                loc.line,
+                loc.col,
+            ),
+            None => (usize::MAX, 0, 0),
+        };
+        problems.sort_by_key(rank);
+        match problems.len() {
+            0 => ConfigError::Invalid("the kfpx configuration cannot be typed".into()),
+            1 => problems.remove(0),
+            _ => ConfigError::Many { problems },
+        }
+    }
+}
+
+/// `file:line:col: key.path: what`, on one line (newlines in the message, which may quote a
+/// value, are escaped), then the message's `help:` line, if any, on its own line.
 fn located(loc: &Loc, path: Option<&KeyPath>, msg: &str) -> String {
-    let msg = msg.replace('\n', "\\n");
-    match path {
-        Some(p) if !p.is_root() => format!("{loc}: {p}: {msg}"),
-        _ => format!("{loc}: {msg}"),
+    let (what, help) = match msg.split_once("\nhelp: ") {
+        Some((what, help)) => (what, Some(help)),
+        None => (msg, None),
+    };
+    let what = what.replace('\n', "\\n");
+    let line = match path {
+        Some(p) if !p.is_root() => format!("{loc}: {p}: {what}"),
+        _ => format!("{loc}: {what}"),
+    };
+    match help {
+        Some(help) => format!("{line}\nhelp: {}", help.replace('\n', "\\n")),
+        None => line,
     }
 }
 
@@ -150,13 +211,21 @@ pub struct SourceText {
 /// Parse, merge (base first), substitute, type and validate. Pure.
 pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, Node), ConfigError> {
     let mut merged: Option<Node> = None;
+    let mut problems: Vec<ConfigError> = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let name: Arc<str> = Arc::from(f.name.as_str());
-        let node = tree::parse(&name, &f.text).map_err(|e| ConfigError::At {
-            loc: e.loc,
-            path: None,
-            msg: e.msg,
-        })?;
+        let node = match tree::parse(&name, &f.text) {
+            Ok(node) => node,
+            // Each file's syntax error is reported; the other files are still read.
+            Err(e) => {
+                problems.push(ConfigError::At {
+                    loc: e.loc,
+                    path: None,
+                    msg: e.msg,
+                });
+                continue;
+            }
+        };
         let root_msg = "the file must be a mapping with `host` and `run_config` at the top";
         let node = match node {
             None if i == 0 => {
@@ -202,50 +271,44 @@ pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, No
             Some(m) => m.merge(node),
         }
     }
+    if !problems.is_empty() {
+        return Err(ConfigError::from_problems(problems, files));
+    }
     let Some(mut tree) = merged else {
         return Err(ConfigError::Invalid("no configuration files given".into()));
     };
+    // Placeholders that cannot be filled are problems of their own; typing goes on without
+    // those keys.
+    let mut unfilled: Vec<KeyPath> = Vec::new();
     tree.try_for_each_scalar_mut(&KeyPath::root(), &mut |path, loc, s| {
         if !s.text.contains(['$', '\\']) {
-            return Ok(());
+            return Ok::<(), ConfigError>(());
         }
-        let (text, sources) =
-            template::substitute(&s.text, lookup).map_err(|e| ConfigError::At {
-                loc: loc.clone(),
-                path: Some(path.clone()),
-                msg: e.0,
-            })?;
-        s.text = text;
-        s.sources = sources;
-        Ok(())
-    })?;
-    let config: Config = de::from_node(&tree).map_err(|e| match e.at {
-        Some((loc, path)) => {
-            let msg = match misplaced_key_hint(&path) {
-                Some(hint) if e.msg.starts_with("unknown key") => format!("{}; {hint}", e.msg),
-                _ => e.msg,
-            };
-            ConfigError::At {
-                loc,
-                path: Some(path),
-                msg,
+        match template::substitute(&s.text, lookup) {
+            Ok((text, sources)) => {
+                s.text = text;
+                s.sources = sources;
+            }
+            Err(e) => {
+                problems.push(ConfigError::At {
+                    loc: loc.clone(),
+                    path: Some(path.clone()),
+                    msg: e.0,
+                });
+                unfilled.push(path.clone());
             }
         }
-        None => ConfigError::Invalid(e.msg),
+        Ok(())
     })?;
-    if let Some(p) = validate::validate(&config).into_iter().next() {
-        return Err(ConfigError::At {
-            loc: tree.locate(&p.path),
-            path: Some(p.path),
-            msg: p.msg,
-        });
+    match collect::type_and_validate(&tree, problems, &unfilled) {
+        Ok(config) => Ok((config, tree)),
+        Err(problems) => Err(ConfigError::from_problems(problems, files)),
     }
-    Ok((config, tree))
 }
 
 /// For an unknown key that is a known key of another section (a wrong indentation, usually):
 /// where it belongs.
-fn misplaced_key_hint(path: &KeyPath) -> Option<String> {
+pub(crate) fn misplaced_key_hint(path: &KeyPath) -> Option<String> {
     let tree::Seg::Key(key) = path.0.last()? else {
         return None;
     };

@@ -146,11 +146,13 @@ impl PullPolicy {
 #[serde(rename_all = "lowercase")]
 pub enum MergeStrategy {
     /// One pod per node.
-    #[default]
     None,
     /// One pod for the whole pipeline.
     Full,
-    /// Connected components over MemoryDataset edges.
+    /// Connected components over MemoryDataset edges. The default: the same pods as `none`
+    /// when no MemoryDataset links two nodes, and the only pods that work when one does (a
+    /// MemoryDataset does not outlive its pod). kedro-kubeflow's default was `none`.
+    #[default]
     Memory,
     /// `group.<name>` tags.
     Tags,

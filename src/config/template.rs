@@ -170,8 +170,8 @@ fn resolve_name(
                 ""
             };
             Err(TemplateError(format!(
-                "placeholder `{whole}` has no value: set the environment variable {var} or give \
-                 a default like `${{{name}|default}}`{git}"
+                "placeholder `{whole}` has no value\nhelp: set the environment variable {var}, \
+                 or give a default like `${{{name}|default}}`{git}"
             )))
         }
     }
@@ -209,8 +209,8 @@ fn resolve_env_var(
     match default {
         Some(d) => Ok((d.to_string(), Source::PlaceholderDefault(whole.to_string()))),
         None => Err(TemplateError(format!(
-            "placeholder `{whole}` has no value: set the environment variable {var} or give a \
-             default like `${{oc.env:{var},default}}`"
+            "placeholder `{whole}` has no value\nhelp: set the environment variable {var}, or \
+             give a default like `${{oc.env:{var},default}}`"
         ))),
     }
 }

@@ -154,8 +154,8 @@ fn plugin_init_sample_loads_unchanged() {
         rc.tolerations["node_a"][0].value.as_deref(),
         Some("voltaire")
     );
-    // defaults the sample leaves out
-    assert_eq!(rc.node_merge_strategy, MergeStrategy::None);
+    // defaults the sample leaves out (kfpx's merge default is `memory`; the plugin's was `none`)
+    assert_eq!(rc.node_merge_strategy, MergeStrategy::Memory);
     assert!(rc.store_kedro_outputs_as_kfp_artifacts);
     assert_eq!(rc.kfp_version, KfpVersion::V2);
 }
@@ -575,12 +575,18 @@ fn damaged_configs_give_located_one_line_errors() {
     for v in &variants {
         if let Err(e) = load_from_str(v) {
             errors += 1;
-            let msg = e.to_string();
-            assert!(!msg.contains('\n'), "{msg}");
-            assert!(
-                msg.starts_with("kubeflow.yaml:"),
-                "error without a location: {msg}"
-            );
+            let problems = match e {
+                ConfigError::Many { problems } => problems,
+                one => vec![one],
+            };
+            for p in problems {
+                let msg = p.to_string();
+                assert!(!msg.contains('\n'), "{msg}");
+                assert!(
+                    msg.starts_with("kubeflow.yaml:"),
+                    "error without a location: {msg}"
+                );
+            }
         }
     }
     assert!(
@@ -588,4 +594,102 @@ fn damaged_configs_give_located_one_line_errors() {
         "{errors} of {}",
         variants.len()
     );
+}
+
+/// The problems of a failed load, one line each (the count line included for several).
+fn problems(yaml: &str) -> Vec<String> {
+    err(yaml).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn every_problem_is_reported_in_one_run_in_file_order() {
+    // Three typos at three levels, a wrong type and a bad value: five problems, one run.
+    let yaml = "host: https://kfp.example.com\nrun_config:\n  image: img\n  experiment_name: e\n  run_name: r\n  imagee_pull_policy: Always\n  ttl: soon\n  volume:\n    sise: 1Gi\n  tolerations:\n    __default__: [{key: a, operator: Equal, efect: NoSchedule}]\n  max_cache_staleness: 1h\n";
+    assert_eq!(
+        problems(yaml),
+        [
+            "kubeflow.yaml:6:3: run_config.imagee_pull_policy: unknown key `imagee_pull_policy`; did you mean `image_pull_policy`?",
+            "kubeflow.yaml:7:8: run_config.ttl: expected a whole number (0 or more), found `soon`",
+            "kubeflow.yaml:9:5: run_config.volume.sise: unknown key `sise`; did you mean `size`?",
+            "kubeflow.yaml:11:45: run_config.tolerations.__default__[0].efect: unknown key `efect`; did you mean `effect`?",
+            "kubeflow.yaml:12:24: run_config.max_cache_staleness: `1h` is not an ISO-8601 duration; write e.g. P0D (no caching), PT1H, P7D or P1DT2H",
+            "5 problems in the kfpx configuration; fix them and run again",
+        ]
+    );
+}
+
+#[test]
+fn a_missing_required_key_does_not_hide_the_others() {
+    // no `image`, no `run_name`, and a typo: three problems; placeholders put in for the
+    // missing keys are not checked (no "placeholder is not a URL" noise).
+    let yaml = "run_config:\n  experiment_name: e\n  run_name: r\n  ttll: 5\n";
+    let p = problems(yaml);
+    assert_eq!(p.len(), 4, "{p:#?}");
+    assert_eq!(
+        p[0],
+        "kubeflow.yaml:1:1: run_config: missing required key `image`"
+    );
+    assert_eq!(p[1], "kubeflow.yaml:1:1: missing required key `host`");
+    assert!(
+        p[2].starts_with(
+            "kubeflow.yaml:4:3: run_config.ttll: unknown key `ttll`; did you mean `ttl`?"
+        ),
+        "{}",
+        p[2]
+    );
+    assert_eq!(
+        p[3],
+        "3 problems in the kfpx configuration; fix them and run again"
+    );
+}
+
+#[test]
+fn a_misspelt_required_key_is_one_problem_not_two() {
+    let yaml = "host: https://kfp.example.com\nrun_config:\n  imag: img\n  experiment_name: e\n  run_name: r\n";
+    assert_eq!(
+        err(yaml),
+        "kubeflow.yaml:3:3: run_config.imag: unknown key `imag`; did you mean `image`?"
+    );
+}
+
+#[test]
+fn an_unfilled_placeholder_and_a_typo_are_both_reported() {
+    let yaml = format!("{MINIMAL}  description: ${{oc.env:NO_SUCH_VAR}}\n  ttl: x\n");
+    let p = problems(&yaml);
+    assert_eq!(p.len(), 4, "{p:#?}");
+    assert!(
+        p[1].starts_with("help: set the environment variable NO_SUCH_VAR"),
+        "{}",
+        p[1]
+    );
+    let p: Vec<&String> = p.iter().filter(|l| !l.starts_with("help: ")).collect();
+    assert!(
+        p[0].starts_with("kubeflow.yaml:6:16: run_config.description: "),
+        "{}",
+        p[0]
+    );
+    assert!(p[0].contains("NO_SUCH_VAR"), "{}", p[0]);
+    assert!(
+        p[1].starts_with("kubeflow.yaml:7:8: run_config.ttl: "),
+        "{}",
+        p[1]
+    );
+}
+
+#[test]
+fn many_problems_are_capped_then_counted() {
+    let mut yaml = MINIMAL.to_string();
+    for i in 0..25 {
+        yaml.push_str(&format!("  zz_unknown_{i:02}: 1\n"));
+    }
+    let p = problems(&yaml);
+    assert_eq!(p.len(), MAX_SHOWN + 1, "{p:#?}");
+    assert!(p[0].starts_with("kubeflow.yaml:6:3: run_config.zz_unknown_00: unknown key"));
+    assert_eq!(
+        p[MAX_SHOWN],
+        "25 problems in the kfpx configuration (15 not shown); fix them and run again"
+    );
+    for line in &p {
+        assert!(line.chars().count() <= 200, "{} chars: {line}", line.len());
+    }
 }

@@ -74,8 +74,29 @@ impl<'a> GroupKey<'a> {
     }
 }
 
-/// Validate `pipeline` and group its nodes into tasks with `strategy`.
+/// Validate `pipeline` and group its nodes into tasks with `strategy`, for compiling: a
+/// MemoryDataset crossing pods is an error, or a warning with `allow_memory_datasets`.
 pub fn group(
+    snapshot: &Snapshot,
+    pipeline: &str,
+    strategy: MergeStrategy,
+    opts: &GroupOptions,
+) -> Result<Grouped, GraphError> {
+    let mut grouped = group_view(snapshot, pipeline, strategy, opts)?;
+    if let Some(problem) = memory_problem(&grouped, opts) {
+        if opts.allow_memory_datasets {
+            grouped.warnings.push(problem.to_string());
+        } else {
+            return Err(GraphError::MemoryCrossing(Box::new(problem)));
+        }
+    }
+    Ok(grouped)
+}
+
+/// Validate `pipeline` and group its nodes into tasks with `strategy`, for looking at: the
+/// MemoryDatasets that cross pods are listed in [`Grouped::memory_crossings`] (and marked in
+/// the task graph's `crossing`), never refused.
+pub fn group_view(
     snapshot: &Snapshot,
     pipeline: &str,
     strategy: MergeStrategy,
@@ -83,8 +104,140 @@ pub fn group(
 ) -> Result<Grouped, GraphError> {
     let graph = validate::check(snapshot, pipeline)?;
     let (group_of, names) = assign(&graph, snapshot, pipeline, strategy, opts)?;
-    build(&graph, snapshot, pipeline, strategy, opts, &group_of, names)
+    build(&graph, snapshot, pipeline, strategy, &group_of, names)
 }
+
+/// The MemoryDatasets of `grouped` that cross pods, as the problem compile reports, if any.
+pub fn memory_problem(grouped: &Grouped, opts: &GroupOptions) -> Option<MemoryCrossingError> {
+    if grouped.memory_crossings.is_empty() {
+        return None;
+    }
+    Some(MemoryCrossingError {
+        pipeline: grouped.tasks.pipeline.clone(),
+        strategy: grouped.tasks.strategy,
+        crossings: grouped.memory_crossings.clone(),
+        allowed: opts.allow_memory_datasets,
+        graph_command: None,
+    })
+}
+
+/// A MemoryDataset written in one pod and read in another: it does not survive at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemoryCrossing {
+    pub dataset: String,
+    /// The node that writes it.
+    pub producer: String,
+    /// The nodes in other pods that read it, sorted.
+    pub consumers: Vec<String>,
+}
+
+/// MemoryDatasets would cross pods: compile's error (or, allowed, its warning). The first line
+/// counts them and names the first few; `help:` lines say what to do, each literally.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryCrossingError {
+    pub pipeline: String,
+    pub strategy: MergeStrategy,
+    pub crossings: Vec<MemoryCrossing>,
+    /// `--allow-memory-datasets` was given: this is a warning.
+    pub allowed: bool,
+    /// The `kfpx graph …` command line that shows them all, with the options the user gave
+    /// (filled by the command layer, which knows them); else a plain one is suggested.
+    pub graph_command: Option<String>,
+}
+
+impl MemoryCrossingError {
+    /// `kfpx graph [-p P] --merge-strategy S`, for when the command layer gave none.
+    fn default_graph_command(&self) -> String {
+        let p = if self.pipeline == "__default__" {
+            String::new()
+        } else {
+            format!(" -p {}", shell_word(&self.pipeline))
+        };
+        format!("kfpx graph{p} --merge-strategy {}", self.strategy.as_str())
+    }
+}
+
+impl std::fmt::Display for MemoryCrossingError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.crossings.len();
+        let (what, verb) = if n == 1 {
+            ("MemoryDataset", "crosses")
+        } else {
+            ("MemoryDatasets", "cross")
+        };
+        let head = format!(
+            "{n} {what} {verb} pods in pipeline `{}` with merge strategy `{}`: ",
+            ellipsis(&self.pipeline, MAX_NAME_CHARS),
+            self.strategy.as_str()
+        );
+        // As many names as fit the line (at least one, at most MAX_LISTED_CROSSINGS).
+        let names: Vec<String> = self
+            .crossings
+            .iter()
+            .map(|c| format!("`{}`", ellipsis(&c.dataset, MAX_NAME_CHARS)))
+            .collect();
+        // Allowed, it is a one-line warning: the consequence goes on the line.
+        let tail = if self.allowed {
+            "; they are lost between pods"
+        } else {
+            ""
+        };
+        let budget = MAX_FIRST_LINE - tail.len();
+        let mut shown = names.len().min(MAX_LISTED_CROSSINGS);
+        while shown > 1 && head.chars().count() + summarise(&names, shown).chars().count() > budget
+        {
+            shown -= 1;
+        }
+        write!(f, "{head}{}{tail}", summarise(&names, shown))?;
+        if self.allowed {
+            return Ok(());
+        }
+        let graph = self
+            .graph_command
+            .clone()
+            .unwrap_or_else(|| self.default_graph_command());
+        write!(
+            f,
+            "\nhelp: a MemoryDataset is lost when its pod ends; `--merge-strategy memory` (or \
+             `node_merge_strategy: memory` in kubeflow.yaml) keeps its writer and readers in one pod\
+             \nhelp: or persist them with catalog entries, or pass `--allow-memory-datasets` to \
+             compile anyway\nhelp: `{graph}` marks every one of them"
+        )
+    }
+}
+
+/// A word as a POSIX shell reads it back: quoted when it holds anything unusual.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.,/:@+=".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// At most `max` characters of `s`: a long name keeps its start and its end (where dataset
+/// names differ), with `…` between.
+fn ellipsis(s: &str, max: usize) -> String {
+    let count = s.chars().count();
+    if count <= max {
+        return s.to_string();
+    }
+    let tail = (max - 1) * 2 / 3;
+    let head = max - 1 - tail;
+    let mut out: String = s.chars().take(head).collect();
+    out.push('…');
+    out.extend(s.chars().skip(count - tail));
+    out
+}
+
+/// How long a dataset or pipeline name may be in an error's first line.
+const MAX_NAME_CHARS: usize = 48;
+
+/// How long the first line of the error may be (without `error: `).
+const MAX_FIRST_LINE: usize = 190;
 
 /// Each node's group id, and the groups' names. Group ids are numbered in the order of their
 /// first node in the topological order, so sorting tasks by id follows Kedro's order.
@@ -260,7 +413,6 @@ fn build(
     snapshot: &Snapshot,
     pipeline: &str,
     strategy: MergeStrategy,
-    opts: &GroupOptions,
     group_of: &[usize],
     names: Vec<GroupName>,
 ) -> Result<Grouped, GraphError> {
@@ -347,17 +499,17 @@ fn build(
             }
         }
         if memory {
-            let mut consumers: Vec<&str> = same
+            let mut consumers: Vec<String> = same
                 .iter()
-                .map(|&(_, _, _, k)| graph.nodes[graph.edges[k].to].name.as_str())
+                .map(|&(_, _, _, k)| graph.nodes[graph.edges[k].to].name.clone())
                 .collect();
             consumers.sort_unstable();
             consumers.dedup();
-            memory_crossings.push(format!(
-                "`{dataset}` ({} -> {})",
-                graph.nodes[edge.from].name,
-                consumers.join(", ")
-            ));
+            memory_crossings.push(MemoryCrossing {
+                dataset: dataset.to_string(),
+                producer: graph.nodes[edge.from].name.clone(),
+                consumers,
+            });
         }
         crossing.push(CrossingDataset {
             dataset: dataset.to_string(),
@@ -365,27 +517,6 @@ fn build(
             to_tasks,
             memory,
         });
-    }
-
-    let mut warnings = Vec::new();
-    if !memory_crossings.is_empty() {
-        let what = format!(
-            "MemoryDatasets would cross pods in pipeline `{pipeline}` with merge strategy `{}`: \
-             {}",
-            strategy.as_str(),
-            summarise(&memory_crossings, MAX_LISTED_CROSSINGS)
-        );
-        if opts.allow_memory_datasets {
-            warnings.push(format!(
-                "{what}; they are lost between pods unless something else persists them"
-            ));
-        } else {
-            return Err(GraphError::Invalid(format!(
-                "{what}; a MemoryDataset is lost when its pod ends: use `--merge-strategy memory` \
-                 (or `node_merge_strategy: memory`) to keep such nodes in one pod, add catalog \
-                 entries that persist these datasets, or pass `--allow-memory-datasets`"
-            )));
-        }
     }
 
     let mut sizes = vec![0usize; g];
@@ -428,7 +559,8 @@ fn build(
             tasks,
             crossing,
         },
-        warnings,
+        warnings: Vec::new(),
+        memory_crossings,
     })
 }
 
@@ -470,19 +602,15 @@ fn cycle_error(
 }
 
 /// How many crossing MemoryDatasets an error or warning names before it summarises the rest.
-const MAX_LISTED_CROSSINGS: usize = 5;
+const MAX_LISTED_CROSSINGS: usize = 3;
 
-/// `a, b, c` or, past `max` items, `a, b, c and N more (`kfpx graph` lists them all)`, so a
-/// large pipeline still gets a readable one-line message.
+/// `a, b, c` or, past `max` items, `a, b, c and N more`, so a large pipeline still gets a
+/// short first line.
 fn summarise(items: &[String], max: usize) -> String {
     if items.len() <= max {
         return items.join(", ");
     }
-    format!(
-        "{} and {} more (`kfpx graph` lists them all)",
-        items[..max].join(", "),
-        items.len() - max
-    )
+    format!("{} and {} more", items[..max].join(", "), items.len() - max)
 }
 
 #[cfg(test)]
@@ -614,11 +742,31 @@ mod tests {
             &["m"],
         );
         let e = grp(&s, MergeStrategy::None).unwrap_err().to_string();
-        assert!(e.contains("`implicit` (a -> c)"), "{e}");
-        assert!(e.contains("`m` (a -> b, c)"), "{e}");
+        let first = e.lines().next().unwrap();
+        assert_eq!(
+            first,
+            "2 MemoryDatasets cross pods in pipeline `p` with merge strategy `none`: `implicit`, `m`"
+        );
+        assert!(e.lines().skip(1).all(|l| l.starts_with("help: ")), "{e}");
         assert!(e.contains("--merge-strategy memory"), "{e}");
         assert!(e.contains("--allow-memory-datasets"), "{e}");
-        assert!(!e.contains('\n'));
+        assert!(e.contains("`kfpx graph -p p --merge-strategy none`"), "{e}");
+
+        // The view never refuses: it lists who writes and reads each one.
+        let v = group_view(&s, "p", MergeStrategy::None, &GroupOptions::default()).unwrap();
+        let listed: Vec<String> = v
+            .memory_crossings
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} ({} -> {})",
+                    c.dataset,
+                    c.producer,
+                    c.consumers.join(", ")
+                )
+            })
+            .collect();
+        assert_eq!(listed, ["implicit (a -> c)", "m (a -> b, c)"]);
 
         let allow = GroupOptions {
             allow_memory_datasets: true,
@@ -627,12 +775,40 @@ mod tests {
         let g = group(&s, "p", MergeStrategy::None, &allow).unwrap();
         assert_eq!(g.warnings.len(), 1);
         assert!(
-            g.warnings[0].contains("`m` (a -> b, c)"),
+            g.warnings[0].ends_with("`implicit`, `m`; they are lost between pods"),
             "{}",
             g.warnings[0]
         );
         assert!(g.tasks.crossing.iter().all(|c| c.memory));
         assert_eq!(g.tasks.tasks.len(), 3);
+    }
+
+    #[test]
+    fn the_memory_crossing_error_stays_short_for_long_names_and_many_datasets() {
+        let long = "a_rather_long_namespace.with_a_long_dataset_name_that_goes_on_and_on";
+        let mut nodes = vec![node(
+            "producer",
+            &["raw"],
+            &[long, "m1", "m2", "m3", "m4", "m5", "m6"],
+            &[],
+        )];
+        for (i, d) in [long, "m1", "m2", "m3", "m4", "m5", "m6"]
+            .iter()
+            .enumerate()
+        {
+            nodes.push(node(&format!("c{i}"), &[d], &[&format!("o{i}")], &[]));
+        }
+        let s = snap(nodes, &["raw"], &[]);
+        let e = grp(&s, MergeStrategy::None).unwrap_err().to_string();
+        for line in e.lines() {
+            assert!(line.chars().count() <= 200, "{} chars: {line}", line.len());
+        }
+        assert!(e
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("7 MemoryDatasets cross pods"));
+        assert!(e.lines().next().unwrap().ends_with(" and 4 more"), "{e}");
     }
 
     #[test]

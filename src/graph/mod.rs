@@ -10,7 +10,7 @@ pub mod validate;
 
 use std::path::PathBuf;
 
-pub use grouping::{CrossingDataset, Task, TaskGraph};
+pub use grouping::{CrossingDataset, MemoryCrossing, MemoryCrossingError, Task, TaskGraph};
 pub use snapshot::{DatasetDef, NodeDef, PipelineDef, ProjectInfo, Snapshot};
 
 use crate::cli::{GlobalArgs, MergeStrategyArg, PipelineArgs};
@@ -21,6 +21,9 @@ use crate::project::Project;
 pub enum GraphError {
     #[error("{0}")]
     Invalid(String),
+    /// MemoryDatasets would cross pods (compile refuses; `kfpx graph` shows them).
+    #[error("{0}")]
+    MemoryCrossing(Box<MemoryCrossingError>),
 }
 
 /// Where the snapshot comes from (the global `--python`, `--snapshot`, `--refresh`).
@@ -45,6 +48,8 @@ pub struct GroupOptions {
 pub struct Grouped {
     pub tasks: TaskGraph,
     pub warnings: Vec<String>,
+    /// MemoryDatasets written in one task and read in another, in task order.
+    pub memory_crossings: Vec<MemoryCrossing>,
 }
 
 /// The project's snapshot: from `--snapshot`, the cache, or the probe (then cached).
@@ -62,9 +67,20 @@ pub fn group(
     grouping::group(snapshot, pipeline, strategy, opts)
 }
 
+/// Validate the pipeline and group its nodes into tasks, to look at: MemoryDatasets crossing
+/// pods are listed in [`Grouped::memory_crossings`], never refused.
+pub fn group_view(
+    snapshot: &Snapshot,
+    pipeline: &str,
+    strategy: MergeStrategy,
+    opts: &GroupOptions,
+) -> Result<Grouped, GraphError> {
+    grouping::group_view(snapshot, pipeline, strategy, opts)
+}
+
 /// The strategy and options a grouping command uses: the flags (`--merge-strategy`,
 /// `--allow-memory-datasets`) over the config (`run_config.node_merge_strategy`,
-/// `group_tag_prefix`), over the defaults (`none`, `group.`).
+/// `group_tag_prefix`), over the defaults (`memory`, `group.`).
 pub fn group_settings(
     args: &PipelineArgs,
     run_config: Option<&RunConfig>,

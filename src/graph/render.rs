@@ -96,6 +96,60 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     }
 }
 
+/// The grouped tasks as JSON (`kfpx graph --format json`): what compile turns into pods.
+/// `memory: true` marks a MemoryDataset written in one task and read in another, which is lost
+/// between pods (compile refuses it unless `--allow-memory-datasets`).
+pub fn json(graph: &TaskGraph) -> String {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        pipeline: &'a str,
+        merge_strategy: &'a str,
+        tasks: Vec<OutTask<'a>>,
+        datasets_between_tasks: Vec<OutCrossing<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    struct OutTask<'a> {
+        name: &'a str,
+        nodes: Vec<&'a str>,
+        after: &'a [String],
+        whole_pipeline: bool,
+    }
+    #[derive(serde::Serialize)]
+    struct OutCrossing<'a> {
+        dataset: &'a str,
+        from_task: &'a str,
+        to_tasks: &'a [String],
+        memory: bool,
+    }
+    let out = Out {
+        pipeline: &graph.pipeline,
+        merge_strategy: graph.strategy.as_str(),
+        tasks: graph
+            .tasks
+            .iter()
+            .map(|t| OutTask {
+                name: &t.name,
+                nodes: t.nodes.iter().map(|n| n.name.as_str()).collect(),
+                after: &t.depends_on,
+                whole_pipeline: t.whole_pipeline,
+            })
+            .collect(),
+        datasets_between_tasks: graph
+            .crossing
+            .iter()
+            .map(|c| OutCrossing {
+                dataset: &c.dataset,
+                from_task: &c.from_task,
+                to_tasks: &c.to_tasks,
+                memory: c.memory,
+            })
+            .collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&out).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// Identifiers made of `[A-Za-z0-9_]`, prefixed and unique (`_2`, `_3`, … on collision).
 fn ids<'a>(graph: &'a TaskGraph, prefix: &str) -> BTreeMap<&'a str, String> {
     let mut taken = HashSet::new();
@@ -158,8 +212,12 @@ pub fn mermaid(graph: &TaskGraph) -> String {
         };
         let _ = writeln!(s, "    {}[\"{label}\"]", ids[task.name.as_str()]);
     }
-    for (from, to, datasets) in edges(graph) {
+    let mut memory_edges = Vec::new();
+    for (k, (from, to, datasets)) in edges(graph).into_iter().enumerate() {
         let memory = datasets.iter().any(|(_, m)| *m);
+        if memory {
+            memory_edges.push(k.to_string());
+        }
         let label = datasets
             .iter()
             .map(|(d, m)| {
@@ -178,6 +236,14 @@ pub fn mermaid(graph: &TaskGraph) -> String {
         } else {
             let _ = writeln!(s, "    {} {arrow}|\"{label}\"| {}", ids[from], ids[to]);
         }
+    }
+    // MemoryDataset edges red as well as dotted (links are numbered in the order written).
+    if !memory_edges.is_empty() {
+        let _ = writeln!(
+            s,
+            "    linkStyle {} stroke:red,color:red",
+            memory_edges.join(",")
+        );
     }
     s
 }
@@ -322,8 +388,29 @@ mod tests {
              \x20   t_say_hi[\"say #quot;hi#quot;\"]\n\
              \x20   t_a_b -->|\"d1\"| t_a_b_2\n\
              \x20   t_a_b -->|\"d1\"| t_say_hi\n\
-             \x20   t_a_b_2 -.->|\"m (MemoryDataset!)\"| t_say_hi\n"
+             \x20   t_a_b_2 -.->|\"m (MemoryDataset!)\"| t_say_hi\n\
+             \x20   linkStyle 2 stroke:red,color:red\n"
         );
+    }
+
+    #[test]
+    fn json_lists_the_tasks_and_marks_memory_datasets() {
+        let v: serde_json::Value = serde_json::from_str(&json(&graph())).unwrap();
+        assert_eq!(v["pipeline"], "p");
+        assert_eq!(v["merge_strategy"], "tags");
+        let names: Vec<&str> = v["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["a.b", "a-b", "say \"hi\""]);
+        assert_eq!(v["tasks"][1]["nodes"], serde_json::json!(["x", "y"]));
+        assert_eq!(v["tasks"][1]["after"], serde_json::json!(["a.b"]));
+        let m = &v["datasets_between_tasks"][1];
+        assert_eq!(m["dataset"], "m");
+        assert_eq!(m["memory"], true);
+        assert_eq!(v["datasets_between_tasks"][0]["memory"], false);
     }
 
     #[test]

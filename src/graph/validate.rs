@@ -125,13 +125,27 @@ fn unknown_pipeline(snapshot: &Snapshot, pipeline: &str) -> GraphError {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, n)| format!(" (did you mean `{n}`?)"))
         .unwrap_or_default();
+    // A project may register dozens of pipelines: the line names as many as fit (at least
+    // one, at most five), then counts the rest.
+    const LISTED: usize = 5;
+    const LINE: usize = 190;
+    let listed: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let list = |k: usize| -> String {
+        if k >= listed.len() {
+            listed.join(", ")
+        } else {
+            format!("{} and {} more", listed[..k].join(", "), listed.len() - k)
+        }
+    };
+    let fixed =
+        format!("unknown pipeline `{pipeline}`{suggestion}: the project has ; pass one with `-p`");
+    let mut k = listed.len().min(LISTED);
+    while k > 1 && fixed.chars().count() + list(k).chars().count() > LINE {
+        k -= 1;
+    }
+    let shown = list(k);
     GraphError::Invalid(format!(
-        "unknown pipeline `{pipeline}`{suggestion}: the project has {}; pass one with `-p`",
-        names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "unknown pipeline `{pipeline}`{suggestion}: the project has {shown}; pass one with `-p`"
     ))
 }
 
@@ -338,6 +352,20 @@ mod tests {
         assert!(e.contains("did you mean `data_science`?"), "{e}");
         assert!(e.contains("`__default__`, `data_science`"), "{e}");
         assert!(!err(&s, "zzz").contains("did you mean"));
+
+        let many: Vec<(String, Vec<NodeDef>)> = (0..40)
+            .map(|i| {
+                (
+                    format!("pipeline_number_{i:02}"),
+                    vec![node("a", &[], &["x"])],
+                )
+            })
+            .collect();
+        let many: Vec<(&str, Vec<NodeDef>)> =
+            many.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        let e = err(&snap(&many), "zzz");
+        assert!(e.chars().count() <= 200, "{} chars: {e}", e.len());
+        assert!(e.contains("and 3"), "{e}");
     }
 
     #[test]
