@@ -8,10 +8,12 @@ pub mod commands;
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod kfp;
 pub mod output;
 pub mod project;
+pub mod signals;
 
 use std::process::ExitCode;
 
