@@ -382,6 +382,26 @@ fn with_tail(line: String, tail: &[String]) -> String {
     msg
 }
 
+/// [`interpret`] on raw output (exit `code`, stdout, stderr) as if the probe had produced it:
+/// for the fuzz harness (`examples/fuzz.rs`) and tests.
+#[cfg(unix)]
+#[doc(hidden)]
+pub fn interpret_raw(
+    project: &Project,
+    python: &Path,
+    code: u8,
+    stdout: Vec<u8>,
+    stderr: &str,
+) -> Result<Snapshot, GraphError> {
+    use std::os::unix::process::ExitStatusExt;
+    let out = Output {
+        status: ExitStatus::from_raw(i32::from(code) << 8),
+        stdout,
+        stderr: redact_urls(stderr),
+    };
+    interpret(project, python, out)
+}
+
 fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, GraphError> {
     let py = python.display();
     if out.status.success() {
