@@ -364,3 +364,48 @@ fn full_disk_and_closed_pipes() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn errors_found_while_compiling_point_at_the_config_key() {
+    let check = |extra: &str, args: &[&str], want: &str| {
+        let p = project_with(format!("{MINIMAL}{extra}"));
+        let mut cmd = kfpx(p.path());
+        cmd.arg("--snapshot").arg(snapshot()).args(args);
+        fails_with_line(&mut cmd, 1, want);
+    };
+    check(
+        "  on_exit_pipeline: nope\n",
+        &["compile", "-o", "-"],
+        "error: conf/base/kubeflow.yaml:7:21: run_config.on_exit_pipeline: the project has no \
+         pipeline \"nope\"; its pipelines are: __default__, data_processing, data_science, reporting",
+    );
+    check(
+        "  resources:\n    typo_node: {cpu: 1}\n",
+        &["compile", "--strict", "-o", "-"],
+        "error: conf/base/kubeflow.yaml:8:5: run_config.resources.typo_node matches no node or tag \
+         of the project; keys are Kedro node names, tags or __default__ (an error because of --strict)",
+    );
+    check(
+        "  extra_volumes:\n    __default__:\n      - mount_path: /x\n        volume: {name: hp, host_path: {path: /tmp}}\n",
+        &["compile", "-o", "-"],
+        "error: conf/base/kubeflow.yaml:10:28: extra volume \"hp\" of task \
+         data-processing-preprocess-companies-node: a hostPath volume cannot be expressed in KFP \
+         v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
+    );
+    let p = project_with(
+        MINIMAL.replace("memory", "full")
+            + "  node_selector:\n    data_science.split_data_node: {pool: a}\n    data_science.train_model_node: {pool: b}\n",
+    );
+    let mut cmd = kfpx(p.path());
+    cmd.arg("--snapshot")
+        .arg(snapshot())
+        .args(["compile", "-o", "-"]);
+    fails_with_line(
+        &mut cmd,
+        1,
+        "error: conf/base/kubeflow.yaml:7:3: run_config.node_selector: nodes \
+         \"data_science.split_data_node\" and \"data_science.train_model_node\" share task \
+         \"default\" but need pool=a and pool=b; give them the same label or put them in \
+         different tasks",
+    );
+}
