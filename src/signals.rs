@@ -250,3 +250,38 @@ pub fn process_alive(pid: u32) -> bool {
         true
     }
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    /// A child that gets SIGTERM while a temporary file is registered: the file is removed and
+    /// the child still ends by SIGTERM (the status a shell expects).
+    #[test]
+    fn a_signal_removes_registered_files_and_still_ends_the_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let tmp = dir.path().join(".kfpx-1-x.tmp");
+        std::fs::write(&tmp, "partial").unwrap();
+        let kept = dir.path().join("kept");
+        std::fs::write(&kept, "k").unwrap();
+        // registered in this process, inherited by the child; the child only raises
+        let guard = TempFileGuard::new(&tmp);
+        // SAFETY: the child calls only raise and _exit (async-signal-safe).
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            unsafe {
+                libc::raise(libc::SIGTERM);
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        drop(guard);
+        assert!(libc::WIFSIGNALED(status), "status {status}");
+        assert_eq!(libc::WTERMSIG(status), libc::SIGTERM);
+        assert!(!tmp.exists(), "the temporary file is left");
+        assert!(kept.exists());
+    }
+}
