@@ -210,6 +210,26 @@ fn a_newline_in_the_image_is_refused() {
 }
 
 #[test]
+fn a_newline_in_the_image_option_is_a_usage_error() {
+    let p = project_with(MINIMAL);
+    let out = compile(p.path(), "-")
+        .args(["-i", "reg/app:1\nx"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.starts_with(
+            "error: invalid value 'reg/app:1\nx' for '--image <IMAGE>': the image \
+             `reg/app:1\\nx` holds '\\n', which no image reference can contain"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_cron_that_never_fires_is_refused_before_any_request() {
     let server = FakeKfp::start();
     let p = project_with(MINIMAL);
