@@ -8,7 +8,9 @@
 //! * A replaced file keeps its permissions (a 0600 file stays 0600); a new file gets 0644.
 //! * While the temporary file exists, SIGINT/SIGTERM/SIGHUP remove it ([`crate::signals`]);
 //!   a writer killed with -9 leaves it, so each write first removes `.kfpx-<pid>-*.tmp` files
-//!   in that directory whose process no longer exists.
+//!   in that directory whose process no longer exists and that have not changed for
+//!   [`STALE_AFTER`] (a writer in another PID namespace, e.g. a container sharing the
+//!   directory, looks dead from here but keeps its file fresh while writing).
 //! * No fsync: the rename makes the write atomic for other processes (as cargo does for its
 //!   outputs); durability across a power cut is not worth ~100 ms on a busy disk.
 
@@ -33,6 +35,8 @@ impl From<WriteError> for crate::Error {
 
 const TMP_PREFIX: &str = ".kfpx-";
 const TMP_SUFFIX: &str = ".tmp";
+/// A dead writer's temporary file is removed once it is this old.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 /// Most symlinks followed (as Linux's ELOOP limit).
 const MAX_LINKS: usize = 40;
 
@@ -104,7 +108,13 @@ fn remove_stale_temp_files(dir: &Path) {
         let Some(pid) = stale_owner(name) else {
             continue;
         };
-        if pid != std::process::id() && !crate::signals::process_alive(pid) {
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_AFTER);
+        if old && pid != std::process::id() && !crate::signals::process_alive(pid) {
             tracing::debug!("removing {name}, left by kfpx process {pid}");
             let _ = std::fs::remove_file(entry.path());
         }
@@ -201,16 +211,17 @@ mod tests {
         // pid 0x7ffffff0 does not exist; our own pid does
         let dead = format!(".kfpx-{}-abc.tmp", 0x7fff_fff0u32);
         let live = format!(".kfpx-{}-abc.tmp", std::process::id());
-        for n in [
-            &dead,
-            &live,
-            &".kfpx-x.tmp".to_string(),
-            &"keep.yaml".to_string(),
-        ] {
-            std::fs::write(tmp.path().join(n), "x").unwrap();
+        // a dead writer's file that is still fresh: maybe another PID namespace's, kept
+        let fresh_dead = format!(".kfpx-{}-new.tmp", 0x7fff_fff1u32);
+        let long_ago = std::time::SystemTime::now() - STALE_AFTER * 2;
+        for n in [&dead, &live, ".kfpx-x.tmp", "keep.yaml"] {
+            let f = std::fs::File::create(tmp.path().join(n)).unwrap();
+            f.set_modified(long_ago).unwrap();
         }
+        std::fs::write(tmp.path().join(&fresh_dead), "being written").unwrap();
         write_atomic(&tmp.path().join("out.yaml"), b"o").unwrap();
         let mut want = vec![
+            fresh_dead,
             live,
             ".kfpx-x.tmp".to_string(),
             "keep.yaml".into(),

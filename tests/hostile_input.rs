@@ -329,7 +329,9 @@ fn temp_files_of_a_killed_compile_are_removed_by_the_next() {
     let p = project_with(MINIMAL);
     // what `kill -9` during a write leaves: pid 2^31-16 does not exist
     let stale = format!(".kfpx-{}-Ab12Cd.tmp", 0x7fff_fff0u32);
-    std::fs::write(p.path().join(&stale), "half a pipeline").unwrap();
+    let f = std::fs::File::create(p.path().join(&stale)).unwrap();
+    f.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
     compile(p.path(), "out.yaml").assert().success();
     assert!(!p.path().join(&stale).exists());
     assert!(p.path().join("out.yaml").exists());
