@@ -13,6 +13,7 @@ pub mod graph;
 pub mod kfp;
 pub mod output;
 pub mod project;
+pub mod redact;
 pub mod signals;
 
 use std::process::ExitCode;
