@@ -112,7 +112,28 @@ fn bench_compile(c: &mut Criterion, data: &[(usize, Snapshot, String)]) {
     }
 }
 
+/// Loading kubeflow.yaml with 1,000 to 100,000 per-node keys: must stay linear (duplicate-key
+/// checks and the overlay merge use hash indexes; issue 11 measured 51 s for 20 MB when they
+/// were quadratic).
+fn bench_config_load(c: &mut Criterion) {
+    let mut g = c.benchmark_group("config_load");
+    for n in [1_000usize, 10_000, 100_000] {
+        let mut yaml = String::from(
+            "host: https://kfp.example.com/pipeline\nrun_config:\n  image: i\n  experiment_name: e\n  run_name: r\n  resources:\n",
+        );
+        for i in 0..n {
+            yaml.push_str(&format!("    node_{i}: {{cpu: 1}}\n"));
+        }
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::from_parameter(n), &yaml, |b, yaml| {
+            b.iter(|| kfpx::config::load_from_str(black_box(yaml)).expect("loads"))
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
+    bench_config_load(c);
     let data = snapshots();
     bench_parse(c, &data);
     bench_grouping(c, &data);

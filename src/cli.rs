@@ -5,6 +5,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `-i`: an image reference cannot hold whitespace or control characters (as
+/// run_config.image; distribution/reference's grammar).
+fn image_reference(s: &str) -> Result<String, String> {
+    match s.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        Some(c) => Err(format!(
+            "the image `{}` holds {c:?}, which no image reference can contain",
+            s.escape_debug()
+        )),
+        None if s.is_empty() => Err("the image is empty".into()),
+        None => Ok(s.to_string()),
+    }
+}
+
 /// kfpx: take Kedro projects to Kubeflow Pipelines.
 ///
 /// Reads `conf/base/kubeflow.yaml` (with `conf/<env>/kubeflow.yaml` on top), gets the project's
@@ -128,7 +141,7 @@ pub struct BuildArgs {
     pub pipeline: PipelineArgs,
 
     /// Docker image for the pipeline's steps [default: run_config.image].
-    #[arg(short = 'i', long = "image")]
+    #[arg(short = 'i', long = "image", value_parser = image_reference)]
     pub image: Option<String>,
 
     /// KFP version to target: 2 (IR, /apis/v2beta1) or 1 (Argo Workflow, /apis/v1beta1)

@@ -8,11 +8,13 @@ pub mod commands;
 pub mod compile;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod graph;
 pub mod kfp;
 pub mod output;
 pub mod project;
 pub mod redact;
+pub mod signals;
 
 use std::process::ExitCode;
 
@@ -41,9 +43,13 @@ pub fn main_entry() -> ExitCode {
         );
     }));
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let matches = cli::Cli::command()
+    let matches = match cli::Cli::command()
         .color(clap_color(&args))
-        .get_matches_from(&args);
+        .try_get_matches_from(&args)
+    {
+        Ok(m) => m,
+        Err(e) => return clap_exit(e),
+    };
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     // An empty KEDRO_ENV means "not set", as in Kedro: fall back to the default env.
     if cli.global.env.is_empty()
@@ -58,6 +64,27 @@ pub fn main_entry() -> ExitCode {
             output::error(&err);
             ExitCode::from(err.exit_code())
         }
+    }
+}
+
+/// Print clap's help, version or usage error; help that cannot be written (a full disk, a
+/// closed stdout) is an error, not a silent success. A closed pipe (`kfpx --help | head`) is
+/// not.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    use std::io::Write;
+    let printed = e.print().and_then(|()| {
+        if e.use_stderr() {
+            std::io::stderr().flush()
+        } else {
+            std::io::stdout().flush()
+        }
+    });
+    match printed {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: cannot write to stdout: {err}");
+            ExitCode::from(error::exit::ERROR)
+        }
+        _ => ExitCode::from(e.exit_code() as u8),
     }
 }
 

@@ -318,6 +318,60 @@ fn hanging_probe_is_stopped_at_the_timeout() {
     assert!(err.ends_with("  | INFO waiting for the network"), "{err}");
 }
 
+#[cfg(unix)]
+#[test]
+fn a_timeout_kills_everything_the_interpreter_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let pidfile = dir.path().join("child.pid");
+    // a grandchild that would outlive the interpreter
+    let python = fake_python(
+        dir.path(),
+        "python",
+        &format!("sleep 60 & echo $! > {}; exec sleep 60", pidfile.display()),
+    );
+    let err = probe::run_with_timeout(
+        &project_at(dir.path(), "local"),
+        &python,
+        Duration::from_millis(500),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("did not finish within 0.5s"), "{err}");
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    let proc_dir = PathBuf::from(format!("/proc/{}", pid.trim()));
+    // the orphan is killed at once; give init a moment to reap it
+    let until = Instant::now() + Duration::from_secs(5);
+    while proc_dir.exists() && Instant::now() < until {
+        let stat = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
+            break; // a zombie: dead, waiting to be reaped
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stat = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || stat.contains(") Z "),
+        "the interpreter's child still runs: {stat}"
+    );
+}
+
+#[test]
+fn probe_timeout_from_the_environment_is_bounded() {
+    assert!(probe::parse_timeout(Some("1e20")).is_err());
+    assert!(probe::parse_timeout(Some("inf")).is_err());
+    assert!(probe::parse_timeout(Some("-1")).is_err());
+    assert!(probe::parse_timeout(Some("0")).is_err());
+    assert_eq!(
+        probe::parse_timeout(Some(" 2.5 ")).unwrap(),
+        Duration::from_millis(2500)
+    );
+    assert_eq!(
+        probe::parse_timeout(Some("86400")).unwrap(),
+        Duration::from_secs(86400)
+    );
+    assert_eq!(probe::parse_timeout(None).unwrap(), probe::DEFAULT_TIMEOUT);
+}
+
 // ------------------------------------------------------------------------------------------
 // With real Kedro (KFPX_TEST_PYTHON = a venv's python with kedro and kedro-datasets).
 

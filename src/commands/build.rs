@@ -69,7 +69,8 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
     let known = compile::parameter_names(&input);
     let overrides = params::parse_params(raw_params, &known)?;
     input.param_overrides = &overrides;
-    let compiled = compile::compile(&input).map_err(|e| with_config_files(e, &loaded.files))?;
+    let compiled =
+        compile::compile(&input).map_err(|e| with_config_files(e, &loaded.tree, &loaded.files))?;
     for w in &compiled.warnings {
         output::warn(w);
     }
@@ -93,15 +94,77 @@ pub fn capture_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<Str
         .collect()
 }
 
-/// Config errors name the key (`run_config.resources.x.cpu`); add which files hold it.
-fn with_config_files(e: compile::CompileError, files: &[std::path::PathBuf]) -> crate::Error {
+/// Config errors found while compiling name the key (`run_config.resources.x.cpu …`) or the
+/// extra volume (`extra volume "shm" of task …`): put the `file:line:column` of that key in
+/// front, as config errors have it; else add which files hold the config.
+fn with_config_files(
+    e: compile::CompileError,
+    tree: &config::Node,
+    files: &[std::path::PathBuf],
+) -> crate::Error {
     let msg = e.to_string();
+    if let Some(path) = config_key_of(&msg, tree) {
+        return crate::Error::Config(config::ConfigError::At {
+            loc: tree.locate(&path),
+            path: None,
+            msg,
+        });
+    }
     if msg.starts_with("run_config.") && !files.is_empty() {
         let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
         crate::Error::Message(format!("{msg} (in {})", list.join(" + ")))
     } else {
         e.into()
     }
+}
+
+/// The config key a compile error is about: the key path it starts with, or the
+/// `extra_volumes` entry of the volume it names.
+fn config_key_of(msg: &str, tree: &config::Node) -> Option<config::KeyPath> {
+    use config::tree::{Kind, Seg};
+    if msg.starts_with("run_config.") {
+        // the path ends at the first space or `:` outside `["…"]`
+        let mut in_brackets = false;
+        let end = msg
+            .char_indices()
+            .find(|(_, c)| {
+                match c {
+                    '[' => in_brackets = true,
+                    ']' => in_brackets = false,
+                    _ => {}
+                }
+                !in_brackets && (*c == ' ' || *c == ':')
+            })
+            .map_or(msg.len(), |(i, _)| i);
+        return Some(config::KeyPath::parse(&msg[..end]));
+    }
+    let name = msg.strip_prefix("extra volume \"")?.split('"').next()?;
+    let root = config::KeyPath::parse("run_config.extra_volumes");
+    let Kind::Map(entries) = &tree.find(&root)?.kind else {
+        return None;
+    };
+    for e in entries {
+        let Kind::Seq(items) = &e.value.kind else {
+            continue;
+        };
+        for (i, item) in items.iter().enumerate() {
+            let named = item.find(&config::KeyPath(vec![
+                Seg::Key("volume".into()),
+                Seg::Key("name".into()),
+            ]));
+            if matches!(named.map(|n| &n.kind), Some(Kind::Scalar(s)) if s.text == name) {
+                let vol = root.key(&e.key).index(i).key("volume");
+                // point at the volume's source when there is one
+                let source = item.find(&config::KeyPath(vec![Seg::Key("volume".into())]))?;
+                let key = source.as_map()?.iter().find(|x| x.key != "name");
+                return Some(match key {
+                    Some(k) => vol.key(&k.key),
+                    None => vol,
+                });
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

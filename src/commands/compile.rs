@@ -1,6 +1,5 @@
 //! `kfpx compile`: build the pipeline document and write it to a file (atomically) or stdout.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::cli::CompileArgs;
@@ -20,15 +19,13 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
     };
     let prepared = build::prepare(ctx, &args.build, &args.params)?;
     let c = &prepared.compiled;
-    let Some(dir) = dir else {
-        let mut out = std::io::stdout().lock();
-        out.write_all(c.yaml.as_bytes())
-            .and_then(|_| out.flush())
-            .map_err(|e| Error::io("write", "stdout", e))?;
+    if dir.is_none() {
+        // A closed pipe (`kfpx compile -o - | head`) is a quiet success, as in ripgrep.
+        output::print_stdout(&c.yaml)?;
         std::mem::forget(prepared);
         return Ok(());
-    };
-    write_atomically(&dir, &args.output, c.yaml.as_bytes())?;
+    }
+    crate::files::write_atomic(&args.output, c.yaml.as_bytes())?;
     let (pipeline, tasks) = (prepared.pipeline.clone(), prepared.tasks);
     let format = match c.kfp_version {
         KfpVersion::V2 => "KFP v2 IR",
@@ -79,28 +76,4 @@ fn check_output(path: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(dir)
-}
-
-/// Write through a temporary file in the same directory, then rename: never a partial file.
-fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".kfpx-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // tempfile creates 0600; a pipeline file is ordinary output.
-        let _ = tmp
-            .as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    // No fsync: the rename makes the write atomic for other processes (like cargo's outputs);
-    // durability across a power cut is not worth ~100 ms on a busy disk.
-    tmp.write_all(bytes)
-        .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("write", path, e.error))?;
-    Ok(())
 }

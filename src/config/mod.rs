@@ -214,7 +214,9 @@ pub fn load_sources(files: &[SourceText], lookup: &Lookup) -> Result<(Config, No
     let mut problems: Vec<ConfigError> = Vec::new();
     for (i, f) in files.iter().enumerate() {
         let name: Arc<str> = Arc::from(f.name.as_str());
-        let node = match tree::parse(&name, &f.text) {
+        // Editors on Windows may start a UTF-8 file with a byte order mark; YAML allows it.
+        let text = f.text.strip_prefix('\u{feff}').unwrap_or(&f.text);
+        let node = match tree::parse(&name, text) {
             Ok(node) => node,
             // Each file's syntax error is reported; the other files are still read.
             Err(e) => {
@@ -415,19 +417,58 @@ pub fn display_path(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// The largest config file kfpx reads (a real one is a few kilobytes; this bounds time and
+/// memory on a wrong or hostile file).
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read one config file: at most [`MAX_CONFIG_BYTES`], UTF-8 (a bad byte is located).
+pub fn read_config_file(path: &Path) -> Result<SourceText, ConfigError> {
+    use std::io::Read;
+    let name = display_path(path);
+    let read_err = |source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Invalid(format!(
+            "{name} is larger than {} MiB, the most kfpx reads from a config file; is it the \
+             right file?",
+            MAX_CONFIG_BYTES / (1024 * 1024)
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        // valid_up_to is a char boundary, so the prefix is valid UTF-8
+        let prefix = std::str::from_utf8(good).unwrap_or_default();
+        let line = prefix.matches('\n').count() + 1;
+        let col = prefix.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+        ConfigError::At {
+            loc: Loc {
+                file: Arc::from(name.as_str()),
+                line,
+                col,
+            },
+            path: None,
+            msg: format!(
+                "byte 0x{:02x} is not UTF-8; save the file as UTF-8",
+                e.as_bytes()[good.len()]
+            ),
+        }
+    })?;
+    Ok(SourceText { name, text })
+}
+
 /// Load, merge, substitute and validate the project's kubeflow config for its env.
 pub fn load(project: &Project) -> Result<LoadedConfig, ConfigError> {
     let files = config_files(&project.conf_dir(), &project.env)?;
     let mut sources = Vec::with_capacity(files.len());
     for f in &files {
-        let text = std::fs::read_to_string(f).map_err(|source| ConfigError::Read {
-            path: f.clone(),
-            source,
-        })?;
-        sources.push(SourceText {
-            name: display_path(f),
-            text,
-        });
+        sources.push(read_config_file(f)?);
     }
     let env = |name: &str| std::env::var(name).ok();
     let git_info = OnceCell::new();

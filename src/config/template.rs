@@ -8,6 +8,13 @@
 //!
 //! `$$` is a literal `$`; `\${` is a literal `${` (OmegaConf's escape). This module is pure:
 //! the environment and git are passed in.
+//!
+//! As in OmegaConf's grammar (`omegaconf/grammar/OmegaConfGrammarParser.g4`: a resolver's
+//! arguments are elements, and an element may be an interpolation), the default of
+//! `${oc.env:VAR,default}` may itself hold placeholders, e.g. `${oc.env:A,${oc.env:B,x}}`.
+//! OmegaConf resolves arguments before calling the resolver, so a nested placeholder without
+//! a value is an error even when `VAR` is set; kfpx does the same. Nesting is at most
+//! [`MAX_NESTING`] deep. Anywhere else a nested placeholder is refused.
 
 use super::tree::Source;
 
@@ -29,8 +36,50 @@ pub const GIT_NAMES: [&str; 2] = ["commit_id", "branch_name"];
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError(pub String);
 
+/// How deep placeholders may nest in defaults.
+pub const MAX_NESTING: usize = 8;
+
 /// Replace every placeholder in `text`; returns the new text and where the values came from.
 pub fn substitute(text: &str, lookup: &Lookup) -> Result<(String, Vec<Source>), TemplateError> {
+    substitute_at(text, lookup, 0)
+}
+
+/// The end of the placeholder whose body starts `t` (just after `${`): the index of its `}`,
+/// skipping nested `${…}`.
+fn closing_brace(t: &str) -> Option<usize> {
+    let bytes = t.as_bytes();
+    let mut depth = 1usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if t[i..].starts_with("\\${") => i += 2,
+            b'$' if t[i..].starts_with("${") => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+fn substitute_at(
+    text: &str,
+    lookup: &Lookup,
+    depth: usize,
+) -> Result<(String, Vec<Source>), TemplateError> {
+    if depth > MAX_NESTING {
+        return Err(TemplateError(format!(
+            "placeholders are nested more than {MAX_NESTING} deep"
+        )));
+    }
     if !text.contains('$') {
         return Ok((text.to_string(), Vec::new()));
     }
@@ -50,16 +99,16 @@ pub fn substitute(text: &str, lookup: &Lookup) -> Result<(String, Vec<Source>), 
             out.push('$');
             rest = t;
         } else if let Some(t) = tail.strip_prefix("${") {
-            let Some(end) = t.find('}') else {
+            let Some(end) = closing_brace(t) else {
                 return Err(TemplateError(format!(
                     "unclosed placeholder `{tail}`: add the closing `}}` (or write `$$` for a literal `$`)"
                 )));
             };
             let inner = &t[..end];
             let whole = &tail[..end + 3];
-            let (value, source) = resolve_braced(inner, whole, lookup)?;
+            let (value, mut source) = resolve_braced(inner, whole, lookup, depth)?;
             out.push_str(&value);
-            sources.push(source);
+            sources.append(&mut source);
             rest = &t[end + 1..];
         } else if let Some((name, default, len)) = short_form(tail) {
             let whole = &tail[..len];
@@ -100,7 +149,8 @@ fn resolve_braced(
     inner: &str,
     whole: &str,
     lookup: &Lookup,
-) -> Result<(String, Source), TemplateError> {
+    depth: usize,
+) -> Result<(String, Vec<Source>), TemplateError> {
     let trimmed = inner.trim();
     if let Some(spec) = trimmed.strip_prefix("oc.env:") {
         let (var, default) = match spec.split_once(',') {
@@ -112,7 +162,35 @@ fn resolve_braced(
                 "`{whole}` names no variable; write `${{oc.env:KEDRO_CONFIG_NAME,default}}`"
             )));
         }
-        return resolve_env_var(var, default, whole, lookup);
+        if var.contains(['$', '{', '}']) {
+            return Err(TemplateError(format!(
+                "`{whole}`: the variable name of oc.env cannot be a placeholder; write it out"
+            )));
+        }
+        // OmegaConf resolves a nested default first (an error there is an error here).
+        let default = match default {
+            Some(d) if d.contains('$') => Some(substitute_at(d, lookup, depth + 1)?),
+            Some(d) => Some((d.to_string(), Vec::new())),
+            None => None,
+        };
+        return match default {
+            Some((d, nested)) if !nested.is_empty() => {
+                match resolve_env_var(var, None, whole, lookup) {
+                    Ok((v, src)) => Ok((v, vec![src])),
+                    Err(_) => Ok((d, nested)),
+                }
+            }
+            Some((d, _)) => {
+                resolve_env_var(var, Some(&d), whole, lookup).map(|(v, s)| (v, vec![s]))
+            }
+            None => resolve_env_var(var, None, whole, lookup).map(|(v, s)| (v, vec![s])),
+        };
+    }
+    if trimmed.contains("${") {
+        return Err(TemplateError(format!(
+            "`{whole}` holds a nested placeholder; kfpx (like OmegaConf) allows one only in the \
+             default of ${{oc.env:NAME,default}}"
+        )));
     }
     if let Some((resolver, _)) = trimmed.split_once(':') {
         if is_identifier(resolver.replace('.', "_").as_str()) {
@@ -132,7 +210,7 @@ fn resolve_braced(
              $<name|default> or ${{oc.env:NAME,default}} (write `$$` for a literal `$`)"
         )));
     }
-    resolve_name(name, default, whole, lookup)
+    resolve_name(name, default, whole, lookup).map(|(v, s)| (v, vec![s]))
 }
 
 fn unquote(s: &str) -> &str {
@@ -350,6 +428,30 @@ mod tests {
         assert!(e.contains("unclosed placeholder"), "{e}");
         let e = run("${not a name}", &[], &[]).unwrap_err();
         assert!(e.contains("not a placeholder"), "{e}");
+    }
+
+    #[test]
+    fn nested_placeholders_in_oc_env_defaults_resolve_as_omegaconf_does() {
+        let t = "img:${oc.env:A,${oc.env:B,x}}";
+        assert_eq!(run(t, &[], &[]).unwrap(), "img:x");
+        assert_eq!(run(t, &[("B", "b")], &[]).unwrap(), "img:b");
+        assert_eq!(run(t, &[("A", "a"), ("B", "b")], &[]).unwrap(), "img:a");
+        assert_eq!(run(t, &[("A", "a")], &[]).unwrap(), "img:a");
+        assert_eq!(
+            run("${oc.env:A,pre-${oc.env:B,x}-post}!", &[], &[]).unwrap(),
+            "pre-x-post!"
+        );
+        // OmegaConf resolves arguments first: a nested placeholder without value fails
+        let e = run("${oc.env:A,${oc.env:B}}", &[("A", "a")], &[]).unwrap_err();
+        assert!(e.contains("`${oc.env:B}` has no value"), "{e}");
+        // anywhere else a nested placeholder is refused, never half-substituted
+        let e = run("${a|${b|c}}", &[], &[]).unwrap_err();
+        assert!(e.contains("nested placeholder"), "{e}");
+        let e = run("${oc.env:${oc.env:B,x}}", &[], &[]).unwrap_err();
+        assert!(e.contains("cannot be a placeholder"), "{e}");
+        let deep = format!("{}x{}", "${oc.env:A,".repeat(50), "}".repeat(50));
+        let e = run(&deep, &[], &[]).unwrap_err();
+        assert!(e.contains("nested more than"), "{e}");
     }
 
     #[test]

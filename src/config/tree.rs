@@ -1,13 +1,23 @@
 //! A YAML tree that remembers where every node came from (file, line, column), so that merge,
 //! substitution and typing errors can point at the user's text. Parsed with yaml-rust2's event
 //! parser; supports anchors/aliases and `<<` merge keys; rejects duplicate keys.
+//!
+//! Hostile input is bounded: an alias copies its anchor's nodes, so the copies are counted and
+//! at most [`MAX_ALIAS_NODES`] may be made in one file (a "billion laughs" file of a few hundred
+//! bytes would otherwise expand to gigabytes); nesting is at most [`MAX_DEPTH`] levels (the
+//! tree is built recursively); duplicate keys are found with a hash index (linear time).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// The most nodes alias expansion may copy in one file (a real config copies a few dozen).
+pub const MAX_ALIAS_NODES: usize = 100_000;
+/// The deepest nesting of lists and mappings accepted.
+pub const MAX_DEPTH: usize = 200;
 
 /// A position in a config file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,13 +270,22 @@ impl Node {
     pub fn merge(&mut self, over: Node) {
         match (&mut self.kind, over.kind) {
             (Kind::Map(base), Kind::Map(entries)) => {
+                let mut index: HashMap<String, usize> = base
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (b.key.clone(), i))
+                    .collect();
                 for e in entries {
-                    match base.iter_mut().find(|b| b.key == e.key) {
-                        Some(b) => {
+                    match index.get(&e.key) {
+                        Some(&i) => {
+                            let b = &mut base[i];
                             b.key_loc = e.key_loc;
                             b.value.merge(e.value);
                         }
-                        None => base.push(e),
+                        None => {
+                            index.insert(e.key.clone(), base.len());
+                            base.push(e);
+                        }
                     }
                 }
             }
@@ -307,6 +326,8 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Option<Node>, ParseError> {
         parser: Parser::new_from_str(text),
         file: file.clone(),
         anchors: HashMap::new(),
+        alias_nodes: 0,
+        depth: 0,
     };
     p.document()
 }
@@ -314,7 +335,20 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Option<Node>, ParseError> {
 struct TreeParser<'a> {
     parser: Parser<std::str::Chars<'a>>,
     file: Arc<str>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and how many nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes copied by aliases so far.
+    alias_nodes: usize,
+    depth: usize,
+}
+
+/// How many nodes `n` holds (itself included).
+fn count_nodes(n: &Node) -> usize {
+    match &n.kind {
+        Kind::Scalar(_) => 1,
+        Kind::Seq(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Kind::Map(entries) => 1 + entries.iter().map(|e| count_nodes(&e.value)).sum::<usize>(),
+    }
 }
 
 impl TreeParser<'_> {
@@ -365,6 +399,28 @@ impl TreeParser<'_> {
     }
 
     fn node(&mut self, ev: Event, m: Marker) -> Result<Node, ParseError> {
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..)) {
+            if self.depth >= MAX_DEPTH {
+                return Err(self.err(
+                    m,
+                    format!("lists and mappings are nested more than {MAX_DEPTH} levels deep"),
+                ));
+            }
+            self.depth += 1;
+            let n = self.node_inner(ev, m);
+            self.depth -= 1;
+            return n;
+        }
+        self.node_inner(ev, m)
+    }
+
+    fn anchor(&mut self, anchor: usize, n: &Node) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, (n.clone(), count_nodes(n)));
+        }
+    }
+
+    fn node_inner(&mut self, ev: Event, m: Marker) -> Result<Node, ParseError> {
         let loc = Loc::from_marker(&self.file, m);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
@@ -377,13 +433,23 @@ impl TreeParser<'_> {
                         sources: Vec::new(),
                     }),
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, n.clone());
-                }
+                self.anchor(anchor, &n);
                 Ok(n)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(n) => Ok(n.clone()),
+                Some((n, size)) => {
+                    self.alias_nodes = self.alias_nodes.saturating_add(*size);
+                    if self.alias_nodes > MAX_ALIAS_NODES {
+                        return Err(self.err(
+                            m,
+                            format!(
+                                "YAML aliases expand to more than {MAX_ALIAS_NODES} values \
+                                 (nested aliases multiply); write the values out or use fewer aliases"
+                            ),
+                        ));
+                    }
+                    Ok(n.clone())
+                }
                 None => Err(self.err(m, "alias to an unknown anchor")),
             },
             Event::SequenceStart(anchor, _) => {
@@ -402,14 +468,15 @@ impl TreeParser<'_> {
                     loc: first_loc.unwrap_or(loc),
                     kind: Kind::Seq(items),
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, n.clone());
-                }
+                self.anchor(anchor, &n);
                 Ok(n)
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<Entry> = Vec::new();
+                // key -> index in `entries`: duplicate checks in constant time
+                let mut seen: HashMap<String, usize> = HashMap::new();
                 let mut merged: Vec<Entry> = Vec::new();
+                let mut merged_keys: HashSet<String> = HashSet::new();
                 let mut first_loc = None;
                 loop {
                     let (ev, km) = self.next()?;
@@ -418,7 +485,7 @@ impl TreeParser<'_> {
                     }
                     let (key, key_plain) = match ev {
                         Event::Scalar(text, style, _, _) => (text, style == TScalarStyle::Plain),
-                        Event::Alias(id) => match self.anchors.get(&id).map(|n| &n.kind) {
+                        Event::Alias(id) => match self.anchors.get(&id).map(|(n, _)| &n.kind) {
                             Some(Kind::Scalar(s)) => (s.text.clone(), s.plain),
                             _ => return Err(self.err(km, "a key must be a plain value")),
                         },
@@ -458,22 +525,23 @@ impl TreeParser<'_> {
                         };
                         for es in sources {
                             for e in es {
-                                if !merged.iter().any(|x| x.key == e.key) {
+                                if merged_keys.insert(e.key.clone()) {
                                     merged.push(e);
                                 }
                             }
                         }
                         continue;
                     }
-                    if let Some(prev) = entries.iter().find(|e| e.key == key) {
+                    if let Some(&prev) = seen.get(&key) {
                         return Err(ParseError {
                             loc: key_loc,
                             msg: format!(
                                 "duplicate key `{key}` (first at line {}); keep one",
-                                prev.key_loc.line
+                                entries[prev].key_loc.line
                             ),
                         });
                     }
+                    seen.insert(key.clone(), entries.len());
                     entries.push(Entry {
                         key,
                         key_loc,
@@ -481,7 +549,7 @@ impl TreeParser<'_> {
                     });
                 }
                 for e in merged {
-                    if !entries.iter().any(|x| x.key == e.key) {
+                    if !seen.contains_key(&e.key) {
                         entries.push(e);
                     }
                 }
@@ -489,9 +557,7 @@ impl TreeParser<'_> {
                     loc: first_loc.unwrap_or(loc),
                     kind: Kind::Map(entries),
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, n.clone());
-                }
+                self.anchor(anchor, &n);
                 Ok(n)
             }
             other => Err(self.err(m, format!("unexpected YAML event {other:?}"))),
@@ -567,6 +633,41 @@ mod tests {
         );
         let e = parse(&Arc::from("f"), "a: 1\n---\nb: 2\n").unwrap_err();
         assert!(e.msg.contains("more than one YAML document"), "{}", e.msg);
+    }
+
+    #[test]
+    fn billion_laughs_fails_fast_at_the_alias_that_crosses_the_limit() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in "bcdefghij".chars() {
+            text.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+            prev = name;
+        }
+        let e = parse(&Arc::from("f"), &text).unwrap_err();
+        assert!(
+            e.msg.contains("aliases expand to more than 100000"),
+            "{}",
+            e.msg
+        );
+        assert_eq!(e.loc.line, 5, "{e:?}");
+        // a few aliases are fine
+        let n = p("a: &a [x, y]\nb: [*a, *a]\n");
+        assert!(n.find(&KeyPath::parse("b[1][0]")).is_some());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_stack_overflow() {
+        // block style: the YAML scanner itself limits only flow nesting (to 255)
+        let text: String = (0..300).map(|i| format!("{}k:\n", " ".repeat(i))).collect();
+        let e = parse(&Arc::from("f"), &text).unwrap_err();
+        assert!(e.msg.contains("nested more than 200 levels"), "{}", e.msg);
+        let text = format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(&Arc::from("f"), &text).is_err());
+        let ok = format!("a: {}{}", "[".repeat(150), "]".repeat(150));
+        assert!(parse(&Arc::from("f"), &ok).is_ok());
     }
 
     #[test]

@@ -42,6 +42,20 @@ pub fn validate(config: &Config) -> Vec<Problem> {
             p.key("image"),
             "the image is empty; give the Docker image the steps run in",
         );
+    } else if let Some(bad) = rc
+        .image
+        .chars()
+        .find(|ch| ch.is_whitespace() || ch.is_control())
+    {
+        // a reference is [host[:port]/]path[:tag][@digest] (distribution/reference's grammar):
+        // no whitespace or control characters anywhere
+        c.add(
+            p.key("image"),
+            format!(
+                "the image `{}` holds {bad:?}, which no image reference can contain",
+                rc.image.escape_debug()
+            ),
+        );
     }
     if rc.experiment_name.trim().is_empty() {
         c.add(p.key("experiment_name"), "the experiment name is empty");
@@ -489,6 +503,11 @@ fn check_extra_volume(c: &mut Checker, p: &KeyPath, v: &ExtraVolume) {
             return;
         }
     }
+    for (k, source) in m {
+        if k != "name" {
+            check_cls(c, &vp.key(k), source, Some(k));
+        }
+    }
     match m.get("name") {
         Some(serde_json::Value::String(s)) if !s.is_empty() => {}
         _ => c.add(vp.clone(), "the volume needs a `name`"),
@@ -501,6 +520,155 @@ fn check_extra_volume(c: &mut Checker, p: &KeyPath, v: &ExtraVolume) {
         );
     }
 }
+
+/// kedro-kubeflow's `{cls: V1…, params: {…}}` form builds `kubernetes.client.<cls>(**params)`,
+/// so an unknown class fails there; here it is refused with its place. Under a volume source
+/// key the class must be that source's (`empty_dir` → `V1EmptyDirVolumeSource`).
+fn check_cls(c: &mut Checker, p: &KeyPath, v: &serde_json::Value, source: Option<&str>) {
+    match v {
+        serde_json::Value::Array(items) => {
+            for (i, it) in items.iter().enumerate() {
+                check_cls(c, &p.index(i), it, None);
+            }
+        }
+        serde_json::Value::Object(m) => {
+            if let Some(cls) = m.get("cls") {
+                let Some(name) = cls.as_str() else {
+                    c.add(
+                        p.key("cls"),
+                        "`cls` must be a class name like V1EmptyDirVolumeSource",
+                    );
+                    return;
+                };
+                let short = name.rsplit('.').next().unwrap_or(name);
+                let expected = source.and_then(source_class);
+                match expected {
+                    Some(e) if short != e => {
+                        c.add(
+                            p.key("cls"),
+                            format!("class `{name}` does not build this volume source; use `{e}`"),
+                        );
+                        return;
+                    }
+                    Some(_) => {}
+                    None if !VOLUME_CLASSES.contains(&short) => {
+                        let msg = match did_you_mean(short, &VOLUME_CLASSES) {
+                            Some(b) => format!("unknown class `{name}`; did you mean `{b}`?"),
+                            None => format!(
+                                "unknown class `{name}`; use a kubernetes.client volume class such as V1KeyToPath"
+                            ),
+                        };
+                        c.add(p.key("cls"), msg);
+                        return;
+                    }
+                    None => {}
+                }
+                for k in m.keys() {
+                    if k != "cls" && k != "params" {
+                        c.add(
+                            p.key(k),
+                            format!(
+                                "unknown key `{k}` beside `cls`; put the values under `params`"
+                            ),
+                        );
+                        return;
+                    }
+                }
+                if let Some(params) = m.get("params") {
+                    check_cls(c, &p.key("params"), params, None);
+                }
+            } else {
+                for (k, v) in m {
+                    check_cls(c, &p.key(k), v, None);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The kubernetes.client class of a volume source key.
+fn source_class(key: &str) -> Option<&'static str> {
+    let i = VOLUME_SOURCES.iter().position(|s| *s == key)?;
+    // the camelCase names follow the 30 snake_case ones, in their own order
+    let snake = if i < 30 {
+        VOLUME_SOURCES[i]
+    } else {
+        let camel = VOLUME_SOURCES[i];
+        VOLUME_SOURCES[..30]
+            .iter()
+            .find(|s| s.replace('_', "").eq_ignore_ascii_case(camel))?
+    };
+    SOURCE_CLASSES
+        .iter()
+        .find(|(k, _)| *k == snake)
+        .map(|(_, c)| *c)
+}
+
+/// Volume source key → class (kubernetes-client/python `kubernetes/client/models/v1_volume.py`).
+const SOURCE_CLASSES: [(&str, &str); 30] = [
+    (
+        "aws_elastic_block_store",
+        "V1AWSElasticBlockStoreVolumeSource",
+    ),
+    ("azure_disk", "V1AzureDiskVolumeSource"),
+    ("azure_file", "V1AzureFileVolumeSource"),
+    ("cephfs", "V1CephFSVolumeSource"),
+    ("cinder", "V1CinderVolumeSource"),
+    ("config_map", "V1ConfigMapVolumeSource"),
+    ("csi", "V1CSIVolumeSource"),
+    ("downward_api", "V1DownwardAPIVolumeSource"),
+    ("empty_dir", "V1EmptyDirVolumeSource"),
+    ("ephemeral", "V1EphemeralVolumeSource"),
+    ("fc", "V1FCVolumeSource"),
+    ("flex_volume", "V1FlexVolumeSource"),
+    ("flocker", "V1FlockerVolumeSource"),
+    ("gce_persistent_disk", "V1GCEPersistentDiskVolumeSource"),
+    ("git_repo", "V1GitRepoVolumeSource"),
+    ("glusterfs", "V1GlusterfsVolumeSource"),
+    ("host_path", "V1HostPathVolumeSource"),
+    ("image", "V1ImageVolumeSource"),
+    ("iscsi", "V1ISCSIVolumeSource"),
+    ("nfs", "V1NFSVolumeSource"),
+    (
+        "persistent_volume_claim",
+        "V1PersistentVolumeClaimVolumeSource",
+    ),
+    (
+        "photon_persistent_disk",
+        "V1PhotonPersistentDiskVolumeSource",
+    ),
+    ("portworx_volume", "V1PortworxVolumeSource"),
+    ("projected", "V1ProjectedVolumeSource"),
+    ("quobyte", "V1QuobyteVolumeSource"),
+    ("rbd", "V1RBDVolumeSource"),
+    ("scale_io", "V1ScaleIOVolumeSource"),
+    ("secret", "V1SecretVolumeSource"),
+    ("storageos", "V1StorageOSVolumeSource"),
+    ("vsphere_volume", "V1VsphereVirtualDiskVolumeSource"),
+];
+
+/// Classes that appear inside volume sources.
+const VOLUME_CLASSES: [&str; 18] = [
+    "V1KeyToPath",
+    "V1DownwardAPIVolumeFile",
+    "V1ObjectFieldSelector",
+    "V1ResourceFieldSelector",
+    "V1VolumeProjection",
+    "V1ConfigMapProjection",
+    "V1SecretProjection",
+    "V1DownwardAPIProjection",
+    "V1ServiceAccountTokenProjection",
+    "V1ClusterTrustBundleProjection",
+    "V1PersistentVolumeClaimTemplate",
+    "V1PersistentVolumeClaimSpec",
+    "V1ObjectMeta",
+    "V1LocalObjectReference",
+    "V1SecretReference",
+    "V1LabelSelector",
+    "V1VolumeResourceRequirements",
+    "V1TypedLocalObjectReference",
+];
 
 /// Kubernetes V1Volume sources, in kedro-kubeflow's snake_case and Kubernetes' camelCase.
 const VOLUME_SOURCES: [&str; 45] = [

@@ -8,7 +8,6 @@
 //! started. A cache file that cannot be read or parsed is ignored and rewritten.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -198,15 +197,13 @@ fn write_cache(path: &Path, key: &str, snapshot: &Snapshot) -> std::io::Result<(
         // Best effort: keep the cache out of version control.
         let _ = std::fs::write(&ignore, "# kfpx cache, safe to delete\n*\n");
     }
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     let file = CacheFile {
         key: key.to_string(),
         snapshot: snapshot.clone(),
     };
-    serde_json::to_writer(&mut tmp, &file)?;
-    tmp.write_all(b"\n")?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    let mut bytes = serde_json::to_vec(&file)?;
+    bytes.push(b'\n');
+    crate::files::write_atomic(path, &bytes).map_err(|e| e.source)?;
     Ok(())
 }
 

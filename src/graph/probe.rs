@@ -23,6 +23,8 @@ pub const PROBE_SCRIPT: &str = include_str!("../../templates/probe.py");
 
 /// Default limit for one probe run; `KFPX_PROBE_TIMEOUT` (seconds) overrides it.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The longest `KFPX_PROBE_TIMEOUT` accepted (a day).
+pub const MAX_TIMEOUT_SECS: f64 = 86_400.0;
 
 /// Marker that starts the probe's last stderr line when it fails on purpose.
 const MARKER: &str = "kfpx-probe-error:";
@@ -96,13 +98,19 @@ pub fn run(project: &Project, python: &Path) -> Result<Snapshot, GraphError> {
 }
 
 fn timeout_from_env() -> Result<Duration, GraphError> {
-    match std::env::var("KFPX_PROBE_TIMEOUT") {
-        Err(_) => Ok(DEFAULT_TIMEOUT),
-        Ok(v) if v.trim().is_empty() => Ok(DEFAULT_TIMEOUT),
-        Ok(v) => match v.trim().parse::<f64>() {
-            Ok(secs) if secs.is_finite() && secs > 0.0 => Ok(Duration::from_secs_f64(secs)),
+    parse_timeout(std::env::var("KFPX_PROBE_TIMEOUT").ok().as_deref())
+}
+
+/// `KFPX_PROBE_TIMEOUT`'s value: seconds, more than 0 and at most [`MAX_TIMEOUT_SECS`].
+pub fn parse_timeout(raw: Option<&str>) -> Result<Duration, GraphError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(DEFAULT_TIMEOUT),
+        Some(v) => match v.parse::<f64>() {
+            Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
+                Ok(Duration::from_secs_f64(secs))
+            }
             _ => Err(GraphError::Invalid(format!(
-                "KFPX_PROBE_TIMEOUT must be a positive number of seconds, got {v:?}"
+                "KFPX_PROBE_TIMEOUT must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS} (a day), got {v:?}"
             ))),
         },
     }
@@ -172,7 +180,12 @@ fn spawn_and_wait(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, so that a timeout (or Ctrl-C, via crate::signals) ends whatever
+    // the interpreter started too, not only the interpreter.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = spawn_retrying_busy(&mut command).map_err(|e| spawn_error(python, &e))?;
+    let _group = crate::signals::GroupGuard::new(child.id());
 
     // Feed the script and drain both pipes on threads, so no pipe can fill up and block.
     let stdin = child.stdin.take();
@@ -186,6 +199,9 @@ fn spawn_and_wait(
     let stderr = drain(child.stderr.take());
 
     let status = wait_with_timeout(&mut child, timeout);
+    // Whatever is left of the group (a process that outlived the interpreter) goes too; what
+    // it wrote is still in the pipes.
+    crate::signals::kill_group(child.id());
     // The pipes close when the interpreter exits, unless something it started keeps them
     // open: then take what was read so far instead of waiting for that process.
     let grace = Instant::now() + Duration::from_secs(2);
@@ -254,6 +270,7 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus>
         match child.try_wait() {
             Ok(Some(status)) => return Some(status),
             Ok(None) if Instant::now() >= deadline => {
+                crate::signals::kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 return None;
@@ -363,6 +380,26 @@ fn with_tail(line: String, tail: &[String]) -> String {
         msg.push_str(l);
     }
     msg
+}
+
+/// [`interpret`] on raw output (exit `code`, stdout, stderr) as if the probe had produced it:
+/// for the fuzz harness (`examples/fuzz.rs`) and tests.
+#[cfg(unix)]
+#[doc(hidden)]
+pub fn interpret_raw(
+    project: &Project,
+    python: &Path,
+    code: u8,
+    stdout: Vec<u8>,
+    stderr: &str,
+) -> Result<Snapshot, GraphError> {
+    use std::os::unix::process::ExitStatusExt;
+    let out = Output {
+        status: ExitStatus::from_raw(i32::from(code) << 8),
+        stdout,
+        stderr: redact_urls(stderr),
+    };
+    interpret(project, python, out)
 }
 
 fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, GraphError> {

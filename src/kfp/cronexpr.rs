@@ -3,6 +3,14 @@
 //! `@every 1h30m`). A 5-field crontab line is refused, since KFP would silently read it
 //! shifted by one field. Fire times are computed with the `cron` crate (whose day-of-week is
 //! 1-7 with 1 = Sunday: translated).
+//!
+//! Each field is first checked as robfig's `parser.go` (`getRange`) reads it: ranges per field
+//! (seconds and minutes 0-59, hours 0-23, day of month 1-31, month 1-12 or JAN-DEC, day of
+//! week 0-6 or SUN-SAT), steps positive, `N/step` meaning `N-max/step`. An expression that
+//! can never fire (`0 0 2 31 2 *`: 31 February) is refused: the controller would keep it
+//! forever without a run. robfig matches a day when the day of month OR the day of week
+//! matches if both are restricted (`dayMatches` in `spec.go`; a field starting with `*` or `?`
+//! is unrestricted), so the days are checked, and fire times computed, the same way.
 
 use std::str::FromStr;
 
@@ -18,9 +26,109 @@ pub struct CronExpr {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    /// Translated for the `cron` crate.
-    Fields(String),
+    /// Translated for the `cron` crate; fire times are the union of the schedules (two when
+    /// robfig ORs day of month and day of week).
+    Fields(Vec<String>),
     Every(Duration),
+}
+
+/// robfig's fields: name, min, max, names.
+const FIELDS: [(&str, u32, u32, &[&str]); 6] = [
+    ("second", 0, 59, &[]),
+    ("minute", 0, 59, &[]),
+    ("hour", 0, 23, &[]),
+    ("day-of-month", 1, 31, &[]),
+    (
+        "month",
+        1,
+        12,
+        &[
+            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+        ],
+    ),
+    (
+        "day-of-week",
+        0,
+        6,
+        &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
+    ),
+];
+
+/// One field as robfig reads it: the set of values (bit `n` = value `n`) and whether it is
+/// unrestricted (starts with `*` or `?`).
+fn parse_field(field: &str, index: usize) -> Result<(u64, bool), String> {
+    let (name, min, max, names) = FIELDS[index];
+    let value = |s: &str| -> Result<u32, String> {
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            return Ok(i as u32 + min);
+        }
+        s.parse::<u32>().map_err(|_| {
+            let extra = if names.is_empty() {
+                String::new()
+            } else {
+                format!(" or {}-{}", names[0], names[names.len() - 1])
+            };
+            format!("the {name} field: '{s}' is not a number {min}-{max}{extra}")
+        })
+    };
+    let mut bits = 0u64;
+    let mut star = false;
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        let (start, end, item_star) = if range == "*" || range == "?" {
+            (min, max, true)
+        } else {
+            match range.split_once('-') {
+                Some((a, b)) => (value(a)?, value(b)?, false),
+                None => {
+                    let a = value(range)?;
+                    // robfig: "N/step" means "N-max/step"
+                    (a, if step.is_some() { max } else { a }, false)
+                }
+            }
+        };
+        for v in [start, end] {
+            if v < min || v > max {
+                return Err(format!(
+                    "the {name} field: {v} is out of range, use {min}-{max}"
+                ));
+            }
+        }
+        if start > end {
+            return Err(format!(
+                "the {name} field: the range {start}-{end} runs backwards"
+            ));
+        }
+        let step = match step {
+            None => 1,
+            Some(s) => match s.parse::<u32>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(format!(
+                        "the {name} field: the step '/{s}' must be a positive number"
+                    ))
+                }
+            },
+        };
+        star |= item_star;
+        let mut v = start;
+        while v <= end {
+            bits |= 1 << v;
+            v += step;
+        }
+    }
+    Ok((bits, star))
+}
+
+/// Whether some month of `months` has a day in `days` (February has 29 in leap years).
+fn some_day_exists(days: u64, months: u64) -> bool {
+    const LENGTH: [u32; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    (1..=12u32).any(|m| {
+        months & (1 << m) != 0 && (1..=LENGTH[m as usize - 1]).any(|d| days & (1 << d) != 0)
+    })
 }
 
 impl CronExpr {
@@ -43,11 +151,11 @@ impl CronExpr {
                         fields[1]
                     )
                 })?),
-                ("yearly" | "annually", 1) => Kind::Fields("0 0 0 1 1 *".into()),
-                ("monthly", 1) => Kind::Fields("0 0 0 1 * *".into()),
-                ("weekly", 1) => Kind::Fields("0 0 0 * * 1".into()),
-                ("daily" | "midnight", 1) => Kind::Fields("0 0 0 * * *".into()),
-                ("hourly", 1) => Kind::Fields("0 0 * * * *".into()),
+                ("yearly" | "annually", 1) => Kind::Fields(vec!["0 0 0 1 1 *".into()]),
+                ("monthly", 1) => Kind::Fields(vec!["0 0 0 1 * *".into()]),
+                ("weekly", 1) => Kind::Fields(vec!["0 0 0 * * 1".into()]),
+                ("daily" | "midnight", 1) => Kind::Fields(vec!["0 0 0 * * *".into()]),
+                ("hourly", 1) => Kind::Fields(vec!["0 0 * * * *".into()]),
                 _ => {
                     return Err(format!(
                         "{text:?} is not a cron descriptor KFP knows: use @yearly, @monthly, \
@@ -74,20 +182,53 @@ impl CronExpr {
                 ))
             }
         }
-        let mut translated: Vec<String> = fields[..5].iter().map(|f| f.to_string()).collect();
-        translated.push(shift_weekdays(fields[5]).ok_or_else(|| {
+        let mut sets = Vec::with_capacity(6);
+        for (i, f) in fields.iter().enumerate() {
+            sets.push(
+                parse_field(f, i)
+                    .map_err(|e| format!("{text:?} is not a valid KFP cron expression: {e}"))?,
+            );
+        }
+        let (dom, dom_star) = sets[3];
+        let (months, _) = sets[4];
+        let (_, dow_star) = sets[5];
+        let days_or = !dom_star && !dow_star;
+        if !days_or && !some_day_exists(dom, months) {
+            return Err(format!(
+                "{text:?} never fires: no month it names has that day of the month; KFP would \
+                 keep the schedule without ever starting a run"
+            ));
+        }
+        let dow = shift_weekdays(fields[5]).ok_or_else(|| {
             format!(
                 "the day-of-week field '{}' of {text:?} is not valid: use 0-6 (0 = Sunday), \
                  SUN-SAT, ranges, lists, steps, * or ?",
                 fields[5]
             )
-        })?);
-        let translated = translated.join(" ");
-        cron::Schedule::from_str(&translated)
-            .map_err(|e| format!("{text:?} is not a valid KFP cron expression: {e}"))?;
+        })?;
+        let with = |dom: &str, dow: &str| {
+            format!(
+                "{} {} {} {dom} {} {dow}",
+                fields[0], fields[1], fields[2], fields[4]
+            )
+        };
+        let schedules = if days_or {
+            // robfig: either day field matching is enough
+            let mut v = vec![with("*", &dow)];
+            if some_day_exists(dom, months) {
+                v.push(with(fields[3], "*"));
+            }
+            v
+        } else {
+            vec![with(fields[3], &dow)]
+        };
+        for s in &schedules {
+            cron::Schedule::from_str(s)
+                .map_err(|e| format!("{text:?} is not a valid KFP cron expression: {e}"))?;
+        }
         Ok(CronExpr {
             text,
-            kind: Kind::Fields(translated),
+            kind: Kind::Fields(schedules),
         })
     }
 
@@ -103,10 +244,17 @@ impl CronExpr {
         n: usize,
     ) -> Vec<DateTime<Utc>> {
         let times: Vec<DateTime<Utc>> = match &self.kind {
-            Kind::Fields(f) => match cron::Schedule::from_str(f) {
-                Ok(s) => s.after(&after).take(n).collect(),
-                Err(_) => Vec::new(),
-            },
+            Kind::Fields(fs) => {
+                let mut all: Vec<DateTime<Utc>> = fs
+                    .iter()
+                    .filter_map(|f| cron::Schedule::from_str(f).ok())
+                    .flat_map(|s| s.after(&after).take(n).collect::<Vec<_>>())
+                    .collect();
+                all.sort();
+                all.dedup();
+                all.truncate(n);
+                all
+            }
             // Checked: a far fire time ends the list instead of overflowing.
             Kind::Every(d) => (1..=i32::try_from(n).unwrap_or(i32::MAX))
                 .map_while(|k| d.checked_mul(k).and_then(|dk| after.checked_add_signed(dk)))
@@ -257,6 +405,69 @@ mod tests {
         assert!(err.contains("not a valid KFP cron"), "{err}");
         assert!(CronExpr::parse("").is_err());
         assert!(CronExpr::parse("@fortnightly").is_err());
+    }
+
+    #[test]
+    fn range_messages_name_the_field_and_its_real_range() {
+        let e = CronExpr::parse("60 * * * * *").unwrap_err();
+        assert!(
+            e.contains("the second field: 60 is out of range, use 0-59"),
+            "{e}"
+        );
+        assert!(
+            CronExpr::parse("59 59 23 31 12 6").is_ok(),
+            "maxima are valid"
+        );
+        let e = CronExpr::parse("0 0 0 0 * *").unwrap_err();
+        assert!(
+            e.contains("day-of-month field: 0 is out of range, use 1-31"),
+            "{e}"
+        );
+        let e = CronExpr::parse("0 0 0 * 13 *").unwrap_err();
+        assert!(
+            e.contains("month field: 13 is out of range, use 1-12"),
+            "{e}"
+        );
+        let e = CronExpr::parse("*/0 * * * * *").unwrap_err();
+        assert!(e.contains("step '/0' must be a positive number"), "{e}");
+        let e = CronExpr::parse("0 30-10 * * * *").unwrap_err();
+        assert!(e.contains("runs backwards"), "{e}");
+        let e = CronExpr::parse("0 0 0 * FOO *").unwrap_err();
+        assert!(e.contains("'FOO' is not a number 1-12 or JAN-DEC"), "{e}");
+        assert!(CronExpr::parse("0 0 0 1 jan-mar MON-FRI").is_ok());
+    }
+
+    #[test]
+    fn expressions_that_never_fire_are_refused() {
+        for never in ["0 0 2 31 2 *", "0 0 0 30,31 2 ?", "0 0 0 31 4,6,9,11 *"] {
+            let e = CronExpr::parse(never).unwrap_err();
+            assert!(e.contains("never fires"), "{never}: {e}");
+        }
+        // 29 February fires in leap years
+        let c = CronExpr::parse("0 0 0 29 2 *").unwrap();
+        assert_eq!(
+            c.next_times(t("2026-01-01T00:00:00Z"), None, 1),
+            vec![t("2028-02-29T00:00:00Z")]
+        );
+        // robfig ORs restricted day fields: 31 February or any Monday in February
+        let c = CronExpr::parse("0 0 0 31 2 1").unwrap();
+        assert_eq!(
+            c.next_times(t("2026-01-01T00:00:00Z"), None, 1),
+            vec![t("2026-02-02T00:00:00Z")]
+        );
+        // and either field suffices: the 1st, or Mondays
+        let c = CronExpr::parse("0 0 0 1 * 1").unwrap();
+        assert_eq!(
+            c.next_times(t("2026-03-01T05:00:00Z"), None, 2),
+            vec![t("2026-03-02T00:00:00Z"), t("2026-03-09T00:00:00Z")]
+        );
+    }
+
+    #[test]
+    fn huge_every_durations_are_refused_not_a_panic() {
+        assert!(CronExpr::parse("@every 1000000000h").is_err());
+        let c = CronExpr::parse("@every 2562047h").unwrap();
+        let _ = c.next_times(t("2026-01-01T00:00:00Z"), None, 1000);
     }
 
     #[test]
