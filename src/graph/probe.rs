@@ -33,25 +33,39 @@ const TAIL_LINE_MAX: usize = 300;
 /// The fallback interpreter, looked up on PATH.
 const DEFAULT_PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
 
-/// The interpreter to probe with: `--python`, `KFPX_PYTHON`, `$VIRTUAL_ENV/bin/python`,
+/// The interpreter to probe with: `--python`, `KFPX_PYTHON`, `$VIRTUAL_ENV/bin/python`, the
+/// interpreter remembered in `.kfpx/python` (the last one that probed this project),
 /// `<project>/.venv/bin/python`, then `python3`.
 pub fn resolve_python(project: &Project, explicit: Option<&Path>) -> PathBuf {
-    resolve_python_from(
+    let remembered = crate::graph::cache::remembered_python(&project.root);
+    let python = resolve_python_from(
         &project.root,
         explicit,
         std::env::var_os("KFPX_PYTHON"),
         std::env::var_os("VIRTUAL_ENV"),
-    )
+        remembered.as_deref(),
+    );
+    if remembered.as_deref() == Some(python.as_path()) {
+        tracing::info!(
+            "using {}, the interpreter that last probed this project (remembered in {}/{}); \
+             pass --python to use another",
+            python.display(),
+            crate::graph::cache::CACHE_DIR,
+            crate::graph::cache::REMEMBERED_PYTHON
+        );
+    }
+    python
 }
 
 /// [`resolve_python`] with the environment passed in. `--python` and `KFPX_PYTHON` are taken as
-/// given (so a wrong one is reported, not skipped); the two venv locations only when their
-/// interpreter exists.
+/// given (so a wrong one is reported, not skipped); the remembered interpreter and the two venv
+/// locations only when their interpreter exists.
 pub fn resolve_python_from(
     project_root: &Path,
     explicit: Option<&Path>,
     kfpx_python: Option<OsString>,
     virtual_env: Option<OsString>,
+    remembered: Option<&Path>,
 ) -> PathBuf {
     if let Some(p) = explicit {
         return absolute_if_path(p);
@@ -64,6 +78,9 @@ pub fn resolve_python_from(
         if python.is_file() {
             return python;
         }
+    }
+    if let Some(p) = remembered.filter(|p| p.is_absolute() && p.is_file()) {
+        return p.to_path_buf();
     }
     let python = venv_python(&project_root.join(".venv"));
     if python.is_file() {
@@ -90,9 +107,85 @@ fn venv_python(venv: &Path) -> PathBuf {
     }
 }
 
-/// Run the probe in the project root for the project's env and parse its snapshot.
-pub fn run(project: &Project, python: &Path) -> Result<Snapshot, GraphError> {
-    run_with_timeout(project, python, timeout_from_env()?)
+/// How the probe imports the project's pipeline code (`KFPX_PROBE_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeMode {
+    /// Third-party packages imported by the pipeline code are inert stand-ins; the probe falls
+    /// back to [`ProbeMode::Full`] by itself whenever they could change the graph.
+    Lite,
+    /// Everything is imported for real.
+    Full,
+}
+
+impl ProbeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeMode::Lite => "lite",
+            ProbeMode::Full => "full",
+        }
+    }
+
+    /// `KFPX_PROBE_MODE`: `lite` (the default) or `full`.
+    pub fn from_env() -> Result<ProbeMode, GraphError> {
+        Self::parse(std::env::var("KFPX_PROBE_MODE").ok().as_deref())
+    }
+
+    fn parse(value: Option<&str>) -> Result<ProbeMode, GraphError> {
+        match value.map(str::trim) {
+            None | Some("") | Some("lite") => Ok(ProbeMode::Lite),
+            Some("full") => Ok(ProbeMode::Full),
+            Some(other) => Err(GraphError::Invalid(format!(
+                "KFPX_PROBE_MODE must be `lite` or `full`, got {other:?}\n  help: unset it for \
+                 the default (lite, which falls back to full by itself), or set KFPX_PROBE_MODE=full"
+            ))),
+        }
+    }
+}
+
+/// A probed snapshot and the mode that produced it (`Full` after a lite fallback).
+#[derive(Debug, Clone)]
+pub struct Probed {
+    pub snapshot: Snapshot,
+    pub mode: ProbeMode,
+}
+
+/// Run the probe in the project root for the project's env and parse its snapshot, in the mode
+/// `KFPX_PROBE_MODE` asks for.
+pub fn run(project: &Project, python: &Path) -> Result<Probed, GraphError> {
+    run_mode(project, python, ProbeMode::from_env()?, timeout_from_env()?)
+}
+
+/// [`run`] with the mode and the time limit (per probe run) given. In lite mode a probe that
+/// reports it cannot be sure of its answer is run again in full mode.
+pub fn run_mode(
+    project: &Project,
+    python: &Path,
+    mode: ProbeMode,
+    timeout: Duration,
+) -> Result<Probed, GraphError> {
+    if mode == ProbeMode::Lite {
+        match run_once(project, python, ProbeMode::Lite, timeout)? {
+            Attempt::Done(snapshot) => {
+                return Ok(Probed {
+                    snapshot,
+                    mode: ProbeMode::Lite,
+                })
+            }
+            Attempt::Fallback(reason) => {
+                tracing::info!("lite probe not usable, importing everything for real: {reason}")
+            }
+        }
+    }
+    match run_once(project, python, ProbeMode::Full, timeout)? {
+        Attempt::Done(snapshot) => Ok(Probed {
+            snapshot,
+            mode: ProbeMode::Full,
+        }),
+        Attempt::Fallback(reason) => Err(GraphError::Invalid(format!(
+            "the Kedro probe failed (lite-fallback in full mode): {reason}: this is a kfpx bug, \
+             please report it; meanwhile use --snapshot FILE"
+        ))),
+    }
 }
 
 fn timeout_from_env() -> Result<Duration, GraphError> {
@@ -115,12 +208,27 @@ struct Output {
     stderr: String,
 }
 
-/// [`run`] with an explicit time limit.
+/// [`run`] with an explicit time limit (lite mode, with its fallback).
 pub fn run_with_timeout(
     project: &Project,
     python: &Path,
     timeout: Duration,
 ) -> Result<Snapshot, GraphError> {
+    run_mode(project, python, ProbeMode::Lite, timeout).map(|p| p.snapshot)
+}
+
+/// One probe run's result: a snapshot, or lite mode's request to run again in full mode.
+enum Attempt {
+    Done(Snapshot),
+    Fallback(String),
+}
+
+fn run_once(
+    project: &Project,
+    python: &Path,
+    mode: ProbeMode,
+    timeout: Duration,
+) -> Result<Attempt, GraphError> {
     if !project.root.is_dir() {
         return Err(GraphError::Invalid(format!(
             "project directory {} does not exist",
@@ -130,15 +238,21 @@ pub fn run_with_timeout(
     let python = &absolute_if_path(python);
     let started = Instant::now();
     tracing::info!(
-        "probing the Kedro project in {} (env {}) with {}",
+        "probing the Kedro project in {} (env {}, {} mode) with {}",
         project.root.display(),
         project.env,
+        mode.as_str(),
         python.display()
     );
-    let out = spawn_and_wait(project, python, timeout)?;
+    let out = spawn_and_wait(project, python, mode, timeout)?;
     tracing::debug!("probe stderr:\n{}", out.stderr);
     tracing::info!("probe finished in {:.2}s", started.elapsed().as_secs_f64());
-    interpret(project, python, out)
+    if !out.status.success() {
+        if let Some(("lite-fallback", reason)) = marker(&out.stderr) {
+            return Ok(Attempt::Fallback(reason.to_string()));
+        }
+    }
+    interpret(project, python, out).map(Attempt::Done)
 }
 
 /// Spawn, retrying briefly while the executable is still open for writing elsewhere
@@ -160,6 +274,7 @@ fn spawn_retrying_busy(command: &mut Command) -> std::io::Result<std::process::C
 fn spawn_and_wait(
     project: &Project,
     python: &Path,
+    mode: ProbeMode,
     timeout: Duration,
 ) -> Result<Output, GraphError> {
     let mut command = Command::new(python);
@@ -169,6 +284,7 @@ fn spawn_and_wait(
         .arg(&project.env)
         .current_dir(&project.root)
         .env("PYTHONIOENCODING", "utf-8")
+        .env("KFPX_PROBE_MODE", mode.as_str())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -527,6 +643,7 @@ mod tests {
             Some(Path::new("/opt/py/bin/python")),
             Some("/env/python".into()),
             Some(dir.path().join(".venv").into()),
+            None,
         );
         assert_eq!(got, PathBuf::from("/opt/py/bin/python"));
     }
@@ -535,10 +652,10 @@ mod tests {
     fn kfpx_python_is_used_as_given_even_if_missing() {
         let dir = tempfile::tempdir().unwrap();
         touch_exe(&venv_python(&dir.path().join(".venv")));
-        let got = resolve_python_from(dir.path(), None, Some("/nope/python".into()), None);
+        let got = resolve_python_from(dir.path(), None, Some("/nope/python".into()), None, None);
         assert_eq!(got, PathBuf::from("/nope/python"));
         // An empty KFPX_PYTHON counts as unset.
-        let got = resolve_python_from(dir.path(), None, Some("".into()), None);
+        let got = resolve_python_from(dir.path(), None, Some("".into()), None, None);
         assert_eq!(got, venv_python(&dir.path().join(".venv")));
     }
 
@@ -548,11 +665,11 @@ mod tests {
         let active = dir.path().join("active-venv");
         touch_exe(&venv_python(&active));
         touch_exe(&venv_python(&dir.path().join(".venv")));
-        let got = resolve_python_from(dir.path(), None, None, Some(active.clone().into()));
+        let got = resolve_python_from(dir.path(), None, None, Some(active.clone().into()), None);
         assert_eq!(got, venv_python(&active));
 
         let broken = dir.path().join("no-such-venv");
-        let got = resolve_python_from(dir.path(), None, None, Some(broken.into()));
+        let got = resolve_python_from(dir.path(), None, None, Some(broken.into()), None);
         assert_eq!(got, venv_python(&dir.path().join(".venv")));
     }
 
@@ -560,23 +677,29 @@ mod tests {
     fn relative_interpreter_paths_are_taken_from_the_current_directory() {
         let dir = tempfile::tempdir().unwrap();
         let cwd = std::env::current_dir().unwrap();
-        let got = resolve_python_from(dir.path(), Some(Path::new("venv/bin/python")), None, None);
+        let got = resolve_python_from(
+            dir.path(),
+            Some(Path::new("venv/bin/python")),
+            None,
+            None,
+            None,
+        );
         assert_eq!(got, cwd.join("venv/bin/python"));
-        let got = resolve_python_from(dir.path(), None, Some("./py".into()), None);
+        let got = resolve_python_from(dir.path(), None, Some("./py".into()), None, None);
         assert!(
             got.is_absolute() && got.ends_with("py"),
             "{}",
             got.display()
         );
         // A bare name stays a PATH lookup.
-        let got = resolve_python_from(dir.path(), Some(Path::new("python3.12")), None, None);
+        let got = resolve_python_from(dir.path(), Some(Path::new("python3.12")), None, None, None);
         assert_eq!(got, PathBuf::from("python3.12"));
     }
 
     #[test]
     fn falls_back_to_python3() {
         let dir = tempfile::tempdir().unwrap();
-        let got = resolve_python_from(dir.path(), None, None, None);
+        let got = resolve_python_from(dir.path(), None, None, None, None);
         assert_eq!(got, PathBuf::from(DEFAULT_PYTHON));
     }
 
