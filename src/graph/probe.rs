@@ -167,7 +167,7 @@ pub fn run_mode(
         match run_once(project, python, ProbeMode::Lite, timeout)? {
             Attempt::Done(snapshot) => {
                 return Ok(Probed {
-                    snapshot,
+                    snapshot: *snapshot,
                     mode: ProbeMode::Lite,
                 })
             }
@@ -178,7 +178,7 @@ pub fn run_mode(
     }
     match run_once(project, python, ProbeMode::Full, timeout)? {
         Attempt::Done(snapshot) => Ok(Probed {
-            snapshot,
+            snapshot: *snapshot,
             mode: ProbeMode::Full,
         }),
         Attempt::Fallback(reason) => Err(GraphError::Invalid(format!(
@@ -219,7 +219,7 @@ pub fn run_with_timeout(
 
 /// One probe run's result: a snapshot, or lite mode's request to run again in full mode.
 enum Attempt {
-    Done(Snapshot),
+    Done(Box<Snapshot>),
     Fallback(String),
 }
 
@@ -252,7 +252,7 @@ fn run_once(
             return Ok(Attempt::Fallback(reason.to_string()));
         }
     }
-    interpret(project, python, out).map(Attempt::Done)
+    interpret(project, python, out).map(|s| Attempt::Done(Box::new(s)))
 }
 
 /// Spawn, retrying briefly while the executable is still open for writing elsewhere
