@@ -345,6 +345,7 @@ class StubTouched(BaseException):
 
 LITE_TOUCHED = []  # reasons, in order
 LITE_STUBBED = set()  # top-level names replaced by stubs
+LITE_LOCATIONS = {}  # stubbed module name -> where its real submodules are
 # Dunder names a library or `typing` may probe with hasattr/getattr(default) that reveal nothing
 # about the library: answered with AttributeError, as for an object that lacks them.
 BENIGN_DUNDERS = frozenset(
@@ -370,6 +371,14 @@ def _touch(stub, what):
     reason = "%s of %s" % (what, object.__getattribute__(stub, "_kfpx_name"))
     LITE_TOUCHED.append(reason)
     raise StubTouched(reason)
+
+
+def _from_typing():
+    """Whether the comparison comes from `typing` building an annotation (`Optional[X]` checks
+    `arg in (Generic, Protocol)` and `type(None) in parameters`): those are identity checks
+    whatever the library is."""
+    frame = sys._getframe(2)
+    return frame is not None and frame.f_globals.get("__name__") in ("typing", "typing_extensions")
 
 
 class StubBase(object):
@@ -437,6 +446,18 @@ class Stub(object):
 
     __hash__ = object.__hash__
 
+    def __eq__(self, other):
+        # `typing` compares annotation arguments with its special forms (`arg in (Any, ...)`):
+        # those compare by identity whatever the library is.
+        if _from_typing():
+            return NotImplemented
+        _touch(self, "==")
+
+    def __ne__(self, other):
+        if _from_typing():
+            return NotImplemented
+        _touch(self, "!=")
+
     def _arith(self, *other):
         return Stub(object.__getattribute__(self, "_kfpx_name") + "(op)")
 
@@ -453,7 +474,7 @@ class Stub(object):
         return method
 
     for _op in (
-        "bool len iter reversed contains eq ne lt le gt ge int float complex index str repr "
+        "bool len iter reversed contains lt le gt ge int float complex index str repr "
         "format bytes fspath round trunc floor ceil next await aiter anext instancecheck "
         "subclasscheck copy deepcopy"
     ).split():
@@ -501,6 +522,12 @@ class LiteFinder(object):
 
         top = name.partition(".")[0]
         if top in LITE_STUBBED:
+            # A submodule is a stand-in only if it exists: a missing one must fail as it would.
+            parent = LITE_LOCATIONS.get(name.rpartition(".")[0])
+            spec = importlib.machinery.PathFinder.find_spec(name, parent) if parent else None
+            if spec is None:
+                return None
+            LITE_LOCATIONS[name] = list(spec.submodule_search_locations or [])
             return importlib.machinery.ModuleSpec(name, self.loader, is_package=True)
         if "." in name or top == self.package or top in self.protected or top.startswith("kedro"):
             return None
@@ -516,6 +543,7 @@ class LiteFinder(object):
         if not places or not all(self.third_party(p) for p in places):
             return None
         LITE_STUBBED.add(top)
+        LITE_LOCATIONS[top] = list(spec.submodule_search_locations or [])
         return importlib.machinery.ModuleSpec(name, self.loader, is_package=True)
 
     def third_party(self, path):
