@@ -116,9 +116,13 @@ exit 12"#,
     let msg = probe_err(&project_at(dir.path(), "local"), &python);
     let lines: Vec<&str> = msg.lines().collect();
     assert_eq!(
-        lines[0],
-        "the Kedro project failed to load: RuntimeError: boom (at src/demo/pipeline_registry.py:7): fix the error (`kedro \
-         registry list` shows it too) or use --snapshot FILE"
+        &lines[..3],
+        [
+            "the Kedro project failed to load (src/demo/pipeline_registry.py:7)",
+            "  cause: RuntimeError: boom",
+            "  help: fix the error at src/demo/pipeline_registry.py:7 (`kedro registry list` \
+             shows it too), or use --snapshot FILE"
+        ]
     );
     // The last lines of the traceback follow, the marker line is not repeated.
     assert_eq!(lines.last().unwrap(), &"  | RuntimeError: boom");
@@ -127,7 +131,7 @@ exit 12"#,
         "{msg}"
     );
     assert!(!msg.contains("kfpx-probe-error"), "{msg}");
-    assert!(lines.len() <= 2 + 5, "{msg}");
+    assert!(lines.len() <= 4 + 5, "{msg}");
 }
 
 #[cfg(unix)]
@@ -598,17 +602,16 @@ fn real_project_raising_on_import_is_reported_with_its_location() {
     .unwrap();
     let line = text.lines().count() + 2;
     let msg = probe_err(&project_at(&root, "local"), &python);
-    let first = msg.lines().next().unwrap();
-    assert!(
-        first.starts_with("the Kedro project failed to load: "),
+    let lines: Vec<&str> = msg.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "the Kedro project failed to load \
+             (src/spaceflights_mini/pipelines/data_science/pipeline.py:{line})"
+        ),
         "{msg}"
     );
-    assert!(
-        first.contains(&format!(
-            "RuntimeError: boom from data_science (at src/spaceflights_mini/pipelines/data_science/pipeline.py:{line})"
-        )),
-        "{msg}"
-    );
+    assert_eq!(lines[1], "  cause: RuntimeError: boom from data_science");
     assert!(
         msg.ends_with("  | RuntimeError: boom from data_science"),
         "{msg}"
@@ -623,9 +626,37 @@ fn real_missing_dependency_is_reported() {
     let file = root.join("src/spaceflights_mini/pipelines/reporting/nodes.py");
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, format!("import kfpx_no_such_module\n{text}")).unwrap();
-    let msg = probe_err(&project_at(&root, "local"), &python);
+    // The project package is in `Project::package` when kfpx reads pyproject.toml.
+    let project = Project {
+        package: Some("spaceflights_mini".into()),
+        ..project_at(&root, "local")
+    };
+    let msg = probe_err(&project, &python);
+    let lines: Vec<&str> = msg.lines().collect();
+    assert_eq!(
+        &lines[..3],
+        [
+            "the Kedro project failed to load (src/spaceflights_mini/pipelines/reporting/nodes.py:1)",
+            "  cause: ModuleNotFoundError: No module named 'kfpx_no_such_module'",
+            &format!(
+                "  help: install it into the interpreter kfpx used: `{} -m pip install \
+                 kfpx_no_such_module`, or pass --python with the interpreter that has the \
+                 project's dependencies",
+                python.display()
+            ),
+        ],
+        "{msg}"
+    );
+
+    // A module of the project itself is not something to pip install.
+    let file = root.join("src/spaceflights_mini/pipelines/reporting/nodes.py");
+    std::fs::write(&file, format!("import spaceflights_mini.nope\n{text}")).unwrap();
+    let msg = probe_err(&project, &python);
     assert!(
-        msg.contains("ModuleNotFoundError: No module named 'kfpx_no_such_module' (at src/spaceflights_mini/pipelines/reporting/nodes.py:1)"),
+        msg.contains(
+            "\n  help: `spaceflights_mini.nope` is part of the project itself: fix the import at \
+             src/spaceflights_mini/pipelines/reporting/nodes.py:1\n"
+        ),
         "{msg}"
     );
 }

@@ -519,10 +519,7 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
                 reason.trim_end_matches('.')
             )
         }
-        Some(("project-import", reason)) => format!(
-            "the Kedro project failed to load: {reason}: fix the error (`kedro registry list` \
-             shows it too) or use --snapshot FILE"
-        ),
+        Some(("project-import", reason)) => project_import_error(project, python, reason),
         Some(("config", reason)) => format!(
             "the project's configuration for env '{}' could not be read: {reason}: fix conf/ \
              (`kedro catalog` or `kedro run` shows it too)",
@@ -546,6 +543,71 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
         }
     };
     Err(GraphError::Invalid(with_tail(line, &tail_lines)))
+}
+
+/// Distributions whose name differs from the module they provide (for a `pip install` hint
+/// that works as written).
+const MODULE_PACKAGES: &[(&str, &str)] = &[
+    ("sklearn", "scikit-learn"),
+    ("skimage", "scikit-image"),
+    ("cv2", "opencv-python"),
+    ("PIL", "Pillow"),
+    ("yaml", "PyYAML"),
+    ("bs4", "beautifulsoup4"),
+    ("dateutil", "python-dateutil"),
+    ("google.cloud", "google-cloud-storage"),
+    ("jwt", "PyJWT"),
+    ("dotenv", "python-dotenv"),
+];
+
+/// A project that fails to import: a short first line with where, then the exception as
+/// `cause:` and what to do as `help:`. `reason` is the probe's `ExcType: message (at file:line)`.
+fn project_import_error(project: &Project, python: &Path, reason: &str) -> String {
+    let (what, location) = match reason.rsplit_once(" (at ") {
+        Some((what, at)) if at.ends_with(')') => (what, Some(&at[..at.len() - 1])),
+        _ => (reason, None),
+    };
+    let mut msg = match location {
+        Some(at) => format!("the Kedro project failed to load ({at})"),
+        None => "the Kedro project failed to load".to_string(),
+    };
+    let cause: String = what.chars().take(TAIL_LINE_MAX).collect();
+    msg.push_str(&format!("\n  cause: {cause}"));
+    let missing = what
+        .split_once("No module named '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(name, _)| name);
+    let py = python.display();
+    let help = match missing {
+        Some(module)
+            if project
+                .package
+                .as_deref()
+                .is_some_and(|p| module == p || module.starts_with(&format!("{p}."))) =>
+        {
+            format!(
+                "`{module}` is part of the project itself: fix the import{}",
+                location.map(|at| format!(" at {at}")).unwrap_or_default()
+            )
+        }
+        Some(module) => {
+            let top = module.split('.').next().unwrap_or(module);
+            let package = MODULE_PACKAGES
+                .iter()
+                .find(|(m, _)| module == *m || module.starts_with(&format!("{m}.")) || top == *m)
+                .map_or(top, |(_, p)| p);
+            format!(
+                "install it into the interpreter kfpx used: `{py} -m pip install {package}`, or \
+                 pass --python with the interpreter that has the project's dependencies"
+            )
+        }
+        None => format!(
+            "fix the error{} (`kedro registry list` shows it too), or use --snapshot FILE",
+            location.map(|at| format!(" at {at}")).unwrap_or_default()
+        ),
+    };
+    msg.push_str(&format!("\n  help: {help}"));
+    msg
 }
 
 /// The interpreter of the first `kedro` script on `path_var` (from its `#!` line), when it
