@@ -1032,3 +1032,104 @@ fn real_lite_mode_falls_back_when_a_stand_in_could_change_the_graph() {
         &kedro_reference(&slow_python, &root, "local"),
     );
 }
+
+// ------------------------------------------------------------------------------------------
+// The interpreter is remembered per project (issue 16, item 6).
+
+/// After `--python X`, a command without `--python` uses X (and says so with -v), also when
+/// the cache is stale and the project has to be probed again; `--python` still wins.
+#[cfg(unix)]
+#[test]
+fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("proj");
+    std::fs::create_dir_all(root.join("src/spaceflights")).unwrap();
+    std::fs::create_dir_all(root.join("conf/base")).unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[tool.kedro]\npackage_name = \"spaceflights\"\nproject_name = \"spaceflights\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/spaceflights/__init__.py"), "").unwrap();
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf-example/kfpx-snapshot.json");
+    let runs = dir.path().join("runs");
+    let venv_python = fake_python(
+        dir.path(),
+        "venv-python",
+        &format!(
+            "cat >/dev/null; echo venv >> '{}'; cat '{}'",
+            runs.display(),
+            snapshot.display()
+        ),
+    );
+    let other_python = fake_python(
+        dir.path(),
+        "other-python",
+        &format!(
+            "cat >/dev/null; echo other >> '{}'; cat '{}'",
+            runs.display(),
+            snapshot.display()
+        ),
+    );
+    let kfpx = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("kfpx")
+            .unwrap()
+            .env_remove("KFPX_PYTHON")
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("KFPX_SNAPSHOT")
+            .env_remove("KFPX_PROBE_MODE")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kfpx {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let runs_seen = || std::fs::read_to_string(&runs).unwrap_or_default();
+
+    kfpx(&[
+        "--python",
+        venv_python.to_str().unwrap(),
+        "graph",
+        "--merge-strategy",
+        "memory",
+    ]);
+    assert_eq!(runs_seen(), "venv\n");
+    // Cached: nothing runs, the remembered interpreter is named on -v.
+    let stderr = kfpx(&["-v", "graph", "--merge-strategy", "memory"]);
+    assert_eq!(runs_seen(), "venv\n");
+    assert!(
+        stderr.contains(&format!(
+            "using {}, the interpreter that last probed this project (remembered in \
+             .kfpx/python); pass --python to use another",
+            venv_python.display()
+        )),
+        "{stderr}"
+    );
+    // A code change: probed again, with the remembered interpreter (not python3).
+    std::fs::write(root.join("src/spaceflights/nodes.py"), "x = 1\n").unwrap();
+    kfpx(&["graph", "--merge-strategy", "memory"]);
+    assert_eq!(runs_seen(), "venv\nvenv\n");
+    // --python wins, and becomes the remembered one.
+    kfpx(&[
+        "--python",
+        other_python.to_str().unwrap(),
+        "graph",
+        "--merge-strategy",
+        "memory",
+    ]);
+    std::fs::write(root.join("src/spaceflights/nodes.py"), "x = 2\n").unwrap();
+    kfpx(&["graph", "--merge-strategy", "memory"]);
+    assert_eq!(runs_seen(), "venv\nvenv\nother\nother\n");
+    // A remembered interpreter that no longer exists is skipped (python3 or .venv instead).
+    std::fs::remove_file(&other_python).unwrap();
+    assert_eq!(
+        kfpx::graph::cache::remembered_python(&root).as_deref(),
+        Some(other_python.as_path())
+    );
+}

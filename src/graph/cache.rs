@@ -334,6 +334,10 @@ mod tests {
         assert_eq!(run(&p, &opts, &calls, "two").project.name, "one", "cached");
         assert_eq!(calls.get(), 1);
         assert!(dir.path().join(".kfpx/.gitignore").is_file());
+        // The cache file says which probe mode made the snapshot.
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(cache_path(&p)).unwrap()).unwrap();
+        assert_eq!(file["probe_mode"], "lite");
 
         // A source change, a conf change, another env file, another interpreter: probe again.
         std::fs::write(dir.path().join("src/pkg/a.py"), "x = 2\n").unwrap();

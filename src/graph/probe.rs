@@ -759,6 +759,43 @@ mod tests {
     }
 
     #[test]
+    fn probe_mode_comes_from_kfpx_probe_mode() {
+        assert_eq!(ProbeMode::parse(None).unwrap(), ProbeMode::Lite);
+        assert_eq!(ProbeMode::parse(Some("")).unwrap(), ProbeMode::Lite);
+        assert_eq!(ProbeMode::parse(Some("full")).unwrap(), ProbeMode::Full);
+        assert_eq!(ProbeMode::parse(Some(" lite ")).unwrap(), ProbeMode::Lite);
+        let err = ProbeMode::parse(Some("fast")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("KFPX_PROBE_MODE must be `lite` or `full`, got \"fast\"\n  help: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn remembered_python_comes_after_the_active_venv_and_before_the_project_venv() {
+        let dir = tempfile::tempdir().unwrap();
+        let remembered = dir.path().join("elsewhere/bin/python");
+        touch_exe(&remembered);
+        touch_exe(&venv_python(&dir.path().join(".venv")));
+        let got = resolve_python_from(dir.path(), None, None, None, Some(&remembered));
+        assert_eq!(got, remembered);
+        let active = dir.path().join("active");
+        touch_exe(&venv_python(&active));
+        let got = resolve_python_from(
+            dir.path(),
+            None,
+            None,
+            Some(active.clone().into()),
+            Some(&remembered),
+        );
+        assert_eq!(got, venv_python(&active));
+        // Gone: skipped.
+        let gone = dir.path().join("gone/python");
+        let got = resolve_python_from(dir.path(), None, None, None, Some(&gone));
+        assert_eq!(got, venv_python(&dir.path().join(".venv")));
+    }
+
+    #[test]
     fn falls_back_to_python3() {
         let dir = tempfile::tempdir().unwrap();
         let got = resolve_python_from(dir.path(), None, None, None, None);
