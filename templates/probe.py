@@ -10,6 +10,11 @@
 # same is built from bootstrap_project + pipelines + the project's config loader, resolving
 # dataset factory patterns as Kedro does.
 #
+# KFPX_PROBE_MODE=lite (set by kfpx unless the user asks for full) loads the pipelines with
+# stand-ins for third-party packages (see "Lite mode" below) and always takes the second path;
+# when a stand-in could change the result it exits with kind "lite-fallback" and kfpx runs it
+# again with KFPX_PROBE_MODE=full.
+#
 # stdout carries the JSON and nothing else (everything else written to stdout, by Kedro's
 # logging or by the project, is redirected to stderr). On failure the last stderr line is
 #     kfpx-probe-error: <kind>: <one-line reason>
