@@ -232,13 +232,34 @@ pub fn status(msg: impl AsRef<str>) {
 
 /// Print the final error line on stderr: `error: <message>`, always one line.
 pub fn error(err: &Error) {
-    let msg = one_line(&err.to_string());
+    let msg = error_text(&err.to_string());
     let label = if color_stderr() {
         "error".red().bold().to_string()
     } else {
         "error".to_string()
     };
     with_stderr(|| eprintln!("{label}: {msg}"));
+}
+
+/// An error as shown: one line, unless it is a first line followed by indented `cause:` /
+/// `help:` lines (and indented context such as a traceback tail), which are kept as they are.
+fn error_text(msg: &str) -> String {
+    let mut lines = msg.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or_default();
+    let rest: Vec<&str> = lines.collect();
+    let structured = !rest.is_empty()
+        && rest.iter().all(|l| l.starts_with("  "))
+        && rest
+            .iter()
+            .any(|l| l.starts_with("  cause: ") || l.starts_with("  help: "));
+    if structured {
+        std::iter::once(first.trim_end())
+            .chain(rest.iter().map(|l| l.trim_end()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        one_line(msg)
+    }
 }
 
 /// Collapse a message to one line: trimmed lines joined with "; ".
@@ -494,6 +515,18 @@ mod tests {
         let s = decide(ColorChoice::Auto, true, 0, env(true, true));
         assert!(!s.spinner);
         assert!(s.quiet);
+    }
+
+    #[test]
+    fn errors_with_cause_and_help_lines_keep_them() {
+        let msg = "failed (a.py:1)\n  cause: X: y\n  help: do z\n  | trace";
+        assert_eq!(error_text(msg), msg);
+        // Anything else is one line, as before.
+        assert_eq!(
+            error_text("bad thing\n  at line 3\n\nfix it\n"),
+            "bad thing; at line 3; fix it"
+        );
+        assert_eq!(error_text("a\nhelp: not indented"), "a; help: not indented");
     }
 
     #[test]

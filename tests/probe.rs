@@ -1133,3 +1133,61 @@ fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
         Some(other_python.as_path())
     );
 }
+
+/// What the user sees in the terminal when the project fails to import: `error:` and a short
+/// first line, then the cause and a help that works as written, then the traceback's end.
+#[cfg(unix)]
+#[test]
+fn cli_shows_a_project_import_error_with_cause_and_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("proj");
+    std::fs::create_dir_all(root.join("src/demo/pipelines")).unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[tool.kedro]\npackage_name = \"demo\"\nproject_name = \"demo\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/demo/pipelines/nodes.py"), "import sklearn\n").unwrap();
+    let python = fake_python(
+        dir.path(),
+        "python",
+        r#"cat >/dev/null
+echo '  File "src/demo/pipelines/nodes.py", line 1, in <module>' >&2
+echo 'ModuleNotFoundError: No module named '"'"'sklearn'"'" >&2
+echo 'kfpx-probe-error: project-import: ModuleNotFoundError: No module named '"'"'sklearn'"'"' (at src/demo/pipelines/nodes.py:1)' >&2
+exit 12"#,
+    );
+    let out = assert_cmd::Command::cargo_bin("kfpx")
+        .unwrap()
+        .env_remove("KFPX_PYTHON")
+        .env_remove("KFPX_PROBE_MODE")
+        .env("NO_COLOR", "1")
+        .arg("-C")
+        .arg(&root)
+        .arg("--python")
+        .arg(&python)
+        .arg("graph")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        &lines[..3],
+        [
+            "error: the Kedro project failed to load (src/demo/pipelines/nodes.py:1)",
+            "  cause: ModuleNotFoundError: No module named 'sklearn'",
+            &format!(
+                "  help: install it into the interpreter kfpx used: `{} -m pip install \
+                 scikit-learn`, or pass --python with the interpreter that has the project's \
+                 dependencies",
+                python.display()
+            ),
+        ],
+        "{stderr}"
+    );
+    assert_eq!(
+        lines.last().unwrap(),
+        &"  | ModuleNotFoundError: No module named 'sklearn'"
+    );
+}
