@@ -4,7 +4,10 @@
 # Creates two venvs under .ci/work/ (latest Kedro 1.x and latest Kedro 0.19.x, with
 # kedro-datasets for pandas CSV/Parquet and pickle), runs `kedro run` once on a copy of
 # tests/kedro_project with each (proving the test project is real), then runs the ignored
-# tests of tests/probe.rs with KFPX_TEST_PYTHON pointing at each venv's python.
+# tests of tests/probe.rs with KFPX_TEST_PYTHON pointing at each venv's python. Those include
+# the probe's lite and full modes against Kedro's own view, on the test project and on a
+# variant whose node modules import a package that sleeps 1 s at import (the tests write it
+# into a site-packages directory of their own), and lite mode's fallbacks.
 #
 # Idempotent: a venv that already has what it needs is reused; pip downloads are cached in
 # .ci/work/pip-cache. Set KFPX_KEDRO_REFRESH=1 to rebuild the venvs (e.g. to pick up a new

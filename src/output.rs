@@ -255,8 +255,11 @@ pub fn error(err: &Error) {
 pub fn split_notes(msg: &str) -> (String, Vec<String>) {
     let mut main = Vec::new();
     let mut notes = Vec::new();
-    for line in msg.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        if line.starts_with("help: ") || line.starts_with("cause: ") {
+    for raw in msg.lines().filter(|l| !l.trim().is_empty()) {
+        let line = raw.trim();
+        // After a note, indented context (a traceback tail) stays under it, not in the first line.
+        let context = !notes.is_empty() && raw.starts_with("  ");
+        if line.starts_with("help: ") || line.starts_with("cause: ") || context {
             notes.push(line.to_string());
         } else {
             main.push(line);
@@ -518,6 +521,17 @@ mod tests {
         let s = decide(ColorChoice::Auto, true, 0, env(true, true));
         assert!(!s.spinner);
         assert!(s.quiet);
+    }
+
+    #[test]
+    fn errors_with_cause_and_help_lines_keep_them() {
+        let (first, notes) = split_notes("failed (a.py:1)\n  cause: X: y\n  help: do z\n  | trace");
+        assert_eq!(first, "failed (a.py:1)");
+        assert_eq!(notes, ["cause: X: y", "help: do z", "| trace"]);
+        // Anything else is one line, as before.
+        let (first, notes) = split_notes("bad thing\n  at line 3\n\nfix it\n");
+        assert_eq!(first, "bad thing; at line 3; fix it");
+        assert!(notes.is_empty());
     }
 
     #[test]

@@ -10,6 +10,11 @@
 # same is built from bootstrap_project + pipelines + the project's config loader, resolving
 # dataset factory patterns as Kedro does.
 #
+# KFPX_PROBE_MODE=lite (set by kfpx unless the user asks for full) loads the pipelines with
+# stand-ins for third-party packages (see "Lite mode" below) and always takes the second path;
+# when a stand-in could change the result it exits with kind "lite-fallback" and kfpx runs it
+# again with KFPX_PROBE_MODE=full.
+#
 # stdout carries the JSON and nothing else (everything else written to stdout, by Kedro's
 # logging or by the project, is redirected to stderr). On failure the last stderr line is
 #     kfpx-probe-error: <kind>: <one-line reason>
@@ -41,6 +46,7 @@ EXIT_CODES = {
     "config": 13,
     "internal": 14,
     "old-python": 15,
+    "lite-fallback": 16,
 }
 MARKER = "kfpx-probe-error"
 MEMORY_TYPES = {"MemoryDataset", "MemoryDataSet", "SharedMemoryDataset", "SharedMemoryDataSet"}
@@ -61,6 +67,8 @@ def one_line(text):
 
 
 PROJECT_ROOT = None
+# "lite": third-party imports of the pipeline code are stand-ins (see LiteFinder); "full": real.
+MODE = os.environ.get("KFPX_PROBE_MODE", "full")
 
 
 def in_project(filename):
@@ -326,6 +334,348 @@ def probe_with_inspection(root, env, metadata, get_project_snapshot):
     return pipelines, datasets
 
 
+# ---------------------------------------------------------------------------------------------
+# Lite mode: third-party packages imported by the project's pipeline code are replaced by inert
+# stand-ins (lazy stub modules), so `import torch` in a nodes.py costs nothing. Kedro only needs
+# node functions to exist to build the graph. Anything that could let a stand-in decide the graph
+# (truth value, comparison, iteration, length, conversion to str/int, a stub used as a node
+# function, a failed or warning construction, a guarded import) aborts lite mode: the probe exits
+# with kind "lite-fallback" and kfpx runs it again with the real imports (full mode).
+
+
+class StubTouched(BaseException):
+    """A stand-in was used in a way whose real answer could change the graph. A BaseException
+    so that the project's `except Exception` cannot swallow it (LITE_TOUCHED records it too)."""
+
+
+LITE_TOUCHED = []  # reasons, in order
+LITE_STUBBED = set()  # top-level names replaced by stubs
+LITE_LOCATIONS = {}  # stubbed module name -> where its real submodules are
+# Dunder names a library or `typing` may probe with hasattr/getattr(default) that reveal nothing
+# about the library: answered with AttributeError, as for an object that lacks them.
+BENIGN_DUNDERS = frozenset(
+    (
+        "__typing_subst__",
+        "__typing_is_unpacked_typevartuple__",
+        "__typing_unpacked_tuple_args__",
+        "__parameters__",
+        "__origin__",
+        "__args__",
+        "__forward_arg__",
+        "__isabstractmethod__",
+        "__set_name__",
+        "__class_getitem__",
+        "__dataclass_fields__",
+        "__attrs_attrs__",
+        "__objclass__",
+    )
+)
+
+
+def _touch(stub, what):
+    reason = "%s of %s" % (what, object.__getattribute__(stub, "_kfpx_name"))
+    LITE_TOUCHED.append(reason)
+    raise StubTouched(reason)
+
+
+def _from_typing():
+    """Whether the comparison comes from `typing` building an annotation (`Optional[X]` checks
+    `arg in (Generic, Protocol)` and `type(None) in parameters`): those are identity checks
+    whatever the library is."""
+    frame = sys._getframe(2)
+    return frame is not None and frame.f_globals.get("__name__") in ("typing", "typing_extensions")
+
+
+class StubBase(object):
+    """What a project class deriving from a stand-in derives from instead."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __init_subclass__(cls, **kwargs):
+        pass
+
+
+class Stub(object):
+    """An attribute of a stand-in module (or anything reached from it): inert until used in a
+    way that yields a real value."""
+
+    __slots__ = ("_kfpx_name", "_kfpx_attrs", "_kfpx_base", "__weakref__")
+
+    def __init__(self, name):
+        object.__setattr__(self, "_kfpx_name", name)
+        object.__setattr__(self, "_kfpx_attrs", {})
+        object.__setattr__(self, "_kfpx_base", None)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            if attr in BENIGN_DUNDERS:
+                raise AttributeError(attr)
+            _touch(self, "attribute " + attr)  # __name__, __signature__, __wrapped__, __version__...
+        attrs = object.__getattribute__(self, "_kfpx_attrs")
+        if attr not in attrs:
+            attrs[attr] = Stub("%s.%s" % (object.__getattribute__(self, "_kfpx_name"), attr))
+        return attrs[attr]
+
+    def __setattr__(self, attr, value):
+        object.__getattribute__(self, "_kfpx_attrs")[attr] = value
+
+    def __delattr__(self, attr):
+        object.__getattribute__(self, "_kfpx_attrs").pop(attr, None)
+
+    def __call__(self, *args, **kwargs):
+        return Stub(object.__getattribute__(self, "_kfpx_name") + "()")
+
+    def __getitem__(self, key):
+        return Stub(object.__getattribute__(self, "_kfpx_name") + "[]")
+
+    def __setitem__(self, key, value):
+        pass
+
+    def __delitem__(self, key):
+        pass
+
+    def __mro_entries__(self, bases):
+        base = object.__getattribute__(self, "_kfpx_base")
+        if base is None:
+            name = object.__getattribute__(self, "_kfpx_name")
+            base = type(name.rsplit(".", 1)[-1], (StubBase,), {"__module__": name.rsplit(".", 1)[0]})
+            object.__setattr__(self, "_kfpx_base", base)
+        return (base,)
+
+    def __enter__(self):
+        return Stub(object.__getattribute__(self, "_kfpx_name") + ".__enter__()")
+
+    def __exit__(self, *exc):
+        return False
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        # `typing` compares annotation arguments with its special forms (`arg in (Any, ...)`):
+        # those compare by identity whatever the library is.
+        if _from_typing():
+            return NotImplemented
+        _touch(self, "==")
+
+    def __ne__(self, other):
+        if _from_typing():
+            return NotImplemented
+        _touch(self, "!=")
+
+    def _arith(self, *other):
+        return Stub(object.__getattribute__(self, "_kfpx_name") + "(op)")
+
+    for _op in (
+        "add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow "
+        "matmul rmatmul and rand or ror xor rxor lshift rlshift rshift rrshift neg pos invert abs"
+    ).split():
+        locals()["__%s__" % _op] = _arith
+
+    def _touching(what):
+        def method(self, *args, **kwargs):
+            _touch(self, what)
+
+        return method
+
+    for _op in (
+        "bool len iter reversed contains lt le gt ge int float complex index str repr "
+        "format bytes fspath round trunc floor ceil next await aiter anext instancecheck "
+        "subclasscheck copy deepcopy"
+    ).split():
+        locals()["__%s__" % _op] = _touching("__%s__" % _op)
+    del _op, _touching, _arith
+
+
+class StubModule(type(sys)):
+    """A stand-in module: attributes are created on first access."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            if attr in ("__version__", "__version_info__"):
+                LITE_TOUCHED.append("attribute %s of %s" % (attr, self.__name__))
+                raise StubTouched(LITE_TOUCHED[-1])
+            raise AttributeError(attr)
+        value = Stub("%s.%s" % (self.__name__, attr))
+        setattr(self, attr, value)
+        return value
+
+
+class StubLoader(object):
+    def create_module(self, spec):
+        module = StubModule(spec.name)
+        module.__path__ = []  # a package, so that submodules are stubs too
+        return module
+
+    def exec_module(self, module):
+        pass
+
+
+class LiteFinder(object):
+    """Stands in for a package when the project's own code imports it and it is third-party:
+    found on sys.path in site-packages/dist-packages, not part of Kedro or of what Kedro
+    depends on, not the project's package."""
+
+    def __init__(self, root, package, protected):
+        self.root = root
+        self.package = package
+        self.protected = protected
+        self.loader = StubLoader()
+
+    def find_spec(self, name, path=None, target=None):
+        import importlib.machinery  # noqa: PLC0415
+
+        top = name.partition(".")[0]
+        if top in LITE_STUBBED:
+            # A submodule is a stand-in only if it exists: a missing one must fail as it would.
+            parent = LITE_LOCATIONS.get(name.rpartition(".")[0])
+            spec = importlib.machinery.PathFinder.find_spec(name, parent) if parent else None
+            if spec is None:
+                return None
+            LITE_LOCATIONS[name] = list(spec.submodule_search_locations or [])
+            return importlib.machinery.ModuleSpec(name, self.loader, is_package=True)
+        if "." in name or top == self.package or top in self.protected or top.startswith("kedro"):
+            return None
+        if top in getattr(sys, "stdlib_module_names", ()):
+            return None
+        if not self.imported_by_project():
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(top)
+        if spec is None:
+            return None  # not installed: the import fails as it would for real
+        places = [spec.origin] if spec.origin and spec.has_location else []
+        places += list(spec.submodule_search_locations or [])
+        if not places or not all(self.third_party(p) for p in places):
+            return None
+        LITE_STUBBED.add(top)
+        LITE_LOCATIONS[top] = list(spec.submodule_search_locations or [])
+        return importlib.machinery.ModuleSpec(name, self.loader, is_package=True)
+
+    def third_party(self, path):
+        path = os.path.abspath(path)
+        parts = path.split(os.sep)
+        return ("site-packages" in parts or "dist-packages" in parts) and not path.startswith(
+            self.root + os.sep
+        )
+
+    def imported_by_project(self):
+        frame = sys._getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not (filename.startswith("<frozen importlib") or "importlib" in filename.split(os.sep)):
+                return in_project(filename)
+            frame = frame.f_back
+        return False
+
+
+def protected_modules():
+    """Top-level module names of Kedro and of every distribution Kedro depends on
+    (transitively): pipeline construction may import them lazily, so they are never stubbed.
+    METADATA and RECORD are read as text (the email and csv parsers of importlib.metadata
+    cost more than the rest of lite mode)."""
+    from importlib import metadata  # noqa: PLC0415
+
+    requires_re = re.compile(r"^Requires-Dist:\s*([A-Za-z0-9][A-Za-z0-9._-]*)([^\n]*)$", re.M)
+    seen, todo, tops = set(), ["kedro"], set()
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            dist = metadata.distribution(name)
+        except Exception:  # noqa: BLE001
+            continue
+        text = dist.read_text("top_level.txt")
+        if text:
+            tops.update(text.split())
+        else:
+            for line in (dist.read_text("RECORD") or "").splitlines():
+                head = line.split(",", 1)[0].replace("\\", "/").split("/", 1)[0]
+                if head and head != ".." and not head.endswith((".dist-info", ".egg-info")):
+                    tops.add(head[:-3] if head.endswith(".py") else head)
+        for req, rest in requires_re.findall(dist.read_text("METADATA") or ""):
+            if not re.search(r";.*\bextra\s*==", rest):
+                todo.append(req)
+    return tops
+
+
+class LiteFallback(Exception):
+    pass
+
+
+def guarded_imports(module_names):
+    """Project modules whose outcome could depend on whether an import or attribute exists
+    (an import inside `try`, hasattr, getattr with a default): with a stand-in these always
+    succeed, so lite mode could take another branch than the real import."""
+    import ast  # noqa: PLC0415
+
+    found = []
+    for name in sorted(module_names):
+        module = sys.modules.get(name)
+        filename = getattr(module, "__file__", None)
+        if not filename or not in_project(filename) or not filename.endswith(".py"):
+            continue
+        try:
+            with open(filename, "rb") as f:
+                tree = ast.parse(f.read(), filename)
+        except Exception:  # noqa: BLE001
+            found.append("%s cannot be parsed" % filename)
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Try) and any(
+                isinstance(n, (ast.Import, ast.ImportFrom)) for b in node.body for n in ast.walk(b)
+            ):
+                found.append("an import inside try at %s:%d" % (filename, node.lineno))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and (node.func.id == "hasattr" or (node.func.id == "getattr" and len(node.args) > 2))
+            ):
+                found.append("%s() at %s:%d" % (node.func.id, filename, node.lineno))
+    return found
+
+
+def load_pipelines_lite(package):
+    """load_pipelines() with stand-ins for third-party packages; LiteFallback when the result
+    could differ from the real imports'."""
+    import warnings  # noqa: PLC0415
+
+    before = set(sys.modules)
+    finder = LiteFinder(PROJECT_ROOT, package, protected_modules())
+    sys.meta_path.insert(0, finder)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            try:
+                result = load_pipelines()
+            except BaseException as exc:  # noqa: BLE001
+                raise LiteFallback(
+                    "pipeline construction failed with stand-ins: " + exception_line(exc)
+                )
+    finally:
+        sys.meta_path.remove(finder)
+    if LITE_TOUCHED:
+        raise LiteFallback("a stand-in was used: " + LITE_TOUCHED[0])
+    for w in caught:
+        text = one_line(w.message)
+        # find_pipelines() turns a pipeline module that fails to import (or lacks a usable
+        # create_pipeline) into a warning and leaves the pipeline out: with stand-ins that
+        # failure may not be the real one.
+        if (
+            "framework" + os.sep + "project" in str(w.filename)
+            or "create_pipeline" in text
+            or "error occurred while importing" in text
+        ):
+            raise LiteFallback("pipeline discovery warned: " + text[:200])
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if LITE_STUBBED:
+        guarded = guarded_imports(set(sys.modules) - before)
+        if guarded:
+            raise LiteFallback(guarded[0])
+    return result
+
+
 LOGGING_CONFIG = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -391,13 +741,21 @@ def probe(root, env):
         raise ProbeError("config", "cannot load the parameters: " + exception_line(exc))
 
     get_project_snapshot = None
-    if os.environ.get("KFPX_PROBE_NO_INSPECTION") != "1":
+    if MODE == "lite":
+        try:
+            pipelines = load_pipelines_lite(metadata.package_name)
+        except LiteFallback as exc:
+            raise ProbeError("lite-fallback", str(exc))
+        datasets = datasets_from_catalog(catalog, used_datasets(pipelines))
+    elif os.environ.get("KFPX_PROBE_NO_INSPECTION") != "1":
         try:
             from kedro.inspection import get_project_snapshot  # noqa: PLC0415  Kedro >= 1.4
         except ImportError:
             pass
 
-    if get_project_snapshot is not None:
+    if MODE == "lite":
+        pass
+    elif get_project_snapshot is not None:
         pipelines, datasets = probe_with_inspection(root, env, metadata, get_project_snapshot)
     else:
         pipelines = load_pipelines()

@@ -4,8 +4,14 @@
 //!
 //! The cache holds one file per env, `.kfpx/snapshot-<env>.json`, with the key it was made
 //! for: a SHA-256 of `pyproject.toml`, `src/**/*.py`, `conf/base/**`, `conf/<env>/**` (paths
-//! and contents), the interpreter path, the env and the kfpx version. Same key: no Python is
-//! started. A cache file that cannot be read or parsed is ignored and rewritten.
+//! and contents), the interpreter path, the env, the requested probe mode and the kfpx
+//! version. Same key: no Python is started. A cache file that cannot be read or parsed is
+//! ignored and rewritten. The file also records the mode that produced the snapshot (`lite`,
+//! or `full` when asked for or after a lite fallback).
+//!
+//! `.kfpx/python` remembers the interpreter of the last successful probe, so that a command
+//! without `--python` after one with it uses the same interpreter (see
+//! [`crate::graph::probe::resolve_python`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::graph::probe::{ProbeMode, Probed};
 use crate::graph::snapshot::{Snapshot, SNAPSHOT_VERSION};
 use crate::graph::{GraphError, SnapshotOptions};
 use crate::project::Project;
@@ -21,11 +28,54 @@ use crate::project::Project;
 pub const CACHE_DIR: &str = ".kfpx";
 /// A snapshot committed at the project root, used when there is no Python project to probe.
 pub const PROJECT_SNAPSHOT: &str = "kfpx-snapshot.json";
+/// File under [`CACHE_DIR`] naming the interpreter of the last successful probe.
+pub const REMEMBERED_PYTHON: &str = "python";
+/// Longest remembered interpreter path read back (a larger file is not ours).
+const REMEMBERED_MAX: u64 = 4096;
 
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
     key: String,
+    /// The probe mode that produced the snapshot (`lite` or `full`); absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    probe_mode: Option<String>,
     snapshot: Snapshot,
+}
+
+/// The interpreter remembered in `<root>/.kfpx/python`, if the file holds an absolute path.
+pub fn remembered_python(root: &Path) -> Option<PathBuf> {
+    let path = root.join(CACHE_DIR).join(REMEMBERED_PYTHON);
+    if std::fs::metadata(&path).ok()?.len() > REMEMBERED_MAX {
+        return None;
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let line = text.lines().next()?.trim_end();
+    let python = PathBuf::from(line);
+    python.is_absolute().then_some(python)
+}
+
+/// Remember `python` for the project (best effort: a failure only costs the next command the
+/// default interpreter choice). Bare names (`python3`, looked up on PATH) are not remembered.
+fn remember_python(root: &Path, python: &Path) {
+    if !python.is_absolute() || remembered_python(root).as_deref() == Some(python) {
+        return;
+    }
+    let Some(text) = python.to_str() else { return };
+    if text.contains('\n') {
+        return;
+    }
+    let dir = root.join(CACHE_DIR);
+    let write = || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+        writeln!(tmp, "{text}")?;
+        tmp.persist(dir.join(REMEMBERED_PYTHON))
+            .map_err(|e| e.error)?;
+        Ok(())
+    };
+    if let Err(e) = write() {
+        tracing::debug!("cannot remember the interpreter in {}: {e}", dir.display());
+    }
 }
 
 /// `obtain_snapshot` with the probe passed in (tests count its calls).
@@ -33,7 +83,7 @@ pub fn obtain(
     project: &Project,
     opts: &SnapshotOptions,
     resolve_python: impl Fn(&Project, Option<&Path>) -> PathBuf,
-    probe: impl Fn(&Project, &Path) -> Result<Snapshot, GraphError>,
+    probe: impl Fn(&Project, &Path) -> Result<Probed, GraphError>,
 ) -> Result<Snapshot, GraphError> {
     if let Some(file) = &opts.snapshot {
         tracing::debug!("reading the snapshot {}", file.display());
@@ -48,13 +98,18 @@ pub fn obtain(
         return Snapshot::load(&committed);
     }
 
+    let mode = ProbeMode::from_env()?;
     let python = resolve_python(project, opts.python.as_deref());
-    let key = cache_key(project, &python);
+    let key = cache_key(project, &python, mode);
     let path = cache_path(project);
     if !opts.refresh {
         match read_cache(&path, &key) {
-            Ok(Some(snapshot)) => {
-                tracing::debug!("graph snapshot from the cache {}", path.display());
+            Ok(Some((snapshot, made_by))) => {
+                tracing::debug!(
+                    "graph snapshot from the cache {} (made by a {} probe)",
+                    path.display(),
+                    made_by.as_deref().unwrap_or("kfpx")
+                );
                 return Ok(snapshot);
             }
             Ok(None) => tracing::debug!("no cached snapshot for this project state"),
@@ -62,14 +117,16 @@ pub fn obtain(
         }
     }
 
-    let snapshot = probe(project, &python)?;
-    if let Err(e) = write_cache(&path, &key, &snapshot) {
+    let probed = probe(project, &python)?;
+    if let Err(e) = write_cache(&path, &key, &probed) {
         crate::output::warn(format!(
             "cannot write the graph cache {}: {e}; the next command will probe the project again",
             path.display()
         ));
+    } else {
+        remember_python(&project.root, &python);
     }
-    Ok(snapshot)
+    Ok(probed.snapshot)
 }
 
 /// A project kfpx could probe: it has Python files in its source directory.
@@ -115,7 +172,7 @@ pub fn cache_path(project: &Project) -> PathBuf {
 }
 
 /// The hex SHA-256 of everything the snapshot depends on.
-pub fn cache_key(project: &Project, python: &Path) -> String {
+pub fn cache_key(project: &Project, python: &Path, mode: ProbeMode) -> String {
     let mut h = Sha256::new();
     for part in [
         "kfpx-snapshot-cache",
@@ -123,6 +180,7 @@ pub fn cache_key(project: &Project, python: &Path) -> String {
         &SNAPSHOT_VERSION.to_string(),
         &project.env,
         &python.to_string_lossy(),
+        mode.as_str(),
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -174,8 +232,9 @@ fn collect(dir: &Path, ext: Option<&str>, depth: usize, out: &mut BTreeSet<PathB
     }
 }
 
-/// The cached snapshot if the cache file is for `key`; `Err` says why a file is unusable.
-fn read_cache(path: &Path, key: &str) -> Result<Option<Snapshot>, String> {
+/// The cached snapshot (and the probe mode that made it) if the cache file is for `key`; `Err`
+/// says why a file is unusable.
+fn read_cache(path: &Path, key: &str) -> Result<Option<(Snapshot, Option<String>)>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -185,11 +244,11 @@ fn read_cache(path: &Path, key: &str) -> Result<Option<Snapshot>, String> {
     if file.snapshot.version != SNAPSHOT_VERSION {
         return Err(format!("snapshot version {}", file.snapshot.version));
     }
-    Ok((file.key == key).then_some(file.snapshot))
+    Ok((file.key == key).then_some((file.snapshot, file.probe_mode)))
 }
 
 /// Write the cache atomically (temporary file in `.kfpx/`, then rename).
-fn write_cache(path: &Path, key: &str, snapshot: &Snapshot) -> std::io::Result<()> {
+fn write_cache(path: &Path, key: &str, probed: &Probed) -> std::io::Result<()> {
     let dir = path.parent().expect("the cache path has a directory");
     std::fs::create_dir_all(dir)?;
     let ignore = dir.join(".gitignore");
@@ -199,7 +258,8 @@ fn write_cache(path: &Path, key: &str, snapshot: &Snapshot) -> std::io::Result<(
     }
     let file = CacheFile {
         key: key.to_string(),
-        snapshot: snapshot.clone(),
+        probe_mode: Some(probed.mode.as_str().to_string()),
+        snapshot: probed.snapshot.clone(),
     };
     let mut bytes = serde_json::to_vec(&file)?;
     bytes.push(b'\n');
@@ -252,7 +312,10 @@ mod tests {
             |_, explicit| explicit.map(Path::to_path_buf).unwrap_or("python3".into()),
             |_, _| {
                 calls.set(calls.get() + 1);
-                Ok(snapshot(name))
+                Ok(Probed {
+                    snapshot: snapshot(name),
+                    mode: ProbeMode::Lite,
+                })
             },
         )
         .unwrap()
@@ -268,6 +331,10 @@ mod tests {
         assert_eq!(run(&p, &opts, &calls, "two").project.name, "one", "cached");
         assert_eq!(calls.get(), 1);
         assert!(dir.path().join(".kfpx/.gitignore").is_file());
+        // The cache file says which probe mode made the snapshot.
+        let file: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(cache_path(&p)).unwrap()).unwrap();
+        assert_eq!(file["probe_mode"], "lite");
 
         // A source change, a conf change, another env file, another interpreter: probe again.
         std::fs::write(dir.path().join("src/pkg/a.py"), "x = 2\n").unwrap();

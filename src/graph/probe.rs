@@ -35,25 +35,39 @@ const TAIL_LINE_MAX: usize = 300;
 /// The fallback interpreter, looked up on PATH.
 const DEFAULT_PYTHON: &str = if cfg!(windows) { "python" } else { "python3" };
 
-/// The interpreter to probe with: `--python`, `KFPX_PYTHON`, `$VIRTUAL_ENV/bin/python`,
+/// The interpreter to probe with: `--python`, `KFPX_PYTHON`, `$VIRTUAL_ENV/bin/python`, the
+/// interpreter remembered in `.kfpx/python` (the last one that probed this project),
 /// `<project>/.venv/bin/python`, then `python3`.
 pub fn resolve_python(project: &Project, explicit: Option<&Path>) -> PathBuf {
-    resolve_python_from(
+    let remembered = crate::graph::cache::remembered_python(&project.root);
+    let python = resolve_python_from(
         &project.root,
         explicit,
         std::env::var_os("KFPX_PYTHON"),
         std::env::var_os("VIRTUAL_ENV"),
-    )
+        remembered.as_deref(),
+    );
+    if remembered.as_deref() == Some(python.as_path()) {
+        tracing::info!(
+            "using {}, the interpreter that last probed this project (remembered in {}/{}); \
+             pass --python to use another",
+            python.display(),
+            crate::graph::cache::CACHE_DIR,
+            crate::graph::cache::REMEMBERED_PYTHON
+        );
+    }
+    python
 }
 
 /// [`resolve_python`] with the environment passed in. `--python` and `KFPX_PYTHON` are taken as
-/// given (so a wrong one is reported, not skipped); the two venv locations only when their
-/// interpreter exists.
+/// given (so a wrong one is reported, not skipped); the remembered interpreter and the two venv
+/// locations only when their interpreter exists.
 pub fn resolve_python_from(
     project_root: &Path,
     explicit: Option<&Path>,
     kfpx_python: Option<OsString>,
     virtual_env: Option<OsString>,
+    remembered: Option<&Path>,
 ) -> PathBuf {
     if let Some(p) = explicit {
         return absolute_if_path(p);
@@ -66,6 +80,9 @@ pub fn resolve_python_from(
         if python.is_file() {
             return python;
         }
+    }
+    if let Some(p) = remembered.filter(|p| p.is_absolute() && p.is_file()) {
+        return p.to_path_buf();
     }
     let python = venv_python(&project_root.join(".venv"));
     if python.is_file() {
@@ -92,9 +109,85 @@ fn venv_python(venv: &Path) -> PathBuf {
     }
 }
 
-/// Run the probe in the project root for the project's env and parse its snapshot.
-pub fn run(project: &Project, python: &Path) -> Result<Snapshot, GraphError> {
-    run_with_timeout(project, python, timeout_from_env()?)
+/// How the probe imports the project's pipeline code (`KFPX_PROBE_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeMode {
+    /// Third-party packages imported by the pipeline code are inert stand-ins; the probe falls
+    /// back to [`ProbeMode::Full`] by itself whenever they could change the graph.
+    Lite,
+    /// Everything is imported for real.
+    Full,
+}
+
+impl ProbeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeMode::Lite => "lite",
+            ProbeMode::Full => "full",
+        }
+    }
+
+    /// `KFPX_PROBE_MODE`: `lite` (the default) or `full`.
+    pub fn from_env() -> Result<ProbeMode, GraphError> {
+        Self::parse(std::env::var("KFPX_PROBE_MODE").ok().as_deref())
+    }
+
+    fn parse(value: Option<&str>) -> Result<ProbeMode, GraphError> {
+        match value.map(str::trim) {
+            None | Some("") | Some("lite") => Ok(ProbeMode::Lite),
+            Some("full") => Ok(ProbeMode::Full),
+            Some(other) => Err(GraphError::Invalid(format!(
+                "KFPX_PROBE_MODE must be `lite` or `full`, got {other:?}\n  help: unset it for \
+                 the default (lite, which falls back to full by itself), or set KFPX_PROBE_MODE=full"
+            ))),
+        }
+    }
+}
+
+/// A probed snapshot and the mode that produced it (`Full` after a lite fallback).
+#[derive(Debug, Clone)]
+pub struct Probed {
+    pub snapshot: Snapshot,
+    pub mode: ProbeMode,
+}
+
+/// Run the probe in the project root for the project's env and parse its snapshot, in the mode
+/// `KFPX_PROBE_MODE` asks for.
+pub fn run(project: &Project, python: &Path) -> Result<Probed, GraphError> {
+    run_mode(project, python, ProbeMode::from_env()?, timeout_from_env()?)
+}
+
+/// [`run`] with the mode and the time limit (per probe run) given. In lite mode a probe that
+/// reports it cannot be sure of its answer is run again in full mode.
+pub fn run_mode(
+    project: &Project,
+    python: &Path,
+    mode: ProbeMode,
+    timeout: Duration,
+) -> Result<Probed, GraphError> {
+    if mode == ProbeMode::Lite {
+        match run_once(project, python, ProbeMode::Lite, timeout)? {
+            Attempt::Done(snapshot) => {
+                return Ok(Probed {
+                    snapshot: *snapshot,
+                    mode: ProbeMode::Lite,
+                })
+            }
+            Attempt::Fallback(reason) => {
+                tracing::info!("lite probe not usable, importing everything for real: {reason}")
+            }
+        }
+    }
+    match run_once(project, python, ProbeMode::Full, timeout)? {
+        Attempt::Done(snapshot) => Ok(Probed {
+            snapshot: *snapshot,
+            mode: ProbeMode::Full,
+        }),
+        Attempt::Fallback(reason) => Err(GraphError::Invalid(format!(
+            "the Kedro probe failed (lite-fallback in full mode): {reason}: this is a kfpx bug, \
+             please report it; meanwhile use --snapshot FILE"
+        ))),
+    }
 }
 
 fn timeout_from_env() -> Result<Duration, GraphError> {
@@ -123,12 +216,27 @@ struct Output {
     stderr: String,
 }
 
-/// [`run`] with an explicit time limit.
+/// [`run`] with an explicit time limit (lite mode, with its fallback).
 pub fn run_with_timeout(
     project: &Project,
     python: &Path,
     timeout: Duration,
 ) -> Result<Snapshot, GraphError> {
+    run_mode(project, python, ProbeMode::Lite, timeout).map(|p| p.snapshot)
+}
+
+/// One probe run's result: a snapshot, or lite mode's request to run again in full mode.
+enum Attempt {
+    Done(Box<Snapshot>),
+    Fallback(String),
+}
+
+fn run_once(
+    project: &Project,
+    python: &Path,
+    mode: ProbeMode,
+    timeout: Duration,
+) -> Result<Attempt, GraphError> {
     if !project.root.is_dir() {
         return Err(GraphError::Invalid(format!(
             "project directory {} does not exist",
@@ -138,15 +246,21 @@ pub fn run_with_timeout(
     let python = &absolute_if_path(python);
     let started = Instant::now();
     tracing::info!(
-        "probing the Kedro project in {} (env {}) with {}",
+        "probing the Kedro project in {} (env {}, {} mode) with {}",
         project.root.display(),
         project.env,
+        mode.as_str(),
         python.display()
     );
-    let out = spawn_and_wait(project, python, timeout)?;
+    let out = spawn_and_wait(project, python, mode, timeout)?;
     tracing::debug!("probe stderr:\n{}", out.stderr);
     tracing::info!("probe finished in {:.2}s", started.elapsed().as_secs_f64());
-    interpret(project, python, out)
+    if !out.status.success() {
+        if let Some(("lite-fallback", reason)) = marker(&out.stderr) {
+            return Ok(Attempt::Fallback(reason.to_string()));
+        }
+    }
+    interpret(project, python, out).map(|s| Attempt::Done(Box::new(s)))
 }
 
 /// Spawn, retrying briefly while the executable is still open for writing elsewhere
@@ -168,6 +282,7 @@ fn spawn_retrying_busy(command: &mut Command) -> std::io::Result<std::process::C
 fn spawn_and_wait(
     project: &Project,
     python: &Path,
+    mode: ProbeMode,
     timeout: Duration,
 ) -> Result<Output, GraphError> {
     let mut command = Command::new(python);
@@ -177,6 +292,7 @@ fn spawn_and_wait(
         .arg(&project.env)
         .current_dir(&project.root)
         .env("PYTHONIOENCODING", "utf-8")
+        .env("KFPX_PROBE_MODE", mode.as_str())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -440,10 +556,7 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
                 reason.trim_end_matches('.')
             )
         }
-        Some(("project-import", reason)) => format!(
-            "the Kedro project failed to load: {reason}: fix the error (`kedro registry list` \
-             shows it too) or use --snapshot FILE"
-        ),
+        Some(("project-import", reason)) => project_import_error(project, python, reason),
         Some(("config", reason)) => format!(
             "the project's configuration for env '{}' could not be read: {reason}: fix conf/ \
              (`kedro catalog` or `kedro run` shows it too)",
@@ -467,6 +580,71 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
         }
     };
     Err(GraphError::Invalid(with_tail(line, &tail_lines)))
+}
+
+/// Distributions whose name differs from the module they provide (for a `pip install` hint
+/// that works as written).
+const MODULE_PACKAGES: &[(&str, &str)] = &[
+    ("sklearn", "scikit-learn"),
+    ("skimage", "scikit-image"),
+    ("cv2", "opencv-python"),
+    ("PIL", "Pillow"),
+    ("yaml", "PyYAML"),
+    ("bs4", "beautifulsoup4"),
+    ("dateutil", "python-dateutil"),
+    ("google.cloud", "google-cloud-storage"),
+    ("jwt", "PyJWT"),
+    ("dotenv", "python-dotenv"),
+];
+
+/// A project that fails to import: a short first line with where, then the exception as
+/// `cause:` and what to do as `help:`. `reason` is the probe's `ExcType: message (at file:line)`.
+fn project_import_error(project: &Project, python: &Path, reason: &str) -> String {
+    let (what, location) = match reason.rsplit_once(" (at ") {
+        Some((what, at)) if at.ends_with(')') => (what, Some(&at[..at.len() - 1])),
+        _ => (reason, None),
+    };
+    let mut msg = match location {
+        Some(at) => format!("the Kedro project failed to load ({at})"),
+        None => "the Kedro project failed to load".to_string(),
+    };
+    let cause: String = what.chars().take(TAIL_LINE_MAX).collect();
+    msg.push_str(&format!("\n  cause: {cause}"));
+    let missing = what
+        .split_once("No module named '")
+        .and_then(|(_, rest)| rest.split_once('\''))
+        .map(|(name, _)| name);
+    let py = python.display();
+    let help = match missing {
+        Some(module)
+            if project
+                .package
+                .as_deref()
+                .is_some_and(|p| module == p || module.starts_with(&format!("{p}."))) =>
+        {
+            format!(
+                "`{module}` is part of the project itself: fix the import{}",
+                location.map(|at| format!(" at {at}")).unwrap_or_default()
+            )
+        }
+        Some(module) => {
+            let top = module.split('.').next().unwrap_or(module);
+            let package = MODULE_PACKAGES
+                .iter()
+                .find(|(m, _)| module == *m || module.starts_with(&format!("{m}.")) || top == *m)
+                .map_or(top, |(_, p)| p);
+            format!(
+                "install it into the interpreter kfpx used: `{py} -m pip install {package}`, or \
+                 pass --python with the interpreter that has the project's dependencies"
+            )
+        }
+        None => format!(
+            "fix the error{} (`kedro registry list` shows it too), or use --snapshot FILE",
+            location.map(|at| format!(" at {at}")).unwrap_or_default()
+        ),
+    };
+    msg.push_str(&format!("\n  help: {help}"));
+    msg
 }
 
 /// The interpreter of the first `kedro` script on `path_var` (from its `#!` line), when it
@@ -564,6 +742,7 @@ mod tests {
             Some(Path::new("/opt/py/bin/python")),
             Some("/env/python".into()),
             Some(dir.path().join(".venv").into()),
+            None,
         );
         assert_eq!(got, PathBuf::from("/opt/py/bin/python"));
     }
@@ -572,10 +751,10 @@ mod tests {
     fn kfpx_python_is_used_as_given_even_if_missing() {
         let dir = tempfile::tempdir().unwrap();
         touch_exe(&venv_python(&dir.path().join(".venv")));
-        let got = resolve_python_from(dir.path(), None, Some("/nope/python".into()), None);
+        let got = resolve_python_from(dir.path(), None, Some("/nope/python".into()), None, None);
         assert_eq!(got, PathBuf::from("/nope/python"));
         // An empty KFPX_PYTHON counts as unset.
-        let got = resolve_python_from(dir.path(), None, Some("".into()), None);
+        let got = resolve_python_from(dir.path(), None, Some("".into()), None, None);
         assert_eq!(got, venv_python(&dir.path().join(".venv")));
     }
 
@@ -585,11 +764,11 @@ mod tests {
         let active = dir.path().join("active-venv");
         touch_exe(&venv_python(&active));
         touch_exe(&venv_python(&dir.path().join(".venv")));
-        let got = resolve_python_from(dir.path(), None, None, Some(active.clone().into()));
+        let got = resolve_python_from(dir.path(), None, None, Some(active.clone().into()), None);
         assert_eq!(got, venv_python(&active));
 
         let broken = dir.path().join("no-such-venv");
-        let got = resolve_python_from(dir.path(), None, None, Some(broken.into()));
+        let got = resolve_python_from(dir.path(), None, None, Some(broken.into()), None);
         assert_eq!(got, venv_python(&dir.path().join(".venv")));
     }
 
@@ -597,23 +776,66 @@ mod tests {
     fn relative_interpreter_paths_are_taken_from_the_current_directory() {
         let dir = tempfile::tempdir().unwrap();
         let cwd = std::env::current_dir().unwrap();
-        let got = resolve_python_from(dir.path(), Some(Path::new("venv/bin/python")), None, None);
+        let got = resolve_python_from(
+            dir.path(),
+            Some(Path::new("venv/bin/python")),
+            None,
+            None,
+            None,
+        );
         assert_eq!(got, cwd.join("venv/bin/python"));
-        let got = resolve_python_from(dir.path(), None, Some("./py".into()), None);
+        let got = resolve_python_from(dir.path(), None, Some("./py".into()), None, None);
         assert!(
             got.is_absolute() && got.ends_with("py"),
             "{}",
             got.display()
         );
         // A bare name stays a PATH lookup.
-        let got = resolve_python_from(dir.path(), Some(Path::new("python3.12")), None, None);
+        let got = resolve_python_from(dir.path(), Some(Path::new("python3.12")), None, None, None);
         assert_eq!(got, PathBuf::from("python3.12"));
+    }
+
+    #[test]
+    fn probe_mode_comes_from_kfpx_probe_mode() {
+        assert_eq!(ProbeMode::parse(None).unwrap(), ProbeMode::Lite);
+        assert_eq!(ProbeMode::parse(Some("")).unwrap(), ProbeMode::Lite);
+        assert_eq!(ProbeMode::parse(Some("full")).unwrap(), ProbeMode::Full);
+        assert_eq!(ProbeMode::parse(Some(" lite ")).unwrap(), ProbeMode::Lite);
+        let err = ProbeMode::parse(Some("fast")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("KFPX_PROBE_MODE must be `lite` or `full`, got \"fast\"\n  help: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn remembered_python_comes_after_the_active_venv_and_before_the_project_venv() {
+        let dir = tempfile::tempdir().unwrap();
+        let remembered = dir.path().join("elsewhere/bin/python");
+        touch_exe(&remembered);
+        touch_exe(&venv_python(&dir.path().join(".venv")));
+        let got = resolve_python_from(dir.path(), None, None, None, Some(&remembered));
+        assert_eq!(got, remembered);
+        let active = dir.path().join("active");
+        touch_exe(&venv_python(&active));
+        let got = resolve_python_from(
+            dir.path(),
+            None,
+            None,
+            Some(active.clone().into()),
+            Some(&remembered),
+        );
+        assert_eq!(got, venv_python(&active));
+        // Gone: skipped.
+        let gone = dir.path().join("gone/python");
+        let got = resolve_python_from(dir.path(), None, None, None, Some(&gone));
+        assert_eq!(got, venv_python(&dir.path().join(".venv")));
     }
 
     #[test]
     fn falls_back_to_python3() {
         let dir = tempfile::tempdir().unwrap();
-        let got = resolve_python_from(dir.path(), None, None, None);
+        let got = resolve_python_from(dir.path(), None, None, None, None);
         assert_eq!(got, PathBuf::from(DEFAULT_PYTHON));
     }
 
