@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod graph;
 pub mod kfp;
+pub mod local;
 pub mod output;
 pub mod project;
 
