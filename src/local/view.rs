@@ -1,7 +1,7 @@
 //! A pod's file system, as far as a Kedro task sees it: the project as the image holds it (its
-//! code and `conf/`), with the pod's mounts on top. Built per task attempt from symbolic links,
-//! so it costs a few syscalls per top-level entry and no copy; files a command writes into the
-//! project root itself (such as the `config.yaml` kfpx's parameter steps write) stay in that
+//! code and `conf/`), with the pod's mounts on top. Built per task attempt from real directories,
+//! copies of small files and links to the rest (data, virtualenvs, large files); files a command
+//! writes into the project root itself (such as the `config.yaml` kfpx's parameter steps write) stay in that
 //! task's own directory, as they stay in their own pod.
 
 use std::collections::BTreeMap;
@@ -18,8 +18,8 @@ const MAX_DIRS: usize = 2000;
 
 /// Build `view` as the project `root` with `mounts` (relative path in the project → local
 /// directory) in place. Directories are real (code such as Kedro's `bootstrap_project` resolves
-/// `src/` and checks it lies inside the working directory) and files are links to the
-/// project's; `data/`, hidden entries (`.venv`, `.git`) and tool directories are linked whole;
+/// `src/` and checks it lies inside the working directory), small files in them copies, files
+/// of the root and large files links to the project's; `data/`, hidden entries (`.venv`, `.git`) and tool directories are linked whole;
 /// mounts replace what the project has at their path.
 pub fn build(root: &Path, view: &Path, mounts: &BTreeMap<PathBuf, PathBuf>) -> std::io::Result<()> {
     std::fs::create_dir_all(view)?;
@@ -65,10 +65,25 @@ fn link_children(
             std::fs::create_dir(&target)?;
             link_children(&src.join(&name), &target, &child_rel, mounts, budget)?;
         } else {
-            std::os::unix::fs::symlink(src.join(&name), &target)?;
+            place_file(&src.join(&name), &target, rel.as_os_str().is_empty())?;
         }
     }
     Ok(())
+}
+
+/// Files inside rebuilt directories are copied when small (Kedro's config loader globs with
+/// fsspec, which skips symbolic links, and a pod owns its copy of the image's files); large
+/// files and entries of the project root are linked.
+const COPY_MAX: u64 = 1 << 20;
+
+fn place_file(src: &Path, dst: &Path, top: bool) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(src)?;
+    if !top && meta.is_file() && meta.len() <= COPY_MAX {
+        std::fs::copy(src, dst)?;
+        Ok(())
+    } else {
+        std::os::unix::fs::symlink(src, dst)
+    }
 }
 
 /// Copy a directory tree (files and links; `dst` must not exist).
@@ -180,10 +195,8 @@ mod tests {
         std::fs::remove_dir_all(&view).unwrap();
         build(&root, &view, &mounts).unwrap();
         assert!(view.join("src/pkg").is_dir() && !view.join("src/pkg").is_symlink());
-        assert_eq!(
-            std::fs::read_link(view.join("src/pkg/a.py")).unwrap(),
-            root.join("src/pkg/a.py")
-        );
+        // Small files are the pod's own copies (fsspec's glob skips links).
+        assert!(view.join("src/pkg/a.py").is_file() && !view.join("src/pkg/a.py").is_symlink());
         assert_eq!(std::fs::read_link(view.join("conf/extra")).unwrap(), extra);
         assert!(!view.join(".kfpx").exists());
     }
