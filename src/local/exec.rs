@@ -28,8 +28,9 @@ enum State {
     Pending,
     /// Waiting to retry after a failed attempt.
     Backoff(Instant),
+    /// Started; the process group is known once the process exists.
     Running {
-        pgid: i32,
+        pgid: Option<i32>,
     },
     Done(TaskStatus),
 }
@@ -44,16 +45,28 @@ pub struct Record {
     pub detail: String,
 }
 
-struct Finished {
-    idx: usize,
-    status: std::io::Result<ExitStatus>,
+/// What a task's thread reports: it builds the pod's view and starts the process off the
+/// scheduler's thread, so slow file systems and exec latency do not serialise the tasks.
+enum Msg {
+    Started {
+        idx: usize,
+        pgid: i32,
+    },
+    Exited {
+        idx: usize,
+        status: std::io::Result<ExitStatus>,
+        running: Box<Running>,
+    },
+    SpawnFailed {
+        idx: usize,
+        msg: String,
+    },
 }
 
 /// Everything one task attempt needs after its process ends.
 struct Running {
     launch: Launch,
     view: PathBuf,
-    started: Instant,
     out_dir: PathBuf,
 }
 
@@ -88,12 +101,13 @@ pub fn run(
             detail: String::new(),
         })
         .collect();
-    let mut running: BTreeMap<usize, Running> = BTreeMap::new();
     let mut volumes: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut failed = false;
     let mut interrupted = false;
     let mut term_at: Option<Instant> = None;
-    let (tx, rx) = mpsc::channel::<Finished>();
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut started_at: BTreeMap<usize, Instant> = BTreeMap::new();
     let python_dir = opts
         .python
         .parent()
@@ -105,6 +119,7 @@ pub fn run(
         if interrupt.load(Ordering::SeqCst) && !interrupted {
             interrupted = true;
             term_at = Some(Instant::now());
+            stop.store(true, Ordering::SeqCst);
             kill_all(&states, libc::SIGTERM);
         }
         // Skip what can no longer run; start what can.
@@ -138,9 +153,14 @@ pub fn run(
                     obs.event(Event::Skipped { task: &t.name });
                     continue;
                 }
-                if waiting || running.len() >= opts.jobs {
+                let active = states
+                    .iter()
+                    .filter(|s| matches!(s, State::Running { .. }))
+                    .count();
+                if waiting || active >= opts.jobs {
                     continue;
                 }
+                started_at.insert(i, Instant::now());
                 start_task(
                     i,
                     plan,
@@ -148,7 +168,6 @@ pub fn run(
                     state,
                     &mut states,
                     &mut records,
-                    &mut running,
                     &mut volumes,
                     &mut failed,
                     &volumes_dir,
@@ -156,6 +175,7 @@ pub fn run(
                     &logs,
                     &base_env,
                     &tx,
+                    &stop,
                     obs,
                 );
             }
@@ -188,28 +208,52 @@ pub fn run(
         let wait = next_wake(&states).map_or(TICK, |t| {
             t.saturating_duration_since(Instant::now()).min(TICK)
         });
-        match rx.recv_timeout(wait) {
-            Ok(f) => {
-                let i = f.idx;
-                let r = running.remove(&i).expect("a running task");
+        let msg = match rx.recv_timeout(wait) {
+            Ok(Msg::Started { idx, pgid }) => {
+                states[idx] = State::Running { pgid: Some(pgid) };
+                if interrupted {
+                    // SAFETY: signals the process group the task's thread created.
+                    unsafe {
+                        libc::kill(-pgid, libc::SIGTERM);
+                    }
+                }
+                None
+            }
+            Ok(Msg::SpawnFailed { idx, msg }) => Some((idx, Err(msg), None)),
+            Ok(Msg::Exited {
+                idx,
+                status,
+                running,
+            }) => Some((idx, Ok(status), Some(running))),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        match msg {
+            None => {}
+            Some((i, result, r)) => {
                 let t = &plan.tasks[i];
-                let elapsed = r.started.elapsed();
+                let elapsed = started_at.get(&i).map_or(Duration::ZERO, |s| s.elapsed());
                 records[i].elapsed += elapsed;
-                let mut detail = match &f.status {
-                    Ok(s) if s.success() => String::new(),
-                    Ok(s) => describe(s),
-                    Err(e) => format!("could not wait for the process: {e}"),
+                let mut detail = match &result {
+                    Ok(Ok(s)) if s.success() => String::new(),
+                    Ok(Ok(s)) => describe(s),
+                    Ok(Err(e)) => format!("could not wait for the process: {e}"),
+                    Err(msg) => msg.clone(),
                 };
                 if detail.is_empty() {
-                    if let Err(e) = collect_outputs(i, t, &r, state) {
-                        detail = e;
+                    if let Some(r) = &r {
+                        if let Err(e) = collect_outputs(i, t, r, state) {
+                            detail = e;
+                        }
                     }
                 }
                 let log = logs.join(format!("{}.log", file_name(&t.name)));
                 if !detail.is_empty() {
                     append_log(&log, &format!("kfpx: {detail}\n"));
                 }
-                let _ = std::fs::remove_dir_all(&r.out_dir);
+                if let Some(r) = &r {
+                    let _ = std::fs::remove_dir_all(&r.out_dir);
+                }
                 if interrupted {
                     states[i] = State::Done(TaskStatus::Interrupted);
                     records[i].status = TaskStatus::Interrupted;
@@ -257,8 +301,6 @@ pub fn run(
                     }
                 }
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
         if interrupted {
             // Escalate after the grace period.
@@ -305,7 +347,7 @@ fn next_wake(states: &[State]) -> Option<Instant> {
 
 fn kill_all(states: &[State], sig: i32) {
     for s in states {
-        if let State::Running { pgid } = s {
+        if let State::Running { pgid: Some(pgid) } = s {
             // SAFETY: kill(2) with a negative pid signals the process group we created.
             unsafe {
                 libc::kill(-*pgid, sig);
@@ -337,14 +379,14 @@ fn start_task(
     state: &mut RunState,
     states: &mut [State],
     records: &mut [Record],
-    running: &mut BTreeMap<usize, Running>,
     volumes: &mut BTreeMap<String, PathBuf>,
     failed: &mut bool,
     volumes_dir: &Path,
     tasks_dir: &Path,
     logs: &Path,
     base_env: &[(String, String)],
-    tx: &mpsc::Sender<Finished>,
+    tx: &mpsc::Sender<Msg>,
+    stop: &std::sync::Arc<AtomicBool>,
     obs: &mut dyn Observer,
 ) {
     let t = &plan.tasks[i];
@@ -442,33 +484,81 @@ fn start_task(
         }
         Ok(Action::Exec(l)) => l,
     };
-    match spawn(
-        i, &t.name, launch, opts, volumes, tasks_dir, &log_path, attempt, base_env, tx,
-    ) {
-        Ok((pgid, r)) => {
-            states[i] = State::Running { pgid };
-            running.insert(i, Running { started, ..r });
+    states[i] = State::Running { pgid: None };
+    let job = Job {
+        idx: i,
+        name: t.name.clone(),
+        launch,
+        project_root: opts.project_root.clone(),
+        env: opts.env.clone(),
+        volumes: volumes.clone(),
+        tasks_dir: tasks_dir.to_path_buf(),
+        log_path,
+        attempt,
+        base_env: base_env.to_vec(),
+    };
+    let tx = tx.clone();
+    let stop = stop.clone();
+    std::thread::spawn(move || {
+        let idx = job.idx;
+        match spawn(job) {
+            Ok((mut child, running)) => {
+                let pgid = child.id() as i32;
+                let _ = tx.send(Msg::Started { idx, pgid });
+                if stop.load(Ordering::SeqCst) {
+                    // SAFETY: signals the process group this thread just created.
+                    unsafe {
+                        libc::kill(-pgid, libc::SIGTERM);
+                    }
+                }
+                let status = child.wait();
+                let _ = tx.send(Msg::Exited {
+                    idx,
+                    status,
+                    running: Box::new(running),
+                });
+            }
+            Err(msg) => {
+                let _ = tx.send(Msg::SpawnFailed { idx, msg });
+            }
         }
-        Err(msg) => fail(states, records, state, failed, obs, msg),
-    }
+    });
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn(
-    i: usize,
-    name: &str,
+/// Everything a task's thread needs.
+struct Job {
+    idx: usize,
+    name: String,
     launch: Launch,
-    opts: &Options,
-    volumes: &BTreeMap<String, PathBuf>,
-    tasks_dir: &Path,
-    log_path: &Path,
+    project_root: PathBuf,
+    env: BTreeMap<String, String>,
+    volumes: BTreeMap<String, PathBuf>,
+    tasks_dir: PathBuf,
+    log_path: PathBuf,
     attempt: u32,
-    base_env: &[(String, String)],
-    tx: &mpsc::Sender<Finished>,
-) -> Result<(i32, Running), String> {
+    base_env: Vec<(String, String)>,
+}
+
+fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
+    let Job {
+        name,
+        launch,
+        project_root,
+        env: local_env,
+        volumes,
+        tasks_dir,
+        log_path,
+        attempt,
+        base_env,
+        ..
+    } = job;
+    let name = name.as_str();
+    let log_path = log_path.as_path();
     let task_dir = tasks_dir.join(file_name(name));
     // A retried pod starts from a fresh file system.
-    let _ = std::fs::remove_dir_all(&task_dir);
+    if attempt > 1 {
+        let _ = std::fs::remove_dir_all(&task_dir);
+    }
     let view_dir = task_dir.join("project");
     let out_dir = task_dir.join("outputs");
     let mut mounts: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
@@ -502,11 +592,11 @@ fn spawn(
     // (a private copy), not the volume and not what other pods write.
     if !volumes.is_empty() && !mounts.keys().any(|m| Path::new("data").starts_with(m)) {
         let copy = task_dir.join("image-data");
-        view::copy_tree(&opts.project_root.join("data"), &copy)
+        view::copy_tree(&project_root.join("data"), &copy)
             .map_err(|e| format!("cannot copy the project's data/ for the task: {e}"))?;
         mounts.insert(PathBuf::from("data"), copy);
     }
-    view::build(&opts.project_root, &view_dir, &mounts).map_err(|e| {
+    view::build(&project_root, &view_dir, &mounts).map_err(|e| {
         format!(
             "cannot build the task's project view in {}: {e}",
             view_dir.display()
@@ -542,7 +632,7 @@ fn spawn(
         env.push((k.clone(), map(v)));
     }
     for (var, _secret, _optional) in &launch.secret_env {
-        if let Some(v) = opts.env.get(var) {
+        if let Some(v) = local_env.get(var) {
             env.push((var.clone(), v.clone()));
         }
     }
@@ -564,20 +654,13 @@ fn spawn(
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(err_log));
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child =
+    let child =
         spawn_retrying_busy(&mut cmd).map_err(|e| format!("cannot start `{}`: {e}", argv[0]))?;
-    let pgid = child.id() as i32;
-    let tx = tx.clone();
-    std::thread::spawn(move || {
-        let status = child.wait();
-        let _ = tx.send(Finished { idx: i, status });
-    });
     Ok((
-        pgid,
+        child,
         Running {
             launch: Launch { outputs, ..launch },
             view: view_dir,
-            started: Instant::now(),
             out_dir,
         },
     ))
