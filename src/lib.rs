@@ -13,6 +13,7 @@ pub mod kfp;
 pub mod local;
 pub mod output;
 pub mod project;
+pub mod redact;
 
 use std::process::ExitCode;
 
