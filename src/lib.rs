@@ -11,6 +11,7 @@ pub mod error;
 pub mod files;
 pub mod graph;
 pub mod kfp;
+pub mod local;
 pub mod output;
 pub mod project;
 pub mod redact;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod graph;
 pub mod init;
 pub mod list_pipelines;
+pub mod run_local;
 pub mod run_once;
 pub mod schedule;
 pub mod ui;
@@ -59,6 +60,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::RunOnce(args) => run_once::run(&ctx, args),
         Command::Schedule(args) => schedule::run(&ctx, args),
         Command::ListPipelines(args) => list_pipelines::run(&ctx, args),
+        Command::RunLocal(args) => run_local::run(&ctx, args),
         Command::Ui(args) => ui::run(&ctx, args),
         Command::Graph(args) => graph::run(&ctx, args),
         Command::Config(args) => config::run(&ctx, args),

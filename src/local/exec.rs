@@ -1,0 +1,804 @@
+//! The scheduler: starts each task of a [`Plan`] as its own process group once its upstream
+//! tasks allow it, up to `jobs` at a time; after a failure only exit tasks start (as KFP and
+//! Argo run exit handlers); retries per the task's policy; an interrupt stops every running
+//! group (SIGTERM, then SIGKILL after a grace period) and starts nothing more.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::local::plan::{
+    Action, Launch, MountSource, Outcome, Plan, RunState, Spec, IMAGE_PROJECT_ROOT,
+};
+use crate::local::{argo, v2, view, Event, LocalError, Observer, Options, TaskStatus};
+
+/// How long a task's process group gets between SIGTERM and SIGKILL after an interrupt.
+const KILL_GRACE: Duration = Duration::from_secs(5);
+/// How often the loop looks at the interrupt flag while tasks run.
+const TICK: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Pending,
+    /// Waiting to retry after a failed attempt.
+    Backoff(Instant),
+    /// Started; the process group is known once the process exists.
+    Running {
+        pgid: Option<i32>,
+    },
+    Done(TaskStatus),
+}
+
+/// Per task result, for the summary.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub status: TaskStatus,
+    pub attempts: u32,
+    pub elapsed: Duration,
+    pub first_start: Option<Instant>,
+    pub detail: String,
+}
+
+/// What a task's thread reports: it builds the pod's view and starts the process off the
+/// scheduler's thread, so slow file systems and exec latency do not serialise the tasks.
+enum Msg {
+    Started {
+        idx: usize,
+        pgid: i32,
+    },
+    Exited {
+        idx: usize,
+        status: std::io::Result<ExitStatus>,
+        running: Box<Running>,
+    },
+    SpawnFailed {
+        idx: usize,
+        msg: String,
+    },
+}
+
+/// Everything one task attempt needs after its process ends.
+struct Running {
+    launch: Launch,
+    view: PathBuf,
+    out_dir: PathBuf,
+}
+
+pub struct Outcomes {
+    pub records: Vec<Record>,
+    pub interrupted: bool,
+    pub kept_volumes: Vec<PathBuf>,
+}
+
+pub fn run(
+    plan: &Plan,
+    opts: &Options,
+    run_dir: &Path,
+    state: &mut RunState,
+    obs: &mut dyn Observer,
+    interrupt: &AtomicBool,
+) -> Result<Outcomes, LocalError> {
+    let n = plan.tasks.len();
+    let logs = run_dir.join("logs");
+    let tasks_dir = run_dir.join("tasks");
+    let volumes_dir = run_dir.join("volumes");
+    for d in [&logs, &tasks_dir] {
+        std::fs::create_dir_all(d).map_err(|e| LocalError::io("create", d, e))?;
+    }
+    let mut states = vec![State::Pending; n];
+    let mut records: Vec<Record> = (0..n)
+        .map(|_| Record {
+            status: TaskStatus::Skipped,
+            attempts: 0,
+            elapsed: Duration::ZERO,
+            first_start: None,
+            detail: String::new(),
+        })
+        .collect();
+    let mut volumes: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut failed = false;
+    let mut interrupted = false;
+    let mut term_at: Option<Instant> = None;
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let mut started_at: BTreeMap<usize, Instant> = BTreeMap::new();
+    let python_dir = opts
+        .python
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf);
+    let base_env = base_env(&opts.env, python_dir.as_deref());
+
+    loop {
+        if interrupt.load(Ordering::SeqCst) && !interrupted {
+            interrupted = true;
+            term_at = Some(Instant::now());
+            stop.store(true, Ordering::SeqCst);
+            kill_all(&states, libc::SIGTERM);
+        }
+        // Skip what can no longer run; start what can.
+        if !interrupted {
+            for i in 0..n {
+                if states[i] != State::Pending {
+                    continue;
+                }
+                let t = &plan.tasks[i];
+                if failed && !t.exit {
+                    states[i] = State::Done(TaskStatus::Skipped);
+                    state.outcomes.insert(i, Outcome::Skipped);
+                    obs.event(Event::Skipped { task: &t.name });
+                    continue;
+                }
+                let mut blocked = false;
+                let mut waiting = false;
+                for d in &t.deps {
+                    match &states[d.task] {
+                        State::Done(s) => {
+                            if d.needs_success && *s != TaskStatus::Succeeded {
+                                blocked = true;
+                            }
+                        }
+                        _ => waiting = true,
+                    }
+                }
+                if blocked {
+                    states[i] = State::Done(TaskStatus::Skipped);
+                    state.outcomes.insert(i, Outcome::Skipped);
+                    obs.event(Event::Skipped { task: &t.name });
+                    continue;
+                }
+                let active = states
+                    .iter()
+                    .filter(|s| matches!(s, State::Running { .. }))
+                    .count();
+                if waiting || active >= opts.jobs {
+                    continue;
+                }
+                started_at.insert(i, Instant::now());
+                start_task(
+                    i,
+                    plan,
+                    opts,
+                    state,
+                    &mut states,
+                    &mut records,
+                    &mut volumes,
+                    &mut failed,
+                    &volumes_dir,
+                    &tasks_dir,
+                    &logs,
+                    &base_env,
+                    &tx,
+                    &stop,
+                    obs,
+                );
+            }
+            // Retries whose delay has passed go back to pending.
+            let now = Instant::now();
+            let mut woke = false;
+            for s in states.iter_mut() {
+                if let State::Backoff(t) = s {
+                    if *t <= now {
+                        *s = State::Pending;
+                        woke = true;
+                    }
+                }
+            }
+            if woke {
+                continue;
+            }
+        }
+        let busy = states
+            .iter()
+            .any(|s| matches!(s, State::Running { .. } | State::Backoff(_)));
+        if !busy {
+            // Anything still pending waits for nothing that can happen: the run is over.
+            break;
+        }
+        let any_running = states.iter().any(|s| matches!(s, State::Running { .. }));
+        if interrupted && !any_running {
+            break;
+        }
+        let wait = next_wake(&states).map_or(TICK, |t| {
+            t.saturating_duration_since(Instant::now()).min(TICK)
+        });
+        let msg = match rx.recv_timeout(wait) {
+            Ok(Msg::Started { idx, pgid }) => {
+                states[idx] = State::Running { pgid: Some(pgid) };
+                if interrupted {
+                    // SAFETY: signals the process group the task's thread created.
+                    unsafe {
+                        libc::kill(-pgid, libc::SIGTERM);
+                    }
+                }
+                None
+            }
+            Ok(Msg::SpawnFailed { idx, msg }) => Some((idx, Err(msg), None)),
+            Ok(Msg::Exited {
+                idx,
+                status,
+                running,
+            }) => Some((idx, Ok(status), Some(running))),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        match msg {
+            None => {}
+            Some((i, result, r)) => {
+                let t = &plan.tasks[i];
+                let elapsed = started_at.get(&i).map_or(Duration::ZERO, |s| s.elapsed());
+                records[i].elapsed += elapsed;
+                let mut detail = match &result {
+                    Ok(Ok(s)) if s.success() => String::new(),
+                    Ok(Ok(s)) => describe(s),
+                    Ok(Err(e)) => format!("could not wait for the process: {e}"),
+                    Err(msg) => msg.clone(),
+                };
+                if detail.is_empty() {
+                    if let Some(r) = &r {
+                        if let Err(e) = collect_outputs(i, t, r, state) {
+                            detail = e;
+                        }
+                    }
+                }
+                let log = logs.join(format!("{}.log", file_name(&t.name)));
+                if !detail.is_empty() {
+                    append_log(&log, &format!("kfpx: {detail}\n"));
+                }
+                if let Some(r) = &r {
+                    let _ = std::fs::remove_dir_all(&r.out_dir);
+                }
+                if interrupted {
+                    states[i] = State::Done(TaskStatus::Interrupted);
+                    records[i].status = TaskStatus::Interrupted;
+                    records[i].detail = "stopped by Ctrl-C".into();
+                    obs.event(Event::Finished {
+                        task: &t.name,
+                        status: TaskStatus::Interrupted,
+                        elapsed,
+                        attempt: records[i].attempts,
+                        retry_in: None,
+                        detail: "stopped by Ctrl-C",
+                    });
+                    continue;
+                }
+                if detail.is_empty() {
+                    states[i] = State::Done(TaskStatus::Succeeded);
+                    records[i].status = TaskStatus::Succeeded;
+                    state.outcomes.insert(i, Outcome::Succeeded);
+                    obs.event(Event::Finished {
+                        task: &t.name,
+                        status: TaskStatus::Succeeded,
+                        elapsed,
+                        attempt: records[i].attempts,
+                        retry_in: None,
+                        detail: "",
+                    });
+                } else {
+                    let retry_in = retry_delay(t, &records[i], opts.no_retry);
+                    obs.event(Event::Finished {
+                        task: &t.name,
+                        status: TaskStatus::Failed,
+                        elapsed,
+                        attempt: records[i].attempts,
+                        retry_in,
+                        detail: &detail,
+                    });
+                    records[i].detail = detail;
+                    if let Some(d) = retry_in {
+                        states[i] = State::Backoff(Instant::now() + d);
+                    } else {
+                        states[i] = State::Done(TaskStatus::Failed);
+                        records[i].status = TaskStatus::Failed;
+                        state.outcomes.insert(i, Outcome::Failed);
+                        failed = true;
+                    }
+                }
+            }
+        }
+        if interrupted {
+            // Escalate after the grace period.
+            if term_at.is_some_and(|t| t.elapsed() > KILL_GRACE) {
+                kill_all(&states, libc::SIGKILL);
+            }
+            // Backoffs and pending tasks never start.
+            for s in states.iter_mut() {
+                if matches!(s, State::Backoff(_)) {
+                    *s = State::Done(TaskStatus::Interrupted);
+                }
+            }
+        }
+    }
+    for (i, s) in states.iter().enumerate() {
+        if let State::Done(st) = s {
+            records[i].status = *st;
+        } else if interrupted {
+            records[i].status = TaskStatus::Skipped;
+        }
+    }
+    if !opts.keep_views {
+        let _ = std::fs::remove_dir_all(&tasks_dir);
+    }
+    // Only removed when no volume is left in it.
+    let _ = std::fs::remove_dir(&volumes_dir);
+    let kept_volumes = volumes.into_values().filter(|p| p.exists()).collect();
+    Ok(Outcomes {
+        records,
+        interrupted,
+        kept_volumes,
+    })
+}
+
+fn next_wake(states: &[State]) -> Option<Instant> {
+    states
+        .iter()
+        .filter_map(|s| match s {
+            State::Backoff(t) => Some(*t),
+            _ => None,
+        })
+        .min()
+}
+
+fn kill_all(states: &[State], sig: i32) {
+    for s in states {
+        if let State::Running { pgid: Some(pgid) } = s {
+            // SAFETY: kill(2) with a negative pid signals the process group we created.
+            unsafe {
+                libc::kill(-*pgid, sig);
+            }
+        }
+    }
+}
+
+/// The delay before the next attempt, or `None` when the policy allows no more.
+fn retry_delay(t: &crate::local::plan::Task, rec: &Record, no_retry: bool) -> Option<Duration> {
+    if no_retry || rec.attempts > t.retry.limit {
+        return None;
+    }
+    let delay = t.retry.delay(rec.attempts);
+    if let (Some(max), Some(first)) = (t.retry.max_duration, rec.first_start) {
+        // Argo: no retry once the next attempt would start after first start + maxDuration.
+        if first.elapsed() + delay > max {
+            return None;
+        }
+    }
+    Some(delay)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_task(
+    i: usize,
+    plan: &Plan,
+    opts: &Options,
+    state: &mut RunState,
+    states: &mut [State],
+    records: &mut [Record],
+    volumes: &mut BTreeMap<String, PathBuf>,
+    failed: &mut bool,
+    volumes_dir: &Path,
+    tasks_dir: &Path,
+    logs: &Path,
+    base_env: &[(String, String)],
+    tx: &mpsc::Sender<Msg>,
+    stop: &std::sync::Arc<AtomicBool>,
+    obs: &mut dyn Observer,
+) {
+    let t = &plan.tasks[i];
+    records[i].attempts += 1;
+    let attempt = records[i].attempts;
+    let started = Instant::now();
+    records[i].first_start.get_or_insert(started);
+    obs.event(Event::Started {
+        task: &t.name,
+        attempt,
+    });
+    let log_path = logs.join(format!("{}.log", file_name(&t.name)));
+    let action = match &t.spec {
+        Spec::V2(l) => v2::resolve(l, i, &t.name, state),
+        Spec::Argo(l) => argo::resolve(l, &t.name, state),
+    };
+    let fail = |states: &mut [State],
+                records: &mut [Record],
+                state: &mut RunState,
+                failed: &mut bool,
+                obs: &mut dyn Observer,
+                msg: String| {
+        append_log(&log_path, &format!("kfpx: {msg}\n"));
+        states[i] = State::Done(TaskStatus::Failed);
+        records[i].status = TaskStatus::Failed;
+        records[i].detail = msg.clone();
+        state.outcomes.insert(i, Outcome::Failed);
+        *failed = true;
+        obs.event(Event::Finished {
+            task: &t.name,
+            status: TaskStatus::Failed,
+            elapsed: started.elapsed(),
+            attempt,
+            retry_in: None,
+            detail: &msg,
+        });
+    };
+    let done_ok = |states: &mut [State],
+                   records: &mut [Record],
+                   state: &mut RunState,
+                   obs: &mut dyn Observer,
+                   note: &str| {
+        append_log(&log_path, &format!("kfpx: {note}\n"));
+        states[i] = State::Done(TaskStatus::Succeeded);
+        records[i].status = TaskStatus::Succeeded;
+        records[i].elapsed = started.elapsed();
+        state.outcomes.insert(i, Outcome::Succeeded);
+        obs.event(Event::Finished {
+            task: &t.name,
+            status: TaskStatus::Succeeded,
+            elapsed: started.elapsed(),
+            attempt,
+            retry_in: None,
+            detail: "",
+        });
+    };
+    let launch = match action {
+        Err(msg) => return fail(states, records, state, failed, obs, msg),
+        Ok(Action::CreateVolume {
+            name,
+            outputs,
+            globals,
+        }) => {
+            let dir = volumes_dir.join(file_name(&name));
+            if let Err(e) = std::fs::create_dir_all(&dir) {
+                let msg = format!("cannot create volume directory {}: {e}", dir.display());
+                return fail(states, records, state, failed, obs, msg);
+            }
+            volumes.insert(name.clone(), dir.clone());
+            state.outputs.insert(i, outputs);
+            for (g, v) in globals {
+                state.globals.insert(g, v);
+            }
+            let note = format!("volume {name} created at {}", dir.display());
+            return done_ok(states, records, state, obs, &note);
+        }
+        Ok(Action::DeleteVolume { name }) => {
+            let note = match volumes.get(&name) {
+                Some(dir) if opts.keep => {
+                    format!("volume {name} kept at {} (--keep)", dir.display())
+                }
+                Some(dir) => {
+                    if let Err(e) = std::fs::remove_dir_all(dir) {
+                        let msg = format!("cannot delete volume directory {}: {e}", dir.display());
+                        return fail(states, records, state, failed, obs, msg);
+                    }
+                    format!("volume {name} deleted")
+                }
+                None => {
+                    let msg = format!("volume {name} was not created by this run");
+                    return fail(states, records, state, failed, obs, msg);
+                }
+            };
+            return done_ok(states, records, state, obs, &note);
+        }
+        Ok(Action::Exec(l)) => l,
+    };
+    states[i] = State::Running { pgid: None };
+    let job = Job {
+        idx: i,
+        name: t.name.clone(),
+        launch,
+        project_root: opts.project_root.clone(),
+        env: opts.env.clone(),
+        volumes: volumes.clone(),
+        tasks_dir: tasks_dir.to_path_buf(),
+        log_path,
+        attempt,
+        base_env: base_env.to_vec(),
+    };
+    let tx = tx.clone();
+    let stop = stop.clone();
+    std::thread::spawn(move || {
+        let idx = job.idx;
+        match spawn(job) {
+            Ok((mut child, running)) => {
+                let pgid = child.id() as i32;
+                let _ = tx.send(Msg::Started { idx, pgid });
+                if stop.load(Ordering::SeqCst) {
+                    // SAFETY: signals the process group this thread just created.
+                    unsafe {
+                        libc::kill(-pgid, libc::SIGTERM);
+                    }
+                }
+                let status = child.wait();
+                let _ = tx.send(Msg::Exited {
+                    idx,
+                    status,
+                    running: Box::new(running),
+                });
+            }
+            Err(msg) => {
+                let _ = tx.send(Msg::SpawnFailed { idx, msg });
+            }
+        }
+    });
+}
+
+/// Everything a task's thread needs.
+struct Job {
+    idx: usize,
+    name: String,
+    launch: Launch,
+    project_root: PathBuf,
+    env: BTreeMap<String, String>,
+    volumes: BTreeMap<String, PathBuf>,
+    tasks_dir: PathBuf,
+    log_path: PathBuf,
+    attempt: u32,
+    base_env: Vec<(String, String)>,
+}
+
+fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
+    let Job {
+        name,
+        launch,
+        project_root,
+        env: local_env,
+        volumes,
+        tasks_dir,
+        log_path,
+        attempt,
+        base_env,
+        ..
+    } = job;
+    let name = name.as_str();
+    let log_path = log_path.as_path();
+    let task_dir = tasks_dir.join(file_name(name));
+    // A retried pod starts from a fresh file system.
+    if attempt > 1 {
+        let _ = std::fs::remove_dir_all(&task_dir);
+    }
+    let view_dir = task_dir.join("project");
+    let out_dir = task_dir.join("outputs");
+    let mut mounts: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    for (n, m) in launch.mounts.iter().enumerate() {
+        let local = match &m.source {
+            MountSource::Volume(pvc) => volumes.get(pvc).cloned().ok_or_else(|| {
+                format!("mounts PVC `{pvc}` at {}, which this run did not create; run-local can only mount the run's own volumes", m.path)
+            })?,
+            MountSource::EmptyDir => {
+                let d = task_dir.join(format!("emptydir-{n}"));
+                std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                d
+            }
+        };
+        match Path::new(&m.path).strip_prefix(IMAGE_PROJECT_ROOT) {
+            Ok(rel) if !rel.as_os_str().is_empty() => {
+                mounts.insert(rel.to_path_buf(), local);
+            }
+            _ if m.source == MountSource::EmptyDir => {
+                // An emptyDir outside the project (e.g. /dev/shm): the host's directory serves.
+            }
+            _ => {
+                return Err(format!(
+                    "mounts a volume at {}, outside the image's project root {IMAGE_PROJECT_ROOT}; run-local cannot place it there",
+                    m.path
+                ))
+            }
+        }
+    }
+    // With a data volume in the run, a pod that does not mount it sees the image's own data/
+    // (a private copy), not the volume and not what other pods write.
+    if !volumes.is_empty() && !mounts.keys().any(|m| Path::new("data").starts_with(m)) {
+        let copy = task_dir.join("image-data");
+        view::copy_tree(&project_root.join("data"), &copy)
+            .map_err(|e| format!("cannot copy the project's data/ for the task: {e}"))?;
+        mounts.insert(PathBuf::from("data"), copy);
+    }
+    view::build(&project_root, &view_dir, &mounts).map_err(|e| {
+        format!(
+            "cannot build the task's project view in {}: {e}",
+            view_dir.display()
+        )
+    })?;
+    let view_str = view_dir.to_string_lossy().into_owned();
+    // Output files: under the project root they land in the view; elsewhere in the task's
+    // own directory, and the command's mention of the path follows.
+    let mut rewrites: Vec<(String, String)> = Vec::new();
+    let mut outputs = Vec::new();
+    for (k, p) in &launch.outputs {
+        let local = local_path(p, &view_str, &out_dir);
+        if let Some(parent) = Path::new(&local).parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if !p.starts_with(IMAGE_PROJECT_ROOT) {
+            rewrites.push((p.clone(), local.clone()));
+        }
+        outputs.push((k.clone(), local));
+    }
+    let map = |s: &str| -> String {
+        let mut s = view::map_root(s, IMAGE_PROJECT_ROOT, &view_str);
+        for (from, to) in &rewrites {
+            if s.contains(from.as_str()) {
+                s = s.replace(from.as_str(), to);
+            }
+        }
+        s
+    };
+    let argv: Vec<String> = launch.argv.iter().map(|a| map(a)).collect();
+    let mut env: Vec<(String, String)> = base_env.to_vec();
+    for (k, v) in &launch.env {
+        env.push((k.clone(), map(v)));
+    }
+    for (var, _secret, _optional) in &launch.secret_env {
+        if let Some(v) = local_env.get(var) {
+            env.push((var.clone(), v.clone()));
+        }
+    }
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| format!("cannot open log {}: {e}", log_path.display()))?;
+    let _ = writeln!(log, "=== kfpx: {name}, attempt {attempt} ===");
+    let err_log = log
+        .try_clone()
+        .map_err(|e| format!("cannot open log {}: {e}", log_path.display()))?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(&view_dir)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log))
+        .stderr(Stdio::from(err_log));
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child =
+        spawn_retrying_busy(&mut cmd).map_err(|e| format!("cannot start `{}`: {e}", argv[0]))?;
+    Ok((
+        child,
+        Running {
+            launch: Launch { outputs, ..launch },
+            view: view_dir,
+            out_dir,
+        },
+    ))
+}
+
+/// Executing a file another thread has just written can fail with ETXTBSY while a forked child
+/// still holds it open for writing; retry briefly (as the probe does).
+fn spawn_retrying_busy(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn local_path(p: &str, view: &str, out_dir: &Path) -> String {
+    if let Some(rest) = p.strip_prefix(IMAGE_PROJECT_ROOT) {
+        format!("{view}{rest}")
+    } else {
+        out_dir
+            .join(p.trim_start_matches('/'))
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// Read the output parameters a successful command wrote; check Argo's output artifacts exist.
+fn collect_outputs(
+    i: usize,
+    t: &crate::local::plan::Task,
+    r: &Running,
+    state: &mut RunState,
+) -> Result<(), String> {
+    let mut values = BTreeMap::new();
+    for (k, path) in &r.launch.outputs {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("output parameter `{k}`: cannot read {path}: {e}"))?;
+        let v = match &t.spec {
+            Spec::V2(l) => v2::output_value(l, k, &text)?,
+            Spec::Argo(_) => Value::String(text),
+        };
+        values.insert(k.clone(), v);
+    }
+    let view = r.view.to_string_lossy();
+    for (p, optional) in &r.launch.artifacts {
+        let local = local_path(p, &view, &r.out_dir);
+        if !*optional && std::fs::symlink_metadata(&local).is_err() {
+            return Err(format!(
+                "output artifact {p} was not written (Argo fails a step whose non-optional artifact is missing)"
+            ));
+        }
+    }
+    for (out, global) in &r.launch.globals {
+        if let Some(v) = values.get(out) {
+            let s = v
+                .as_str()
+                .map(String::from)
+                .unwrap_or_else(|| v.to_string());
+            state.globals.insert(global.clone(), s);
+        }
+    }
+    state.outputs.insert(i, values);
+    Ok(())
+}
+
+/// The environment every task starts from: what an image's shell has (PATH with the project's
+/// interpreter first, HOME, locale), the user's opt-outs of telemetry, nothing else of this
+/// machine's environment.
+fn base_env(local: &BTreeMap<String, String>, python_dir: Option<&Path>) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    let sys_path = local
+        .get("PATH")
+        .cloned()
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_string());
+    let path = match python_dir {
+        Some(d) => format!("{}:{sys_path}", d.display()),
+        None => sys_path,
+    };
+    env.push(("PATH".to_string(), path));
+    if let Some(d) = python_dir {
+        if let Some(venv) = d.parent().filter(|v| v.join("pyvenv.cfg").is_file()) {
+            env.push(("VIRTUAL_ENV".to_string(), venv.display().to_string()));
+        }
+    }
+    for k in [
+        "HOME",
+        "USER",
+        "LOGNAME",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TZ",
+        "TMPDIR",
+        "KEDRO_DISABLE_TELEMETRY",
+        "DO_NOT_TRACK",
+    ] {
+        if let Some(v) = local.get(k) {
+            env.push((k.to_string(), v.clone()));
+        }
+    }
+    env
+}
+
+fn describe(s: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(c) = s.code() {
+        format!("exit code {c}")
+    } else if let Some(sig) = s.signal() {
+        format!("killed by signal {sig}")
+    } else {
+        "failed".to_string()
+    }
+}
+
+fn append_log(path: &Path, text: &str) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// A task name as a file name (names may hold `/` for nested tasks).
+pub fn file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
