@@ -15,7 +15,7 @@ pub mod project;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 pub use error::Error;
 
@@ -39,8 +39,8 @@ pub fn main_entry() -> ExitCode {
             output::one_line(msg)
         );
     }));
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let matches = cli::Cli::command()
+    let args = cli::normalize_args(std::env::args_os().collect());
+    let matches = cli::command()
         .color(clap_color(&args))
         .get_matches_from(&args);
     let mut cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
