@@ -185,7 +185,7 @@ pub fn command() -> clap::Command {
     cmd.build();
     let globals: Vec<clap::Id> = cmd
         .get_arguments()
-        .filter(|a| a.is_global_set())
+        .filter(|a| a.is_global_set() || a.get_id() == "version")
         .map(|a| a.get_id().clone())
         .collect();
     for sub in cmd.get_subcommands_mut() {
@@ -646,10 +646,9 @@ pub enum ConfigFormat {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// Aligned columns or `key: value` lines, fitted to the terminal.
+    // No doc comments on the values: clap would list them one per line in every --help.
     #[default]
     Table,
-    /// The table with every column (ids included), not fitted.
     Wide,
     Json,
     Yaml,
@@ -660,4 +659,64 @@ pub struct CompletionsArgs {
     /// Shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        let argv = std::iter::once("kfpx")
+            .chain(args.iter().copied())
+            .map(std::ffi::OsString::from)
+            .collect();
+        normalize_args(argv)
+            .into_iter()
+            .skip(1)
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kedro_kubeflow_dash_en_becomes_the_long_option_after_run_once_and_schedule() {
+        assert_eq!(
+            norm(&["run-once", "-en", "ns", "-e", "prod"]),
+            ["run-once", "--experiment-namespace", "ns", "-e", "prod"]
+        );
+        assert_eq!(
+            norm(&["schedule", "-en=ns"]),
+            ["schedule", "--experiment-namespace=ns"]
+        );
+        // Not a command with that option, or after `--`: untouched.
+        assert_eq!(norm(&["compile", "-en"]), ["compile", "-en"]);
+        assert_eq!(norm(&["run-once", "--", "-en"]), ["run-once", "--", "-en"]);
+    }
+
+    #[test]
+    fn server_options_before_the_command_move_after_it() {
+        assert_eq!(
+            norm(&[
+                "--host",
+                "http://h",
+                "-e",
+                "prod",
+                "--insecure-skip-tls-verify",
+                "run-once"
+            ]),
+            [
+                "-e",
+                "prod",
+                "run-once",
+                "--host",
+                "http://h",
+                "--insecure-skip-tls-verify"
+            ]
+        );
+        assert_eq!(
+            norm(&["--host=http://h", "-C", "run-once", "list-pipelines"]),
+            ["-C", "run-once", "list-pipelines", "--host=http://h"],
+            "a global option's value is not taken for the command"
+        );
+        assert_eq!(norm(&["--host", "http://h"]), ["--host", "http://h"]);
+    }
 }
