@@ -383,6 +383,23 @@ fn list_pipelines_on_a_v1_only_server_uses_v1_when_nothing_says_otherwise() {
 }
 
 #[test]
+fn a_host_path_with_no_kfp_api_says_so_instead_of_a_bare_404() {
+    let fake = FakeKfp::start();
+    let out = kfpx()
+        .args(["list-pipelines", "--host", &format!("{}/wrong", fake.url())])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: no KFP API at "), "{err}");
+    assert!(
+        err.contains("  help: the host came from --host: check its path"),
+        "{err}"
+    );
+    assert!(!err.contains("page not found"), "{err}");
+}
+
+#[test]
 fn upload_to_a_v1_only_server_names_the_config_line_to_change() {
     let fake = v1_only();
     let (_tmp, root) = example_copy(|t| t);

@@ -96,8 +96,20 @@ pub async fn connect(
         .client
         .call(Call::get("/healthz", "the health check").on_api(other(version)))
         .await;
-    if there.is_err() {
-        return Ok(kfp);
+    match there {
+        Ok(_) => {}
+        Err(KfpError::Rejected { status: 404, .. }) => {
+            return Err(Error::Message(with_help(
+                format!("no KFP API at {}", kfp.client.shown_endpoint()),
+                "/apis/v2beta1/healthz and /apis/v1beta1/healthz both answer 404",
+                &format!(
+                    "the host came from {}: check its path (behind Kubeflow's gateway it \
+                     ends in /pipeline, e.g. https://kubeflow.example.com/pipeline)",
+                    sources.host(args)
+                ),
+            )))
+        }
+        Err(_) => return Ok(kfp),
     }
     let (want, have) = (number(version), number(other(version)));
     let api = |v: KfpVersion| match v {
