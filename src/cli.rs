@@ -1,5 +1,17 @@
 //! Command-line definitions (clap derive). Only declarations live here: help texts, defaults,
 //! env fallbacks. Each subcommand's behaviour is in `src/commands/<name>.rs`.
+//!
+//! Conventions for a new subcommand:
+//! * a result printed for people or programs takes `#[command(flatten)] output: OutputArgs`
+//!   (`-o/--output table|wide|json|yaml`; print with `kfp::present::machine`); a file written
+//!   is `-f/--file` or a positional, never `-o`;
+//! * pipeline parameters take `#[command(flatten)] params: ParamArgs` (`--param`, `--params`;
+//!   `ParamArgs::items()` into `commands::build::prepare`);
+//! * server commands flatten `ServerArgs` and connect with `commands::server::connect`, then
+//!   map their error through `commands::server::explain`;
+//! * give it `#[command(after_help = examples::NAME)]` with 2 to 4 example lines (a test runs
+//!   each through the parser); [`command`] hides the global options from its help and adds
+//!   [`HELP_FOOTER`] by itself.
 
 use std::path::PathBuf;
 

@@ -11,7 +11,10 @@
 //! * Use `tracing::{info, debug}!` for steps and HTTP lines (`-v`), [`warn`] for warnings,
 //!   [`status`] for the few progress lines a user should see by default (e.g. "Pipeline
 //!   created"; hidden by `-q`). Never log secrets.
-//! * [`error`] prints the final `error: <message>` line (always, even with `-q`), in one line.
+//! * [`error`] prints the final error (always, even with `-q`): `error: <what, where>` and, for
+//!   lines of the message starting with `cause:` / `help:`, indented lines below it (build such
+//!   messages with [`with_help`]; other line breaks are joined into the first line). Ctrl-C
+//!   (`Error::Interrupted`) is printed calmly, without `error:`, on a cleared line.
 //!
 //! # Colour
 //! [`color_stderr`] / [`color_stdout`]: `--color always` → yes; `--color never` → no; `auto` →
@@ -23,9 +26,12 @@
 //!   (`kfpx … | head`) is not an error.
 //! * [`print_json`]`(&value)` (pretty, with a final newline) and [`print_yaml`]`(&value)` for
 //!   `--output json|yaml`. Use `BTreeMap`s or structs so that output is deterministic.
-//! * [`table`]`(&["Name", "ID"])` returns a `comfy_table::Table` styled like kedro-kubeflow's
-//!   listing (header, dashes, aligned columns, no wrapping, bold header only when colour is
-//!   allowed on stdout); add rows with `add_row(vec![..])`, then [`print_table`]`(&t)`.
+//! * [`FitTable`]`::new(&["Name", "Latest version", "Created"]).shrink(&[0, 1])`: a table in
+//!   kedro-kubeflow's look fitted to [`table_width`] (`$COLUMNS`, else the terminal; none when
+//!   piped), the shrinkable columns cut with `…`; `-o wide` prints it unfitted. Use [`age_of`]
+//!   for timestamps people read ("2h ago").
+//! * [`table`]`(&["Name", "ID"])` returns a plain `comfy_table::Table` in the same look (not
+//!   fitted); add rows with `add_row(vec![..])`, then [`print_table`]`(&t)`.
 //!
 //! # Progress (stderr)
 //! [`Progress::start`]`("Waiting for run …")` shows a spinner with the elapsed time when
