@@ -489,9 +489,18 @@ fn init_with_github_actions_writes_two_working_workflows() {
             .filter_map(|s| s["uses"].as_str().map(str::to_string))
             .collect();
         assert!(
-            uses.contains(&"docker/build-push-action@v6".to_string()),
+            uses.contains(&"docker/build-push-action@v7".to_string()),
             "{uses:?}"
         );
+        // kfpx comes from pip, at the version of the binary that wrote the workflow.
+        assert!(
+            text.contains(&format!(
+                "pip install -r requirements.txt \"kedro-kfpx=={}\"",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{text}"
+        );
+        assert!(!text.contains("cargo"), "{text}");
     }
 
     // The config reads the commit the workflow exports.

@@ -18,6 +18,10 @@ const CONFIG_TEMPLATE: &str = include_str!("../../templates/kubeflow.yaml.j2");
 const ON_PUSH_TEMPLATE: &str = include_str!("../../templates/github/kfpx-on-push.yml.j2");
 const ON_MERGE_TEMPLATE: &str = include_str!("../../templates/github/kfpx-on-merge.yml.j2");
 
+/// kfpx's Python distribution on PyPI (the `kfpx` binary plus the Kedro plugin; see
+/// pyproject.toml). The generated workflows `pip install` it at this binary's version.
+pub const PYPI_PACKAGE: &str = "kedro-kfpx";
+
 /// Placeholder for the commit in the image and run name of the GitHub Actions setup.
 const COMMIT_PLACEHOLDER: &str = "${oc.env:KEDRO_CONFIG_COMMIT_ID, unknown-commit}";
 
@@ -133,6 +137,7 @@ pub fn render_all(
         scheduled_run_name => escape_braces(&literal),
         github_actions => with_github_actions,
         kfpx_version => env!("CARGO_PKG_VERSION"),
+        pypi_package => PYPI_PACKAGE,
         default_branch => default_branch,
         requirements => requirements_file(&project.root),
     };
@@ -369,6 +374,35 @@ mod tests {
         );
     }
 
+    /// The actions the generated workflows use, in step order, at their current major versions
+    /// (each action's own repository, newest release tag and README, checked 2026-12:
+    /// actions/checkout v7, docker/login-action v4, docker/setup-buildx-action v4,
+    /// docker/build-push-action v7, actions/setup-python v7). A downgrade fails here; an
+    /// upgrade is a reviewed change of this list.
+    const CURRENT_ACTIONS: [&str; 5] = [
+        "actions/checkout@v7",
+        "docker/login-action@v4",
+        "docker/setup-buildx-action@v4",
+        "docker/build-push-action@v7",
+        "actions/setup-python@v7",
+    ];
+
+    #[test]
+    fn the_pypi_package_is_the_one_pyproject_builds() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pyproject.toml");
+        let pyproject: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        assert_eq!(pyproject["project"]["name"].as_str(), Some(PYPI_PACKAGE));
+        // The wheel's version is the crate's (maturin reads Cargo.toml), so the pin in the
+        // workflows is the version of the binary that wrote them.
+        let dynamic = pyproject["project"]["dynamic"].as_array().unwrap();
+        assert!(dynamic.iter().any(|v| v.as_str() == Some("version")));
+        assert!(pyproject["project"].get("version").is_none());
+        assert_eq!(
+            pyproject["tool"]["maturin"]["bindings"].as_str(),
+            Some("bin")
+        );
+    }
+
     #[test]
     fn workflows_trigger_on_the_right_branches_and_keep_github_expressions() {
         let files = render_all(&project("demo"), "https://kf.example.com", true, "trunk").unwrap();
@@ -384,17 +418,10 @@ mod tests {
                 .unwrap()
                 .clone();
             let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
-            for action in [
-                "actions/checkout@v4",
-                "docker/login-action@v3",
-                "docker/setup-buildx-action@v3",
-                "docker/build-push-action@v6",
-            ] {
-                assert!(uses.contains(&action), "{action} missing: {uses:?}");
-            }
+            assert_eq!(uses, CURRENT_ACTIONS, "{text}");
             let build = steps
                 .iter()
-                .find(|s| s["uses"] == "docker/build-push-action@v6")
+                .find(|s| s["uses"] == "docker/build-push-action@v7")
                 .unwrap();
             assert!(build["with"]["tags"]
                 .as_str()
@@ -406,13 +433,28 @@ mod tests {
                 last["env"]["KF_PIPELINES_TOKEN"],
                 "${{ secrets.KF_PIPELINES_TOKEN }}"
             );
-            assert!(text.contains(&format!(
-                "cargo install kfpx --locked --version {}",
-                env!("CARGO_PKG_VERSION")
-            )));
-            // kfpx reads the graph through Kedro, so the project is installed first.
-            assert!(uses.contains(&"actions/setup-python@v5"), "{uses:?}");
-            assert!(text.contains("pip install -r requirements.txt"), "{text}");
+            // kfpx reads the graph through Kedro: the project and kfpx's wheel are installed
+            // with pip in one step, after Python is set up; no Rust toolchain anywhere.
+            let install = steps
+                .iter()
+                .find(|s| s["name"] == "Install the Kedro project and kfpx")
+                .unwrap();
+            assert_eq!(
+                install["run"].as_str().unwrap(),
+                format!(
+                    "pip install -r requirements.txt \"kedro-kfpx=={}\"",
+                    env!("CARGO_PKG_VERSION")
+                )
+            );
+            let position = |name: &str| steps.iter().position(|s| s["name"] == name).unwrap();
+            assert!(position("Set up Python") < position("Install the Kedro project and kfpx"));
+            assert!(position("Install the Kedro project and kfpx") < steps.len() - 1);
+            let python = &steps[position("Set up Python")]["with"];
+            assert_eq!(python["cache"], "pip");
+            assert_eq!(python["cache-dependency-path"], "requirements.txt");
+            for rust in ["cargo", "rustup", "rust-toolchain", ".cargo"] {
+                assert!(!text.contains(rust), "{rust} in {text}");
+            }
             assert!(!text.contains("{%") && !text.contains("{#"), "{text}");
         }
         let run = |wf: &serde_yaml::Value| {
