@@ -527,6 +527,28 @@ fn an_unreachable_host_says_which_file_and_line_it_came_from() {
 }
 
 #[test]
+fn a_web_page_instead_of_the_api_names_where_the_host_came_from() {
+    let fake = FakeKfp::start();
+    fake.set_html_catch_all(true);
+    let out = kfpx()
+        .env("KF_PIPELINES_ENDPOINT", format!("{}/dashboard", fake.url()))
+        .arg("list-pipelines")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("answered with an HTML page, not the API\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("  help: check the host path")
+            && err.contains("came from KF_PIPELINES_ENDPOINT"),
+        "{err}"
+    );
+}
+
+#[test]
 fn an_http_server_reached_over_https_is_named_as_such() {
     let fake = FakeKfp::start();
     let https = fake.url().replacen("http://", "https://", 1);

@@ -214,6 +214,15 @@ pub fn explain(err: Error, args: &ServerArgs, sources: &Sources) -> Error {
             };
             Error::Message(with_help(head, &cause, &help))
         }
+        KfpError::Html { url } => Error::Message(with_help(
+            format!("KFP at {url} answered with an HTML page, not the API"),
+            "",
+            &format!(
+                "check the host path (e.g. https://<kubeflow>/pipeline) and your login; the \
+                 host came from {}",
+                sources.host(args)
+            ),
+        )),
         other => Error::Kfp(other),
     }
 }
