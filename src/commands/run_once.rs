@@ -63,8 +63,14 @@ pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
 pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
-    if args.timeout == Some(0) {
-        return Err(Error::Usage("--timeout must be at least 1 second".into()));
+    if let Some(secs) = args.timeout {
+        if secs == 0 || secs > wait::MAX_TIMEOUT.as_secs() {
+            return Err(Error::Usage(format!(
+                "--timeout must be between 1 and {} seconds ({})",
+                wait::MAX_TIMEOUT.as_secs(),
+                wait::human_duration(wait::MAX_TIMEOUT)
+            )));
+        }
     }
     let rc = &prepared.config.run_config;
     let wait = !args.no_wait && (args.wait_for_completion || rc.wait_for_completion);
@@ -169,7 +175,15 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
         }
 
         let timeout = Duration::from_secs(timeout_secs);
-        match wait::wait_for_run(&kfp, &run.id, &run_name, timeout).await? {
+        let waited = wait::wait_for_run(&kfp, &run.id, &run_name, timeout)
+            .await
+            .map_err(|e| {
+                Error::Message(format!(
+                    "stopped waiting for run {run_name:?}: {e}; the run keeps running on the \
+                     server: follow it at {url}"
+                ))
+            })?;
+        match waited {
             WaitEnd::Finished(done) => {
                 if !human {
                     present::machine(args.output.output, &report(&done))?;

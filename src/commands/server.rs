@@ -168,7 +168,7 @@ pub fn explain(err: Error, args: &ServerArgs, sources: &Sources) -> Error {
         KfpError::Unreachable { url, detail } => {
             let from = sources.host(args);
             let lower = detail.to_ascii_lowercase();
-            let plain_http = url.starts_with("https://")
+            let plain_http = url.as_str().starts_with("https://")
                 && [
                     "corrupt message",
                     "invalidcontenttype",
@@ -180,7 +180,7 @@ pub fn explain(err: Error, args: &ServerArgs, sources: &Sources) -> Error {
                 format!(
                     "this server speaks plain http, not https: write the host as {} (it came \
                      from {from})",
-                    url.replacen("https://", "http://", 1)
+                    url.as_str().replacen("https://", "http://", 1)
                 )
             } else {
                 format!(

@@ -217,7 +217,7 @@ async fn from_key(
         .map_err(|err| {
             KfpError::Auth(format!(
                 "cannot reach Google's token endpoint {} for an IAP ID token: {}",
-                key.token_uri,
+                crate::redact::RedactedUrl::new(&key.token_uri),
                 reason(&err)
             ))
         })?;
@@ -238,7 +238,7 @@ async fn from_key(
         }
         return Err(KfpError::Auth(format!(
             "Google's token endpoint {} answered without an id_token for {}; check that the key is a service-account key",
-            key.token_uri, key.client_email
+            crate::redact::RedactedUrl::new(&key.token_uri), key.client_email
         )));
     }
     let detail = match parsed {
@@ -252,6 +252,8 @@ async fn from_key(
         },
         _ => first_line(&body),
     };
+    // The signed assertion is a credential: never shown, even when the server echoes it.
+    let detail = detail.replace(jwt.as_str(), crate::redact::MASK);
     Err(KfpError::Auth(format!(
         "Google refused an IAP ID token for {} (HTTP {}): {detail}; check that the key in GOOGLE_APPLICATION_CREDENTIALS is current and not disabled",
         key.client_email,
