@@ -1,5 +1,17 @@
 //! Command-line definitions (clap derive). Only declarations live here: help texts, defaults,
 //! env fallbacks. Each subcommand's behaviour is in `src/commands/<name>.rs`.
+//!
+//! Conventions for a new subcommand:
+//! * a result printed for people or programs takes `#[command(flatten)] output: OutputArgs`
+//!   (`-o/--output table|wide|json|yaml`; print with `kfp::present::machine`); a file written
+//!   is `-f/--file` or a positional, never `-o`;
+//! * pipeline parameters take `#[command(flatten)] params: ParamArgs` (`--param`, `--params`;
+//!   `ParamArgs::items()` into `commands::build::prepare`);
+//! * server commands flatten `ServerArgs` and connect with `commands::server::connect`, then
+//!   map their error through `commands::server::explain`;
+//! * give it `#[command(after_help = examples::NAME)]` with 2 to 4 example lines (a test runs
+//!   each through the parser); [`command`] hides the global options from its help and adds
+//!   [`HELP_FOOTER`] by itself.
 
 use std::path::PathBuf;
 
@@ -26,8 +38,17 @@ fn image_reference(s: &str) -> Result<String, String> {
 #[derive(Debug, Parser)]
 #[command(name = "kfpx", version, propagate_version = true, max_term_width = 100)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 error, 2 usage error, 3 run finished without \
-success, 4 waiting timed out, 130 interrupted (Ctrl-C) while waiting: the run keeps running.\nDocs: README.md (config reference, env vars, coming from kedro-kubeflow)."
+    after_help = concat!(
+        "Examples:\n",
+        "  kfpx init https://kubeflow.example.com/pipeline\n",
+        "  kfpx graph -p data_science\n",
+        "  kfpx compile -p data_science\n",
+        "  kfpx --host https://kubeflow.example.com/pipeline run-once --wait-for-completion\n\n",
+        "Exit codes: 0 success, 1 error, 2 usage error, 3 run finished without success, \
+4 waiting timed out, 130 interrupted (Ctrl-C) while waiting: the run keeps running.\n",
+        "Docs: https://crates.io/crates/kfpx (the README: config reference, env vars, \
+coming from kedro-kubeflow)."
+    )
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -93,38 +114,229 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Write conf/base/kubeflow.yaml (and optionally GitHub Actions workflows) for this project.
-    #[command(
-        after_help = "Examples:\n  kfpx init https://kubeflow.example.com/pipeline\n  \
-kfpx init http://localhost:8080 --with-github-actions"
-    )]
+    #[command(after_help = examples::INIT)]
     Init(InitArgs),
     /// Translate a Kedro pipeline into a KFP pipeline file (v2 IR or v1 Argo Workflow), offline.
+    #[command(after_help = examples::COMPILE)]
     Compile(CompileArgs),
     /// Compile and upload a pipeline to KFP, as a new pipeline or a new version of it.
+    #[command(after_help = examples::UPLOAD_PIPELINE)]
     UploadPipeline(UploadArgs),
     /// Compile and start one run of a pipeline in an experiment, optionally waiting for it.
+    #[command(after_help = examples::RUN_ONCE)]
     RunOnce(RunOnceArgs),
     /// Upload (or find) the pipeline and replace its recurring run with a cron schedule.
+    #[command(after_help = examples::SCHEDULE)]
     Schedule(ScheduleArgs),
     /// List the pipelines deployed on the KFP server.
+    #[command(after_help = examples::LIST_PIPELINES)]
     ListPipelines(ListPipelinesArgs),
     /// Run the compiled pipeline on this machine, one process per pod (no cluster, no Docker).
-    #[command(
-        after_help = "Each task runs its container command from the compiled document in a view of the \
-project as the image holds it (/home/kedro), with the project's interpreter first on PATH. A data \
-volume is a fresh directory under .kfpx/runs/<run>/, initialised from data/ as on the cluster.\n\
-Exit codes: 0 succeeded, 3 a task failed (named), 130 interrupted (Ctrl-C stops every task).\n\
-Examples:\n  kfpx run-local --merge-strategy memory\n  kfpx run-local --file pipeline.yaml -j 4 --param data_science='{model_options: {test_size: 0.3}}'"
-    )]
+    ///
+    /// Each task runs its container command from the compiled document in a view of the project
+    /// as the image holds it (/home/kedro), with the project's interpreter first on PATH. A data
+    /// volume is a fresh directory under .kfpx/runs/<run>/, initialised from data/ as on the
+    /// cluster. Exit codes: 0 succeeded, 3 a task failed (named), 130 interrupted (Ctrl-C stops
+    /// every task).
+    #[command(after_help = examples::RUN_LOCAL)]
     RunLocal(RunLocalArgs),
     /// Open the Kubeflow Pipelines UI in a browser.
+    #[command(after_help = examples::UI)]
     Ui(UiArgs),
     /// Show a pipeline's tasks after grouping: nodes, dependencies, datasets between tasks.
+    #[command(after_help = examples::GRAPH)]
     Graph(GraphArgs),
     /// Print the effective configuration (base + env overlay, placeholders substituted).
+    #[command(after_help = examples::CONFIG)]
     Config(ConfigArgs),
     /// Print a shell completion script.
+    #[command(after_help = examples::COMPLETIONS)]
     Completions(CompletionsArgs),
+}
+
+/// The `Examples:` block of each command's `--help` (2 to 4 command lines each; a test checks
+/// that every subcommand has one). [`command`] appends the global-options footer after it.
+pub mod examples {
+    pub const INIT: &str = "Examples:
+  kfpx init https://kubeflow.example.com/pipeline
+  kfpx init http://localhost:8080 --with-github-actions
+  kfpx -C path/to/project init https://kubeflow.example.com/pipeline --force";
+    pub const COMPILE: &str = "Examples:
+  kfpx compile                                  # __default__ -> pipeline.yml (KFP v2 IR)
+  kfpx compile -p data_science -f ds.yaml
+  kfpx compile --kfp-version 1 -f - | less      # Argo Workflow on stdout
+  kfpx compile --param data_science.model_options.test_size=0.3";
+    pub const UPLOAD_PIPELINE: &str = "Examples:
+  kfpx upload-pipeline
+  kfpx upload-pipeline -p data_science -e production
+  kfpx upload-pipeline --host http://localhost:8080 -o json";
+    pub const RUN_ONCE: &str = "Examples:
+  kfpx run-once --wait-for-completion --timeout 3600
+  kfpx run-once --params data_science.model_options.test_size=0.3,run_date=2026-05-01
+  kfpx run-once -x my-experiment -en kubeflow-user-example-com
+  kfpx run-once --no-wait -o json";
+    pub const SCHEDULE: &str = "Examples:
+  kfpx schedule -c '0 0 4 * * *'                # daily at 04:00 UTC (seconds come first)
+  kfpx schedule -p data_science -c '0 30 * * * *' -x nightly --no-catchup
+  kfpx schedule -c '0 0 4 * * *' -en kubeflow-user-example-com -o json";
+    pub const LIST_PIPELINES: &str = "Examples:
+  kfpx list-pipelines
+  kfpx list-pipelines -o wide                   # with ids
+  kfpx list-pipelines --host http://localhost:8080 -o json";
+    pub const RUN_LOCAL: &str = "Examples:
+  kfpx run-local
+  kfpx run-local --merge-strategy full --kfp-version 1
+  kfpx run-local -f pipeline.yml -j 4 --keep
+  kfpx run-local --param data_science.model_options.test_size=0.3 -o json";
+    pub const UI: &str = "Examples:
+  kfpx ui
+  kfpx ui --print
+  KF_PIPELINES_UI_ENDPOINT=http://localhost:8080 kfpx ui";
+    pub const GRAPH: &str = "Examples:
+  kfpx graph
+  kfpx graph -p data_science --merge-strategy memory
+  kfpx graph -o mermaid > pipeline.mmd
+  kfpx graph -o dot | dot -Tsvg > pipeline.svg";
+    pub const CONFIG: &str = "Examples:
+  kfpx config
+  kfpx config -v -e production                  # where each value came from
+  kfpx config --check
+  kfpx config -o json";
+    pub const COMPLETIONS: &str = "Examples:
+  kfpx completions bash > ~/.local/share/bash-completion/completions/kfpx
+  kfpx completions zsh > ~/.zfunc/_kfpx
+  kfpx completions fish > ~/.config/fish/completions/kfpx.fish";
+}
+
+/// The last lines of every subcommand's `--help`: global options are listed once, in
+/// `kfpx --help`, not repeated on each command.
+pub const HELP_FOOTER: &str =
+    "Global options (-e/--env, -C/--project-dir, -v, -q, --color, --python, \
+--snapshot, --refresh) work with every command: see `kfpx --help`.
+Docs: https://crates.io/crates/kfpx (the README)";
+
+/// The clap command as the binary uses it: [`Cli`] with the global options hidden from each
+/// subcommand's help (they are shown once, in `kfpx --help`) and [`HELP_FOOTER`] appended to
+/// each subcommand's help. New subcommands get both without doing anything.
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    cmd.build();
+    let globals: Vec<clap::Id> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set() || a.get_id() == "version")
+        .map(|a| a.get_id().clone())
+        .collect();
+    for sub in cmd.get_subcommands_mut() {
+        // `mut_args` keeps the arguments' order, which the built command's lookup relies on.
+        let owned = std::mem::take(sub).mut_args(|a| {
+            if globals.contains(a.get_id()) {
+                a.hide(true)
+            } else {
+                a
+            }
+        });
+        let footer = match owned.get_after_help() {
+            Some(text) => format!("{text}\n\n{HELP_FOOTER}"),
+            None => HELP_FOOTER.to_string(),
+        };
+        *sub = owned.after_help(footer);
+    }
+    cmd
+}
+
+/// Server options written before the subcommand (`kfpx --host URL run-once`, as in the KFP
+/// SDK's CLI): moved after it, where clap reads them. The bool says whether a value follows.
+const SERVER_OPTIONS: &[(&str, bool)] = &[
+    ("--host", true),
+    ("--namespace", true),
+    ("--ca-bundle", true),
+    ("--request-timeout", true),
+    ("--insecure-skip-tls-verify", false),
+];
+
+/// Top-level options that take their value in the next argument (so that value is not taken
+/// for the subcommand's name).
+const GLOBAL_WITH_VALUE: &[&str] = &[
+    "-e",
+    "--env",
+    "-C",
+    "--project-dir",
+    "--color",
+    "--python",
+    "--snapshot",
+];
+
+/// Subcommands with kedro-kubeflow's `-en/--experiment-namespace` option.
+const WITH_EXPERIMENT_NAMESPACE: &[&str] = &["run-once", "schedule"];
+
+/// Rewrite the command line before clap parses it, for spellings clap cannot express:
+/// * kedro-kubeflow's two-letter short option `-en NS` / `-en=NS` (click reads it as one
+///   option; clap would read `-e n`) becomes `--experiment-namespace` after `run-once` and
+///   `schedule`;
+/// * server options given before the subcommand move after it.
+///
+/// Everything after `--` is left alone.
+pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter();
+    if let Some(bin) = iter.next() {
+        out.push(bin);
+    }
+    let mut moved: Vec<std::ffi::OsString> = Vec::new();
+    let mut subcommand: Option<String> = None;
+    while let Some(arg) = iter.next() {
+        let Some(text) = arg.to_str().map(str::to_string) else {
+            out.push(arg);
+            continue;
+        };
+        if text == "--" {
+            out.push(arg);
+            break;
+        }
+        match &subcommand {
+            None if !text.starts_with('-') || text == "-" => {
+                subcommand = Some(text);
+                out.push(arg);
+                out.append(&mut moved);
+            }
+            None => {
+                let name = text.split('=').next().unwrap_or(&text);
+                let server = SERVER_OPTIONS.iter().find(|(o, _)| *o == name);
+                let takes_next = !text.contains('=')
+                    && (GLOBAL_WITH_VALUE.contains(&name)
+                        || server.is_some_and(|(_, value)| *value));
+                let target = if server.is_some() {
+                    &mut moved
+                } else {
+                    &mut out
+                };
+                target.push(arg);
+                if takes_next {
+                    if let Some(value) = iter.next() {
+                        target.push(value);
+                    }
+                }
+            }
+            Some(sub) => {
+                if WITH_EXPERIMENT_NAMESPACE.contains(&sub.as_str()) {
+                    if text == "-en" {
+                        out.push("--experiment-namespace".into());
+                        continue;
+                    }
+                    if let Some(value) = text.strip_prefix("-en=") {
+                        out.push(format!("--experiment-namespace={value}").into());
+                        continue;
+                    }
+                }
+                out.push(arg);
+            }
+        }
+    }
+    // No subcommand: leave the options where they were (clap reports what is missing).
+    out.append(&mut moved);
+    out.extend(iter);
+    out
 }
 
 /// Options that choose and group the pipeline: shared by every command that compiles.
@@ -242,19 +454,69 @@ pub struct CompileArgs {
     #[command(flatten)]
     pub build: BuildArgs,
 
-    /// Output file (`-` for stdout), named *.yaml or *.yml.
+    /// File to write (`-` for stdout), .yaml or .yml; kedro-kubeflow's default name.
+    /// (`-o/--output FILE`, kedro-kubeflow's spelling, works too.)
+    #[arg(
+        short = 'f',
+        long = "file",
+        short_alias = 'o',
+        alias = "output",
+        default_value = "pipeline.yml",
+        value_name = "FILE"
+    )]
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub params: ParamArgs,
+}
+
+/// `--param` and `--params`: pipeline parameter overrides, shared by every command that sets
+/// parameters.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ParamArgs {
+    /// Set a pipeline parameter, repeatable: `key=value` (or kedro-kubeflow's `key:value`); a
+    /// dotted key changes one value inside a nested parameter, keeping the rest
+    /// (`data_science.model_options.test_size=0.3`). Values are typed as YAML.
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    pub param: Vec<String>,
+
+    /// Kedro's spelling: comma-separated `key=value` pairs, as `kedro run --params`.
+    #[arg(long = "params", value_name = "K=V,K=V")]
+    pub params: Vec<String>,
+}
+
+impl ParamArgs {
+    /// Every override in the order given: `--param` items whole, `--params` split at commas
+    /// (Kedro's `split_string`: blank items dropped).
+    pub fn items(&self) -> Vec<String> {
+        let mut out = self.param.clone();
+        for group in &self.params {
+            out.extend(
+                group
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
+        }
+        out
+    }
+}
+
+/// `-o/--output FORMAT`, the one output flag of every command that prints a result (as kubectl
+/// and gh): `table` for people (the default), `wide` (a table with ids), `json` or `yaml` for
+/// programs. Files are `-f/--file` (or a positional), never `-o`.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct OutputArgs {
+    /// Output format: table, wide (table with ids), json or yaml.
     #[arg(
         short = 'o',
         long = "output",
-        default_value = "pipeline.yaml",
-        value_name = "FILE"
+        value_enum,
+        default_value_t = OutputFormat::Table,
+        value_name = "FORMAT"
     )]
-    pub output: PathBuf,
-
-    /// Override a pipeline parameter's default (`key=value` or `key:value`; values typed as
-    /// YAML: numbers, booleans, JSON lists and objects).
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    pub params: Vec<String>,
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -265,9 +527,8 @@ pub struct UploadArgs {
     #[command(flatten)]
     pub server: ServerArgs,
 
-    /// Output format of the result.
-    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -282,7 +543,7 @@ pub struct RunOnceArgs {
     #[arg(short = 'x', long = "experiment-name")]
     pub experiment_name: Option<String>,
 
-    /// Namespace of the experiment (multi-user KFP).
+    /// Namespace of the experiment (multi-user KFP); `-en NS` (kedro-kubeflow) works too.
     #[arg(long = "experiment-namespace", alias = "en", value_name = "NS")]
     pub experiment_namespace: Option<String>,
 
@@ -290,22 +551,24 @@ pub struct RunOnceArgs {
     #[arg(long = "run-name")]
     pub run_name: Option<String>,
 
-    /// Run parameter (`key=value` or `key:value`), repeatable.
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub params: ParamArgs,
 
     /// Wait until the run finishes; exit 3 if it does not succeed, 4 on timeout
     /// [default: run_config.wait_for_completion].
-    #[arg(long = "wait-for-completion")]
+    #[arg(long = "wait-for-completion", alias = "wait")]
     pub wait_for_completion: bool,
 
-    /// Seconds to wait for completion.
-    #[arg(long, default_value_t = 86400, value_name = "SECS")]
-    pub timeout: u64,
+    /// Do not wait, even when run_config.wait_for_completion is true.
+    #[arg(long = "no-wait", conflicts_with = "wait_for_completion")]
+    pub no_wait: bool,
 
-    /// Output format of the result.
-    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Seconds to wait for completion [default: 86400]; only used while waiting.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -324,13 +587,12 @@ pub struct ScheduleArgs {
     #[arg(short = 'x', long = "experiment-name")]
     pub experiment_name: Option<String>,
 
-    /// Namespace of the experiment (multi-user KFP).
+    /// Namespace of the experiment (multi-user KFP); `-en NS` (kedro-kubeflow) works too.
     #[arg(long = "experiment-namespace", alias = "en", value_name = "NS")]
     pub experiment_namespace: Option<String>,
 
-    /// Run parameter (`key=value` or `key:value`), repeatable.
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub params: ParamArgs,
 
     /// Most runs of this schedule at once [default: run_config.schedule.max_concurrency, else 1].
     #[arg(long = "max-concurrency", value_name = "N")]
@@ -348,9 +610,8 @@ pub struct ScheduleArgs {
     #[arg(long = "end-time", value_name = "TIME")]
     pub end_time: Option<String>,
 
-    /// Output format of the result.
-    #[arg(long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -361,15 +622,15 @@ pub struct RunLocalArgs {
     /// Run this document, compiled earlier by kfpx (KFP v2 IR or Argo Workflow), instead of
     /// compiling the project.
     #[arg(
+        short = 'f',
         long,
         value_name = "FILE",
         conflicts_with_all = ["pipeline", "merge_strategy", "allow_memory_datasets", "kfp_version", "strict"]
     )]
     pub file: Option<PathBuf>,
 
-    /// Pipeline parameter (`key=value` or `key:value`; values typed as YAML), repeatable.
-    #[arg(long = "param", value_name = "KEY=VALUE")]
-    pub params: Vec<String>,
+    #[command(flatten)]
+    pub params: ParamArgs,
 
     /// Most tasks running at once [default: the number of CPU cores].
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
@@ -389,7 +650,13 @@ pub struct RunLocalArgs {
     pub allow_missing_secrets: bool,
 
     /// Output format of the final summary on stdout.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = RunLocalOutput::Table)]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        default_value_t = RunLocalOutput::Table,
+        value_name = "FORMAT"
+    )]
     pub output: RunLocalOutput,
 }
 
@@ -404,9 +671,8 @@ pub struct ListPipelinesArgs {
     #[command(flatten)]
     pub server: ServerArgs,
 
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
 
     /// KFP API version to use [default: run_config.kfp_version, else 2].
     #[arg(long = "kfp-version", value_enum, value_name = "VERSION")]
@@ -425,9 +691,16 @@ pub struct GraphArgs {
     #[command(flatten)]
     pub pipeline: PipelineArgs,
 
-    /// Output format: text, json (the grouped tasks), mermaid, dot (Graphviz), or snapshot
-    /// (the node graph as read, for `--snapshot FILE`).
-    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    /// Output format: text, json (the snapshot), mermaid or dot (Graphviz).
+    /// (`--format`, the old spelling, works too.)
+    #[arg(
+        short = 'o',
+        long = "output",
+        alias = "format",
+        value_enum,
+        default_value_t = GraphFormat::Text,
+        value_name = "FORMAT"
+    )]
     pub format: GraphFormat,
 }
 
@@ -451,8 +724,14 @@ pub struct ConfigArgs {
     #[arg(long)]
     pub check: bool,
 
-    /// Output format of the effective configuration.
-    #[arg(long = "output", short = 'o', value_enum, default_value_t = ConfigFormat::Yaml)]
+    /// Output format of the effective configuration: yaml or json.
+    #[arg(
+        long = "output",
+        short = 'o',
+        value_enum,
+        default_value_t = ConfigFormat::Yaml,
+        value_name = "FORMAT"
+    )]
     pub output: ConfigFormat,
 }
 
@@ -462,9 +741,12 @@ pub enum ConfigFormat {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    // No doc comments on the values: clap would list them one per line in every --help.
+    #[default]
     Table,
+    Wide,
     Json,
     Yaml,
 }
@@ -474,4 +756,64 @@ pub struct CompletionsArgs {
     /// Shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        let argv = std::iter::once("kfpx")
+            .chain(args.iter().copied())
+            .map(std::ffi::OsString::from)
+            .collect();
+        normalize_args(argv)
+            .into_iter()
+            .skip(1)
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn kedro_kubeflow_dash_en_becomes_the_long_option_after_run_once_and_schedule() {
+        assert_eq!(
+            norm(&["run-once", "-en", "ns", "-e", "prod"]),
+            ["run-once", "--experiment-namespace", "ns", "-e", "prod"]
+        );
+        assert_eq!(
+            norm(&["schedule", "-en=ns"]),
+            ["schedule", "--experiment-namespace=ns"]
+        );
+        // Not a command with that option, or after `--`: untouched.
+        assert_eq!(norm(&["compile", "-en"]), ["compile", "-en"]);
+        assert_eq!(norm(&["run-once", "--", "-en"]), ["run-once", "--", "-en"]);
+    }
+
+    #[test]
+    fn server_options_before_the_command_move_after_it() {
+        assert_eq!(
+            norm(&[
+                "--host",
+                "http://h",
+                "-e",
+                "prod",
+                "--insecure-skip-tls-verify",
+                "run-once"
+            ]),
+            [
+                "-e",
+                "prod",
+                "run-once",
+                "--host",
+                "http://h",
+                "--insecure-skip-tls-verify"
+            ]
+        );
+        assert_eq!(
+            norm(&["--host=http://h", "-C", "run-once", "list-pipelines"]),
+            ["-C", "run-once", "list-pipelines", "--host=http://h"],
+            "a global option's value is not taken for the command"
+        );
+        assert_eq!(norm(&["--host", "http://h"]), ["--host", "http://h"]);
+    }
 }

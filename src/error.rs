@@ -45,6 +45,12 @@ pub enum Error {
     /// Waiting for a run timed out (exit 4).
     #[error("{0}")]
     Timeout(String),
+    /// The server speaks the other KFP API version (`speaks`); the message says what to set.
+    #[error("{message}")]
+    WrongApi {
+        speaks: crate::config::KfpVersion,
+        message: String,
+    },
     /// The user pressed Ctrl-C while kfpx was waiting (exit 130).
     #[error("{0}")]
     Interrupted(String),

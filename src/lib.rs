@@ -19,7 +19,7 @@ pub mod signals;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 pub use error::Error;
 
@@ -43,8 +43,8 @@ pub fn main_entry() -> ExitCode {
             output::one_line(msg)
         );
     }));
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let matches = match cli::Cli::command()
+    let args = cli::normalize_args(std::env::args_os().collect());
+    let matches = match cli::command()
         .color(clap_color(&args))
         .try_get_matches_from(&args)
     {

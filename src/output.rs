@@ -11,7 +11,10 @@
 //! * Use `tracing::{info, debug}!` for steps and HTTP lines (`-v`), [`warn`] for warnings,
 //!   [`status`] for the few progress lines a user should see by default (e.g. "Pipeline
 //!   created"; hidden by `-q`). Never log secrets.
-//! * [`error`] prints the final `error: <message>` line (always, even with `-q`), in one line.
+//! * [`error`] prints the final error (always, even with `-q`): `error: <what, where>` and, for
+//!   lines of the message starting with `cause:` / `help:`, indented lines below it (build such
+//!   messages with [`with_help`]; other line breaks are joined into the first line). Ctrl-C
+//!   (`Error::Interrupted`) is printed calmly, without `error:`, on a cleared line.
 //!
 //! # Colour
 //! [`color_stderr`] / [`color_stdout`]: `--color always` → yes; `--color never` → no; `auto` →
@@ -23,9 +26,12 @@
 //!   (`kfpx … | head`) is not an error.
 //! * [`print_json`]`(&value)` (pretty, with a final newline) and [`print_yaml`]`(&value)` for
 //!   `--output json|yaml`. Use `BTreeMap`s or structs so that output is deterministic.
-//! * [`table`]`(&["Name", "ID"])` returns a `comfy_table::Table` styled like kedro-kubeflow's
-//!   listing (header, dashes, aligned columns, no wrapping, bold header only when colour is
-//!   allowed on stdout); add rows with `add_row(vec![..])`, then [`print_table`]`(&t)`.
+//! * [`FitTable`]`::new(&["Name", "Latest version", "Created"]).shrink(&[0, 1])`: a table in
+//!   kedro-kubeflow's look fitted to [`table_width`] (`$COLUMNS`, else the terminal; none when
+//!   piped), the shrinkable columns cut with `…`; `-o wide` prints it unfitted. Use [`age_of`]
+//!   for timestamps people read ("2h ago").
+//! * [`table`]`(&["Name", "ID"])` returns a plain `comfy_table::Table` in the same look (not
+//!   fitted); add rows with `add_row(vec![..])`, then [`print_table`]`(&t)`.
 //!
 //! # Progress (stderr)
 //! [`Progress::start`]`("Waiting for run …")` shows a spinner with the elapsed time when
@@ -230,42 +236,80 @@ pub fn status(msg: impl AsRef<str>) {
     with_stderr(|| eprintln!("{msg}"));
 }
 
-/// Print the error on stderr: `error: <message>` on one line, then the message's `help:` /
-/// `cause:` lines indented under it. An error holding several problems (a config with many
-/// mistakes) prints one `error:` line per problem.
+/// Print the final error on stderr: `error: <what is wrong, where>`, then at most a few
+/// indented `cause:` / `help:` lines (as rustc and cargo do). See [`render_error`].
+///
+/// Ctrl-C while waiting is the user's own choice, not an error: the line is cleared (the
+/// spinner's last frame and the terminal's `^C`) and the message printed without `error:`.
 pub fn error(err: &Error) {
-    let label = if color_stderr() {
-        "error".red().bold().to_string()
-    } else {
-        "error".to_string()
-    };
+    if let Error::Interrupted(msg) = err {
+        let clear = if std::io::stderr().is_terminal() {
+            "\r\x1b[2K"
+        } else {
+            ""
+        };
+        let msg = one_line(msg);
+        with_stderr(|| eprintln!("{clear}{msg}"));
+        return;
+    }
+    // An error holding several problems (a config with many mistakes) prints one `error:` line
+    // per problem.
+    let color = color_stderr();
     for problem in err.problems() {
-        let (first, notes) = split_notes(&problem);
-        with_stderr(|| {
-            eprintln!("{label}: {first}");
-            for note in &notes {
-                eprintln!("  {note}");
-            }
-        });
+        let text = render_error(&problem, color);
+        with_stderr(|| eprint!("{text}"));
     }
 }
 
-/// A message's first line (other lines but `help:`/`cause:` ones folded into it, as
-/// [`one_line`] does) and its `help:`/`cause:` lines.
-pub fn split_notes(msg: &str) -> (String, Vec<String>) {
-    let mut main = Vec::new();
-    let mut notes = Vec::new();
-    for raw in msg.lines().filter(|l| !l.trim().is_empty()) {
-        let line = raw.trim();
-        // After a note, indented context (a traceback tail) stays under it, not in the first line.
-        let context = !notes.is_empty() && raw.starts_with("  ");
-        if line.starts_with("help: ") || line.starts_with("cause: ") || context {
-            notes.push(line.to_string());
+/// The text of an error as printed: the first line after `error: `; lines of the message that
+/// start with `cause:` or `help:` become indented lines below it; any other extra lines are
+/// joined onto the first line with "; " (so no message spreads over lines by accident).
+///
+/// Commands build such messages with [`with_help`].
+pub fn render_error(msg: &str, color: bool) -> String {
+    let mut first: Vec<&str> = Vec::new();
+    let mut notes: Vec<(&str, &str)> = Vec::new();
+    for line in msg.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(rest) = line.strip_prefix("cause:") {
+            notes.push(("cause", rest.trim()));
+        } else if let Some(rest) = line.strip_prefix("help:") {
+            notes.push(("help", rest.trim()));
+        } else if notes.is_empty() {
+            first.push(line);
         } else {
-            main.push(line);
+            // A continuation of the previous note (e.g. a traceback tail), indented below it.
+            notes.push(("", line));
         }
     }
-    (main.join("; "), notes)
+    let paint = |label: &str| -> String {
+        match (color, label) {
+            (false, _) => label.to_string(),
+            (true, "error") => label.red().bold().to_string(),
+            (true, "help") => label.cyan().bold().to_string(),
+            (true, _) => label.bold().to_string(),
+        }
+    };
+    let mut out = format!("{}: {}\n", paint("error"), first.join("; "));
+    for (label, text) in notes {
+        if label.is_empty() {
+            out.push_str(&format!("  {text}\n"));
+        } else {
+            out.push_str(&format!("  {}: {text}\n", paint(label)));
+        }
+    }
+    out
+}
+
+/// `msg` with indented `cause:` and `help:` lines for [`error`] (either may be empty).
+pub fn with_help(msg: impl std::fmt::Display, cause: &str, help: &str) -> String {
+    let mut out = msg.to_string();
+    if !cause.is_empty() {
+        out.push_str(&format!("\ncause: {cause}"));
+    }
+    if !help.is_empty() {
+        out.push_str(&format!("\nhelp: {help}"));
+    }
+    out
 }
 
 /// Collapse a message to one line: trimmed lines joined with "; ".
@@ -356,6 +400,166 @@ pub fn render_table(t: &comfy_table::Table) -> String {
 /// Print a table on stdout.
 pub fn print_table(t: &comfy_table::Table) -> Result<()> {
     print_stdout(&render_table(t))
+}
+
+/// The width tables are fitted to: `$COLUMNS` when it is a number (as shells and `COLUMNS=100
+/// kfpx …` set it), else the terminal's width when stdout is a terminal, else none (a pipe or
+/// file gets whole rows).
+pub fn table_width() -> Option<usize> {
+    if let Some(cols) = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0)
+    {
+        return Some(cols);
+    }
+    if std::io::stdout().is_terminal() {
+        terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0 as usize)
+    } else {
+        None
+    }
+}
+
+/// A plain table fitted to a width: kedro-kubeflow's look (header, dashes, columns two spaces
+/// apart), with the columns marked shrinkable cut with `…` until the rows fit. Commands build
+/// one with [`FitTable::new`], add rows, and print it with [`FitTable::print`].
+#[derive(Debug, Clone)]
+pub struct FitTable {
+    headers: Vec<String>,
+    /// Columns that may be cut to fit (e.g. names), in the order they give up width.
+    shrinkable: Vec<usize>,
+    rows: Vec<Vec<String>>,
+}
+
+/// A shrinkable column keeps at least this many characters (or its header's width).
+const MIN_COLUMN: usize = 12;
+
+impl FitTable {
+    pub fn new(headers: &[&str]) -> FitTable {
+        FitTable {
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            shrinkable: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Columns (by index) that may be cut with `…` to fit.
+    pub fn shrink(mut self, columns: &[usize]) -> FitTable {
+        self.shrinkable = columns.to_vec();
+        self
+    }
+
+    pub fn add_row(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// The table as text, fitted to `width` when given (a row may still exceed it when the
+    /// columns that cannot shrink alone are wider).
+    pub fn render(&self, width: Option<usize>, color: bool) -> String {
+        use unicode_width::UnicodeWidthStr;
+        let n = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.width()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(n) {
+                widths[i] = widths[i].max(cell.width());
+            }
+        }
+        if let Some(limit) = width {
+            let total = |w: &[usize]| w.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+            // Take one character at a time from the widest shrinkable column above its floor.
+            while total(&widths) > limit {
+                let candidate = self
+                    .shrinkable
+                    .iter()
+                    .copied()
+                    .filter(|&i| i < n && widths[i] > MIN_COLUMN.max(self.headers[i].width()))
+                    .max_by_key(|&i| widths[i]);
+                match candidate {
+                    Some(i) => widths[i] -= 1,
+                    None => break,
+                }
+            }
+        }
+        let mut out = String::new();
+        let line = |cells: &[String], out: &mut String, bold: bool| {
+            let mut text = String::new();
+            for (i, w) in widths.iter().enumerate() {
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
+                let cut = truncate(cell, *w);
+                let pad = w.saturating_sub(cut.width());
+                if i > 0 {
+                    text.push_str("  ");
+                }
+                if bold {
+                    text.push_str(&cut.bold().to_string());
+                } else {
+                    text.push_str(&cut);
+                }
+                if i + 1 < widths.len() {
+                    text.push_str(&" ".repeat(pad));
+                }
+            }
+            out.push_str(text.trim_end());
+            out.push('\n');
+        };
+        line(&self.headers, &mut out, color);
+        let dashes: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        line(&dashes, &mut out, false);
+        for row in &self.rows {
+            line(row, &mut out, false);
+        }
+        out
+    }
+
+    /// Print on stdout, fitted to [`table_width`].
+    pub fn print(&self) -> Result<()> {
+        print_stdout(&self.render(table_width(), color_stdout()))
+    }
+}
+
+/// `text` cut to `width` display columns, ending in `…` when cut.
+pub fn truncate(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width - 1 {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// How long ago `then` was, for people: `just now`, `42s ago`, `5m ago`, `2h ago`, `3d ago`,
+/// then the date (`2026-05-01`). A time in the future (clock skew) reads `just now`.
+pub fn age(then: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (now - then).num_seconds();
+    match secs {
+        s if s < 5 => "just now".to_string(),
+        s if s < 60 => format!("{s}s ago"),
+        s if s < 3600 => format!("{}m ago", s / 60),
+        s if s < 86_400 => format!("{}h ago", s / 3600),
+        s if s < 30 * 86_400 => format!("{}d ago", s / 86_400),
+        _ => then.format("%Y-%m-%d").to_string(),
+    }
+}
+
+/// [`age`] of an RFC 3339 timestamp as KFP sends it; the text itself when it does not parse.
+pub fn age_of(timestamp: &str, now: chrono::DateTime<chrono::Utc>) -> String {
+    match chrono::DateTime::parse_from_rfc3339(timestamp) {
+        Ok(t) => age(t.with_timezone(&chrono::Utc), now),
+        Err(_) => timestamp.to_string(),
+    }
 }
 
 /// A spinner on a terminal, plain lines elsewhere. See the module docs.
@@ -524,14 +728,64 @@ mod tests {
     }
 
     #[test]
-    fn errors_with_cause_and_help_lines_keep_them() {
-        let (first, notes) = split_notes("failed (a.py:1)\n  cause: X: y\n  help: do z\n  | trace");
-        assert_eq!(first, "failed (a.py:1)");
-        assert_eq!(notes, ["cause: X: y", "help: do z", "| trace"]);
-        // Anything else is one line, as before.
-        let (first, notes) = split_notes("bad thing\n  at line 3\n\nfix it\n");
-        assert_eq!(first, "bad thing; at line 3; fix it");
-        assert!(notes.is_empty());
+    fn errors_print_cause_and_help_lines_indented() {
+        let msg = with_help(
+            "cannot reach KFP at http://127.0.0.1:9/",
+            "connection refused",
+            "the host came from conf/base/kubeflow.yaml:3",
+        );
+        assert_eq!(
+            render_error(&msg, false),
+            "error: cannot reach KFP at http://127.0.0.1:9/\n  cause: connection refused\n  \
+             help: the host came from conf/base/kubeflow.yaml:3\n"
+        );
+        // Other extra lines stay on the first line.
+        assert_eq!(render_error("a\n  b\n", false), "error: a; b\n");
+    }
+
+    #[test]
+    fn tables_fit_the_width_by_cutting_the_shrinkable_columns() {
+        let mut t = FitTable::new(&["Name", "Latest version", "Created"]).shrink(&[0, 1]);
+        t.add_row(vec![
+            "[spaceflights] data_science (env: production)".into(),
+            "spaceflights-0123456-abcdef0123456789".into(),
+            "2h ago".into(),
+        ]);
+        let wide = t.render(None, false);
+        assert!(wide.lines().all(|l| !l.contains('…')), "{wide}");
+        let fitted = t.render(Some(60), false);
+        for l in fitted.lines() {
+            assert!(unicode_width::UnicodeWidthStr::width(l) <= 60, "{fitted}");
+        }
+        assert!(
+            fitted.contains('…') && fitted.contains("2h ago"),
+            "{fitted}"
+        );
+        // Columns stay aligned.
+        let lines: Vec<&str> = fitted.lines().collect();
+        let col = |line: &str, needle: &str| {
+            unicode_width::UnicodeWidthStr::width(&line[..line.find(needle).unwrap()])
+        };
+        assert_eq!(
+            col(lines[0], "Created"),
+            col(lines[2], "2h ago"),
+            "{fitted}"
+        );
+    }
+
+    #[test]
+    fn ages_read_like_people_say_them() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-05-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(age_of("2026-05-01T10:00:00Z", now), "2h ago");
+        assert_eq!(age_of("2026-05-01T11:59:30Z", now), "30s ago");
+        assert_eq!(age_of("2026-05-01T11:55:00Z", now), "5m ago");
+        assert_eq!(age_of("2026-04-28T12:00:00Z", now), "3d ago");
+        assert_eq!(age_of("2025-01-02T12:00:00Z", now), "2025-01-02");
+        assert_eq!(age_of("2026-05-01T13:00:00Z", now), "just now");
+        assert_eq!(age_of("garbage", now), "garbage");
+        assert_eq!(truncate("abcdef", 4), "abc…");
     }
 
     #[test]

@@ -162,7 +162,7 @@ fn a_kedro_kubeflow_user_s_first_run_works_with_no_flags() {
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(!stderr.contains("error"), "{stderr}");
-    let ir = std::fs::read_to_string(dir.path().join("pipeline.yaml")).unwrap();
+    let ir = std::fs::read_to_string(dir.path().join("pipeline.yml")).unwrap();
     let pods = pods(&ir);
     let nodes: usize = pods.iter().map(|p| p.len()).sum();
     assert_eq!(nodes, 10, "every node runs once: {pods:?}");
@@ -249,7 +249,7 @@ fn explicit_none_refuses_and_its_advice_works_literally() {
         .stdout("")
         .get_output()
         .clone();
-    assert!(!dir.path().join("pipeline.yaml").exists());
+    assert!(!dir.path().join("pipeline.yml").exists());
     let stderr = String::from_utf8(out.stderr).unwrap();
     let lines: Vec<&str> = stderr
         .lines()

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 use support::fake_kfp::FakeKfp;
 
 use kfpx::cli::{
-    BuildArgs, OutputFormat, PipelineArgs, RunOnceArgs, ScheduleArgs, ServerArgs, UploadArgs,
+    BuildArgs, OutputArgs, OutputFormat, ParamArgs, PipelineArgs, RunOnceArgs, ScheduleArgs,
+    ServerArgs, UploadArgs,
 };
 use kfpx::commands::build::Prepared;
 use kfpx::commands::{run_once, schedule, upload};
@@ -141,6 +142,7 @@ fn prepared(host: &str, version: KfpVersion, variant: &str) -> Prepared {
             parameters,
             warnings: vec![],
         },
+        sources: Default::default(),
     }
 }
 
@@ -173,7 +175,9 @@ fn upload_args(url: &str) -> UploadArgs {
     UploadArgs {
         build: build(),
         server: server(url),
-        output: OutputFormat::Json,
+        output: OutputArgs {
+            output: OutputFormat::Json,
+        },
     }
 }
 
@@ -184,10 +188,13 @@ fn run_args(url: &str) -> RunOnceArgs {
         experiment_name: None,
         experiment_namespace: None,
         run_name: None,
-        params: vec![],
+        params: ParamArgs::default(),
         wait_for_completion: false,
-        timeout: 60,
-        output: OutputFormat::Json,
+        no_wait: false,
+        timeout: Some(60),
+        output: OutputArgs {
+            output: OutputFormat::Json,
+        },
     }
 }
 
@@ -198,12 +205,14 @@ fn schedule_args(url: &str, cron: &str) -> ScheduleArgs {
         cron_expression: cron.into(),
         experiment_name: None,
         experiment_namespace: None,
-        params: vec![],
+        params: ParamArgs::default(),
         max_concurrency: None,
         no_catchup: false,
         start_time: None,
         end_time: None,
-        output: OutputFormat::Json,
+        output: OutputArgs {
+            output: OutputFormat::Json,
+        },
     }
 }
 
@@ -492,7 +501,7 @@ fn waiting_past_the_timeout_exits_4_and_leaves_the_run() {
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
     args.wait_for_completion = true;
-    args.timeout = 1;
+    args.timeout = Some(1);
     let started = Instant::now();
     let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -880,10 +889,12 @@ fn a_server_that_is_down_is_one_clear_line() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr(predicate::str::contains(format!(
-            "cannot reach KFP at http://127.0.0.1:{port}/: is it running / port-forwarded?"
-        )))
-        .stderr(predicate::function(|s: &str| s.lines().count() == 1));
+        .stderr(format!(
+            "error: cannot reach KFP at http://127.0.0.1:{port}/\n  \
+             cause: Connection refused (os error 111)\n  \
+             help: the host came from --host: check it, and that the server is running (or \
+             port-forwarded, e.g. kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80)\n"
+        ));
 }
 
 #[test]
@@ -1199,6 +1210,9 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("keeps running"), "{stderr}");
     assert!(stderr.contains("/#/runs/details/"), "{stderr}");
+    // The user's own choice: a calm message, not an error.
+    assert!(!stderr.contains("error:"), "{stderr}");
+    assert!(stderr.contains("Stopped waiting (Ctrl-C)"), "{stderr}");
     assert_eq!(fake.runs().len(), 1);
     assert_eq!(fake.runs()[0]["state"], "RUNNING", "not cancelled");
     assert!(

@@ -70,6 +70,11 @@ fn not_run(line: &str) -> Option<&'static str> {
             Some("needs a KFP server (tests/kfp_commands.rs runs these against the fake one)")
         }
         "ui" if !line.contains("--print") => Some("opens a browser"),
+        "run-local" => Some(
+            "runs Kedro in every task: needs Python and Kedro (.ci/stage-runlocal.sh runs it on the \
+             real test project)",
+        ),
+        "login" | "logout" => Some("talks to Google's sign-in"),
         _ => None,
     }
 }
@@ -130,11 +135,7 @@ fn sandbox(line: &str) -> (tempfile::TempDir, PathBuf, String) {
 /// README lines known to fail today, each with the reason and who fixes it. They are run and
 /// reported, but do not fail the test. Remove an entry once its fix is merged (the test then
 /// prints `KNOWN BROKEN BUT WORKS` for it).
-const KNOWN_BROKEN: &[(&str, &str)] = &[(
-    "kfpx -e production compile --kfp-version 1",
-    "conf-example's production env sets `node_merge_strategy: none` while reporting.passenger_capacity \
-     is a MemoryDataset (issue 12 item 4; the `behaviour` helper fixes conf-example)",
-)];
+const KNOWN_BROKEN: &[(&str, &str)] = &[];
 
 #[test]
 fn every_readme_command_that_needs_no_server_works() {

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
+pub use super::warnings::Show;
 use crate::cli::{BuildArgs, KfpVersionArg};
 use crate::commands::Ctx;
 use crate::compile::{self, params, CompileInput, Compiled};
 use crate::config::{self, Config, KfpVersion};
 use crate::error::Result;
 use crate::graph::{self, SnapshotOptions};
-use crate::output;
 use crate::project::Project;
 
 /// A compiled pipeline with what it was built from.
@@ -21,13 +21,37 @@ pub struct Prepared {
     /// Number of pods (tasks) the Kedro nodes were grouped into.
     pub tasks: usize,
     pub compiled: Compiled,
+    /// Where the host and the API version came from, for messages.
+    pub sources: super::server::Sources,
 }
 
-/// Build the pipeline document for `build` with `--param` overrides `params`.
+/// `build` with the KFP version set (a retry once the server's API version is known).
+pub fn with_version(build: &BuildArgs, version: KfpVersion) -> BuildArgs {
+    let mut b = build.clone();
+    b.kfp_version = Some(match version {
+        KfpVersion::V1 => KfpVersionArg::V1,
+        KfpVersion::V2 => KfpVersionArg::V2,
+    });
+    b
+}
+
+/// Build the pipeline document for `build` with `--param` overrides `params`; warnings are
+/// shown only when they changed since last shown (see `commands::warnings`).
 pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Prepared> {
+    prepare_showing(ctx, build, raw_params, Show::WhenChanged)
+}
+
+/// [`prepare`], showing warnings as `show` says (`compile` shows them always).
+pub fn prepare_showing(
+    ctx: &Ctx,
+    build: &BuildArgs,
+    raw_params: &[String],
+    show: Show,
+) -> Result<Prepared> {
     let project = ctx.project()?;
     let loaded = config::load(&project)?;
-    let config = loaded.config;
+    let sources = super::server::Sources::from_config(&loaded, build.kfp_version.is_some());
+    let config = loaded.config.clone();
     let rc = &config.run_config;
     let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
     let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
@@ -45,9 +69,6 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
             }
             other => other,
         })?;
-    for w in &grouped.warnings {
-        output::warn(w);
-    }
     let compile_env = capture_env(std::env::vars());
     let kfp_version = match build.kfp_version {
         Some(KfpVersionArg::V1) => KfpVersion::V1,
@@ -67,13 +88,18 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
         strict: build.strict,
     };
     let known = compile::parameter_names(&input);
-    let overrides = params::parse_params(raw_params, &known)?;
+    let defaults = params::merge_namespaced(&snapshot.parameters);
+    let overrides = super::params::resolve(raw_params, &defaults, &known)?;
     input.param_overrides = &overrides;
     let compiled =
         compile::compile(&input).map_err(|e| with_config_files(e, &loaded.tree, &loaded.files))?;
-    for w in &compiled.warnings {
-        output::warn(w);
-    }
+    let all: Vec<String> = grouped
+        .warnings
+        .iter()
+        .chain(&compiled.warnings)
+        .cloned()
+        .collect();
+    super::warnings::print(&all, &loaded, &project, show);
     let tasks = grouped.tasks.tasks.len();
     // A command process ends soon after this: do not spend time freeing the node graph.
     std::mem::forget(grouped);
@@ -84,6 +110,7 @@ pub fn prepare(ctx: &Ctx, build: &BuildArgs, raw_params: &[String]) -> Result<Pr
         project,
         config,
         compiled,
+        sources,
     })
 }
 

@@ -10,14 +10,15 @@ use crate::error::{Error, Result};
 use crate::output;
 
 pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
-    let to_stdout = args.output.as_os_str() == "-";
+    let to_stdout = args.file.as_os_str() == "-";
     // Check the destination before doing any work.
     let dir = if to_stdout {
         None
     } else {
-        Some(check_output(&args.output)?)
+        Some(check_output(&args.file)?)
     };
-    let prepared = build::prepare(ctx, &args.build, &args.params)?;
+    let prepared =
+        build::prepare_showing(ctx, &args.build, &args.params.items(), build::Show::Always)?;
     let c = &prepared.compiled;
     if dir.is_none() {
         // A closed pipe (`kfpx compile -o - | head`) is a quiet success, as in ripgrep.
@@ -25,7 +26,7 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
         std::mem::forget(prepared);
         return Ok(());
     }
-    crate::files::write_atomic(&args.output, c.yaml.as_bytes())?;
+    crate::files::write_atomic(&args.file, c.yaml.as_bytes())?;
     let (pipeline, tasks) = (prepared.pipeline.clone(), prepared.tasks);
     let format = match c.kfp_version {
         KfpVersion::V2 => "KFP v2 IR",
@@ -38,7 +39,7 @@ pub fn run(ctx: &Ctx, args: CompileArgs) -> Result<()> {
         pipeline,
         tasks,
         if tasks == 1 { "" } else { "s" },
-        args.output.display()
+        args.file.display()
     ));
     Ok(())
 }
@@ -53,13 +54,13 @@ fn check_output(path: &Path) -> Result<PathBuf> {
         Some("yaml" | "yml") => {}
         Some(other) => {
             return Err(Error::Usage(format!(
-                "cannot write {}: unsupported extension .{other}; kfpx writes YAML, name the file *.yaml or *.yml (or use -o - for stdout)",
+                "cannot write {}: unsupported extension .{other}; kfpx writes YAML, name the file *.yaml or *.yml (or use -f - for stdout)",
                 path.display()
             )))
         }
         None => {
             return Err(Error::Usage(format!(
-                "cannot write {}: the output file needs a .yaml or .yml extension (or use -o - for stdout)",
+                "cannot write {}: the output file needs a .yaml or .yml extension (or use -f - for stdout)",
                 path.display()
             )))
         }
@@ -70,7 +71,7 @@ fn check_output(path: &Path) -> Result<PathBuf> {
     };
     if !dir.is_dir() {
         return Err(Error::Message(format!(
-            "cannot write {}: directory {} does not exist; create it first or choose another -o",
+            "cannot write {}: directory {} does not exist; create it first or choose another -f",
             path.display(),
             dir.display()
         )));

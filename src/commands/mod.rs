@@ -7,11 +7,14 @@ pub mod config;
 pub mod graph;
 pub mod init;
 pub mod list_pipelines;
+pub mod params;
 pub mod run_local;
 pub mod run_once;
 pub mod schedule;
+pub mod server;
 pub mod ui;
 pub mod upload;
+pub mod warnings;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::Result;

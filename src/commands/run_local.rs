@@ -33,10 +33,10 @@ pub fn run(ctx: &Ctx, args: RunLocalArgs) -> Result<()> {
     let (text, params) = match &args.file {
         Some(path) => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-            (text, file_params(&args.params)?)
+            (text, file_params(&args.params.items())?)
         }
         None => {
-            let prepared = build::prepare(ctx, &args.build, &args.params)?;
+            let prepared = build::prepare(ctx, &args.build, &args.params.items())?;
             (prepared.compiled.yaml, BTreeMap::new())
         }
     };

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::cli::RunOnceArgs;
 use crate::commands::build::{self, Prepared};
-use crate::commands::Ctx;
-use crate::compile::{params, Compiled};
+use crate::commands::{server, Ctx};
+use crate::compile::Compiled;
 use crate::error::{Error, Result};
 use crate::kfp::models::{NewRun, Run, RunSource, RunState};
 use crate::kfp::wait::{self, WaitEnd};
@@ -19,15 +19,16 @@ use crate::output;
 
 type Params = BTreeMap<String, serde_json::Value>;
 
+/// Seconds `--wait-for-completion` waits without `--timeout` (kedro-kubeflow's 24 h).
+pub const DEFAULT_TIMEOUT: u64 = 86_400;
+
 /// The `--param` overrides (checked against the pipeline's parameters) and every parameter's
 /// value after them (defaults + overrides), which run names are formatted with.
 pub(crate) fn run_params(compiled: &Compiled, raw: &[String]) -> Result<(Params, Params)> {
     let known: Vec<String> = compiled.parameters.iter().map(|(k, _)| k.clone()).collect();
-    let overrides = if raw.is_empty() {
-        Params::new()
-    } else {
-        params::parse_params(raw, &known)?
-    };
+    let defaults: serde_json::Map<String, serde_json::Value> =
+        compiled.parameters.iter().cloned().collect();
+    let overrides = super::params::resolve(raw, &defaults, &known)?;
     let mut all: Params = compiled.parameters.iter().cloned().collect();
     all.extend(overrides.clone());
     Ok((overrides, all))
@@ -52,28 +53,45 @@ struct RunReport<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
-    let prepared = build::prepare(ctx, &args.build, &args.params)?;
-    run_prepared(&args, &prepared)
+    let params = args.params.items();
+    let prepared = build::prepare(ctx, &args.build, &params)?;
+    server::or_other_api(run_prepared(&args, &prepared), &prepared.sources, |v| {
+        let prepared = build::prepare(ctx, &build::with_version(&args.build, v), &params)?;
+        run_prepared(&args, &prepared)
+    })
 }
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
 pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
-    if args.timeout == 0 || args.timeout > wait::MAX_TIMEOUT.as_secs() {
-        return Err(Error::Usage(format!(
-            "--timeout must be between 1 and {} seconds ({})",
-            wait::MAX_TIMEOUT.as_secs(),
-            wait::human_duration(wait::MAX_TIMEOUT)
-        )));
+    if let Some(secs) = args.timeout {
+        if secs == 0 || secs > wait::MAX_TIMEOUT.as_secs() {
+            return Err(Error::Usage(format!(
+                "--timeout must be between 1 and {} seconds ({})",
+                wait::MAX_TIMEOUT.as_secs(),
+                wait::human_duration(wait::MAX_TIMEOUT)
+            )));
+        }
     }
     let rc = &prepared.config.run_config;
-    let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
+    let wait = !args.no_wait && (args.wait_for_completion || rc.wait_for_completion);
+    if let (Some(secs), false) = (args.timeout, wait) {
+        output::warn(if args.no_wait {
+            format!("--timeout {secs} has no effect with --no-wait: kfpx does not wait for the run")
+        } else {
+            format!(
+                "--timeout {secs} has no effect without waiting: add --wait-for-completion \
+                 (or set run_config.wait_for_completion: true) to wait up to {secs} s"
+            )
+        });
+    }
+    let timeout_secs = args.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let (overrides, all_params) = run_params(&prepared.compiled, &args.params.items())?;
     let template = args.run_name.as_deref().unwrap_or(&rc.run_name);
     let run_name = naming::format_run_name(template, &all_params).map_err(Error::Message)?;
     let experiment_name = args
         .experiment_name
         .clone()
         .unwrap_or_else(|| rc.experiment_name.clone());
-    let wait = args.wait_for_completion || rc.wait_for_completion;
     let description = request_description(&format!(
         "kfpx run-once of {}",
         naming::pipeline_name(
@@ -84,9 +102,14 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
     ));
     let compiled = &prepared.compiled;
 
-    session::runtime()?.block_on(async {
-        let kfp =
-            session::connect(&args.server, Some(&prepared.config), compiled.kfp_version).await?;
+    let result = session::runtime()?.block_on(async {
+        let kfp = server::connect(
+            &args.server,
+            Some(&prepared.config),
+            compiled.kfp_version,
+            &prepared.sources,
+        )
+        .await?;
         let namespace = args
             .experiment_namespace
             .clone()
@@ -129,7 +152,10 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
             failed_tasks: r.failed_tasks.clone(),
             url: &url,
         };
-        let human = matches!(args.output, crate::cli::OutputFormat::Table);
+        let human = matches!(
+            args.output.output,
+            crate::cli::OutputFormat::Table | crate::cli::OutputFormat::Wide
+        );
         if human {
             output::print_stdout(&present::fields(&[
                 ("run", shown_name.clone()),
@@ -143,12 +169,12 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
         }
         if !wait {
             if !human {
-                present::machine(args.output, &report(&run))?;
+                present::machine(args.output.output, &report(&run))?;
             }
             return Ok(());
         }
 
-        let timeout = Duration::from_secs(args.timeout);
+        let timeout = Duration::from_secs(timeout_secs);
         let waited = wait::wait_for_run(&kfp, &run.id, &run_name, timeout)
             .await
             .map_err(|e| {
@@ -160,7 +186,7 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
         match waited {
             WaitEnd::Finished(done) => {
                 if !human {
-                    present::machine(args.output, &report(&done))?;
+                    present::machine(args.output.output, &report(&done))?;
                 }
                 if done.state == RunState::Succeeded {
                     Ok(())
@@ -172,14 +198,15 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
                 "run {run_name:?} is still {state} after {} (--timeout {}); it keeps running \
                  on the server: follow it at {url}",
                 wait::human_duration(timeout),
-                args.timeout
+                timeout_secs
             ))),
             WaitEnd::Interrupted(state) => Err(Error::Interrupted(format!(
-                "stopped waiting; run {run_name:?} ({state}) keeps running on the server: \
-                 follow it at {url}"
+                "Stopped waiting (Ctrl-C). Run {run_name:?} ({state}) keeps running on the \
+                 server: follow it at {url}"
             ))),
         }
-    })
+    });
+    result.map_err(|e| server::explain(e, &args.server, &prepared.sources))
 }
 
 fn failure_message(run: &Run, url: &str) -> String {

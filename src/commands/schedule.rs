@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::ScheduleArgs;
 use crate::commands::build::{self, Prepared};
 use crate::commands::run_once::run_params;
-use crate::commands::Ctx;
+use crate::commands::{server, Ctx};
 use crate::error::{Error, Result};
 use crate::kfp::cronexpr::{self, CronExpr};
 use crate::kfp::deploy::{self, Outcome, Upload};
@@ -61,8 +61,16 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
 pub fn run(ctx: &Ctx, args: ScheduleArgs) -> Result<()> {
     // Everything that can be checked offline is checked before compiling and connecting.
     parse_cron(&args.cron_expression)?;
-    let prepared = build::prepare(ctx, &args.build, &args.params)?;
-    schedule_prepared(&args, &prepared)
+    let params = args.params.items();
+    let prepared = build::prepare(ctx, &args.build, &params)?;
+    server::or_other_api(
+        schedule_prepared(&args, &prepared),
+        &prepared.sources,
+        |v| {
+            let prepared = build::prepare(ctx, &build::with_version(&args.build, v), &params)?;
+            schedule_prepared(&args, &prepared)
+        },
+    )
 }
 
 fn parse_cron(raw: &str) -> Result<CronExpr> {
@@ -101,7 +109,7 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
         )));
     }
     let no_catchup = args.no_catchup || sched.no_catchup;
-    let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
+    let (overrides, all_params) = run_params(&prepared.compiled, &args.params.items())?;
     let name =
         naming::format_run_name(rc.scheduled_run_name(), &all_params).map_err(Error::Message)?;
     let experiment_name = args
@@ -116,11 +124,12 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
         .clone()
         .unwrap_or_else(|| format!("kfpx schedule of {pipeline_name}"));
 
-    session::runtime()?.block_on(async {
-        let kfp = session::connect(
+    let result = session::runtime()?.block_on(async {
+        let kfp = server::connect(
             &args.server,
             Some(&prepared.config),
             prepared.compiled.kfp_version,
+            &prepared.sources,
         )
         .await?;
         let up = deploy::ensure_uploaded(
@@ -204,7 +213,7 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
             next_runs: next.clone(),
             url: url.clone(),
         };
-        if !present::machine(args.output, &report)? {
+        if !present::machine(args.output.output, &report)? {
             output::print_stdout(&present::fields(&[
                 ("schedule", name.clone()),
                 ("schedule id", created.id.clone()),
@@ -237,5 +246,6 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
             ]))?;
         }
         Ok(())
-    })
+    });
+    result.map_err(|e| server::explain(e, &args.server, &prepared.sources))
 }

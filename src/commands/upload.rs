@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::cli::UploadArgs;
 use crate::commands::build::{self, Prepared};
-use crate::commands::Ctx;
+use crate::commands::{server, Ctx};
 use crate::error::Result;
 use crate::kfp::deploy::{self, Outcome, Upload, Uploaded};
 use crate::kfp::{naming, present, session};
@@ -23,7 +23,10 @@ struct UploadReport<'a> {
 
 pub fn run(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     let prepared = build::prepare(ctx, &args.build, &[])?;
-    upload_prepared(&args, &prepared)
+    server::or_other_api(upload_prepared(&args, &prepared), &prepared.sources, |v| {
+        let prepared = build::prepare(ctx, &build::with_version(&args.build, v), &[])?;
+        upload_prepared(&args, &prepared)
+    })
 }
 
 /// The names a compiled pipeline is uploaded under: kedro-kubeflow's pipeline name
@@ -47,11 +50,12 @@ pub fn upload_prepared(args: &UploadArgs, prepared: &Prepared) -> Result<()> {
     let (pipeline_name, version_name) = upload_names(prepared);
     let description = prepared.config.run_config.description.as_deref();
 
-    session::runtime()?.block_on(async {
-        let kfp = session::connect(
+    let result = session::runtime()?.block_on(async {
+        let kfp = server::connect(
             &args.server,
             Some(&prepared.config),
             prepared.compiled.kfp_version,
+            &prepared.sources,
         )
         .await?;
         let up: Uploaded = deploy::ensure_uploaded(
@@ -74,7 +78,7 @@ pub fn upload_prepared(args: &UploadArgs, prepared: &Prepared) -> Result<()> {
             version_name: &up.version.name,
             url: url.clone(),
         };
-        if !present::machine(args.output, &report)? {
+        if !present::machine(args.output.output, &report)? {
             output::print_stdout(&present::fields(&[
                 ("pipeline", up.pipeline.name.clone()),
                 ("pipeline id", up.pipeline.id.clone()),
@@ -84,7 +88,8 @@ pub fn upload_prepared(args: &UploadArgs, prepared: &Prepared) -> Result<()> {
             ]))?;
         }
         Ok(())
-    })
+    });
+    result.map_err(|e| server::explain(e, &args.server, &prepared.sources))
 }
 
 fn outcome_line(up: &Uploaded) -> String {

@@ -67,11 +67,8 @@ fn remember_python(root: &Path, python: &Path) {
     let dir = root.join(CACHE_DIR);
     let write = || -> std::io::Result<()> {
         std::fs::create_dir_all(&dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
-        writeln!(tmp, "{text}")?;
-        tmp.persist(dir.join(REMEMBERED_PYTHON))
-            .map_err(|e| e.error)?;
-        Ok(())
+        crate::files::write_atomic(&dir.join(REMEMBERED_PYTHON), format!("{text}\n").as_bytes())
+            .map_err(|e| e.source)
     };
     if let Err(e) = write() {
         tracing::debug!("cannot remember the interpreter in {}: {e}", dir.display());

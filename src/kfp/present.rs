@@ -11,7 +11,7 @@ use crate::output;
 /// prints its human form).
 pub fn machine<T: Serialize>(format: OutputFormat, value: &T) -> Result<bool> {
     match format {
-        OutputFormat::Table => Ok(false),
+        OutputFormat::Table | OutputFormat::Wide => Ok(false),
         OutputFormat::Json => output::print_json(value).map(|()| true),
         OutputFormat::Yaml => output::print_yaml(value).map(|()| true),
     }
