@@ -1069,3 +1069,327 @@ async fn kfp_client_401_message_lists_the_renewed_credentials_too() {
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+// ─────────────────────── Google application default credentials (ADC) ───────────────────────
+
+const PROXY_HOST: &str = "https://7c021d0340d296aa-dot-us-central1.pipelines.googleusercontent.com";
+
+/// The claims of a JWT (no verification: the fake token endpoint verified the signature).
+fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// An env with gcloud's well-known file written by `gcloud auth application-default login`.
+fn gcloud_user_env(iap: &FakeIap, dir: &std::path::Path, vars: &[(&str, &str)]) -> AuthEnv {
+    let file = dir.join("gcloud/application_default_credentials.json");
+    iap.write_user_file(&file);
+    let token_uri = iap.token_uri();
+    let mut all = vec![("KFPX_GOOGLE_TOKEN_URI", token_uri.as_str())];
+    all.extend_from_slice(vars);
+    let mut e = env(&all);
+    e.gcloud_adc_file = Some(file);
+    e
+}
+
+#[tokio::test]
+async fn adc_service_account_key_sends_a_cloud_platform_access_token_to_an_inverse_proxy_host() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key = iap.write_key_file(dir.path());
+    // The gcloud file exists too: GOOGLE_APPLICATION_CREDENTIALS comes first (google-auth order).
+    let e = {
+        let mut e = gcloud_user_env(&iap, dir.path(), &[]);
+        e.vars.insert(
+            "GOOGLE_APPLICATION_CREDENTIALS".into(),
+            key.to_str().unwrap().into(),
+        );
+        e
+    };
+    let auth = discover(PROXY_HOST, &e).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer sa-access-token.1");
+    let posts = iap.token_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0]["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let claims = jwt_claims(&posts[0]["assertion"]);
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/cloud-platform"
+    );
+    assert!(claims.get("target_audience").is_none(), "{claims}");
+    assert_eq!(
+        auth.describe(),
+        format!(
+            "Google access token (cloud-platform) from service-account key GOOGLE_APPLICATION_CREDENTIALS={} ({}), because 7c021d0340d296aa-dot-us-central1.pipelines.googleusercontent.com is a Google inverse-proxy host",
+            key.display(),
+            FakeIap::CLIENT_EMAIL
+        )
+    );
+    assert!(!visible(&auth).contains("sa-access-token"));
+}
+
+#[tokio::test]
+async fn adc_gcloud_user_credentials_use_the_refresh_grant_and_never_show_a_secret() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = gcloud_user_env(&iap, dir.path(), &[]);
+    let auth = discover(PROXY_HOST, &e).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.1");
+    let posts = iap.token_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["grant_type"], "refresh_token");
+    assert_eq!(posts[0]["client_id"], FakeIap::USER_CLIENT_ID);
+    assert!(!posts[0].contains_key("audience"));
+    assert!(auth
+        .describe()
+        .contains("from user credentials in gcloud's "));
+    let seen = visible(&auth);
+    for secret in [
+        FakeIap::REFRESH_TOKEN,
+        FakeIap::USER_CLIENT_SECRET,
+        "user-access-token",
+    ] {
+        assert!(!seen.contains(secret), "{seen}");
+    }
+}
+
+#[tokio::test]
+async fn adc_from_the_metadata_server_when_no_file_exists() {
+    let iap = FakeIap::start();
+    let mut e = env(&[("GCE_METADATA_HOST", &iap.metadata_host())]);
+    e.gcloud_adc_file = Some(std::path::PathBuf::from("/nonexistent/adc.json"));
+    let auth = discover(PROXY_HOST, &e).await.unwrap();
+    assert_eq!(
+        sent(&auth)["authorization"],
+        "Bearer metadata-access-token.1"
+    );
+    assert!(auth
+        .describe()
+        .contains("from the GCE metadata server (127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn adc_is_only_for_inverse_proxy_hosts_unless_switched_on() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = discover(
+        "http://127.0.0.1:9",
+        &gcloud_user_env(&iap, dir.path(), &[]),
+    )
+    .await
+    .unwrap();
+    assert!(auth.is_none());
+    assert!(iap.token_posts().is_empty());
+    let e = gcloud_user_env(&iap, dir.path(), &[("KFPX_GOOGLE_ADC", "1")]);
+    let auth = discover("http://127.0.0.1:9", &e).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.1");
+    assert!(auth.describe().ends_with("because KFPX_GOOGLE_ADC is set"));
+    let e = gcloud_user_env(&iap, dir.path(), &[("KFPX_GOOGLE_ADC", "0")]);
+    assert!(discover(PROXY_HOST, &e).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn adc_token_is_kept_until_shortly_before_expiry_then_renewed() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    iap.set_expires_in(3599);
+    let mut auth = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        auth.prepare(&http).await.unwrap();
+    }
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.1");
+    assert_eq!(iap.access_tokens().len(), 1, "cached while valid");
+
+    // A token that expires within the minute is renewed before the next request.
+    iap.set_expires_in(30);
+    let mut auth = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.2");
+    iap.set_expires_in(3599);
+    auth.prepare(&http).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.3");
+    auth.prepare(&http).await.unwrap();
+    assert_eq!(iap.access_tokens().len(), 3);
+}
+
+#[tokio::test]
+async fn adc_token_is_renewed_once_after_a_401() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut auth = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap();
+    kfp.require_bearer("user-access-token.2");
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    assert_eq!(
+        authorizations(&kfp),
+        [
+            Some("Bearer user-access-token.1".to_string()),
+            Some("Bearer user-access-token.2".to_string())
+        ]
+    );
+    kfp.require_bearer("never");
+    let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
+        .await
+        .unwrap_err();
+    assert_eq!(kfp.requests().len(), 4, "one renewal per 401, then give up");
+    assert!(err.contains("then renewed Google access token"), "{err}");
+    assert!(!err.contains("user-access-token"), "{err}");
+}
+
+#[tokio::test]
+async fn adc_revoked_refresh_token_says_which_file_and_how_to_log_in_again() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    iap.revoke(FakeIap::REFRESH_TOKEN);
+    let e = gcloud_user_env(&iap, dir.path(), &[]);
+    let file = e.gcloud_adc_file.clone().unwrap();
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "Google's token endpoint {} refused a Google access token for the user credentials in gcloud's {} (HTTP 400: invalid_grant: Token has been expired or revoked.); run `gcloud auth application-default login`",
+            iap.token_uri(),
+            file.display()
+        )
+    );
+    assert!(!err.contains(FakeIap::REFRESH_TOKEN) && !err.contains(FakeIap::USER_CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn adc_without_the_cloud_platform_scope_is_refused_with_the_fix() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    iap.set_user_scope("openid https://www.googleapis.com/auth/userinfo.email");
+    let err = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lacks the cloud-platform scope (granted: openid https://www.googleapis.com/auth/userinfo.email); run `gcloud auth application-default login`"), "{err}");
+
+    // A VM created with the default access scopes.
+    iap.set_vm_scopes(&["https://www.googleapis.com/auth/devstorage.read_only"]);
+    let e = env(&[("GCE_METADATA_HOST", &iap.metadata_host())]);
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert!(err.contains("lacks the cloud-platform access scope (has: https://www.googleapis.com/auth/devstorage.read_only)"), "{err}");
+    assert!(
+        err.contains("gcloud compute instances set-service-account VM --scopes=cloud-platform"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn adc_with_nothing_available_names_every_source_and_the_command() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = env(&[("GCE_METADATA_HOST", &format!("127.0.0.1:{port}"))]);
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert!(err.starts_with(&format!("no Google application default credentials: GOOGLE_APPLICATION_CREDENTIALS is unset, gcloud has none stored, and the GCE metadata server (127.0.0.1:{port}) cannot be reached (")), "{err}");
+    assert!(
+        err.ends_with("; run `gcloud auth application-default login`"),
+        "{err}"
+    );
+
+    let iap = FakeIap::start();
+    iap.remove_metadata_service_account();
+    let e = env(&[("GCE_METADATA_HOST", &iap.metadata_host())]);
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert!(
+        err.contains("has no service account for this machine (HTTP 404)"),
+        "{err}"
+    );
+}
+
+/// `kfpx` with a clean environment and HOME in `home`.
+fn kfpx_in(home: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("kfpx").unwrap();
+    for var in kfpx::kfp::auth::VARS {
+        cmd.env_remove(var);
+    }
+    for var in [
+        "KF_PIPELINES_ENDPOINT",
+        "KF_PIPELINES_NAMESPACE",
+        "RUST_LOG",
+        "XDG_CONFIG_HOME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home).current_dir(home);
+    cmd
+}
+
+#[test]
+fn binary_sends_gcloud_adc_to_kfp_and_prints_no_secret_at_any_verbosity() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    let home = tempfile::tempdir().unwrap();
+    iap.write_user_file(
+        &home
+            .path()
+            .join(".config/gcloud/application_default_credentials.json"),
+    );
+    for (n, verbosity) in ["-v", "-vv", "-vvv"].into_iter().enumerate() {
+        kfp.require_bearer(&format!("user-access-token.{}", n + 1));
+        let out = kfpx_in(home.path())
+            .env("KFPX_GOOGLE_ADC", "1")
+            .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+            .args(["list-pipelines", "--host", &kfp.url(), verbosity])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{verbosity}: {all}");
+        assert!(
+            all.contains("Google access token (cloud-platform) from user credentials"),
+            "{verbosity}: {all}"
+        );
+        for secret in [
+            FakeIap::REFRESH_TOKEN,
+            FakeIap::USER_CLIENT_SECRET,
+            "user-access-token",
+        ] {
+            assert!(!all.contains(secret), "{verbosity} shows {secret}: {all}");
+        }
+    }
+
+    // Revoked: one error line naming the file and the command, exit non-zero, still no secret.
+    iap.revoke(FakeIap::REFRESH_TOKEN);
+    let out = kfpx_in(home.path())
+        .env("KFPX_GOOGLE_ADC", "1")
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url(), "-vvv"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{stderr}");
+    assert!(
+        error_lines[0].contains("invalid_grant")
+            && error_lines[0].contains("gcloud auth application-default login"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(FakeIap::REFRESH_TOKEN) && !stderr.contains(FakeIap::USER_CLIENT_SECRET)
+    );
+}

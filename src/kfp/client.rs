@@ -422,7 +422,18 @@ impl Client {
                 rb.multipart(reqwest::multipart::Form::new().part("uploadfile", part))
             }
         };
-        rb = self.inner.auth.lock().await.apply(rb);
+        {
+            let mut auth = self.inner.auth.lock().await;
+            auth.prepare(&self.inner.http)
+                .await
+                .map_err(|error| Failure {
+                    error,
+                    transient: false,
+                    maybe_applied: false,
+                    reauth: false,
+                })?;
+            rb = auth.apply(rb);
+        }
 
         let started = Instant::now();
         let result = rb.send().await;

@@ -40,11 +40,11 @@ enum Source {
 }
 
 #[derive(Debug)]
-struct ServiceAccountKey {
-    client_email: String,
-    private_key_id: Option<String>,
-    private_key: Secret,
-    token_uri: String,
+pub(super) struct ServiceAccountKey {
+    pub(super) client_email: String,
+    pub(super) private_key_id: Option<String>,
+    pub(super) private_key: Secret,
+    pub(super) token_uri: String,
 }
 
 #[derive(Serialize)]
@@ -314,7 +314,7 @@ pub(super) fn reason(err: &reqwest::Error) -> String {
     text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
-fn first_line(body: &str) -> String {
+pub(super) fn first_line(body: &str) -> String {
     let line = body
         .lines()
         .map(str::trim)
