@@ -103,6 +103,52 @@ kfpx init http://localhost:8080 --with-github-actions"
     Config(ConfigArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Log in with a user account (Google IAP) and store the login for later commands.
+    #[command(subcommand)]
+    Login(LoginCommand),
+    /// Remove a stored login.
+    #[command(subcommand)]
+    Logout(LogoutCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginCommand {
+    /// Google IAP with your own Google account (OAuth desktop client, browser consent).
+    Google(GoogleLoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoogleLoginArgs {
+    /// OAuth client id of the IAP-protected backend [env: IAP_CLIENT_ID].
+    #[arg(long, env = "IAP_CLIENT_ID", value_name = "ID")]
+    pub iap_client_id: String,
+    /// OAuth client id of a "Desktop app" client (the kfp SDK's --other-client-id).
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: String,
+    /// That client's secret (the kfp SDK's --other-client-secret).
+    #[arg(
+        long,
+        env = "KFPX_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub oauth_client_secret: String,
+    /// Print the URL only; do not try to open a browser (remote shells).
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogoutCommand {
+    /// Remove the stored Google IAP login (one IAP client id, or all).
+    Google(GoogleLogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoogleLogoutArgs {
+    /// The IAP client id whose login to remove [default: every stored login].
+    #[arg(long, value_name = "ID")]
+    pub iap_client_id: Option<String>,
 }
 
 /// Options that choose and group the pipeline: shared by every command that compiles.

@@ -1393,3 +1393,230 @@ fn binary_sends_gcloud_adc_to_kfp_and_prints_no_secret_at_any_verbosity() {
         !stderr.contains(FakeIap::REFRESH_TOKEN) && !stderr.contains(FakeIap::USER_CLIENT_SECRET)
     );
 }
+
+// ───────────────────────── IAP with a user account: kfpx login google ─────────────────────────
+
+/// A browser's GET: (status, body).
+fn raw_get(url: &url::Url) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).unwrap();
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        text.split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// `kfpx login google --no-browser`, with the test as the browser: read the printed URL, check
+/// it, bring the code to the loopback redirect. Returns (the URL's query, exit status, stderr).
+fn login_as_browser(
+    iap: &FakeIap,
+    home: &std::path::Path,
+    code: &str,
+) -> (std::collections::HashMap<String, String>, bool, String) {
+    use std::io::BufRead;
+    let bin = assert_cmd::cargo::cargo_bin("kfpx");
+    let mut cmd = std::process::Command::new(bin);
+    for var in kfpx::kfp::auth::VARS {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .env("HOME", home)
+        .env(
+            "KFPX_GOOGLE_AUTH_URI",
+            format!("{}/o/oauth2/v2/auth", iap.url()),
+        )
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .env("KFPX_OAUTH_CLIENT_SECRET", FakeIap::USER_CLIENT_SECRET)
+        .args([
+            "login",
+            "google",
+            "--iap-client-id",
+            IAP_CLIENT,
+            "--oauth-client-id",
+            FakeIap::USER_CLIENT_ID,
+            "--no-browser",
+            "-vvv",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL printed: {seen}"
+        );
+        seen.push_str(&line);
+        if let Some(at) = line.find("http://") {
+            break url::Url::parse(line[at..].trim()).unwrap();
+        }
+    };
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(url.path(), "/o/oauth2/v2/auth");
+    // The browser: Google redirects to the loopback URI with the code and the state.
+    let mut back = url::Url::parse(&query["redirect_uri"]).unwrap();
+    // A stray request (favicon) first: ignored, the listener keeps waiting.
+    let (status, _) = raw_get(&back.join("/favicon.ico").unwrap());
+    assert_eq!(status, 404);
+    back.query_pairs_mut()
+        .append_pair("code", code)
+        .append_pair("state", &query["state"]);
+    let (_, page) = raw_get(&back);
+    assert!(page.contains("you may close this window"), "{page}");
+    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    seen.push_str(&rest);
+    seen.push_str(&String::from_utf8_lossy(&out.stdout));
+    (query, out.status.success(), seen)
+}
+
+#[test]
+fn login_google_without_a_browser_stores_the_sdk_layout_0600_and_iap_uses_it() {
+    use base64::Engine;
+    use sha2::Digest;
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    let home = tempfile::tempdir().unwrap();
+    // Another IAP login stored by the kfp SDK is kept.
+    let file = home.path().join(".config/kfp/credentials.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, r#"{"other-iap": {"other_client_id": "a", "other_client_secret": "b", "refresh_token": "c"}}"#).unwrap();
+
+    let (query, ok, output) = login_as_browser(&iap, home.path(), FakeIap::AUTH_CODE);
+    assert!(ok, "{output}");
+    assert_eq!(query["client_id"], FakeIap::USER_CLIENT_ID);
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["access_type"], "offline");
+    assert!(query["redirect_uri"].starts_with("http://127.0.0.1:"));
+    // PKCE: the verifier sent to the token endpoint hashes to the challenge in the URL.
+    let posts = iap.token_posts();
+    assert_eq!(posts[0]["grant_type"], "authorization_code");
+    assert_eq!(posts[0]["redirect_uri"], query["redirect_uri"]);
+    let digest = sha2::Sha256::digest(posts[0]["code_verifier"].as_bytes());
+    assert_eq!(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
+        query["code_challenge"]
+    );
+    // The login is checked (an ID token for the IAP audience) before it is stored.
+    assert_eq!(posts[1]["grant_type"], "refresh_token");
+    assert_eq!(posts[1]["audience"], IAP_CLIENT);
+    for secret in [
+        FakeIap::REFRESH_TOKEN,
+        FakeIap::USER_CLIENT_SECRET,
+        FakeIap::AUTH_CODE,
+        "user-id-token",
+    ] {
+        assert!(!output.contains(secret), "{secret} printed: {output}");
+    }
+    assert!(
+        output.contains(&format!("stored in {}", file.display())),
+        "{output}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        stored[IAP_CLIENT]["other_client_id"],
+        FakeIap::USER_CLIENT_ID
+    );
+    assert_eq!(
+        stored[IAP_CLIENT]["other_client_secret"],
+        FakeIap::USER_CLIENT_SECRET
+    );
+    assert_eq!(stored[IAP_CLIENT]["refresh_token"], FakeIap::REFRESH_TOKEN);
+    assert_eq!(stored["other-iap"]["refresh_token"], "c");
+
+    // Later commands exchange it for an ID token with the IAP audience.
+    kfp.require_bearer(&format!("user-id-token.{IAP_CLIENT}.2"));
+    let out = kfpx_in(home.path())
+        .env("IAP_CLIENT_ID", IAP_CLIENT)
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url(), "-vvv"])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("from the user login in"), "{all}");
+    assert!(
+        !all.contains(FakeIap::REFRESH_TOKEN) && !all.contains("user-id-token"),
+        "{all}"
+    );
+
+    // Revoked: the error names the stored login and the login command.
+    iap.revoke(FakeIap::REFRESH_TOKEN);
+    let out = kfpx_in(home.path())
+        .env("IAP_CLIENT_ID", IAP_CLIENT)
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("invalid_grant: Token has been expired or revoked.")
+            && stderr.contains("log in again: kfpx login google --iap-client-id"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(FakeIap::REFRESH_TOKEN));
+
+    // logout removes that login only; the SDK's other one stays.
+    kfpx_in(home.path())
+        .args(["logout", "google", "--iap-client-id", IAP_CLIENT])
+        .assert()
+        .success();
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(stored.get(IAP_CLIENT).is_none());
+    assert_eq!(stored["other-iap"]["refresh_token"], "c");
+    kfpx_in(home.path())
+        .args(["logout", "google"])
+        .assert()
+        .success();
+    assert!(!file.exists());
+}
+
+#[test]
+fn login_google_with_a_code_google_refuses_stores_nothing() {
+    let iap = FakeIap::start();
+    let home = tempfile::tempdir().unwrap();
+    let (_, ok, output) = login_as_browser(&iap, home.path(), "4/0wrong-code");
+    assert!(!ok);
+    let errors: Vec<&str> = output.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{output}");
+    assert!(errors[0].contains("invalid_grant"), "{output}");
+    assert!(
+        !output.contains(FakeIap::USER_CLIENT_SECRET) && !output.contains("wrong-code"),
+        "{output}"
+    );
+    assert!(!home.path().join(".config/kfp/credentials.json").exists());
+}

@@ -798,6 +798,8 @@ impl FakeIap {
     pub const USER_CLIENT_ID: &'static str = "764086051850-user.apps.googleusercontent.com";
     pub const USER_CLIENT_SECRET: &'static str = "d-FL95Q19q7MQmFpd7hHD0Ty";
     pub const REFRESH_TOKEN: &'static str = "1//0refresh-token-secret";
+    /// The authorization code the test, acting as the browser, brings to the loopback redirect.
+    pub const AUTH_CODE: &'static str = "4/0AuthCode-secret";
 
     /// An `authorized_user` file as `gcloud auth application-default login` writes it (no
     /// `token_uri`: point KFPX_GOOGLE_TOKEN_URI at [`FakeIap::token_uri`]).
@@ -916,6 +918,34 @@ async fn iap_handle(
                     return axum::Json(serde_json::json!({
                         "access_token": token, "expires_in": st.expires_in,
                         "scope": st.user_scope, "token_type": "Bearer"
+                    }))
+                    .into_response();
+                }
+                Some("authorization_code") => {
+                    if form.get("client_id").map(String::as_str) != Some(FakeIap::USER_CLIENT_ID)
+                        || form.get("client_secret").map(String::as_str)
+                            != Some(FakeIap::USER_CLIENT_SECRET)
+                    {
+                        st.rejected += 1;
+                        return (
+                            StatusCode::UNAUTHORIZED,
+                            axum::Json(serde_json::json!({"error": "invalid_client", "error_description": "Unauthorized"})),
+                        )
+                            .into_response();
+                    }
+                    let loopback = form
+                        .get("redirect_uri")
+                        .is_some_and(|r| r.starts_with("http://127.0.0.1:"));
+                    if form.get("code").map(String::as_str) != Some(FakeIap::AUTH_CODE)
+                        || !loopback
+                        || form.get("code_verifier").is_none_or(|v| v.len() < 43)
+                    {
+                        return error(&mut st, "invalid_grant", "Bad Request");
+                    }
+                    return axum::Json(serde_json::json!({
+                        "access_token": "login-access-token", "expires_in": 3599,
+                        "refresh_token": FakeIap::REFRESH_TOKEN, "scope": "openid https://www.googleapis.com/auth/userinfo.email",
+                        "token_type": "Bearer", "id_token": "login-id-token"
                     }))
                     .into_response();
                 }

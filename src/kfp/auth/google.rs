@@ -358,7 +358,6 @@ fn scoped_assertion(key: &ServiceAccountKey, now: i64) -> Result<String, String>
 
 /// A token endpoint's successful answer.
 #[derive(Deserialize, Default)]
-#[allow(dead_code)] // id_token/refresh_token: for `kfpx login google`
 pub(super) struct TokenAnswer {
     access_token: Option<String>,
     id_token: Option<String>,
@@ -400,12 +399,10 @@ impl TokenAnswer {
     }
 
     /// The ID token of a grant that asked for an audience.
-    #[allow(dead_code)]
     pub(super) fn id_token(self) -> Option<Secret> {
         self.id_token.map(Secret::new).filter(super::is_token)
     }
 
-    #[allow(dead_code)]
     pub(super) fn refresh_token(&self) -> Option<Secret> {
         self.refresh_token
             .as_deref()
@@ -459,7 +456,7 @@ impl TokenError {
     }
 }
 
-async fn token_request(
+pub(super) async fn token_request(
     http: &reqwest::Client,
     uri: &str,
     form: &[(&str, &str)],

@@ -37,6 +37,11 @@ enum Source {
     Metadata {
         host: String,
     },
+    /// A user login stored by `kfpx login google` or the kfp SDK.
+    User {
+        path: PathBuf,
+        user: super::google::UserCredentials,
+    },
 }
 
 #[derive(Debug)]
@@ -64,13 +69,18 @@ impl Iap {
         http: &reqwest::Client,
         env: &AuthEnv,
     ) -> Result<Iap, KfpError> {
-        let source = match env.var("GOOGLE_APPLICATION_CREDENTIALS") {
-            Some(path) => {
+        // The SDK looks for a stored user login first (`kfp/client/auth.py`: get_auth_token).
+        let login = env.kfp_credentials_file.as_ref().and_then(|path| {
+            super::login::stored(path, client_id, env).map(|user| (path.clone(), user))
+        });
+        let source = match (login, env.var("GOOGLE_APPLICATION_CREDENTIALS")) {
+            (Some((path, user)), _) => Source::User { path, user },
+            (None, Some(path)) => {
                 let path = PathBuf::from(path);
                 let key = read_key(&path)?;
                 Source::Key { path, key }
             }
-            None => Source::Metadata {
+            (None, None) => Source::Metadata {
                 host: env
                     .var("GCE_METADATA_HOST")
                     .unwrap_or(DEFAULT_METADATA_HOST)
@@ -104,6 +114,11 @@ impl Iap {
                 key.client_email
             ),
             Source::Metadata { host } => format!("the GCE metadata server ({host})"),
+            Source::User { path, user } => format!(
+                "the user login in {} (OAuth client {})",
+                path.display(),
+                user.client_id
+            ),
         };
         format!(
             "Google IAP ID token for client id {} ({}) from {from}",
@@ -175,6 +190,7 @@ async fn mint(
     match source {
         Source::Key { path, key } => from_key(path, key, client_id, http).await,
         Source::Metadata { host } => from_metadata(host, client_id, http).await,
+        Source::User { path, user } => super::login::id_token(http, user, client_id, path).await,
     }
 }
 

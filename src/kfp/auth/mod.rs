@@ -9,6 +9,7 @@ mod dex;
 pub mod google;
 mod html;
 mod iap;
+pub mod login;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -38,6 +39,7 @@ pub const VARS: &[&str] = &[
     "CLOUDSDK_CONFIG",
     google::SWITCH_VAR,
     google::TOKEN_URI_VAR,
+    login::AUTH_URI_VAR,
 ];
 
 /// What to tell a user whose credentials were refused.
@@ -54,6 +56,8 @@ pub struct AuthEnv {
     pub default_sa_token_path: Option<PathBuf>,
     /// gcloud's well-known application default credentials file (used when it exists).
     pub gcloud_adc_file: Option<PathBuf>,
+    /// The kfp SDK's `~/.config/kfp/credentials.json` (IAP user logins, `kfpx login google`).
+    pub kfp_credentials_file: Option<PathBuf>,
     /// TLS settings for the dedicated Dex login client (the same as the KFP client's).
     pub insecure_skip_tls_verify: bool,
     pub ca_bundle: Option<PathBuf>,
@@ -67,6 +71,7 @@ impl fmt::Debug for AuthEnv {
             .field("kfp_context", &self.kfp_context.as_ref().map(|_| "…"))
             .field("default_sa_token_path", &self.default_sa_token_path)
             .field("gcloud_adc_file", &self.gcloud_adc_file)
+            .field("kfp_credentials_file", &self.kfp_credentials_file)
             .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
             .field("ca_bundle", &self.ca_bundle)
             .finish()
@@ -94,6 +99,7 @@ impl AuthEnv {
             kfp_context,
             default_sa_token_path: Some(PathBuf::from(DEFAULT_SA_TOKEN_PATH)),
             gcloud_adc_file: google::gcloud_adc_file(cloudsdk_config.as_deref(), home.as_deref()),
+            kfp_credentials_file: login::credentials_file(home.as_deref()),
             insecure_skip_tls_verify: false,
             ca_bundle: None,
         }
