@@ -12,6 +12,7 @@ pub mod graph;
 pub mod kfp;
 pub mod output;
 pub mod project;
+pub mod redact;
 
 use std::process::ExitCode;
 

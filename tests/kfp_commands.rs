@@ -145,6 +145,8 @@ fn prepared(host: &str, version: KfpVersion, variant: &str) -> Prepared {
 }
 
 fn server(url: &str) -> ServerArgs {
+    // Commands run in process here: retries without backoff sleeps (issue 17).
+    kfpx::kfp::client::set_process_retry_policy(kfpx::kfp::client::RetryPolicy::immediate());
     ServerArgs {
         host: Some(url.to_string()),
         namespace: None,

@@ -18,9 +18,12 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
     if args.check {
         return Ok(());
     }
+    // A password in the host URL is shown as `***`.
+    let mut shown = loaded.config.clone();
+    shown.host = crate::redact::RedactedUrl::new(&shown.host).to_string();
     let text = match args.output {
         ConfigFormat::Json => {
-            let mut s = serde_json::to_string_pretty(&loaded.config)
+            let mut s = serde_json::to_string_pretty(&shown)
                 .map_err(|e| Error::Message(format!("cannot render the config as JSON: {e}")))?;
             s.push('\n');
             s
@@ -51,7 +54,7 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
             out.push_str(&annotated_yaml(&loaded, &names)?);
             out
         }
-        ConfigFormat::Yaml => serde_yaml::to_string(&loaded.config)
+        ConfigFormat::Yaml => serde_yaml::to_string(&shown)
             .map_err(|e| Error::Message(format!("cannot render the config as YAML: {e}")))?,
     };
     let mut stdout = std::io::stdout().lock();
@@ -69,8 +72,13 @@ pub fn run(ctx: &Ctx, args: ConfigArgs) -> Result<()> {
 /// The effective config as block YAML with `# <origin>` after every value.
 /// `names` renames files in the comments (shown name → wanted name).
 pub fn annotated_yaml(loaded: &LoadedConfig, names: &[(String, String)]) -> Result<String> {
-    let value = serde_json::to_value(&loaded.config)
+    let mut value = serde_json::to_value(&loaded.config)
         .map_err(|e| Error::Message(format!("cannot render the config: {e}")))?;
+    if let Some(host) = value.get_mut("host") {
+        if let Some(raw) = host.as_str() {
+            *host = Value::String(crate::redact::RedactedUrl::new(raw).to_string());
+        }
+    }
     let mut lines = Vec::new();
     let cx = Cx { loaded, names };
     emit_map(&value, &KeyPath::root(), 0, &cx, &mut lines);

@@ -58,8 +58,12 @@ pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
 
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
 pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
-    if args.timeout == 0 {
-        return Err(Error::Usage("--timeout must be at least 1 second".into()));
+    if args.timeout == 0 || args.timeout > wait::MAX_TIMEOUT.as_secs() {
+        return Err(Error::Usage(format!(
+            "--timeout must be between 1 and {} seconds ({})",
+            wait::MAX_TIMEOUT.as_secs(),
+            wait::human_duration(wait::MAX_TIMEOUT)
+        )));
     }
     let rc = &prepared.config.run_config;
     let (overrides, all_params) = run_params(&prepared.compiled, &args.params)?;
@@ -145,7 +149,15 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
         }
 
         let timeout = Duration::from_secs(args.timeout);
-        match wait::wait_for_run(&kfp, &run.id, &run_name, timeout).await? {
+        let waited = wait::wait_for_run(&kfp, &run.id, &run_name, timeout)
+            .await
+            .map_err(|e| {
+                Error::Message(format!(
+                    "stopped waiting for run {run_name:?}: {e}; the run keeps running on the \
+                     server: follow it at {url}"
+                ))
+            })?;
+        match waited {
             WaitEnd::Finished(done) => {
                 if !human {
                     present::machine(args.output, &report(&done))?;

@@ -8,6 +8,7 @@ use crate::cli::UiArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::output;
+use crate::redact::RedactedUrl;
 
 /// Environment variable with the UI's URL when it differs from the API host.
 pub const UI_ENDPOINT_VAR: &str = "KF_PIPELINES_UI_ENDPOINT";
@@ -50,20 +51,25 @@ fn ui_url(ctx: &Ctx) -> Result<String> {
             (loaded.config.host, source)
         }
     };
-    check_url(&url, &source)?;
-    Ok(url)
+    check_url(&url, &source)
 }
 
-fn check_url(url: &str, source: &str) -> Result<()> {
-    let ok = url::Url::parse(url)
-        .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .unwrap_or(false);
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Message(format!(
-            "{source} is not an http(s) URL: {url:?}; set it to e.g. https://kubeflow.example.com/pipeline"
-        )))
+/// The URL to open or print: http(s), without user info (a browser drops it, and it may hold
+/// a password).
+fn check_url(url: &str, source: &str) -> Result<String> {
+    match url::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            if u.username().is_empty() && u.password().is_none() {
+                Ok(url.to_string())
+            } else {
+                Ok(RedactedUrl::without_userinfo(&u).to_string())
+            }
+        }
+        _ => Err(Error::Message(format!(
+            "{source} is not an http(s) URL: {:?}; set it to e.g. \
+             https://kubeflow.example.com/pipeline",
+            RedactedUrl::new(url)
+        ))),
     }
 }
 
@@ -87,10 +93,14 @@ mod tests {
 
     #[test]
     fn ui_urls_must_be_http() {
-        assert!(check_url("https://kf.example.com/pipeline", "x").is_ok());
-        let err = check_url("kf.example.com", UI_ENDPOINT_VAR)
+        assert_eq!(
+            check_url("https://u:pw@kf.example.com/pipeline", "x").unwrap(),
+            "https://kf.example.com/pipeline"
+        );
+        let err = check_url("u:S3CRET@kf.example.com", UI_ENDPOINT_VAR)
             .unwrap_err()
             .to_string();
+        assert!(!err.contains("S3CRET"), "{err}");
         assert!(
             err.starts_with("KF_PIPELINES_UI_ENDPOINT is not an http(s) URL"),
             "{err}"

@@ -154,9 +154,11 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     c.problems
 }
 
-fn check_host(c: &mut Checker, path: &KeyPath, host: &str) {
+fn check_host(c: &mut Checker, path: &KeyPath, raw: &str) {
+    // Shown only redacted (a password in the URL as `***`).
+    let host = crate::redact::RedactedUrl::new(raw);
     let hint = "write the KFP endpoint with its scheme, e.g. https://kubeflow.example.com/pipeline";
-    match url::Url::parse(host) {
+    match url::Url::parse(raw) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
         Ok(u) => c.add(
             path.clone(),

@@ -1,6 +1,8 @@
 //! HTTP transport to the KFP API server: one reqwest client (rustls), auth applied to every
-//! request, bounded retries with backoff and jitter for calls that may be repeated, creation
-//! calls that look before they retry, and every error body turned into one readable line.
+//! request, one retry loop (bounded tries, backoff with jitter, `Retry-After` honoured up to a
+//! limit, a time budget per call) for calls that may be repeated and for creation calls (which
+//! look before they retry), and every error body turned into one readable line with the
+//! credentials kfpx sent scrubbed out of it.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,12 +15,98 @@ use url::Url;
 use crate::config::KfpVersion;
 use crate::kfp::auth::{Auth, AuthEnv};
 use crate::kfp::KfpError;
+use crate::redact::{redact_urls_in, RedactedUrl, Scrubber};
 
-/// Attempts for a call that may be repeated (GET, DELETE) and for creation calls.
-const MAX_TRIES: u32 = 4;
-/// First backoff; doubled per attempt, plus up to 50 % jitter.
-const BASE_DELAY: Duration = Duration::from_millis(200);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest answer kfpx reads (a list page of pipeline versions carries their specs).
+pub const MAX_RESPONSE_BYTES: usize = 128 * 1024 * 1024;
+/// The longest `--request-timeout` accepted.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// How failed calls are repeated: one policy for every call, injectable (tests use
+/// [`RetryPolicy::immediate`] so they do not sleep).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts of one call (GET, DELETE, and creation calls after their lookup).
+    pub max_tries: u32,
+    /// First backoff; doubled per attempt (capped at `max_delay`), plus up to 50 % jitter.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` (429/503) kfpx waits; a longer one ends the call.
+    pub max_retry_after: Duration,
+    /// The time one call may take, every attempt and wait included, as a multiple of the
+    /// request timeout, and at least `min_budget`.
+    pub budget_timeouts: u32,
+    pub min_budget: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_tries: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(30),
+            budget_timeouts: 2,
+            min_budget: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The policy [`Client::connect`] uses: the default, unless a test running commands in process
+/// set another with [`set_process_retry_policy`].
+static PROCESS_RETRY: std::sync::RwLock<Option<RetryPolicy>> = std::sync::RwLock::new(None);
+
+/// For tests that run commands in process (`*_prepared`): every client connected from then on
+/// uses `policy` (e.g. [`RetryPolicy::immediate`], so the tests do not sleep).
+pub fn set_process_retry_policy(policy: RetryPolicy) {
+    if let Ok(mut p) = PROCESS_RETRY.write() {
+        *p = Some(policy);
+    }
+}
+
+fn process_retry_policy() -> RetryPolicy {
+    PROCESS_RETRY
+        .read()
+        .ok()
+        .and_then(|p| p.clone())
+        .unwrap_or_default()
+}
+
+impl RetryPolicy {
+    /// The same tries and limits without any waiting between attempts (for tests).
+    pub fn immediate() -> RetryPolicy {
+        RetryPolicy {
+            base_delay: Duration::ZERO,
+            max_delay: Duration::ZERO,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// The most one call may take with this request timeout.
+    pub fn budget(&self, request_timeout: Duration) -> Duration {
+        request_timeout
+            .saturating_mul(self.budget_timeouts)
+            .max(self.min_budget)
+    }
+
+    /// The wait before attempt `attempt + 1`: backoff with jitter, or what the server asked
+    /// (`Retry-After`) when that is longer; `None` when the server asked for more than
+    /// `max_retry_after`.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        let base = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1).min(16)))
+            .min(self.max_delay);
+        let jitter_ms = u64::try_from(base.as_millis() / 2).unwrap_or(u64::MAX);
+        let backoff = base + Duration::from_millis(rand::random_range(0..=jitter_ms));
+        match retry_after {
+            Some(ra) if ra > self.max_retry_after => None,
+            Some(ra) => Some(backoff.max(ra)),
+            None => Some(backoff),
+        }
+    }
+}
 
 /// How to reach the server.
 #[derive(Debug, Clone)]
@@ -145,6 +233,23 @@ struct Failure {
     /// The credentials were refused (HTTP 401, or a redirect to a login page): renewing them
     /// may help.
     reauth: bool,
+    /// The server's `Retry-After` (seconds or an HTTP date), on 429/503.
+    retry_after: Option<Duration>,
+    /// No answer within the request timeout.
+    timed_out: bool,
+}
+
+impl Failure {
+    fn new(error: KfpError, transient: bool, maybe_applied: bool) -> Failure {
+        Failure {
+            error,
+            transient,
+            maybe_applied,
+            reauth: false,
+            retry_after: None,
+            timed_out: false,
+        }
+    }
 }
 
 /// The KFP API client. Cheap to clone (shared inside).
@@ -162,7 +267,8 @@ struct Inner {
     auth_name: String,
     server: ServerInfo,
     /// The endpoint for messages and logs: a password in it shown as `***`.
-    shown_endpoint: String,
+    shown_endpoint: RedactedUrl,
+    retry: RetryPolicy,
 }
 
 impl std::fmt::Debug for Client {
@@ -193,25 +299,7 @@ pub fn build_http(options: &ClientOptions) -> Result<reqwest::Client, KfpError> 
         .cookie_store(true)
         .danger_accept_invalid_certs(options.insecure_skip_tls_verify);
     if let Some(path) = &options.ca_bundle {
-        let pem = std::fs::read(path).map_err(|e| {
-            KfpError::Other(format!(
-                "cannot read the CA bundle {}: {e} (--ca-bundle / KF_PIPELINES_CA_BUNDLE)",
-                path.display()
-            ))
-        })?;
-        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-            KfpError::Other(format!(
-                "the CA bundle {} is not a PEM certificate file: {e}",
-                path.display()
-            ))
-        })?;
-        if certs.is_empty() {
-            return Err(KfpError::Other(format!(
-                "the CA bundle {} holds no PEM certificate",
-                path.display()
-            )));
-        }
-        for cert in certs {
+        for cert in load_ca_bundle(path).map_err(KfpError::Other)? {
             builder = builder.add_root_certificate(cert);
         }
     }
@@ -224,12 +312,27 @@ impl Client {
     /// Set up transport and credentials, then read healthz once (which also checks that the
     /// endpoint is the API: a refused connection or an HTML page fails here, early).
     pub async fn connect(options: ClientOptions, auth_env: &AuthEnv) -> Result<Client, KfpError> {
+        Client::connect_with(options, auth_env, process_retry_policy()).await
+    }
+
+    /// [`Client::connect`] with another retry policy (tests: [`RetryPolicy::immediate`]).
+    pub async fn connect_with(
+        options: ClientOptions,
+        auth_env: &AuthEnv,
+        retry: RetryPolicy,
+    ) -> Result<Client, KfpError> {
+        if options.request_timeout.is_zero() || options.request_timeout > MAX_REQUEST_TIMEOUT {
+            return Err(KfpError::Other(format!(
+                "--request-timeout must be between 1 and {} seconds",
+                MAX_REQUEST_TIMEOUT.as_secs()
+            )));
+        }
         let http = build_http(&options)?;
         let auth = Auth::discover(&options.endpoint, &http, auth_env).await?;
         let auth_name = auth.describe();
         tracing::info!("KFP credentials: {auth_name}");
         let api_base = api_base(&options.endpoint, options.version);
-        let shown_endpoint = redacted(&options.endpoint);
+        let shown_endpoint = RedactedUrl::from(&options.endpoint);
         let mut client = Client {
             inner: Arc::new(Inner {
                 http,
@@ -239,6 +342,7 @@ impl Client {
                 auth_name,
                 server: ServerInfo::default(),
                 shown_endpoint,
+                retry,
             }),
         };
         let server = client.read_healthz().await?;
@@ -284,7 +388,7 @@ impl Client {
     }
 
     /// The endpoint for messages: a password in it shown as `***`.
-    pub fn shown_endpoint(&self) -> &str {
+    pub fn shown_endpoint(&self) -> &RedactedUrl {
         &self.inner.shown_endpoint
     }
 
@@ -296,25 +400,20 @@ impl Client {
     /// A call that may be repeated (GET, DELETE, …): retried with backoff on transient errors,
     /// and once with renewed credentials when they were refused (401 or a login redirect).
     pub async fn call(&self, call: Call) -> Result<Value, KfpError> {
-        let mut attempt = 1;
-        let mut renewed = false;
-        loop {
-            match self.attempt(&call).await {
-                Ok(v) => return Ok(v),
-                Err(f) if f.reauth && !renewed => {
-                    renewed = true;
-                    if !self.renew_credentials().await? {
-                        return Err(f.error);
-                    }
-                }
-                Err(f) if f.transient && attempt < MAX_TRIES => {
-                    tracing::info!("{} failed ({}), retrying", call.action, f.error);
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                Err(f) => return Err(f.error),
-            }
-        }
+        self.call_as(call, Ok).await
+    }
+
+    /// [`Client::call`], the answer read by `parse` (whose error then names the endpoint).
+    pub async fn call_as<T, P>(&self, call: Call, parse: P) -> Result<T, KfpError>
+    where
+        P: Fn(Value) -> Result<T, KfpError>,
+    {
+        self.retrying(
+            &call,
+            parse,
+            None::<fn() -> std::future::Ready<LookupResult<T>>>,
+        )
+        .await
     }
 
     /// A call that creates something, never blindly repeated: after a failure that may have
@@ -328,38 +427,136 @@ impl Client {
         L: Fn() -> Fut,
         Fut: Future<Output = Result<Option<T>, KfpError>>,
     {
+        self.retrying(&call, parse, Some(lookup)).await
+    }
+
+    /// The one retry loop. Stops at the first success, a permanent error, `max_tries`, a
+    /// `Retry-After` longer than the policy allows, or the call's time budget (each attempt's
+    /// timeout is cut to what is left of it).
+    async fn retrying<T, P, L, Fut>(
+        &self,
+        call: &Call,
+        parse: P,
+        lookup: Option<L>,
+    ) -> Result<T, KfpError>
+    where
+        P: Fn(Value) -> Result<T, KfpError>,
+        L: Fn() -> Fut,
+        Fut: Future<Output = Result<Option<T>, KfpError>>,
+    {
+        let policy = &self.inner.retry;
+        let request_timeout = self.inner.options.request_timeout;
+        let budget = policy.budget(request_timeout);
+        let started = Instant::now();
         let mut attempt = 1;
         let mut renewed = false;
         loop {
-            match self.attempt(&call).await {
-                Ok(v) => return parse(v),
-                Err(f) if f.reauth && !renewed => {
-                    renewed = true;
-                    if !self.renew_credentials().await? {
-                        return Err(f.error);
-                    }
+            let left = budget.saturating_sub(started.elapsed());
+            let f = match self.attempt(call, request_timeout.min(left)).await {
+                // An answer of the wrong shape: say which endpoint gave it.
+                Ok(v) => {
+                    return parse(v).map_err(|e| match e {
+                        KfpError::Other(m) => {
+                            KfpError::Other(format!("{} {}: {m}", call.method, call.path))
+                        }
+                        e => e,
+                    })
+                }
+                Err(f) => f,
+            };
+            let give_up = |f: Failure, why: Option<String>| {
+                Err(self.final_error(call, f, attempt, started.elapsed(), budget, why))
+            };
+            if f.reauth && !renewed {
+                renewed = true;
+                if !self.renew_credentials().await? {
+                    return give_up(f, None);
+                }
+                if let Some(lookup) = &lookup {
                     if let Some(found) = lookup().await? {
                         tracing::info!("{} had been applied; not repeating it", call.action);
                         return Ok(found);
                     }
                 }
-                Err(f) if f.transient && attempt < MAX_TRIES => {
-                    tracing::info!(
-                        "{} failed ({}), checking before retrying",
-                        call.action,
-                        f.error
-                    );
-                    tokio::time::sleep(backoff(attempt)).await;
-                    if f.maybe_applied {
-                        if let Some(found) = lookup().await? {
-                            tracing::info!("{} had been applied; not repeating it", call.action);
-                            return Ok(found);
-                        }
-                    }
-                    attempt += 1;
-                }
-                Err(f) => return Err(f.error),
+                continue;
             }
+            if !f.transient || attempt >= policy.max_tries {
+                return give_up(f, None);
+            }
+            let Some(delay) = policy.delay(attempt, f.retry_after) else {
+                let asked = f.retry_after.unwrap_or_default().as_secs();
+                let why = format!(
+                    "the server asked to retry after {asked} s; kfpx waits at most {} s",
+                    policy.max_retry_after.as_secs()
+                );
+                return give_up(f, Some(why));
+            };
+            if started.elapsed() + delay >= budget {
+                return give_up(f, None);
+            }
+            tracing::info!(
+                "{} failed ({}), {} in {} ms",
+                call.action,
+                f.error,
+                if lookup.is_some() {
+                    "checking before retrying"
+                } else {
+                    "retrying"
+                },
+                delay.as_millis()
+            );
+            tokio::time::sleep(delay).await;
+            if let (Some(lookup), true) = (&lookup, f.maybe_applied) {
+                if let Some(found) = lookup().await? {
+                    tracing::info!("{} had been applied; not repeating it", call.action);
+                    return Ok(found);
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// The error of the last attempt, saying how long kfpx tried when it matters.
+    fn final_error(
+        &self,
+        call: &Call,
+        f: Failure,
+        tries: u32,
+        elapsed: Duration,
+        budget: Duration,
+        why: Option<String>,
+    ) -> KfpError {
+        if f.timed_out {
+            return KfpError::TimedOut(format!(
+                "KFP at {} did not answer {} within {} s ({} in {}; kfpx gives one call at most \
+                 {} s): check the server, or raise --request-timeout",
+                self.inner.shown_endpoint,
+                call.action,
+                self.inner.options.request_timeout.as_secs(),
+                if tries == 1 {
+                    "1 try".to_string()
+                } else {
+                    format!("{tries} tries")
+                },
+                crate::kfp::wait::human_duration(elapsed),
+                budget.as_secs()
+            ));
+        }
+        match (why, f.error) {
+            (
+                Some(why),
+                KfpError::Rejected {
+                    action,
+                    status,
+                    message,
+                },
+            ) => KfpError::Rejected {
+                action,
+                status,
+                message: format!("{message}; {why}"),
+            },
+            (Some(why), e) => KfpError::Other(format!("{e}; {why}")),
+            (None, e) => e,
         }
     }
 
@@ -390,8 +587,8 @@ impl Client {
         }
     }
 
-    /// One exchange.
-    async fn attempt(&self, call: &Call) -> Result<Value, Failure> {
+    /// One exchange, within `timeout`.
+    async fn attempt(&self, call: &Call, timeout: Duration) -> Result<Value, Failure> {
         let url = match call.api {
             Some(v) if v != self.inner.options.version => {
                 format!("{}{}", api_base(&self.inner.options.endpoint, v), call.path)
@@ -413,30 +610,40 @@ impl Client {
                 let part = reqwest::multipart::Part::bytes(bytes.clone())
                     .file_name(filename.clone())
                     .mime_str("application/octet-stream")
-                    .map_err(|e| Failure {
-                        error: KfpError::Other(format!("cannot build the upload: {e}")),
-                        transient: false,
-                        maybe_applied: false,
-                        reauth: false,
+                    .map_err(|e| {
+                        Failure::new(
+                            KfpError::Other(format!("cannot build the upload: {e}")),
+                            false,
+                            false,
+                        )
                     })?;
                 rb.multipart(reqwest::multipart::Form::new().part("uploadfile", part))
             }
         };
         {
             let mut auth = self.inner.auth.lock().await;
+            // Google access tokens are renewed shortly before they expire.
             auth.prepare(&self.inner.http)
                 .await
-                .map_err(|error| Failure {
-                    error,
-                    transient: false,
-                    maybe_applied: false,
-                    reauth: false,
-                })?;
-            rb = auth.apply(rb);
+                .map_err(|error| Failure::new(error, false, false))?;
+            rb = auth.apply(rb).timeout(timeout);
         }
+        let request = rb.build().map_err(|e| {
+            Failure::new(
+                KfpError::Other(format!(
+                    "cannot build the request for {}: {}",
+                    call.action,
+                    redact_urls_in(&root_cause(&e))
+                )),
+                false,
+                false,
+            )
+        })?;
+        // Whatever the server answers is shown only without the credentials just sent.
+        let scrubber = Scrubber::from_request(&request);
 
         let started = Instant::now();
-        let result = rb.send().await;
+        let result = self.inner.http.execute(request).await;
         let elapsed = started.elapsed().as_millis();
         let resp = match result {
             Ok(r) => r,
@@ -444,9 +651,9 @@ impl Client {
                 tracing::info!(
                     "{} {} -> failed in {elapsed} ms",
                     call.method,
-                    redacted_str(&url)
+                    RedactedUrl::new(&url)
                 );
-                return Err(self.transport_failure(&e));
+                return Err(self.transport_failure(&e, timeout));
             }
         };
         let status = resp.status();
@@ -457,7 +664,7 @@ impl Client {
         tracing::info!(
             "{} {} -> {} in {elapsed} ms{}",
             call.method,
-            redacted_str(&url),
+            RedactedUrl::new(&url),
             status.as_u16(),
             if redirected {
                 format!(
@@ -474,10 +681,16 @@ impl Client {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.to_ascii_lowercase().contains("text/html"));
-        let text = match resp.text().await {
-            Ok(t) => t,
-            Err(e) => return Err(self.transport_failure(&e)),
+        let retry_after = if matches!(status.as_u16(), 429 | 503) {
+            resp.headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after)
+        } else {
+            None
         };
+        let text = self.read_body(resp, call, timeout).await?;
+        let text = scrubber.scrub(&text);
 
         let html = is_html || looks_like_html(&text);
         let login_redirect = html && redirected && is_login_page(&final_url);
@@ -497,8 +710,43 @@ impl Client {
         );
         result.map_err(|f| Failure {
             reauth: refused,
+            retry_after,
             ..f
         })
+    }
+
+    /// The body as text, at most [`MAX_RESPONSE_BYTES`] (a larger answer is an error, not read
+    /// to the end).
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        call: &Call,
+        timeout: Duration,
+    ) -> Result<String, Failure> {
+        let mut bytes = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                        return Err(Failure::new(
+                            KfpError::Other(format!(
+                                "KFP at {} answered {} with more than {} MiB: kfpx reads at \
+                                 most that much; check the host",
+                                self.inner.shown_endpoint,
+                                call.action,
+                                MAX_RESPONSE_BYTES / (1024 * 1024)
+                            )),
+                            false,
+                            false,
+                        ));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Err(self.transport_failure(&e, timeout)),
+            }
+        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     fn interpret(
@@ -511,11 +759,8 @@ impl Client {
         tried: &str,
     ) -> Result<Value, Failure> {
         let code = status.as_u16();
-        let fail = |error: KfpError, transient: bool| Failure {
-            error,
-            transient,
-            maybe_applied: transient && code != 429,
-            reauth: false,
+        let fail = |error: KfpError, transient: bool| {
+            Failure::new(error, transient, transient && code != 429)
         };
         if status == StatusCode::UNAUTHORIZED {
             return Err(fail(self.unauthorized(text, html, tried), false));
@@ -576,17 +821,12 @@ impl Client {
                 transient,
             ));
         }
-        if text.trim().is_empty() {
-            return Ok(Value::Object(Default::default()));
-        }
-        serde_json::from_str(text).map_err(|_| {
+        decode_answer(text).map_err(|problem| {
             fail(
                 KfpError::Other(format!(
-                    "KFP at {} answered {} with something that is not JSON (\"{}\"): check the \
-                     host path",
-                    self.inner.shown_endpoint,
-                    call.path,
-                    one_line(text, 80)
+                    "KFP at {} answered {} {} with {problem}: check the host path (is it the \
+                     KFP API?)",
+                    self.inner.shown_endpoint, call.method, call.path,
                 )),
                 false,
             )
@@ -604,18 +844,20 @@ impl Client {
         ))
     }
 
-    fn transport_failure(&self, e: &reqwest::Error) -> Failure {
+    fn transport_failure(&self, e: &reqwest::Error, timeout: Duration) -> Failure {
         let url = self.inner.shown_endpoint.clone();
-        let detail = root_cause(e);
+        let detail = redact_urls_in(&root_cause(e));
         if e.is_timeout() {
             return Failure {
-                error: KfpError::Other(format!(
-                    "KFP at {url} did not answer within {} s (raise --request-timeout)",
-                    self.inner.options.request_timeout.as_secs()
-                )),
-                transient: true,
-                maybe_applied: true,
-                reauth: false,
+                timed_out: true,
+                ..Failure::new(
+                    KfpError::Other(format!(
+                        "KFP at {url} did not answer within {} s (raise --request-timeout)",
+                        timeout.as_secs()
+                    )),
+                    true,
+                    true,
+                )
             };
         }
         if e.is_connect() {
@@ -625,23 +867,60 @@ impl Client {
             } else {
                 ""
             };
-            return Failure {
-                error: KfpError::Unreachable {
+            return Failure::new(
+                KfpError::Unreachable {
                     url,
                     detail: format!("{detail}{hint}"),
                 },
-                transient: true,
-                maybe_applied: false,
-                reauth: false,
-            };
+                true,
+                false,
+            );
         }
         // The connection broke after the request went out: it may have been applied.
-        Failure {
-            error: KfpError::Unreachable { url, detail },
-            transient: true,
-            maybe_applied: true,
-            reauth: false,
-        }
+        Failure::new(KfpError::Unreachable { url, detail }, true, true)
+    }
+}
+
+type LookupResult<T> = Result<Option<T>, KfpError>;
+
+/// A successful answer's body as the JSON object every KFP API answer is (`{}` for an empty
+/// body, as a delete sends); otherwise what it is instead, for the message.
+pub fn decode_answer(text: &str) -> Result<Value, String> {
+    if text.trim().is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(other) => Err(format!(
+            "{}, not the object the API sends",
+            json_kind(&other)
+        )),
+        Err(_) => Err(format!(
+            "something that is not JSON (\"{}\")",
+            one_line(text, 80)
+        )),
+    }
+}
+
+/// `Retry-After: <seconds>` or `Retry-After: <HTTP date>` as a wait from now.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "a JSON array",
+        Value::String(_) => "a JSON string",
+        Value::Number(_) => "a JSON number",
+        Value::Bool(_) => "a JSON boolean",
+        Value::Null => "JSON null",
+        Value::Object(_) => "a JSON object",
     }
 }
 
@@ -659,26 +938,25 @@ pub const CREDENTIAL_HINT: &str = "a bearer token in KF_PIPELINES_TOKEN, a servi
 token file in KF_PIPELINES_SA_TOKEN_PATH, DEX_USERNAME/DEX_PASSWORD for a Dex login, \
 IAP_CLIENT_ID for Google IAP, or a session cookie in KF_PIPELINES_COOKIE";
 
-fn backoff(attempt: u32) -> Duration {
-    let base = BASE_DELAY * 2u32.pow(attempt.saturating_sub(1).min(6));
-    let jitter = rand::random_range(0..=base.as_millis() as u64 / 2);
-    base + Duration::from_millis(jitter)
-}
-
-/// `u` for messages and logs: a password in it shown as `***` (the user name is kept, so the
-/// user recognises the URL).
-pub fn redacted(u: &Url) -> String {
-    if u.password().is_none() {
-        return u.to_string();
-    }
-    let mut shown = u.clone();
-    let _ = shown.set_password(Some("***"));
-    shown.to_string()
-}
-
-/// [`redacted`] for a URL held as text (left as is when it does not parse).
-fn redacted_str(u: &str) -> String {
-    Url::parse(u).map_or_else(|_| u.to_string(), |u| redacted(&u))
+/// The CA certificates of a PEM bundle (`--ca-bundle`, KF_PIPELINES_CA_BUNDLE), for the API
+/// client and the Dex login client alike; the error says what is wrong with the file.
+pub fn load_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| {
+        format!(
+            "cannot read the CA bundle {}: {}",
+            path.display(),
+            crate::kfp::auth::io_reason(&e)
+        )
+    })?;
+    reqwest::Certificate::from_pem_bundle(&pem)
+        .ok()
+        .filter(|certs| !certs.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "the CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )
+        })
 }
 
 /// `scheme://host[:port]` (no credentials, path or query).
@@ -870,22 +1148,43 @@ mod tests {
     }
 
     #[test]
-    fn passwords_in_urls_are_not_shown() {
-        let u = Url::parse("https://me:pa55word@kf.example.com/pipeline").unwrap();
-        assert_eq!(redacted(&u), "https://me:***@kf.example.com/pipeline");
-        assert_eq!(
-            redacted_str("http://me:pa55word@127.0.0.1:8/apis/v2beta1/healthz"),
-            "http://me:***@127.0.0.1:8/apis/v2beta1/healthz"
+    fn backoff_grows_is_bounded_and_yields_to_retry_after() {
+        let p = RetryPolicy::default();
+        let d = |a, ra| p.delay(a, ra).unwrap();
+        assert!(
+            d(1, None) >= Duration::from_millis(200) && d(1, None) <= Duration::from_millis(300)
         );
-        let plain = Url::parse("http://127.0.0.1:8888/").unwrap();
-        assert_eq!(redacted(&plain), "http://127.0.0.1:8888/");
+        assert!(
+            d(3, None) >= Duration::from_millis(800) && d(3, None) <= Duration::from_millis(1200)
+        );
+        assert!(d(u32::MAX, None) <= Duration::from_secs(15));
+        assert!(d(1, Some(Duration::from_secs(7))) == Duration::from_secs(7));
+        assert_eq!(p.delay(1, Some(Duration::from_secs(31))), None);
+        assert_eq!(
+            RetryPolicy::immediate().delay(3, None),
+            Some(Duration::ZERO)
+        );
     }
 
     #[test]
-    fn backoff_grows_and_is_bounded() {
-        assert!(backoff(1) >= Duration::from_millis(200));
-        assert!(backoff(1) <= Duration::from_millis(300));
-        assert!(backoff(3) >= Duration::from_millis(800));
-        assert!(backoff(3) <= Duration::from_millis(1200));
+    fn a_call_has_a_time_budget() {
+        let p = RetryPolicy::default();
+        assert_eq!(p.budget(Duration::from_secs(30)), Duration::from_secs(60));
+        assert_eq!(p.budget(Duration::from_secs(5)), Duration::from_secs(60));
+        assert_eq!(
+            p.budget(Duration::from_secs(600)),
+            Duration::from_secs(1200)
+        );
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(parse_retry_after("5"), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("-1"), None);
     }
 }

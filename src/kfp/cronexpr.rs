@@ -38,7 +38,8 @@ impl CronExpr {
             let kind = match (descriptor.to_ascii_lowercase().as_str(), fields.len()) {
                 ("every", 2) => Kind::Every(parse_go_duration(fields[1]).ok_or_else(|| {
                     format!(
-                        "'{}' in {text:?} is not a duration like 1h30m, 15m or 90s",
+                        "'{}' in {text:?} is not a duration like 1h30m, 15m or 90s (at least \
+                         1s, at most 2562047h, Go's limit)",
                         fields[1]
                     )
                 })?),
@@ -106,7 +107,10 @@ impl CronExpr {
                 Ok(s) => s.after(&after).take(n).collect(),
                 Err(_) => Vec::new(),
             },
-            Kind::Every(d) => (1..=n as i32).map(|k| after + *d * k).collect(),
+            // Checked: a far fire time ends the list instead of overflowing.
+            Kind::Every(d) => (1..=i32::try_from(n).unwrap_or(i32::MAX))
+                .map_while(|k| d.checked_mul(k).and_then(|dk| after.checked_add_signed(dk)))
+                .collect(),
         };
         times
             .into_iter()
@@ -141,6 +145,9 @@ fn shift_weekdays(field: &str) -> Option<String> {
     Some(parts.join(","))
 }
 
+/// The longest Go duration (`math.MaxInt64` nanoseconds, about 292 years), in seconds.
+const MAX_EVERY_SECS: f64 = 9_223_372_036.0;
+
 /// Go's `time.ParseDuration` subset `@every` uses: `1h30m`, `15m`, `90s`, `1.5h`.
 fn parse_go_duration(s: &str) -> Option<Duration> {
     let mut total = 0f64;
@@ -167,7 +174,9 @@ fn parse_go_duration(s: &str) -> Option<Duration> {
         num.clear();
         any = true;
     }
-    if !num.is_empty() || !any || total < 1.0 {
+    // Go's time.Duration is int64 nanoseconds: a longer `@every` is refused by KFP's parser
+    // (robfig/cron via time.ParseDuration), so it is refused here, before any request.
+    if !num.is_empty() || !any || !(1.0..=MAX_EVERY_SECS).contains(&total) {
         return None;
     }
     Some(Duration::milliseconds((total * 1000.0) as i64))

@@ -29,13 +29,16 @@ pub enum KfpError {
     Auth(String),
     /// The server could not be reached at all (refused, DNS, TLS).
     #[error("cannot reach KFP at {url}: is it running / port-forwarded? ({detail})")]
-    Unreachable { url: String, detail: String },
+    Unreachable {
+        url: crate::redact::RedactedUrl,
+        detail: String,
+    },
     /// Something answered, but with a web page instead of the API.
     #[error(
         "KFP at {url} answered with an HTML page, not the API: check the host path (e.g. \
          https://<kubeflow>/pipeline) and your login"
     )]
-    Html { url: String },
+    Html { url: crate::redact::RedactedUrl },
     /// The API answered with an error body.
     #[error("KFP rejected {action}: {message} (HTTP {status})")]
     Rejected {
@@ -43,6 +46,9 @@ pub enum KfpError {
         status: u16,
         message: String,
     },
+    /// No answer within the time kfpx gives a call (message states the bound).
+    #[error("{0}")]
+    TimedOut(String),
     #[error("{0}")]
     Other(String),
 }
@@ -53,6 +59,15 @@ impl KfpError {
         match self {
             KfpError::Rejected { status, .. } => Some(*status),
             _ => None,
+        }
+    }
+
+    /// Worth trying again later: the server was unreachable, slow, or answered 429/5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            KfpError::Rejected { status, .. } => matches!(status, 429 | 500 | 502 | 503 | 504),
+            KfpError::Unreachable { .. } | KfpError::TimedOut(_) => true,
+            _ => false,
         }
     }
 }

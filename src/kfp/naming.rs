@@ -13,9 +13,27 @@ fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }
 
-/// `[<project>] <pipeline> (env: <env>)`, at most 100 characters (kedro-kubeflow's name).
+/// `[<project>] <pipeline> (env: <env>)` (kedro-kubeflow's name, so server history continues)
+/// when it fits in 100 characters. A longer one is cut so that (project, pipeline, env) stay
+/// apart: `[<project>] <pipeline, cut> #<8 hex> (env: <env>)`, the hex being the start of the
+/// SHA-256 of the full name (the ` (env: …)` part is dropped only when it alone is over 50
+/// characters; the hash still tells envs apart).
 pub fn pipeline_name(project: &str, pipeline: &str, env: &str) -> String {
-    truncate(&format!("[{project}] {pipeline} (env: {env})"), MAX_NAME)
+    let full = format!("[{project}] {pipeline} (env: {env})");
+    if full.chars().count() <= MAX_NAME {
+        return full;
+    }
+    let hash: String = content_hash(full.as_bytes()).chars().take(8).collect();
+    let tail = format!(" (env: {env})");
+    let tail = if tail.chars().count() <= 50 {
+        tail
+    } else {
+        String::new()
+    };
+    let marker = format!(" #{hash}");
+    let room = MAX_NAME - tail.chars().count() - marker.chars().count();
+    let head = truncate(&format!("[{project}] {pipeline}"), room);
+    format!("{}{marker}{tail}", head.trim_end())
 }
 
 /// kedro-kubeflow's `clean_name`: lower case, runs of non-word characters and `_` become one
@@ -151,6 +169,37 @@ mod tests {
         let long = pipeline_name(&"p".repeat(120), "x", "local");
         assert_eq!(long.chars().count(), 100);
         assert!(long.starts_with("[ppp"));
+        assert!(long.ends_with(" (env: local)"), "{long}");
+        // Exactly 100 characters: unchanged.
+        let fits = pipeline_name("demo", &"x".repeat(100 - 20), "local");
+        assert_eq!(fits, format!("[demo] {} (env: local)", "x".repeat(80)));
+    }
+
+    #[test]
+    fn long_pipeline_names_stay_apart_per_pipeline_and_env() {
+        // Issue 11: two long pipeline names and two envs once became one server pipeline.
+        let a = "a".repeat(95);
+        let names = [
+            pipeline_name("proj", &format!("{a}-one"), "local"),
+            pipeline_name("proj", &format!("{a}-two"), "local"),
+            pipeline_name("proj", &format!("{a}-one"), "production"),
+            pipeline_name("proj", &format!("{a}-two"), "production"),
+            pipeline_name("proj", &format!("{a}-one"), &"e".repeat(60)),
+            pipeline_name("proj", &format!("{a}-one"), &format!("{}x", "e".repeat(60))),
+        ];
+        for n in &names {
+            assert!(n.chars().count() <= MAX_NAME, "{n}");
+        }
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "{names:#?}");
+        assert!(names[2].ends_with(" (env: production)"), "{}", names[2]);
+        // Stable: the same triple, the same name.
+        assert_eq!(
+            names[0],
+            pipeline_name("proj", &format!("{a}-one"), "local")
+        );
+        let multibyte = pipeline_name("проект", &"ж".repeat(200), "local");
+        assert_eq!(multibyte.chars().count(), MAX_NAME);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::kfp::api::Kfp;
 use crate::kfp::auth::AuthEnv;
 use crate::kfp::client::{Client, ClientOptions};
 use crate::kfp::KfpError;
+use crate::redact::RedactedUrl;
 
 /// The environment variables server commands read (captured once at the edge).
 #[derive(Debug, Clone, Default)]
@@ -40,6 +41,8 @@ impl ServerEnv {
 /// (with a warning, as the kfp SDK), a trailing `/`, query or `#/…` fragment is dropped.
 pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
     let trimmed = raw.trim();
+    // Every message shows the host only through this (a password in it as `***`).
+    let shown = RedactedUrl::new(trimmed);
     if trimmed.is_empty() {
         return Err(KfpError::Other(format!(
             "the KFP host from {source} is empty: set it to e.g. https://kubeflow.example.com/pipeline"
@@ -49,26 +52,26 @@ pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
         trimmed.to_string()
     } else {
         crate::output::warn(format!(
-            "the KFP host {trimmed:?} from {source} has no scheme; using https://{trimmed}"
+            "the KFP host {shown:?} from {source} has no scheme; using https://{shown}"
         ));
         format!("https://{trimmed}")
     };
     let mut url = Url::parse(&with_scheme).map_err(|e| {
         KfpError::Other(format!(
-            "the KFP host {trimmed:?} from {source} is not a URL ({e}): write it like \
+            "the KFP host {shown:?} from {source} is not a URL ({e}): write it like \
              https://kubeflow.example.com/pipeline or http://localhost:8888"
         ))
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(KfpError::Other(format!(
-            "the KFP host {trimmed:?} from {source} must start with http:// or https://"
+            "the KFP host {shown:?} from {source} must start with http:// or https://"
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
         crate::output::warn(format!(
             "ignoring the query/fragment of the KFP host {:?} from {source}: the \
              namespace goes in --namespace or run_config.namespace",
-            crate::kfp::client::redacted(&url)
+            RedactedUrl::from(&url)
         ));
         url.set_query(None);
         url.set_fragment(None);
@@ -125,18 +128,15 @@ pub fn resolve_namespace(
 /// The base of UI links: KF_PIPELINES_UI_ENDPOINT, else the endpoint (the KFP UI is served at
 /// the same address in Kubeflow, e.g. `https://<kubeflow>/pipeline/#/runs/details/<id>`).
 pub fn ui_base(endpoint: &Url, env: &ServerEnv) -> String {
-    // Links are printed: a password in the URL is not (browsers drop userinfo anyway).
-    let shown = |raw: &str| match Url::parse(raw) {
-        Ok(mut u) if u.password().is_some() || !u.username().is_empty() => {
-            let _ = u.set_password(None);
-            let _ = u.set_username("");
-            u.to_string()
-        }
-        _ => raw.to_string(),
+    // Links are printed: user info is not (browsers drop it anyway).
+    let shown = match env.ui_endpoint.as_deref() {
+        Some(raw) => match Url::parse(raw) {
+            Ok(u) => RedactedUrl::without_userinfo(&u),
+            Err(_) => RedactedUrl::new(raw),
+        },
+        None => RedactedUrl::without_userinfo(endpoint),
     };
-    shown(env.ui_endpoint.as_deref().unwrap_or(endpoint.as_str()))
-        .trim_end_matches('/')
-        .to_string()
+    shown.as_str().trim_end_matches('/').to_string()
 }
 
 /// Connect for a command: resolve everything, set up credentials, read healthz.
@@ -152,10 +152,11 @@ pub async fn connect(
     let endpoint = resolve_endpoint(args.host.as_deref(), &env, config)?;
     let namespace = resolve_namespace(args.namespace.as_deref(), &env, config, &auth_env);
     let ui = ui_base(&endpoint, &env);
-    if args.request_timeout == 0 {
-        return Err(KfpError::Other(
-            "--request-timeout must be at least 1 second".into(),
-        ));
+    let max = crate::kfp::client::MAX_REQUEST_TIMEOUT.as_secs();
+    if args.request_timeout == 0 || args.request_timeout > max {
+        return Err(KfpError::Other(format!(
+            "--request-timeout must be between 1 and {max} seconds"
+        )));
     }
     let options = ClientOptions {
         endpoint,

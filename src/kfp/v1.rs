@@ -171,8 +171,8 @@ pub async fn pipeline_by_name(
         ),
         format!("finding pipeline {name:?}"),
     );
-    match c.call(call).await {
-        Ok(v) => pipeline(&v).map(Some),
+    match c.call_as(call, |v| pipeline(&v)).await {
+        Ok(p) => Ok(Some(p)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
@@ -374,13 +374,8 @@ pub async fn create_run(c: &Client, r: &NewRun<'_>) -> Result<Run, KfpError> {
 }
 
 pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
-    let v = c
-        .call(Call::get(
-            format!("/runs/{id}"),
-            format!("reading run {id}"),
-        ))
-        .await?;
-    run(&v)
+    let call = Call::get(format!("/runs/{id}"), format!("reading run {id}"));
+    c.call_as(call, |v| run(&v)).await
 }
 
 pub async fn list_jobs(

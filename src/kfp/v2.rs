@@ -111,38 +111,82 @@ pub async fn list_all(c: &Client, call: Call, items_key: &str) -> Result<Vec<Val
     list_all_keys(c, call, &[items_key]).await
 }
 
-/// Every page of a list call whose items are under the first of `keys` present.
-pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<Value>, KfpError> {
+/// The most pages one listing reads (200 items each): a server that keeps sending fresh page
+/// tokens ends in an error, not a loop.
+pub const MAX_PAGES: usize = 1000;
+
+/// One list page: its items (under the first of `keys` present; none when absent) and the next
+/// page token. Items that are not a list of objects or a token that is not a string are an
+/// error saying what was found (the caller names the endpoint).
+pub fn read_page(v: &Value, keys: &[&str]) -> Result<(Vec<Value>, Option<String>), String> {
     let items_key = keys.first().copied().unwrap_or("items");
+    let short = |v: &Value| crate::kfp::client::one_line(&v.to_string(), 40);
+    let items = match keys.iter().find_map(|k| v.get(*k)) {
+        Some(Value::Array(items)) => {
+            if let Some(bad) = items.iter().find(|i| !i.is_object()) {
+                return Err(format!("`{items_key}` holding {}, not objects", short(bad)));
+            }
+            items.clone()
+        }
+        Some(Value::Null) | None => Vec::new(),
+        Some(other) => return Err(format!("`{items_key}` = {}, not a list", short(other))),
+    };
+    let next = match v.get("next_page_token") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.is_empty() => None,
+        Some(Value::String(t)) => Some(t.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`next_page_token` = {}, not a string",
+                short(other)
+            ))
+        }
+    };
+    Ok((items, next))
+}
+
+/// Every page of a list call whose items are under the first of `keys` present. A repeated
+/// `next_page_token`, more than [`MAX_PAGES`] pages, or a page of the wrong shape (items that
+/// are not a list, a token that is not a string) is an error naming the endpoint.
+pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<Value>, KfpError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
-    loop {
+    let wrong = |what: String| {
+        KfpError::Other(format!(
+            "KFP answered GET {} ({}) with {what}: is the endpoint a KFP API server?",
+            call.path, call.action
+        ))
+    };
+    for page_number in 1..=MAX_PAGES {
         let mut page = call.clone().query("page_size", PAGE_SIZE.to_string());
         if let Some(t) = &token {
             page = page.query("page_token", t.clone());
         }
         let v = c.call(page).await?;
-        if let Some(items) = keys
-            .iter()
-            .find_map(|k| v.get(*k).and_then(Value::as_array))
-        {
-            out.extend(items.iter().cloned());
-        }
-        match str_field(&v, "next_page_token") {
-            Some(next) if seen.insert(next.clone()) => token = Some(next),
-            // A real server never repeats a token (a static mock does): stop, not loop.
-            Some(_) => {
-                crate::output::warn(format!(
-                    "KFP returned the same page token twice while listing {items_key}; \
-                     stopping at {} items",
-                    out.len()
-                ));
-                return Ok(out);
-            }
+        let (items, next) = read_page(&v, keys).map_err(wrong)?;
+        out.extend(items);
+        match next {
             None => return Ok(out),
+            Some(next) if !seen.insert(next.clone()) => {
+                // A real server never repeats a token: stop rather than loop or answer half.
+                return Err(KfpError::Other(format!(
+                    "KFP sent the same page token twice while {} (page {page_number}, {} items \
+                     so far): its paging is broken, so kfpx stops rather than loop or show a \
+                     partial list",
+                    call.action,
+                    out.len()
+                )));
+            }
+            Some(next) => token = Some(next),
         }
     }
+    Err(KfpError::Other(format!(
+        "KFP kept sending more pages while {}: kfpx reads at most {MAX_PAGES} pages \
+         ({} items) and stopped there",
+        call.action,
+        MAX_PAGES * PAGE_SIZE as usize
+    )))
 }
 
 pub async fn list_pipelines(
@@ -175,8 +219,8 @@ pub async fn pipeline_by_name(
         format!("finding pipeline {name:?}"),
     )
     .query_opt("namespace", namespace);
-    match c.call(call).await {
-        Ok(v) => pipeline(&v).map(Some),
+    match c.call_as(call, |v| pipeline(&v)).await {
+        Ok(p) => Ok(Some(p)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
     }
@@ -430,13 +474,8 @@ pub async fn create_run(
 }
 
 pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
-    let v = c
-        .call(Call::get(
-            format!("/runs/{id}"),
-            format!("reading run {id}"),
-        ))
-        .await?;
-    run(&v)
+    let call = Call::get(format!("/runs/{id}"), format!("reading run {id}"));
+    c.call_as(call, |v| run(&v)).await
 }
 
 pub async fn list_recurring_runs(

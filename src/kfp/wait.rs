@@ -1,6 +1,8 @@
 //! Waiting for a run: poll with backoff (1 s growing to 10 s), show the state (a spinner on a
 //! terminal, one line per state change otherwise), stop at a final state, the timeout or
-//! Ctrl-C (which leaves the run running).
+//! Ctrl-C (which leaves the run running). A transient error while polling (unreachable, slow,
+//! 429/5xx, each already retried by the client) does not end the wait: polling goes on, with
+//! the same backoff, until the timeout.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +13,8 @@ use crate::output;
 
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(10);
+/// The longest `--timeout` for waiting (30 days).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// How waiting ended.
 #[derive(Debug)]
@@ -47,7 +51,10 @@ pub async fn wait_for_run(
     timeout: Duration,
 ) -> Result<WaitEnd, KfpError> {
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + timeout;
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(timeout.min(MAX_TIMEOUT))
+        .unwrap_or(now + MAX_TIMEOUT);
     let progress = output::Progress::start(format!("run {run_name:?}: waiting"));
     let mut interval = FIRST_POLL;
     let mut last = RunState::Pending;
@@ -55,15 +62,30 @@ pub async fn wait_for_run(
     tokio::pin!(ctrl_c);
 
     let end = loop {
-        let run = tokio::select! {
-            r = kfp.get_run(run_id) => r?,
+        let polled = tokio::select! {
+            r = kfp.get_run(run_id) => r,
             _ = tokio::time::sleep_until(deadline) => break WaitEnd::TimedOut(last),
             _ = &mut ctrl_c => break WaitEnd::Interrupted(last),
         };
-        last = run.state;
-        progress.set_message(format!("run {run_name:?}: {}", run.state));
-        if run.state.is_final() {
-            break WaitEnd::Finished(run);
+        match polled {
+            Ok(run) => {
+                last = run.state;
+                progress.set_message(format!("run {run_name:?}: {}", run.state));
+                if run.state.is_final() {
+                    break WaitEnd::Finished(run);
+                }
+            }
+            Err(e) if e.is_transient() => {
+                tracing::info!("reading run {run_id} failed ({e}); still waiting");
+                progress.set_message(format!(
+                    "run {run_name:?}: {last} (the server did not answer: {})",
+                    crate::kfp::client::one_line(&e.to_string(), 80)
+                ));
+            }
+            Err(e) => {
+                progress.finish(None);
+                return Err(e);
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}

@@ -213,8 +213,12 @@ pub fn grpc_code(status: u16) -> u16 {
 #[derive(Debug, Clone)]
 enum FaultKind {
     Fail(u16),
-    /// status, content type, body
-    Raw(u16, String, Vec<u8>),
+    /// status, content type, body, extra headers
+    Raw(u16, String, Vec<u8>, Vec<(String, String)>),
+    /// A list page `{<key>: [], next_page_token: <never seen before>}`.
+    FreshPage(String),
+    /// An error body echoing the credentials received (`authorization`, `cookie`).
+    EchoCredentials(u16),
     Delay(Duration),
     Drop,
 }
@@ -259,6 +263,8 @@ impl Default for Control {
 
 pub(crate) struct Inner {
     pub store: Store,
+    /// Counter for `FreshPage` tokens.
+    pub pages_served: usize,
     pub control: Control,
     pub log: Vec<Recorded>,
     pub violations: Vec<String>,
@@ -292,6 +298,7 @@ impl FakeKfp {
         let addr = listener.local_addr().expect("local addr");
         let inner = Arc::new(Mutex::new(Inner {
             store: Store::default(),
+            pages_served: 0,
             control: Control::default(),
             log: vec![],
             violations: vec![],
@@ -384,8 +391,61 @@ impl FakeKfp {
         body: &str,
         times: usize,
     ) {
-        let kind = FaultKind::Raw(status, content_type.to_string(), body.as_bytes().to_vec());
+        let kind = FaultKind::Raw(
+            status,
+            content_type.to_string(),
+            body.as_bytes().to_vec(),
+            vec![],
+        );
         self.add_fault(method, path_prefix, kind, times);
+    }
+
+    /// Like `fail_next_with`, with extra response headers (e.g. `Retry-After`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn answer_next_with_headers(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &str,
+        times: usize,
+    ) {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let kind = FaultKind::Raw(
+            status,
+            "application/json".into(),
+            body.as_bytes().to_vec(),
+            headers,
+        );
+        self.add_fault(method, path_prefix, kind, times);
+    }
+
+    /// A broken paging server: the next `times` matching list requests get an empty page
+    /// under `items_key` with a `next_page_token` never sent before.
+    pub fn fresh_page_tokens(&self, path_prefix: &str, items_key: &str, times: usize) {
+        let kind = FaultKind::FreshPage(items_key.to_string());
+        self.add_fault("GET", path_prefix, kind, times);
+    }
+
+    /// The next `times` matching requests get `status` with an error body that echoes the
+    /// `authorization` and `cookie` headers received (as some proxies and debug servers do).
+    pub fn echo_credentials_next(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        times: usize,
+    ) {
+        self.add_fault(
+            method,
+            path_prefix,
+            FaultKind::EchoCredentials(status),
+            times,
+        );
     }
 
     /// The next `times` matching requests are answered only after `delay`.
@@ -729,13 +789,34 @@ async fn handle(
     let g = &mut *g;
     match take_fault(&mut g.control, &method, &path, false) {
         Some(FaultKind::Drop) => return Err(DropConnection),
-        Some(FaultKind::Raw(status, content_type, body)) => {
-            let resp = hyper::Response::builder()
+        Some(FaultKind::Raw(status, content_type, body, headers)) => {
+            let mut b = hyper::Response::builder()
                 .status(status)
-                .header("content-type", content_type)
+                .header("content-type", content_type);
+            for (k, v) in headers {
+                b = b.header(k, v);
+            }
+            let resp = b
                 .body(Full::new(Bytes::from(body)))
                 .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())));
             return Ok(resp);
+        }
+        Some(FaultKind::FreshPage(key)) => {
+            g.pages_served += 1;
+            let body = serde_json::json!({
+                key: [],
+                "next_page_token": format!("fresh-token-{}", g.pages_served),
+            });
+            return Ok(to_response(Reply::json(200, &body)));
+        }
+        Some(FaultKind::EchoCredentials(status)) => {
+            let sent = format!(
+                "rejected: authorization={:?} cookie={:?}",
+                rec.header("authorization").unwrap_or(""),
+                rec.header("cookie").unwrap_or("")
+            );
+            let err = ApiError::new(status, sent);
+            return Ok(to_response(error_reply(&path, g.control.version, &err)));
         }
         Some(FaultKind::Fail(status)) => {
             let err = ApiError::new(

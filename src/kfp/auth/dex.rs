@@ -102,22 +102,7 @@ impl Dex {
             )]))
             .danger_accept_invalid_certs(self.insecure);
         if let Some(path) = &self.ca_bundle {
-            let pem = std::fs::read(path).map_err(|err| {
-                KfpError::Auth(format!(
-                    "cannot read the CA bundle {}: {}",
-                    path.display(),
-                    super::io_reason(&err)
-                ))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .ok()
-                .filter(|certs| !certs.is_empty())
-                .ok_or_else(|| {
-                    KfpError::Auth(format!(
-                        "the CA bundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
-                        path.display()
-                    ))
-                })?;
+            let certs = crate::kfp::client::load_ca_bundle(path).map_err(KfpError::Auth)?;
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }

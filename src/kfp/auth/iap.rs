@@ -155,7 +155,7 @@ fn read_key(path: &std::path::Path) -> Result<ServiceAccountKey, KfpError> {
         Some("service_account") => {}
         Some("authorized_user") => {
             return Err(KfpError::Auth(format!(
-                "GOOGLE_APPLICATION_CREDENTIALS={shown} holds user credentials, and {USER_CREDENTIALS_NOTE}; point it at a service-account key file, run on GCE/GKE with a service account, or use KF_PIPELINES_TOKEN"
+                "GOOGLE_APPLICATION_CREDENTIALS={shown} holds user credentials, and {USER_CREDENTIALS_NOTE}; log in with your own account once with `kfpx login google`, point it at a service-account key file, or use KF_PIPELINES_TOKEN"
             )))
         }
         other => {
@@ -233,7 +233,7 @@ async fn from_key(
         .map_err(|err| {
             KfpError::Auth(format!(
                 "cannot reach Google's token endpoint {} for an IAP ID token: {}",
-                key.token_uri,
+                crate::redact::RedactedUrl::new(&key.token_uri),
                 reason(&err)
             ))
         })?;
@@ -254,7 +254,7 @@ async fn from_key(
         }
         return Err(KfpError::Auth(format!(
             "Google's token endpoint {} answered without an id_token for {}; check that the key is a service-account key",
-            key.token_uri, key.client_email
+            crate::redact::RedactedUrl::new(&key.token_uri), key.client_email
         )));
     }
     let detail = match parsed {
@@ -268,6 +268,8 @@ async fn from_key(
         },
         _ => first_line(&body),
     };
+    // The signed assertion is a credential: never shown, even when the server echoes it.
+    let detail = detail.replace(jwt.as_str(), crate::redact::MASK);
     Err(KfpError::Auth(format!(
         "Google refused an IAP ID token for {} (HTTP {}): {detail}; check that the key in GOOGLE_APPLICATION_CREDENTIALS is current and not disabled",
         key.client_email,

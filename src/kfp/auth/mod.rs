@@ -469,7 +469,7 @@ pub(super) fn is_token(token: &Secret) -> bool {
 }
 
 /// An io error's reason without the "(os error N)" noise.
-fn io_reason(err: &std::io::Error) -> String {
+pub(crate) fn io_reason(err: &std::io::Error) -> String {
     match err.kind() {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
