@@ -1620,3 +1620,40 @@ fn login_google_with_a_code_google_refuses_stores_nothing() {
     );
     assert!(!home.path().join(".config/kfp/credentials.json").exists());
 }
+
+#[test]
+fn binary_renews_a_google_token_about_to_expire_before_each_kfp_request() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    kfp.seed_pipelines(3);
+    let home = tempfile::tempdir().unwrap();
+    iap.write_user_file(
+        &home
+            .path()
+            .join(".config/gcloud/application_default_credentials.json"),
+    );
+    // Google says each token expires in 30 s: inside the one-minute margin, so every request
+    // of the command gets a fresh one (through Auth::prepare in the KFP client).
+    iap.set_expires_in(30);
+    kfpx_in(home.path())
+        .env("KFPX_GOOGLE_ADC", "1")
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url()])
+        .assert()
+        .success();
+    let sent = authorizations(&kfp);
+    assert!(sent.len() >= 2, "{sent:?}");
+    let mut distinct = sent.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        sent.len(),
+        "a fresh token per request: {sent:?}"
+    );
+    assert_eq!(
+        iap.access_tokens().len(),
+        sent.len() + 1,
+        "discovery, then one per request"
+    );
+}
