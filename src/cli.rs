@@ -152,6 +152,54 @@ pub enum Command {
     /// Print a shell completion script.
     #[command(after_help = examples::COMPLETIONS)]
     Completions(CompletionsArgs),
+    /// Log in with a user account (Google IAP) and store the login for later commands.
+    #[command(subcommand, after_help = examples::LOGIN)]
+    Login(LoginCommand),
+    /// Remove a stored login.
+    #[command(subcommand, after_help = examples::LOGOUT)]
+    Logout(LogoutCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginCommand {
+    /// Google IAP with your own Google account (OAuth desktop client, browser consent).
+    #[command(after_help = examples::LOGIN)]
+    Google(GoogleLoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoogleLoginArgs {
+    /// OAuth client id of the IAP-protected backend [env: IAP_CLIENT_ID].
+    #[arg(long, env = "IAP_CLIENT_ID", value_name = "ID")]
+    pub iap_client_id: String,
+    /// OAuth client id of a "Desktop app" client (the kfp SDK's --other-client-id).
+    #[arg(long, value_name = "ID")]
+    pub oauth_client_id: String,
+    /// That client's secret (the kfp SDK's --other-client-secret).
+    #[arg(
+        long,
+        env = "KFPX_OAUTH_CLIENT_SECRET",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub oauth_client_secret: String,
+    /// Print the URL only; do not try to open a browser (remote shells).
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogoutCommand {
+    /// Remove the stored Google IAP login (one IAP client id, or all).
+    #[command(after_help = examples::LOGOUT)]
+    Google(GoogleLogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GoogleLogoutArgs {
+    /// The IAP client id whose login to remove [default: every stored login].
+    #[arg(long, value_name = "ID")]
+    pub iap_client_id: Option<String>,
 }
 
 /// The `Examples:` block of each command's `--help` (2 to 4 command lines each; a test checks
@@ -188,6 +236,12 @@ pub mod examples {
   kfpx run-local --merge-strategy full --kfp-version 1
   kfpx run-local -f pipeline.yml -j 4 --keep
   kfpx run-local --param data_science.model_options.test_size=0.3 -o json";
+    pub const LOGIN: &str = "Examples:
+  kfpx login google --iap-client-id IAP_ID --oauth-client-id APP_ID --oauth-client-secret S
+  kfpx login google --no-browser --iap-client-id I --oauth-client-id A --oauth-client-secret S";
+    pub const LOGOUT: &str = "Examples:
+  kfpx logout google
+  kfpx logout google --iap-client-id IAP_ID.apps.googleusercontent.com";
     pub const UI: &str = "Examples:
   kfpx ui
   kfpx ui --print

@@ -1069,3 +1069,591 @@ async fn kfp_client_401_message_lists_the_renewed_credentials_too() {
         assert!(!err.contains(secret), "{err}");
     }
 }
+
+// ─────────────────────── Google application default credentials (ADC) ───────────────────────
+
+const PROXY_HOST: &str = "https://7c021d0340d296aa-dot-us-central1.pipelines.googleusercontent.com";
+
+/// The claims of a JWT (no verification: the fake token endpoint verified the signature).
+fn jwt_claims(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// An env with gcloud's well-known file written by `gcloud auth application-default login`.
+fn gcloud_user_env(iap: &FakeIap, dir: &std::path::Path, vars: &[(&str, &str)]) -> AuthEnv {
+    let file = dir.join("gcloud/application_default_credentials.json");
+    iap.write_user_file(&file);
+    let token_uri = iap.token_uri();
+    let mut all = vec![("KFPX_GOOGLE_TOKEN_URI", token_uri.as_str())];
+    all.extend_from_slice(vars);
+    let mut e = env(&all);
+    e.gcloud_adc_file = Some(file);
+    e
+}
+
+#[tokio::test]
+async fn adc_service_account_key_sends_a_cloud_platform_access_token_to_an_inverse_proxy_host() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let key = iap.write_key_file(dir.path());
+    // The gcloud file exists too: GOOGLE_APPLICATION_CREDENTIALS comes first (google-auth order).
+    let e = {
+        let mut e = gcloud_user_env(&iap, dir.path(), &[]);
+        e.vars.insert(
+            "GOOGLE_APPLICATION_CREDENTIALS".into(),
+            key.to_str().unwrap().into(),
+        );
+        e
+    };
+    let auth = discover(PROXY_HOST, &e).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer sa-access-token.1");
+    let posts = iap.token_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(
+        posts[0]["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    let claims = jwt_claims(&posts[0]["assertion"]);
+    assert_eq!(
+        claims["scope"],
+        "https://www.googleapis.com/auth/cloud-platform"
+    );
+    assert!(claims.get("target_audience").is_none(), "{claims}");
+    assert_eq!(
+        auth.describe(),
+        format!(
+            "Google access token (cloud-platform) from service-account key GOOGLE_APPLICATION_CREDENTIALS={} ({}), because 7c021d0340d296aa-dot-us-central1.pipelines.googleusercontent.com is a Google inverse-proxy host",
+            key.display(),
+            FakeIap::CLIENT_EMAIL
+        )
+    );
+    assert!(!visible(&auth).contains("sa-access-token"));
+}
+
+#[tokio::test]
+async fn adc_gcloud_user_credentials_use_the_refresh_grant_and_never_show_a_secret() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let e = gcloud_user_env(&iap, dir.path(), &[]);
+    let auth = discover(PROXY_HOST, &e).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.1");
+    let posts = iap.token_posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0]["grant_type"], "refresh_token");
+    assert_eq!(posts[0]["client_id"], FakeIap::USER_CLIENT_ID);
+    assert!(!posts[0].contains_key("audience"));
+    assert!(auth
+        .describe()
+        .contains("from user credentials in gcloud's "));
+    let seen = visible(&auth);
+    for secret in [
+        FakeIap::REFRESH_TOKEN,
+        FakeIap::USER_CLIENT_SECRET,
+        "user-access-token",
+    ] {
+        assert!(!seen.contains(secret), "{seen}");
+    }
+}
+
+#[tokio::test]
+async fn adc_from_the_metadata_server_when_no_file_exists() {
+    let iap = FakeIap::start();
+    let mut e = env(&[("GCE_METADATA_HOST", &iap.metadata_host())]);
+    e.gcloud_adc_file = Some(std::path::PathBuf::from("/nonexistent/adc.json"));
+    let auth = discover(PROXY_HOST, &e).await.unwrap();
+    assert_eq!(
+        sent(&auth)["authorization"],
+        "Bearer metadata-access-token.1"
+    );
+    assert!(auth
+        .describe()
+        .contains("from the GCE metadata server (127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn adc_is_only_for_inverse_proxy_hosts_unless_switched_on() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let auth = discover(
+        "http://127.0.0.1:9",
+        &gcloud_user_env(&iap, dir.path(), &[]),
+    )
+    .await
+    .unwrap();
+    assert!(auth.is_none());
+    assert!(iap.token_posts().is_empty());
+    let e = gcloud_user_env(&iap, dir.path(), &[("KFPX_GOOGLE_ADC", "1")]);
+    let auth = discover("http://127.0.0.1:9", &e).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.1");
+    assert!(auth.describe().ends_with("because KFPX_GOOGLE_ADC is set"));
+    let e = gcloud_user_env(&iap, dir.path(), &[("KFPX_GOOGLE_ADC", "0")]);
+    assert!(discover(PROXY_HOST, &e).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn adc_token_is_kept_until_shortly_before_expiry_then_renewed() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    iap.set_expires_in(3599);
+    let mut auth = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        auth.prepare(&http).await.unwrap();
+    }
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.1");
+    assert_eq!(iap.access_tokens().len(), 1, "cached while valid");
+
+    // A token that expires within the minute is renewed before the next request.
+    iap.set_expires_in(30);
+    let mut auth = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.2");
+    iap.set_expires_in(3599);
+    auth.prepare(&http).await.unwrap();
+    assert_eq!(sent(&auth)["authorization"], "Bearer user-access-token.3");
+    auth.prepare(&http).await.unwrap();
+    assert_eq!(iap.access_tokens().len(), 3);
+}
+
+#[tokio::test]
+async fn adc_token_is_renewed_once_after_a_401() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut auth = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap();
+    kfp.require_bearer("user-access-token.2");
+    assert_eq!(
+        get_with_renewal(&mut auth, &healthz_url(&kfp)).await,
+        Ok(200)
+    );
+    assert_eq!(
+        authorizations(&kfp),
+        [
+            Some("Bearer user-access-token.1".to_string()),
+            Some("Bearer user-access-token.2".to_string())
+        ]
+    );
+    kfp.require_bearer("never");
+    let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
+        .await
+        .unwrap_err();
+    assert_eq!(kfp.requests().len(), 4, "one renewal per 401, then give up");
+    assert!(err.contains("then renewed Google access token"), "{err}");
+    assert!(!err.contains("user-access-token"), "{err}");
+}
+
+#[tokio::test]
+async fn adc_revoked_refresh_token_says_which_file_and_how_to_log_in_again() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    iap.revoke(FakeIap::REFRESH_TOKEN);
+    let e = gcloud_user_env(&iap, dir.path(), &[]);
+    let file = e.gcloud_adc_file.clone().unwrap();
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "Google's token endpoint {} refused a Google access token for the user credentials in gcloud's {} (HTTP 400: invalid_grant: Token has been expired or revoked.); run `gcloud auth application-default login`",
+            iap.token_uri(),
+            file.display()
+        )
+    );
+    assert!(!err.contains(FakeIap::REFRESH_TOKEN) && !err.contains(FakeIap::USER_CLIENT_SECRET));
+}
+
+#[tokio::test]
+async fn adc_without_the_cloud_platform_scope_is_refused_with_the_fix() {
+    let iap = FakeIap::start();
+    let dir = tempfile::tempdir().unwrap();
+    iap.set_user_scope("openid https://www.googleapis.com/auth/userinfo.email");
+    let err = discover(PROXY_HOST, &gcloud_user_env(&iap, dir.path(), &[]))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("lacks the cloud-platform scope (granted: openid https://www.googleapis.com/auth/userinfo.email); run `gcloud auth application-default login`"), "{err}");
+
+    // A VM created with the default access scopes.
+    iap.set_vm_scopes(&["https://www.googleapis.com/auth/devstorage.read_only"]);
+    let e = env(&[("GCE_METADATA_HOST", &iap.metadata_host())]);
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert!(err.contains("lacks the cloud-platform access scope (has: https://www.googleapis.com/auth/devstorage.read_only)"), "{err}");
+    assert!(
+        err.contains("gcloud compute instances set-service-account VM --scopes=cloud-platform"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn adc_with_nothing_available_names_every_source_and_the_command() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = env(&[("GCE_METADATA_HOST", &format!("127.0.0.1:{port}"))]);
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert!(err.starts_with(&format!("no Google application default credentials: GOOGLE_APPLICATION_CREDENTIALS is unset, gcloud has none stored, and the GCE metadata server (127.0.0.1:{port}) cannot be reached (")), "{err}");
+    assert!(
+        err.ends_with("; run `gcloud auth application-default login`"),
+        "{err}"
+    );
+
+    let iap = FakeIap::start();
+    iap.remove_metadata_service_account();
+    let e = env(&[("GCE_METADATA_HOST", &iap.metadata_host())]);
+    let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
+    assert!(
+        err.contains("has no service account for this machine (HTTP 404)"),
+        "{err}"
+    );
+}
+
+/// `kfpx` with a clean environment and HOME in `home`.
+fn kfpx_in(home: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("kfpx").unwrap();
+    for var in kfpx::kfp::auth::VARS {
+        cmd.env_remove(var);
+    }
+    for var in [
+        "KF_PIPELINES_ENDPOINT",
+        "KF_PIPELINES_NAMESPACE",
+        "RUST_LOG",
+        "XDG_CONFIG_HOME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("HOME", home).current_dir(home);
+    cmd
+}
+
+#[test]
+fn binary_sends_gcloud_adc_to_kfp_and_prints_no_secret_at_any_verbosity() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    let home = tempfile::tempdir().unwrap();
+    iap.write_user_file(
+        &home
+            .path()
+            .join(".config/gcloud/application_default_credentials.json"),
+    );
+    for (n, verbosity) in ["-v", "-vv", "-vvv"].into_iter().enumerate() {
+        kfp.require_bearer(&format!("user-access-token.{}", n + 1));
+        let out = kfpx_in(home.path())
+            .env("KFPX_GOOGLE_ADC", "1")
+            .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+            .args(["list-pipelines", "--host", &kfp.url(), verbosity])
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{verbosity}: {all}");
+        assert!(
+            all.contains("Google access token (cloud-platform) from user credentials"),
+            "{verbosity}: {all}"
+        );
+        for secret in [
+            FakeIap::REFRESH_TOKEN,
+            FakeIap::USER_CLIENT_SECRET,
+            "user-access-token",
+        ] {
+            assert!(!all.contains(secret), "{verbosity} shows {secret}: {all}");
+        }
+    }
+
+    // Revoked: one error line naming the file and the command, exit non-zero, still no secret.
+    iap.revoke(FakeIap::REFRESH_TOKEN);
+    let out = kfpx_in(home.path())
+        .env("KFPX_GOOGLE_ADC", "1")
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url(), "-vvv"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error_lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error_lines.len(), 1, "{stderr}");
+    assert!(
+        error_lines[0].contains("invalid_grant")
+            && error_lines[0].contains("gcloud auth application-default login"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(FakeIap::REFRESH_TOKEN) && !stderr.contains(FakeIap::USER_CLIENT_SECRET)
+    );
+}
+
+// ───────────────────────── IAP with a user account: kfpx login google ─────────────────────────
+
+/// A browser's GET: (status, body).
+fn raw_get(url: &url::Url) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s =
+        std::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap())).unwrap();
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (
+        status,
+        text.split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// `kfpx login google --no-browser`, with the test as the browser: read the printed URL, check
+/// it, bring the code to the loopback redirect. Returns (the URL's query, exit status, stderr).
+fn login_as_browser(
+    iap: &FakeIap,
+    home: &std::path::Path,
+    code: &str,
+) -> (std::collections::HashMap<String, String>, bool, String) {
+    use std::io::BufRead;
+    let bin = assert_cmd::cargo::cargo_bin("kfpx");
+    let mut cmd = std::process::Command::new(bin);
+    for var in kfpx::kfp::auth::VARS {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd
+        .env("HOME", home)
+        .env(
+            "KFPX_GOOGLE_AUTH_URI",
+            format!("{}/o/oauth2/v2/auth", iap.url()),
+        )
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .env("KFPX_OAUTH_CLIENT_SECRET", FakeIap::USER_CLIENT_SECRET)
+        .args([
+            "login",
+            "google",
+            "--iap-client-id",
+            IAP_CLIENT,
+            "--oauth-client-id",
+            FakeIap::USER_CLIENT_ID,
+            "--no-browser",
+            "-vvv",
+        ])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL printed: {seen}"
+        );
+        seen.push_str(&line);
+        if let Some(at) = line.find("http://") {
+            break url::Url::parse(line[at..].trim()).unwrap();
+        }
+    };
+    let query: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(url.path(), "/o/oauth2/v2/auth");
+    // The browser: Google redirects to the loopback URI with the code and the state.
+    let mut back = url::Url::parse(&query["redirect_uri"]).unwrap();
+    // A stray request (favicon) first: ignored, the listener keeps waiting.
+    let (status, _) = raw_get(&back.join("/favicon.ico").unwrap());
+    assert_eq!(status, 404);
+    back.query_pairs_mut()
+        .append_pair("code", code)
+        .append_pair("state", &query["state"]);
+    let (_, page) = raw_get(&back);
+    assert!(page.contains("you may close this window"), "{page}");
+    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    seen.push_str(&rest);
+    seen.push_str(&String::from_utf8_lossy(&out.stdout));
+    (query, out.status.success(), seen)
+}
+
+#[test]
+fn login_google_without_a_browser_stores_the_sdk_layout_0600_and_iap_uses_it() {
+    use base64::Engine;
+    use sha2::Digest;
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    let home = tempfile::tempdir().unwrap();
+    // Another IAP login stored by the kfp SDK is kept.
+    let file = home.path().join(".config/kfp/credentials.json");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, r#"{"other-iap": {"other_client_id": "a", "other_client_secret": "b", "refresh_token": "c"}}"#).unwrap();
+
+    let (query, ok, output) = login_as_browser(&iap, home.path(), FakeIap::AUTH_CODE);
+    assert!(ok, "{output}");
+    assert_eq!(query["client_id"], FakeIap::USER_CLIENT_ID);
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["access_type"], "offline");
+    assert!(query["redirect_uri"].starts_with("http://127.0.0.1:"));
+    // PKCE: the verifier sent to the token endpoint hashes to the challenge in the URL.
+    let posts = iap.token_posts();
+    assert_eq!(posts[0]["grant_type"], "authorization_code");
+    assert_eq!(posts[0]["redirect_uri"], query["redirect_uri"]);
+    let digest = sha2::Sha256::digest(posts[0]["code_verifier"].as_bytes());
+    assert_eq!(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest),
+        query["code_challenge"]
+    );
+    // The login is checked (an ID token for the IAP audience) before it is stored.
+    assert_eq!(posts[1]["grant_type"], "refresh_token");
+    assert_eq!(posts[1]["audience"], IAP_CLIENT);
+    for secret in [
+        FakeIap::REFRESH_TOKEN,
+        FakeIap::USER_CLIENT_SECRET,
+        FakeIap::AUTH_CODE,
+        "user-id-token",
+    ] {
+        assert!(!output.contains(secret), "{secret} printed: {output}");
+    }
+    assert!(
+        output.contains(&format!("stored in {}", file.display())),
+        "{output}"
+    );
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        stored[IAP_CLIENT]["other_client_id"],
+        FakeIap::USER_CLIENT_ID
+    );
+    assert_eq!(
+        stored[IAP_CLIENT]["other_client_secret"],
+        FakeIap::USER_CLIENT_SECRET
+    );
+    assert_eq!(stored[IAP_CLIENT]["refresh_token"], FakeIap::REFRESH_TOKEN);
+    assert_eq!(stored["other-iap"]["refresh_token"], "c");
+
+    // Later commands exchange it for an ID token with the IAP audience.
+    kfp.require_bearer(&format!("user-id-token.{IAP_CLIENT}.2"));
+    let out = kfpx_in(home.path())
+        .env("IAP_CLIENT_ID", IAP_CLIENT)
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url(), "-vvv"])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("from the user login in"), "{all}");
+    assert!(
+        !all.contains(FakeIap::REFRESH_TOKEN) && !all.contains("user-id-token"),
+        "{all}"
+    );
+
+    // Revoked: the error names the stored login and the login command.
+    iap.revoke(FakeIap::REFRESH_TOKEN);
+    let out = kfpx_in(home.path())
+        .env("IAP_CLIENT_ID", IAP_CLIENT)
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("invalid_grant: Token has been expired or revoked.")
+            && stderr.contains("log in again: kfpx login google --iap-client-id"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(FakeIap::REFRESH_TOKEN));
+
+    // logout removes that login only; the SDK's other one stays.
+    kfpx_in(home.path())
+        .args(["logout", "google", "--iap-client-id", IAP_CLIENT])
+        .assert()
+        .success();
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert!(stored.get(IAP_CLIENT).is_none());
+    assert_eq!(stored["other-iap"]["refresh_token"], "c");
+    kfpx_in(home.path())
+        .args(["logout", "google"])
+        .assert()
+        .success();
+    assert!(!file.exists());
+}
+
+#[test]
+fn login_google_with_a_code_google_refuses_stores_nothing() {
+    let iap = FakeIap::start();
+    let home = tempfile::tempdir().unwrap();
+    let (_, ok, output) = login_as_browser(&iap, home.path(), "4/0wrong-code");
+    assert!(!ok);
+    let errors: Vec<&str> = output.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{output}");
+    assert!(errors[0].contains("invalid_grant"), "{output}");
+    assert!(
+        !output.contains(FakeIap::USER_CLIENT_SECRET) && !output.contains("wrong-code"),
+        "{output}"
+    );
+    assert!(!home.path().join(".config/kfp/credentials.json").exists());
+}
+
+#[test]
+fn binary_renews_a_google_token_about_to_expire_before_each_kfp_request() {
+    let iap = FakeIap::start();
+    let kfp = FakeKfp::start();
+    kfp.seed_pipelines(3);
+    let home = tempfile::tempdir().unwrap();
+    iap.write_user_file(
+        &home
+            .path()
+            .join(".config/gcloud/application_default_credentials.json"),
+    );
+    // Google says each token expires in 30 s: inside the one-minute margin, so every request
+    // of the command gets a fresh one (through Auth::prepare in the KFP client).
+    iap.set_expires_in(30);
+    kfpx_in(home.path())
+        .env("KFPX_GOOGLE_ADC", "1")
+        .env("KFPX_GOOGLE_TOKEN_URI", iap.token_uri())
+        .args(["list-pipelines", "--host", &kfp.url()])
+        .assert()
+        .success();
+    let sent = authorizations(&kfp);
+    assert!(sent.len() >= 2, "{sent:?}");
+    let mut distinct = sent.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        sent.len(),
+        "a fresh token per request: {sent:?}"
+    );
+    assert_eq!(
+        iap.access_tokens().len(),
+        sent.len() + 1,
+        "discovery, then one per request"
+    );
+}

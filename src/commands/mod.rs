@@ -7,6 +7,7 @@ pub mod config;
 pub mod graph;
 pub mod init;
 pub mod list_pipelines;
+pub mod login;
 pub mod params;
 pub mod run_local;
 pub mod run_once;
@@ -68,6 +69,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Graph(args) => graph::run(&ctx, args),
         Command::Config(args) => config::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
+        Command::Login(args) => login::login(&ctx, args),
+        Command::Logout(args) => login::logout(&ctx, args),
     }
 }
 

@@ -620,7 +620,14 @@ impl Client {
                 rb.multipart(reqwest::multipart::Form::new().part("uploadfile", part))
             }
         };
-        rb = self.inner.auth.lock().await.apply(rb).timeout(timeout);
+        {
+            let mut auth = self.inner.auth.lock().await;
+            // Google access tokens are renewed shortly before they expire.
+            auth.prepare(&self.inner.http)
+                .await
+                .map_err(|error| Failure::new(error, false, false))?;
+            rb = auth.apply(rb).timeout(timeout);
+        }
         let request = rb.build().map_err(|e| {
             Failure::new(
                 KfpError::Other(format!(

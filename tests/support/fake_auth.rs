@@ -681,12 +681,43 @@ fn login_page(status: StatusCode, action: &str, rejected_user: Option<&str>) -> 
 
 // ───────────────────────────────────────── IAP ─────────────────────────────────────────
 
-#[derive(Default)]
 struct IapState {
     issued: Vec<String>,
     rejected: usize,
     no_service_account: bool,
+    /// Access tokens handed out (JWT, refresh and metadata grants), in order.
+    access_tokens: Vec<String>,
+    /// `expires_in` of every access token.
+    expires_in: u64,
+    /// Refresh tokens the endpoint accepts (revoking removes one).
+    refresh_tokens: HashSet<String>,
+    /// The `scope` the refresh grant reports (as Google does for user credentials).
+    user_scope: String,
+    /// The VM's access scopes, as the metadata server lists them.
+    vm_scopes: Vec<String>,
+    /// Every form posted to /token, decoded (to check what kfpx sent).
+    token_posts: Vec<HashMap<String, String>>,
 }
+
+impl Default for IapState {
+    fn default() -> IapState {
+        IapState {
+            issued: Vec::new(),
+            rejected: 0,
+            no_service_account: false,
+            access_tokens: Vec::new(),
+            expires_in: 3599,
+            refresh_tokens: [FakeIap::REFRESH_TOKEN.to_string()].into(),
+            user_scope: format!(
+                "openid {CLOUD_PLATFORM} https://www.googleapis.com/auth/userinfo.email"
+            ),
+            vm_scopes: vec![CLOUD_PLATFORM.into()],
+            token_posts: Vec::new(),
+        }
+    }
+}
+
+pub const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 pub struct FakeIap {
     addr: SocketAddr,
@@ -763,6 +794,63 @@ impl FakeIap {
         self.state.lock().unwrap().rejected
     }
 
+    /// The OAuth client of gcloud's / the user's credentials, and a valid refresh token.
+    pub const USER_CLIENT_ID: &'static str = "764086051850-user.apps.googleusercontent.com";
+    pub const USER_CLIENT_SECRET: &'static str = "d-FL95Q19q7MQmFpd7hHD0Ty";
+    pub const REFRESH_TOKEN: &'static str = "1//0refresh-token-secret";
+    /// The authorization code the test, acting as the browser, brings to the loopback redirect.
+    pub const AUTH_CODE: &'static str = "4/0AuthCode-secret";
+
+    /// An `authorized_user` file as `gcloud auth application-default login` writes it (no
+    /// `token_uri`: point KFPX_GOOGLE_TOKEN_URI at [`FakeIap::token_uri`]).
+    pub fn write_user_file(&self, path: &Path) {
+        let json = serde_json::json!({
+            "account": "",
+            "client_id": FakeIap::USER_CLIENT_ID,
+            "client_secret": FakeIap::USER_CLIENT_SECRET,
+            "quota_project_id": "kfpx-test",
+            "refresh_token": FakeIap::REFRESH_TOKEN,
+            "type": "authorized_user",
+            "universe_domain": "googleapis.com"
+        });
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    }
+
+    /// Access tokens handed out, in order.
+    pub fn access_tokens(&self) -> Vec<String> {
+        self.state.lock().unwrap().access_tokens.clone()
+    }
+
+    /// Every form posted to the token endpoint.
+    pub fn token_posts(&self) -> Vec<HashMap<String, String>> {
+        self.state.lock().unwrap().token_posts.clone()
+    }
+
+    /// `expires_in` for the access tokens handed out from now on.
+    pub fn set_expires_in(&self, seconds: u64) {
+        self.state.lock().unwrap().expires_in = seconds;
+    }
+
+    /// Revoke a refresh token: the refresh grant answers `invalid_grant`.
+    pub fn revoke(&self, refresh_token: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .refresh_tokens
+            .remove(refresh_token);
+    }
+
+    /// The scope the refresh grant reports for user credentials.
+    pub fn set_user_scope(&self, scope: &str) {
+        self.state.lock().unwrap().user_scope = scope.into();
+    }
+
+    /// The VM's access scopes (the metadata server's token carries only these).
+    pub fn set_vm_scopes(&self, scopes: &[&str]) {
+        self.state.lock().unwrap().vm_scopes = scopes.iter().map(|s| s.to_string()).collect();
+    }
+
     /// Make the metadata server answer 404, as on a VM without a service account.
     pub fn remove_metadata_service_account(&self) {
         self.state.lock().unwrap().no_service_account = true;
@@ -793,10 +881,75 @@ async fn iap_handle(
                 )
                     .into_response()
             };
-            if form.get("grant_type").map(String::as_str)
-                != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
-            {
-                return error(&mut st, "unsupported_grant_type", "Invalid grant_type.");
+            st.token_posts.push(form.clone());
+            match form.get("grant_type").map(String::as_str) {
+                Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => {}
+                Some("refresh_token") => {
+                    if form.get("client_id").map(String::as_str) != Some(FakeIap::USER_CLIENT_ID)
+                        || form.get("client_secret").map(String::as_str)
+                            != Some(FakeIap::USER_CLIENT_SECRET)
+                    {
+                        st.rejected += 1;
+                        return (
+                            StatusCode::UNAUTHORIZED,
+                            axum::Json(serde_json::json!({"error": "invalid_client", "error_description": "The OAuth client was not found."})),
+                        )
+                            .into_response();
+                    }
+                    let rt = form.get("refresh_token").cloned().unwrap_or_default();
+                    if !st.refresh_tokens.contains(&rt) {
+                        return error(
+                            &mut st,
+                            "invalid_grant",
+                            "Token has been expired or revoked.",
+                        );
+                    }
+                    if let Some(audience) = form.get("audience") {
+                        let token = format!("user-id-token.{audience}.{}", st.issued.len() + 1);
+                        st.issued.push(token.clone());
+                        return axum::Json(serde_json::json!({
+                            "access_token": "user-access-token-for-id", "expires_in": 3599,
+                            "id_token": token, "token_type": "Bearer"
+                        }))
+                        .into_response();
+                    }
+                    let token = format!("user-access-token.{}", st.access_tokens.len() + 1);
+                    st.access_tokens.push(token.clone());
+                    return axum::Json(serde_json::json!({
+                        "access_token": token, "expires_in": st.expires_in,
+                        "scope": st.user_scope, "token_type": "Bearer"
+                    }))
+                    .into_response();
+                }
+                Some("authorization_code") => {
+                    if form.get("client_id").map(String::as_str) != Some(FakeIap::USER_CLIENT_ID)
+                        || form.get("client_secret").map(String::as_str)
+                            != Some(FakeIap::USER_CLIENT_SECRET)
+                    {
+                        st.rejected += 1;
+                        return (
+                            StatusCode::UNAUTHORIZED,
+                            axum::Json(serde_json::json!({"error": "invalid_client", "error_description": "Unauthorized"})),
+                        )
+                            .into_response();
+                    }
+                    let loopback = form
+                        .get("redirect_uri")
+                        .is_some_and(|r| r.starts_with("http://127.0.0.1:"));
+                    if form.get("code").map(String::as_str) != Some(FakeIap::AUTH_CODE)
+                        || !loopback
+                        || form.get("code_verifier").is_none_or(|v| v.len() < 43)
+                    {
+                        return error(&mut st, "invalid_grant", "Bad Request");
+                    }
+                    return axum::Json(serde_json::json!({
+                        "access_token": "login-access-token", "expires_in": 3599,
+                        "refresh_token": FakeIap::REFRESH_TOKEN, "scope": "openid https://www.googleapis.com/auth/userinfo.email",
+                        "token_type": "Bearer", "id_token": "login-id-token"
+                    }))
+                    .into_response();
+                }
+                _ => return error(&mut st, "unsupported_grant_type", "Invalid grant_type."),
             }
             let assertion = form.get("assertion").cloned().unwrap_or_default();
             let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
@@ -818,16 +971,47 @@ async fn iap_handle(
                     Err(e) => return error(&mut st, "invalid_grant", &format!("Invalid JWT: {e}")),
                 };
             let Some(audience) = claims["target_audience"].as_str() else {
-                // Without target_audience Google issues an access token, not an ID token.
+                // Without target_audience Google issues an access token for the `scope` claim
+                // (https://developers.google.com/identity/protocols/oauth2/service-account).
+                let scope = claims["scope"].as_str().unwrap_or_default();
+                if scope.is_empty() {
+                    return error(
+                        &mut st,
+                        "invalid_scope",
+                        "Invalid oauth scope or ID token audience provided.",
+                    );
+                }
+                let token = format!("sa-access-token.{}", st.access_tokens.len() + 1);
+                st.access_tokens.push(token.clone());
                 return (
                     StatusCode::OK,
-                    axum::Json(serde_json::json!({"access_token": "ya29.x", "token_type": "Bearer", "expires_in": 3599})),
+                    axum::Json(serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": st.expires_in})),
                 )
                     .into_response();
             };
             let token = format!("iap-id-token.{audience}.{}", st.issued.len() + 1);
             st.issued.push(token.clone());
             axum::Json(serde_json::json!({ "id_token": token })).into_response()
+        }
+        (&Method::GET, "/computeMetadata/v1/instance/service-accounts/default/token")
+        | (&Method::GET, "/computeMetadata/v1/instance/service-accounts/default/scopes") => {
+            if headers.get("metadata-flavor").and_then(|v| v.to_str().ok()) != Some("Google") {
+                return (
+                    StatusCode::FORBIDDEN,
+                    "Missing Metadata-Flavor:Google header.",
+                )
+                    .into_response();
+            }
+            if st.no_service_account {
+                return (StatusCode::NOT_FOUND, "Not Found\n").into_response();
+            }
+            if uri.path().ends_with("/scopes") {
+                return format!("{}\n", st.vm_scopes.join("\n")).into_response();
+            }
+            let token = format!("metadata-access-token.{}", st.access_tokens.len() + 1);
+            st.access_tokens.push(token.clone());
+            axum::Json(serde_json::json!({"access_token": token, "expires_in": st.expires_in, "token_type": "Bearer"}))
+                .into_response()
         }
         (&Method::GET, "/computeMetadata/v1/instance/service-accounts/default/identity") => {
             if headers.get("metadata-flavor").and_then(|v| v.to_str().ok()) != Some("Google") {

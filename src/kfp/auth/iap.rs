@@ -37,14 +37,19 @@ enum Source {
     Metadata {
         host: String,
     },
+    /// A user login stored by `kfpx login google` or the kfp SDK.
+    User {
+        path: PathBuf,
+        user: super::google::UserCredentials,
+    },
 }
 
 #[derive(Debug)]
-struct ServiceAccountKey {
-    client_email: String,
-    private_key_id: Option<String>,
-    private_key: Secret,
-    token_uri: String,
+pub(super) struct ServiceAccountKey {
+    pub(super) client_email: String,
+    pub(super) private_key_id: Option<String>,
+    pub(super) private_key: Secret,
+    pub(super) token_uri: String,
 }
 
 #[derive(Serialize)]
@@ -64,13 +69,18 @@ impl Iap {
         http: &reqwest::Client,
         env: &AuthEnv,
     ) -> Result<Iap, KfpError> {
-        let source = match env.var("GOOGLE_APPLICATION_CREDENTIALS") {
-            Some(path) => {
+        // The SDK looks for a stored user login first (`kfp/client/auth.py`: get_auth_token).
+        let login = env.kfp_credentials_file.as_ref().and_then(|path| {
+            super::login::stored(path, client_id, env).map(|user| (path.clone(), user))
+        });
+        let source = match (login, env.var("GOOGLE_APPLICATION_CREDENTIALS")) {
+            (Some((path, user)), _) => Source::User { path, user },
+            (None, Some(path)) => {
                 let path = PathBuf::from(path);
                 let key = read_key(&path)?;
                 Source::Key { path, key }
             }
-            None => Source::Metadata {
+            (None, None) => Source::Metadata {
                 host: env
                     .var("GCE_METADATA_HOST")
                     .unwrap_or(DEFAULT_METADATA_HOST)
@@ -104,6 +114,11 @@ impl Iap {
                 key.client_email
             ),
             Source::Metadata { host } => format!("the GCE metadata server ({host})"),
+            Source::User { path, user } => format!(
+                "the user login in {} (OAuth client {})",
+                path.display(),
+                user.client_id
+            ),
         };
         format!(
             "Google IAP ID token for client id {} ({}) from {from}",
@@ -140,7 +155,7 @@ fn read_key(path: &std::path::Path) -> Result<ServiceAccountKey, KfpError> {
         Some("service_account") => {}
         Some("authorized_user") => {
             return Err(KfpError::Auth(format!(
-                "GOOGLE_APPLICATION_CREDENTIALS={shown} holds user credentials, and {USER_CREDENTIALS_NOTE}; point it at a service-account key file, run on GCE/GKE with a service account, or use KF_PIPELINES_TOKEN"
+                "GOOGLE_APPLICATION_CREDENTIALS={shown} holds user credentials, and {USER_CREDENTIALS_NOTE}; log in with your own account once with `kfpx login google`, point it at a service-account key file, or use KF_PIPELINES_TOKEN"
             )))
         }
         other => {
@@ -175,6 +190,7 @@ async fn mint(
     match source {
         Source::Key { path, key } => from_key(path, key, client_id, http).await,
         Source::Metadata { host } => from_metadata(host, client_id, http).await,
+        Source::User { path, user } => super::login::id_token(http, user, client_id, path).await,
     }
 }
 
@@ -316,7 +332,7 @@ pub(super) fn reason(err: &reqwest::Error) -> String {
     text.split(" (os error").next().unwrap_or(&text).to_string()
 }
 
-fn first_line(body: &str) -> String {
+pub(super) fn first_line(body: &str) -> String {
     let line = body
         .lines()
         .map(str::trim)

@@ -6,8 +6,10 @@
 //! asks [`Auth::refresh`] and retries once when it returns `true`.
 
 mod dex;
+pub mod google;
 mod html;
 mod iap;
+pub mod login;
 mod secret;
 
 use std::collections::BTreeMap;
@@ -34,6 +36,10 @@ pub const VARS: &[&str] = &[
     "DEX_PASSWORD",
     "DEX_AUTH_TYPE",
     "KF_PIPELINES_COOKIE",
+    "CLOUDSDK_CONFIG",
+    google::SWITCH_VAR,
+    google::TOKEN_URI_VAR,
+    login::AUTH_URI_VAR,
 ];
 
 /// What to tell a user whose credentials were refused.
@@ -48,6 +54,10 @@ pub struct AuthEnv {
     /// The service-account token file used when `KF_PIPELINES_SA_TOKEN_PATH` is unset and the
     /// file exists ([`DEFAULT_SA_TOKEN_PATH`] from the process; `None` in hand-built envs).
     pub default_sa_token_path: Option<PathBuf>,
+    /// gcloud's well-known application default credentials file (used when it exists).
+    pub gcloud_adc_file: Option<PathBuf>,
+    /// The kfp SDK's `~/.config/kfp/credentials.json` (IAP user logins, `kfpx login google`).
+    pub kfp_credentials_file: Option<PathBuf>,
     /// TLS settings for the dedicated Dex login client (the same as the KFP client's).
     pub insecure_skip_tls_verify: bool,
     pub ca_bundle: Option<PathBuf>,
@@ -60,6 +70,8 @@ impl fmt::Debug for AuthEnv {
             .field("vars", &self.vars.keys().collect::<Vec<_>>())
             .field("kfp_context", &self.kfp_context.as_ref().map(|_| "…"))
             .field("default_sa_token_path", &self.default_sa_token_path)
+            .field("gcloud_adc_file", &self.gcloud_adc_file)
+            .field("kfp_credentials_file", &self.kfp_credentials_file)
             .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
             .field("ca_bundle", &self.ca_bundle)
             .finish()
@@ -72,14 +84,22 @@ impl AuthEnv {
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
-        let kfp_context = std::env::var_os("HOME")
+        let home = std::env::var_os("HOME")
             .or_else(|| std::env::var_os("USERPROFILE"))
-            .map(|home| Path::new(&home).join(".config/kfp/context.json"))
+            .map(PathBuf::from);
+        let kfp_context = home
+            .as_ref()
+            .map(|home| home.join(".config/kfp/context.json"))
             .and_then(|path| read_kfp_context(&path));
+        let cloudsdk_config = std::env::var_os("CLOUDSDK_CONFIG")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
         AuthEnv {
             vars,
             kfp_context,
             default_sa_token_path: Some(PathBuf::from(DEFAULT_SA_TOKEN_PATH)),
+            gcloud_adc_file: google::gcloud_adc_file(cloudsdk_config.as_deref(), home.as_deref()),
+            kfp_credentials_file: login::credentials_file(home.as_deref()),
             insecure_skip_tls_verify: false,
             ca_bundle: None,
         }
@@ -145,6 +165,8 @@ enum Provider {
         token: Secret,
     },
     Iap(iap::Iap),
+    /// A Google OAuth access token from application default credentials.
+    GoogleAdc(google::Adc),
     Dex(dex::Dex),
     Cookie {
         cookie: Secret,
@@ -227,6 +249,11 @@ impl Auth {
                 iap::Iap::obtain(client_id, var, http, env).await?,
             ));
         }
+        if let Some(why) = google::wanted(base_url, env)? {
+            return Ok(Provider::GoogleAdc(
+                google::Adc::obtain(why, http, env).await?,
+            ));
+        }
         match (env.var("DEX_USERNAME"), env.var("DEX_PASSWORD")) {
             (Some(user), Some(password)) => {
                 let auth_type = env.var("DEX_AUTH_TYPE").unwrap_or("local");
@@ -294,6 +321,7 @@ impl Auth {
                 (AUTHORIZATION, token.header_value("Bearer "))
             }
             Provider::Iap(iap) => (AUTHORIZATION, iap.token().header_value("Bearer ")),
+            Provider::GoogleAdc(adc) => (AUTHORIZATION, adc.token().header_value("Bearer ")),
             Provider::Dex(dex) => (COOKIE, dex.cookie().header_value("")),
             Provider::Cookie { cookie, .. } => (COOKIE, cookie.header_value("")),
             Provider::Header { name, value } => (name.clone(), value.header_value("")),
@@ -326,6 +354,10 @@ impl Auth {
                 iap.refresh(http).await?;
                 true
             }
+            Provider::GoogleAdc(adc) => {
+                adc.refresh(http).await?;
+                true
+            }
             Provider::Dex(dex) => {
                 dex.refresh().await?;
                 true
@@ -336,6 +368,17 @@ impl Auth {
             self.tried.push(format!("renewed {}", self.describe()));
         }
         Ok(renewed)
+    }
+
+    /// Before a request: renew credentials that expire within a minute (Google access tokens).
+    pub async fn prepare(&mut self, http: &reqwest::Client) -> Result<(), KfpError> {
+        if let Provider::GoogleAdc(adc) = &mut self.provider {
+            if adc.expiring() {
+                adc.refresh(http).await?;
+                tracing::info!("auth: renewed {} before it expired", self.describe());
+            }
+        }
+        Ok(())
     }
 
     /// The provider's name for `-v` output and error messages (never the secret).
@@ -377,6 +420,7 @@ fn describe(provider: &Provider) -> String {
             }
         ),
         Provider::Iap(iap) => iap.describe(),
+        Provider::GoogleAdc(adc) => adc.describe(),
         Provider::Dex(dex) => dex.describe(),
         Provider::Header { name, .. } => {
             format!("header {name} from ~/.config/kfp/context.json")
