@@ -157,7 +157,7 @@ for name in kedro1 kedro019; do
   # One probe per Kedro version; every run below reads this snapshot.
   snap="$PWD/$WORK/runlocal-snapshot-$name.json"
   config "$copy" "" ""
-  "$KFPX" -q -C "$copy" --python "$py" graph --format json >"$snap"
+  "$KFPX" -q -C "$copy" --python "$py" graph -o snapshot >"$snap"
   echo "stage-runlocal: $name: Kedro $version, baseline kedro run done"
 
   if [[ $name == kedro1 ]]; then

@@ -95,7 +95,7 @@ pub struct GlobalArgs {
     pub python: Option<PathBuf>,
 
     /// Read the node graph from this snapshot file instead of probing the Kedro project
-    /// (see `kfpx graph --format snapshot`).
+    /// (see `kfpx graph -o snapshot`).
     #[arg(long, value_name = "FILE", global = true, env = "KFPX_SNAPSHOT")]
     pub snapshot: Option<PathBuf>,
 

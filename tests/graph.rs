@@ -461,7 +461,7 @@ fn malformed_snapshot_names_file_line_and_column() {
         "{line}"
     );
     assert!(
-        line.contains("kfpx graph --format snapshot --refresh"),
+        line.contains("kfpx graph -o snapshot --refresh"),
         "{line}"
     );
 
@@ -485,7 +485,7 @@ fn snapshot_of_another_version_or_format_is_refused() {
         line,
         format!(
             "error: snapshot {} has version 2, this kfpx reads version 1: regenerate it with \
-             `kfpx graph --format snapshot --refresh`",
+             `kfpx graph -o snapshot --refresh`",
             file.display()
         )
     );

@@ -742,7 +742,7 @@ fn real_directory_without_kedro_project() {
     assert!(msg.contains("[tool.kedro]"), "{msg}");
 }
 
-/// Through the CLI: `kfpx graph --format snapshot` prints the probed snapshot.
+/// Through the CLI: `kfpx graph -o snapshot` prints the probed snapshot.
 #[test]
 #[ignore = "needs Kedro venv; run by .ci/stage-kedro.sh"]
 fn cli_graph_json_prints_the_probed_snapshot() {

@@ -1,5 +1,5 @@
 //! `kfpx graph`: the pipeline's tasks after grouping, as text, JSON, Mermaid or DOT; or the
-//! snapshot itself (`--format snapshot`). A view: it never refuses a grouping that compile
+//! snapshot itself (`-o snapshot`). A view: it never refuses a grouping that compile
 //! would refuse (MemoryDatasets crossing pods), it shows and marks the problem and says on
 //! stderr what compile would do.
 

@@ -120,7 +120,7 @@ pub fn base_dataset(name: &str) -> &str {
 }
 
 /// The hint every snapshot-file error ends with.
-const REGENERATE: &str = "regenerate it with `kfpx graph --format snapshot --refresh`";
+const REGENERATE: &str = "regenerate it with `kfpx graph -o snapshot --refresh`";
 
 /// Only the header, read first so a file of another version gets a version error rather than
 /// a confusing complaint about some field.
@@ -138,7 +138,7 @@ impl Snapshot {
         let text = std::fs::read_to_string(path).map_err(|e| {
             GraphError::Invalid(format!(
                 "cannot read snapshot {}: {e}; check the path, or create one with \
-                 `kfpx graph --format snapshot > FILE`",
+                 `kfpx graph -o snapshot > FILE`",
                 path.display()
             ))
         })?;
