@@ -62,6 +62,14 @@ pub struct Model {
 }
 
 impl Model {
+    /// The pipeline parameter `name` (`params` is sorted by name).
+    pub fn param(&self, name: &str) -> Option<&Param> {
+        self.params
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.params[i])
+    }
+
     /// True when something must run after the pipeline whatever its outcome.
     pub fn has_exit_handler(&self) -> bool {
         self.on_exit.is_some() || self.volume.as_ref().is_some_and(|v| v.delete)
@@ -74,6 +82,9 @@ pub struct Param {
     pub value: Value,
     /// The value the project declares (`parameters*.yml`): the types handed to Kedro.
     pub declared: Value,
+    /// How the task's dumper reads the value (`str`, `yaml` or `int:<skeleton>`, see
+    /// `DUMPER`): computed once here, not per task.
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,10 +363,13 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
             Some(v) => params::coerce_override(name, &default, v.clone())?,
             None => default,
         };
+        let declared = tree.get(name).cloned().unwrap_or(Value::Null);
+        let kind = dump_kind(&value, &declared);
         pipeline_params.push(Param {
             name: name.clone(),
             value,
-            declared: tree.get(name).cloned().unwrap_or(Value::Null),
+            declared,
+            kind,
         });
     }
     if let Some(unknown) = input
@@ -507,6 +521,16 @@ yaml.safe_dump({"run":{"params":p}},open("config.yaml","w"))
 "#
 );
 
+/// How the dumper reads a parameter: `str` keeps a string value's text; otherwise `yaml`, or
+/// `int:<skeleton>` when the declared value holds integers.
+fn dump_kind(value: &Value, declared: &Value) -> String {
+    match (value, int_skeleton(declared)) {
+        (Value::String(_), _) => "str".to_string(),
+        (_, Some(sk)) => format!("int:{sk}"),
+        (_, None) => "yaml".to_string(),
+    }
+}
+
 /// Where `v` holds integers: `0` for an integer, a mapping of the keys whose values hold some,
 /// a list (one entry when all items agree); None when there is no integer.
 pub fn int_skeleton(v: &Value) -> Option<Value> {
@@ -604,18 +628,8 @@ pub fn container_command(
                 });
                 script.push_str("' \"$@\" && ");
                 for p in &task.params {
-                    let kind = match model.params.iter().find(|x| &x.name == p) {
-                        Some(Param {
-                            value: Value::String(_),
-                            ..
-                        }) => "str".to_string(),
-                        Some(Param { declared, .. }) => match int_skeleton(declared) {
-                            Some(sk) => format!("int:{sk}"),
-                            None => "yaml".to_string(),
-                        },
-                        None => "yaml".to_string(),
-                    };
-                    args.extend([p.clone(), kind, ph(Ph::Param(p))]);
+                    let kind = model.param(p).map_or("yaml", |x| x.kind.as_str());
+                    args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
                 }
                 if task.role == Role::OnExit {
                     args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);

@@ -188,12 +188,7 @@ impl Renderer<'_> {
         let mut in_defs = Map::new();
         let mut inputs = Map::new();
         for p in &t.params {
-            let ty = m
-                .params
-                .iter()
-                .find(|x| &x.name == p)
-                .map(|x| kfp_type(&x.value))
-                .unwrap_or("STRING");
+            let ty = m.param(p).map(|x| kfp_type(&x.value)).unwrap_or("STRING");
             in_defs.insert(p.clone(), json!({"parameterType": ty}));
             inputs.insert(p.clone(), param_ref(p));
         }
@@ -653,7 +648,7 @@ impl Renderer<'_> {
             json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}}),
         );
         for p in &t.params {
-            if let Some(x) = m.params.iter().find(|x| &x.name == p) {
+            if let Some(x) = m.param(p) {
                 defs.insert(
                     format!("{CHANNEL}{p}"),
                     json!({"parameterType": kfp_type(&x.value)}),

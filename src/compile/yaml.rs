@@ -96,21 +96,25 @@ fn easy(s: &str) -> bool {
         return false;
     }
     if w.len() <= 8 {
-        let l = word.to_ascii_lowercase();
+        // Lower-cased on the stack: this runs for every key and name of the document.
+        let mut buf = [0u8; 8];
+        let l = &mut buf[..w.len()];
+        l.copy_from_slice(w);
+        l.make_ascii_lowercase();
         if matches!(
-            l.as_str(),
-            "true"
-                | "false"
-                | "null"
-                | "yes"
-                | "no"
-                | "on"
-                | "off"
-                | "y"
-                | "n"
-                | "inf"
-                | "infinity"
-                | "nan"
+            &*l,
+            b"true"
+                | b"false"
+                | b"null"
+                | b"yes"
+                | b"no"
+                | b"on"
+                | b"off"
+                | b"y"
+                | b"n"
+                | b"inf"
+                | b"infinity"
+                | b"nan"
         ) {
             return false;
         }
@@ -119,16 +123,16 @@ fn easy(s: &str) -> bool {
 }
 
 /// A multi-line string libyaml writes as a `|-` literal block with no indentation indicator:
-/// printable ASCII lines, no empty line, no line starting or ending with a space, no final
-/// line break.
+/// printable ASCII lines, no empty line, no line ending with a space, no final line break, and
+/// a first line that does not start with a space (libyaml's `yaml_emitter_write_block_scalar_hints`
+/// adds an indentation indicator only for that; a later line starting with spaces, such as
+/// indented Python, rules out plain and single-quoted styles but not the block).
 fn simple_literal(s: &str) -> bool {
     s.contains('\n')
         && !s.ends_with('\n')
+        && !s.starts_with(' ')
         && s.split('\n').all(|l| {
-            !l.is_empty()
-                && !l.starts_with(' ')
-                && !l.ends_with(' ')
-                && l.bytes().all(|c| (0x20..0x7f).contains(&c))
+            !l.is_empty() && !l.ends_with(' ') && l.bytes().all(|c| (0x20..0x7f).contains(&c))
         })
 }
 
@@ -293,7 +297,7 @@ mod tests {
             "trail ", "a: b", "a #b", "-x", "-c", "it's", "say \"hi\"",
             "{{$.inputs.parameters['m']}}", "multi\nline", "multi\nline\n",
             "multi\n\n  indented\nend", " lead\nx", "a\n b", "a \nb", "-inf", "-Nan", "-1", "-.5",
-            "-", "- x", "-x y", "a\n\tb", "a\n#b", "a\n- b", "a\n'b'\n\"c\"", "a\n...\nb", "a\n---\nb", "tab\there", "ünï", "---", "...", 1, -2, 2.5,
+            "-", "- x", "-x y", "a\n\tb", "a\n#b", "a\n- b", "a\n'b'\n\"c\"", "a\n...\nb", "a\n---\nb", "a\n b\n  c", "def f():\n return 1\nf()", "x\n   \ny", "x\n ...\n ---", "x\n b ", "x\n  #c\n- d", "tab\there", "ünï", "---", "...", 1, -2, 2.5,
             1e300, true, null, {}, [], "a b c",
             "long words long words long words long words long words long words long words long words"]);
         for s in scalars.as_array().unwrap() {
@@ -313,6 +317,9 @@ mod tests {
             "empty": {},
             "emptylist": [],
             "script": "export A=\"$1\" && python -c 'import sys\nprint(1)\n' \"$@\"",
+            // Indented lines after the first (the parameter dumpers' Python).
+            "dumper": format!("python -c '{}' \"$@\" && kedro run", crate::compile::model::EXIT_DUMPER),
+            "deep": [{"x": ["a\n b\n  c"]}],
         }));
         // A sequence directly in a sequence is left to serde_yaml.
         assert!(!same_either_way(json!({"a": [[1, 2]]})));
