@@ -76,6 +76,19 @@ struct Writer<'a> {
     cache: HashMap<String, String>,
 }
 
+/// Bytes of an `easy` name: ASCII letters, digits, `_ . - /` (a table: this runs for every key
+/// and name of the document).
+static NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'/');
+        c += 1;
+    }
+    t
+};
+
 /// A string libyaml writes plain and serde_yaml does not quote: a name starting with a letter
 /// or `_`, made of letters, digits and `_ . - /`, not a YAML 1.1/1.2 keyword or float word.
 fn easy(s: &str) -> bool {
@@ -89,10 +102,7 @@ fn easy(s: &str) -> bool {
     if w.is_empty() || b.len() > 100 || !(w[0].is_ascii_alphabetic() || w[0] == b'_') {
         return false;
     }
-    if !b
-        .iter()
-        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'/'))
-    {
+    if !b.iter().all(|&c| NAME_BYTE[c as usize]) {
         return false;
     }
     if w.len() <= 8 {

@@ -124,6 +124,11 @@ pub fn run(
         }
         // Skip what can no longer run; start what can.
         if !interrupted {
+            // Counted once per pass, not per candidate (a pass over 1,000 tasks was quadratic).
+            let mut active = states
+                .iter()
+                .filter(|s| matches!(s, State::Running { .. }))
+                .count();
             for i in 0..n {
                 if states[i] != State::Pending {
                     continue;
@@ -153,10 +158,6 @@ pub fn run(
                     obs.event(Event::Skipped { task: &t.name });
                     continue;
                 }
-                let active = states
-                    .iter()
-                    .filter(|s| matches!(s, State::Running { .. }))
-                    .count();
                 if waiting || active >= opts.jobs {
                     continue;
                 }
@@ -178,6 +179,9 @@ pub fn run(
                     &stop,
                     obs,
                 );
+                if matches!(states[i], State::Running { .. }) {
+                    active += 1;
+                }
             }
             // Retries whose delay has passed go back to pending.
             let now = Instant::now();
