@@ -120,7 +120,7 @@ pub const MAX_PAGES: usize = 1000;
 /// error saying what was found (the caller names the endpoint).
 pub fn read_page(v: &Value, keys: &[&str]) -> Result<(Vec<Value>, Option<String>), String> {
     let items_key = keys.first().copied().unwrap_or("items");
-    let short = |v: &Value| crate::kfp::client::one_line(&v.to_string(), 40);
+    let short = |v: &Value| crate::kfp::client::json_snippet(v, 40);
     let items = match keys.iter().find_map(|k| v.get(*k)) {
         Some(Value::Array(items)) => {
             if let Some(bad) = items.iter().find(|i| !i.is_object()) {
