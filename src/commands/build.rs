@@ -129,6 +129,13 @@ fn with_config_files(
     tree: &config::Node,
     files: &[std::path::PathBuf],
 ) -> crate::Error {
+    if let compile::CompileError::Config { path, msg } = e {
+        return crate::Error::Config(config::ConfigError::At {
+            loc: tree.locate(&path),
+            path: Some(path),
+            msg,
+        });
+    }
     let msg = e.to_string();
     if let Some(path) = config_key_of(&msg, tree) {
         return crate::Error::Config(config::ConfigError::At {

@@ -128,7 +128,7 @@ fn plugin_init_sample_loads_unchanged() {
     assert_eq!(rc.ttl, 604_800);
     let v = rc.volume.as_ref().unwrap();
     assert_eq!(v.storageclass, None);
-    assert_eq!(v.size, "1Gi");
+    assert_eq!(v.size.to_string(), "1Gi");
     assert_eq!(v.access_modes, vec!["ReadWriteOnce"]);
     assert_eq!(v.owner, Some(0));
     assert_eq!(rc.resources["model_training"]["cpu"], Quantity::Int(8));
@@ -148,7 +148,8 @@ fn plugin_init_sample_loads_unchanged() {
     );
     let r = rc.retry_policy["__default__"].as_ref().unwrap();
     assert_eq!(r.num_retries, Some(4));
-    assert_eq!(r.backoff_duration.as_deref(), Some("60s"));
+    let d = r.backoff_duration.as_ref().unwrap();
+    assert_eq!((d.text.as_str(), d.seconds), ("60s", 60.0));
     assert_eq!(r.backoff_factor, Some(2.0));
     assert_eq!(
         rc.tolerations["node_a"][0].value.as_deref(),
