@@ -16,6 +16,7 @@ pub mod output;
 pub mod project;
 pub mod redact;
 pub mod signals;
+pub mod text;
 
 use std::process::ExitCode;
 
@@ -40,7 +41,7 @@ pub fn main_entry() -> ExitCode {
         eprintln!(
             "error: kfpx hit an internal error ({}{place}); please report it with the command \
              you ran",
-            output::one_line(msg)
+            text::one_line(msg, usize::MAX)
         );
     }));
     let args = cli::normalize_args(std::env::args_os().collect());

@@ -1091,7 +1091,7 @@ fn check_keys(input: &CompileInput, warnings: &mut Vec<String>) -> Result<(), Co
                 sorted = known.iter().map(String::as_str).collect();
                 sorted.sort_unstable();
             }
-            let hint = params::did_you_mean(key, sorted.iter().copied())
+            let hint = crate::text::did_you_mean(key, sorted.iter().copied())
                 .map(|s| format!("; did you mean {s:?}?"))
                 .unwrap_or_else(|| "; keys are Kedro node names, tags or __default__".into());
             let msg =

@@ -304,7 +304,7 @@ fn one_of<T: Copy>(
     }
     let words: Vec<&str> = table.iter().map(|(s, _)| *s).collect();
     let mut msg = refuse(got);
-    if let Some(b) = super::de::did_you_mean(got, &words) {
+    if let Some(b) = crate::text::did_you_mean(got, words) {
         msg.push_str(&format!(" (did you mean `{b}`?)"));
     }
     Err(msg)

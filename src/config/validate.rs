@@ -5,9 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::de::did_you_mean;
 use super::schema::*;
 use super::tree::KeyPath;
+use crate::text::did_you_mean;
 
 /// A problem with the typed config: where (key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,7 +225,7 @@ fn check_volume(c: &mut Checker, p: &KeyPath, v: &VolumeConfig) {
     for (i, m) in v.access_modes.iter().enumerate() {
         if !MODES.contains(&m.as_str()) {
             let mut msg = format!("`{m}` is not one of {}", MODES.join(", "));
-            if let Some(b) = did_you_mean(m, &MODES) {
+            if let Some(b) = did_you_mean(m, MODES) {
                 msg.push_str(&format!(" (did you mean `{b}`?)"));
             }
             c.add(p.key("access_modes").index(i), msg);
@@ -392,7 +392,7 @@ fn check_extra_volume(c: &mut Checker, p: &KeyPath, v: &ExtraVolume) {
     };
     for k in m.keys() {
         if k != "name" && !VOLUME_SOURCES.contains(&k.as_str()) {
-            let msg = match did_you_mean(k, &VOLUME_SOURCES) {
+            let msg = match did_you_mean(k, VOLUME_SOURCES) {
                 Some(b) => format!("unknown volume source `{k}`; did you mean `{b}`?"),
                 None => format!(
                     "unknown volume source `{k}`; use a Kubernetes volume source such as \
@@ -452,7 +452,7 @@ fn check_cls(c: &mut Checker, p: &KeyPath, v: &serde_json::Value, source: Option
                     }
                     Some(_) => {}
                     None if !VOLUME_CLASSES.contains(&short) => {
-                        let msg = match did_you_mean(short, &VOLUME_CLASSES) {
+                        let msg = match did_you_mean(short, VOLUME_CLASSES) {
                             Some(b) => format!("unknown class `{name}`; did you mean `{b}`?"),
                             None => format!(
                                 "unknown class `{name}`; use a kubernetes.client volume class such as V1KeyToPath"
