@@ -1,4 +1,5 @@
-//! kfpx: take Kedro projects to Kubeflow Pipelines. See DESIGN in README.md.
+//! kfpx: take Kedro projects to Kubeflow Pipelines. Behaviour: README.md; where things go and
+//! the conventions: CONTRIBUTING.md.
 //!
 //! Data moves one way: config + graph → task graph → compiled document → file or KFP API.
 //! The middle (config model, graph, grouping, compilers) is pure; I/O lives at the edges.

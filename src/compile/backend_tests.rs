@@ -1,6 +1,7 @@
 //! What the backend does with what kfpx compiles: each test encodes one behaviour read in the
 //! upstream source (named in the test), on the compiled output of both targets where it applies.
-//! Facts are numbered as in `../shared/kfp-api/BACKEND.md`.
+//! The sections are numbered facts (1: retry window, 2: run ids, 3: exit tasks, 4: affinity,
+//! 7: declared types); each cites the kubeflow/pipelines or argo-workflows file it comes from.
 
 use serde_json::{json, Map, Value};
 

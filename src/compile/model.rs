@@ -477,7 +477,7 @@ fn ignored_pod_affinity<'a>(
 
 /// The dumpers' shared head: `fix` restores the integers the project declared. KFP passes a
 /// `STRUCT`/`LIST` parameter as a `google.protobuf.Value`, where every number is a double; the
-/// SDK's local runner renders `8` as `8.0` (BACKEND.md fact 7, protobuf `struct.proto`). The
+/// SDK's local runner renders `8` as `8.0` (protobuf `google/protobuf/struct.proto`: `number_value` is a double; kfp `sdk/python/kfp/local` executor input). The
 /// kind `int:<skeleton>` carries the declared type skeleton (see `int_skeleton`): where it has
 /// `0`, an integral float becomes an int again.
 macro_rules! dumper_head {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::*;
 
-/// The effective content kedro-kubeflow 0.11's `init` writes (kedro-kubeflow.md §3.3), verbatim.
+/// The effective content kedro-kubeflow 0.11's `init` writes (kedro-kubeflow `kedro_kubeflow/config.py`, `DEFAULT_CONFIG_TEMPLATE`), verbatim.
 const PLUGIN_INIT_SAMPLE: &str = r#"host: http://localhost:9000
 run_config:
   image: demo
