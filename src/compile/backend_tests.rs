@@ -370,7 +370,11 @@ fn fact4_v2_ignored_pod_affinity_is_a_warning_and_strict_error() {
     let mut strict = Case::new(SNAKE_AFFINITY);
     strict.strict = true;
     let e = err(&strict);
-    assert!(e.contains("pod_anti_affinity is ignored"), "{e}");
+    // an error about a config key is placed at it (`key.path: what`)
+    assert!(
+        e.contains("run_config.affinity.training.pod_anti_affinity: ignored by the KFP v2 backend"),
+        "{e}"
+    );
     assert!(e.contains("--strict"), "{e}");
 }
 

@@ -326,10 +326,13 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         Some(p) => {
             let Some(def) = snapshot.pipelines.get(p) else {
                 let known: Vec<&str> = snapshot.pipelines.keys().map(String::as_str).collect();
-                return Err(CompileError::Invalid(format!(
-                    "run_config.on_exit_pipeline: the project has no pipeline {p:?}; its pipelines are: {}",
-                    known.join(", ")
-                )));
+                return Err(CompileError::Config {
+                    path: run_config().key("on_exit_pipeline"),
+                    msg: format!(
+                        "the project has no pipeline {p:?}; its pipelines are: {}",
+                        known.join(", ")
+                    ),
+                });
             };
             let used = params::used_by(def.nodes.iter(), &tree);
             all_params.extend(used.iter().cloned());
@@ -457,18 +460,19 @@ fn ignored_pod_affinity<'a>(
         } else {
             String::new()
         };
-        let msg = format!(
-            "run_config.affinity.{key}.{name} is ignored by the KFP v2 backend (it applies node affinity only), so {} {}{more} {} without it; use --kfp-version 1 to keep it",
+        let what = format!(
+            "ignored by the KFP v2 backend (it applies node affinity only), so {} {}{more} {} without it; use --kfp-version 1 to keep it",
             if nodes.len() == 1 { "node" } else { "nodes" },
             shown.join(", "),
             if nodes.len() == 1 { "runs" } else { "run" },
         );
         if strict {
-            return Err(CompileError::Invalid(format!(
-                "{msg} (an error because of --strict)"
-            )));
+            return Err(CompileError::Config {
+                path: run_config().key("affinity").key(&key).key(name),
+                msg: format!("{what} (an error because of --strict)"),
+            });
         }
-        warnings.push(msg);
+        warnings.push(format!("run_config.affinity.{key}.{name} is {what}"));
     }
     Ok(())
 }
@@ -801,7 +805,7 @@ fn fill_retry(own: &RetryPolicy, default: Option<&RetryPolicy>) -> RetryPolicy {
 /// validator).
 fn resolve_retry(p: &RetryPolicy, key: &str) -> Result<Retry, CompileError> {
     let missing = |field: &str, example: &str| CompileError::Config {
-        path: crate::config::KeyPath::parse("run_config.retry_policy").key(key),
+        path: run_config().key("retry_policy").key(key),
         msg: format!("missing {field} (set it here or in __default__, e.g. {field}: {example})"),
     };
     let limit = p.num_retries.ok_or_else(|| missing("num_retries", "3"))?;
@@ -894,10 +898,13 @@ fn combine_node_selector(
         for (label, value) in own {
             match out.get(label) {
                 Some(v) if v != value => {
-                    return Err(CompileError::Invalid(format!(
-                        "run_config.node_selector: nodes {:?} and {:?} share task {task:?} but need {label}={v} and {label}={value}; give them the same label or put them in different tasks",
-                        from[label], k.name
-                    )));
+                    return Err(CompileError::Config {
+                        path: run_config().key("node_selector"),
+                        msg: format!(
+                            "nodes {:?} and {:?} share task {task:?} but need {label}={v} and {label}={value}; give them the same label or put them in different tasks",
+                            from[label], k.name
+                        ),
+                    });
                 }
                 _ => {
                     from.insert(label.clone(), k.name);
@@ -924,7 +931,7 @@ fn combine_volumes(rc: &RunConfig, keys: &[NodeKeys]) -> Result<Vec<ExtraMount>,
             None => (rc.extra_volumes.get(DEFAULT_KEY), DEFAULT_KEY),
         };
         for (i, ev) in list.into_iter().flatten().enumerate() {
-            let m = extra_mount(ev, &format!("run_config.extra_volumes.{key}[{i}]"))?;
+            let m = extra_mount(ev, &run_config().key("extra_volumes").key(key).index(i))?;
             if !out.iter().any(|o| o.mount_path == m.mount_path) {
                 out.push(m);
             }
@@ -934,33 +941,28 @@ fn combine_volumes(rc: &RunConfig, keys: &[NodeKeys]) -> Result<Vec<ExtraMount>,
 }
 
 /// One `extra_volumes` entry in Kubernetes form, from kedro-kubeflow's `{cls, params}` form or
-/// plain Kubernetes (snake_case or camelCase).
-pub fn extra_mount(ev: &ExtraVolume, at: &str) -> Result<ExtraMount, CompileError> {
+/// plain Kubernetes (snake_case or camelCase). Its shape (a name, one source, an absolute
+/// mount path) was checked by the config's validator; `at` is the entry's key path.
+pub fn extra_mount(
+    ev: &ExtraVolume,
+    at: &crate::config::KeyPath,
+) -> Result<ExtraMount, CompileError> {
     let vol = normalise_k8s(&ev.volume);
+    let shape = || CompileError::Config {
+        path: at.key("volume"),
+        msg: "a volume needs a name and exactly one source (such as empty_dir or config_map)"
+            .into(),
+    };
     let Value::Object(m) = vol else {
-        return Err(CompileError::Invalid(format!(
-            "{at}.volume must be a mapping with a name and one source, e.g. {{name: shm, empty_dir: {{medium: Memory}}}}"
-        )));
+        return Err(shape());
     };
     let Some(Value::String(name)) = m.get("name") else {
-        return Err(CompileError::Invalid(format!(
-            "{at}.volume has no name; add e.g. name: shm"
-        )));
+        return Err(shape());
     };
-    let sources: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| *k != "name").collect();
-    if sources.len() != 1 {
-        return Err(CompileError::Invalid(format!(
-            "{at}.volume needs exactly one source (empty_dir, config_map, secret, persistent_volume_claim, …), found {}",
-            sources.len()
-        )));
-    }
-    if !ev.mount_path.starts_with('/') {
-        return Err(CompileError::Invalid(format!(
-            "{at}.mount_path {:?} must be an absolute path",
-            ev.mount_path
-        )));
-    }
-    let (kind, source) = sources[0];
+    let mut sources = m.iter().filter(|(k, _)| *k != "name");
+    let (Some((kind, source)), None) = (sources.next(), sources.next()) else {
+        return Err(shape());
+    };
     Ok(ExtraMount {
         name: names::k8s_name(name),
         mount_path: ev.mount_path.clone(),
@@ -1094,17 +1096,22 @@ fn check_keys(input: &CompileInput, warnings: &mut Vec<String>) -> Result<(), Co
             let hint = crate::text::did_you_mean(key, sorted.iter().copied())
                 .map(|s| format!("; did you mean {s:?}?"))
                 .unwrap_or_else(|| "; keys are Kedro node names, tags or __default__".into());
-            let msg =
-                format!("run_config.{section}.{key} matches no node or tag of the project{hint}");
+            let what = format!("matches no node or tag of the project{hint}");
             if input.strict {
-                return Err(CompileError::Invalid(format!(
-                    "{msg} (an error because of --strict)"
-                )));
+                return Err(CompileError::Config {
+                    path: run_config().key(section).key(key),
+                    msg: format!("{what} (an error because of --strict)"),
+                });
             }
-            warnings.push(msg);
+            warnings.push(format!("run_config.{section}.{key} {what}"));
         }
     }
     Ok(())
+}
+
+/// The key path of `run_config`, under which compile errors about config keys are placed.
+fn run_config() -> crate::config::KeyPath {
+    crate::config::KeyPath::root().key("run_config")
 }
 
 /// True for an ISO-8601 duration of zero length (`P0D`, `PT0S`, `P0DT0H`).
@@ -1159,7 +1166,7 @@ mod tests {
             "mount_path: /dev/shm\nvolume: {name: shared_memory, empty_dir: {cls: V1EmptyDirVolumeSource, params: {medium: Memory, size_limit: 1Gi}}}",
         )
         .unwrap();
-        let m = extra_mount(&ev, "x").unwrap();
+        let m = extra_mount(&ev, &crate::config::KeyPath::root()).unwrap();
         assert_eq!(m.name, "shared-memory");
         assert_eq!(m.kind, "emptyDir");
         assert_eq!(
@@ -1170,14 +1177,14 @@ mod tests {
             "mount_path: /cfg\nvolume: {name: cfg, configMap: {name: app-config, items: [{cls: V1KeyToPath, params: {key: a, path: b}}]}}",
         )
         .unwrap();
-        let m = extra_mount(&ev, "x").unwrap();
+        let m = extra_mount(&ev, &crate::config::KeyPath::root()).unwrap();
         assert_eq!(m.kind, "configMap");
         assert_eq!(
             m.source,
             serde_json::json!({"name": "app-config", "items": [{"key": "a", "path": "b"}]})
         );
         let bad: ExtraVolume = serde_yaml::from_str("mount_path: /x\nvolume: {name: a}").unwrap();
-        assert!(extra_mount(&bad, "x")
+        assert!(extra_mount(&bad, &crate::config::KeyPath::root())
             .unwrap_err()
             .to_string()
             .contains("exactly one source"));
