@@ -211,8 +211,8 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         ));
     }
     let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
-    let cache = match rc.max_cache_staleness.as_deref() {
-        Some(s) if is_zero_duration(s) => Cache::Off,
+    let cache = match &rc.max_cache_staleness {
+        Some(d) if d.is_zero() => Cache::Off,
         _ => Cache::Default,
     };
     let volume = rc.volume.as_ref().map(|v| DataVolume {
@@ -397,7 +397,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         on_exit,
         volume,
         cache,
-        staleness: rc.max_cache_staleness.clone(),
+        staleness: rc.max_cache_staleness.as_ref().map(|d| d.text.clone()),
         ttl: rc.ttl,
         service_account: rc.service_account.clone(),
         image_pull_secrets: rc.image_pull_secrets.clone(),
@@ -1114,12 +1114,6 @@ fn run_config() -> crate::config::KeyPath {
     crate::config::KeyPath::root().key("run_config")
 }
 
-/// True for an ISO-8601 duration of zero length (`P0D`, `PT0S`, `P0DT0H`).
-fn is_zero_duration(s: &str) -> bool {
-    let s = s.trim().to_ascii_uppercase();
-    s.starts_with('P') && s[1..].chars().all(|c| "0DTHMSWY.".contains(c))
-}
-
 fn kedro_before_0_18_5(version: &str) -> bool {
     let parts: Vec<u32> = version
         .split('.')
@@ -1143,13 +1137,6 @@ fn kedro_before_0_18_5(version: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn zero_durations() {
-        assert!(is_zero_duration("P0D"));
-        assert!(is_zero_duration("PT0S"));
-        assert!(!is_zero_duration("P1D"));
-    }
 
     #[test]
     fn kedro_versions() {

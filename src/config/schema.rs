@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::units::{GoDuration, Quantity};
+pub use super::units::{GoDuration, IsoDuration, Quantity};
 
 /// Key of per-node maps that applies to every node without its own entry.
 pub const DEFAULT_KEY: &str = "__default__";
@@ -54,7 +54,7 @@ pub struct RunConfig {
     pub on_exit_pipeline: Option<String>,
     /// ISO-8601 duration; `P0D` turns caching off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_cache_staleness: Option<String>,
+    pub max_cache_staleness: Option<IsoDuration>,
     #[serde(default = "yes")]
     pub store_kedro_outputs_as_kfp_artifacts: bool,
     #[serde(default)]

@@ -231,6 +231,89 @@ fn go_duration_seconds(s: &str) -> Option<f64> {
     Some(total)
 }
 
+/// An ISO-8601 duration (`PnYnMnWnDTnHnMnS`, at least one component, fractions allowed), as
+/// `max_cache_staleness` takes it (the KFP SDK's `set_caching_options`; `P0D` turns caching
+/// off). Rendered as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IsoDuration {
+    pub text: String,
+    zero: bool,
+}
+
+impl IsoDuration {
+    pub fn parse(s: &str) -> Result<IsoDuration, String> {
+        let refuse = || {
+            format!(
+                "`{s}` is not an ISO-8601 duration; write e.g. P0D (no caching), PT1H, P7D or P1DT2H"
+            )
+        };
+        let rest = s.strip_prefix('P').ok_or_else(refuse)?;
+        let (date, time) = match rest.split_once('T') {
+            Some((d, t)) => (d, Some(t)),
+            None => (rest, None),
+        };
+        let mut numbers = iso_components(date, &['Y', 'M', 'W', 'D']).ok_or_else(refuse)?;
+        if let Some(t) = time {
+            let more = iso_components(t, &['H', 'M', 'S']).ok_or_else(refuse)?;
+            if more.is_empty() {
+                return Err(refuse());
+            }
+            numbers.extend(more);
+        }
+        if numbers.is_empty() {
+            return Err(refuse());
+        }
+        Ok(IsoDuration {
+            text: s.to_string(),
+            zero: numbers.iter().all(|n| *n == 0.0),
+        })
+    }
+
+    /// True for a duration of zero length (`P0D`, `PT0S`): no caching.
+    pub fn is_zero(&self) -> bool {
+        self.zero
+    }
+}
+
+/// The numbers of `<number><designator>` parts in `order`; None when malformed.
+fn iso_components(s: &str, order: &[char]) -> Option<Vec<f64>> {
+    let mut next = 0;
+    let mut out = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() {
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))?;
+        let num = &rest[..end];
+        if !num.chars().next()?.is_ascii_digit() {
+            return None;
+        }
+        let d = rest[end..].chars().next()?;
+        let pos = order[next..].iter().position(|&o| o == d)? + next;
+        next = pos + 1;
+        out.push(num.replace(',', ".").parse().ok()?);
+        rest = &rest[end + d.len_utf8()..];
+    }
+    Some(out)
+}
+
+impl fmt::Display for IsoDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for IsoDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for IsoDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        IsoDuration::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +381,30 @@ mod tests {
             GoDuration::parse("soon").unwrap_err(),
             "`soon` is not a duration; write e.g. 60s, 5m or 1h"
         );
+    }
+
+    #[test]
+    fn iso_durations() {
+        for ok in [
+            "P0D",
+            "PT1H",
+            "P1DT2H",
+            "P1Y2M3W4DT5H6M7.5S",
+            "PT0S",
+            "P7D",
+            "P0,5D",
+        ] {
+            assert!(IsoDuration::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "P", "PT", "1h", "P1H", "PT1D", "P1D2Y", "0D", "P1DT"] {
+            assert!(IsoDuration::parse(bad).is_err(), "{bad}");
+        }
+        for zero in ["P0D", "PT0S", "P0DT0H", "P0Y0M"] {
+            assert!(IsoDuration::parse(zero).unwrap().is_zero(), "{zero}");
+        }
+        for not in ["P1D", "PT0.5S", "P0DT1S"] {
+            assert!(!IsoDuration::parse(not).unwrap().is_zero(), "{not}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Checks beyond types (quantities and Go durations are parsed when typed, `units.rs`): URLs,
-//! ISO durations, Kubernetes names, tolerations, retry policies, schedule times. Pure: returns
+//! Checks beyond types (quantities and durations are parsed when typed, `units.rs`): URLs,
+//! Kubernetes names, tolerations, retry policies, schedule times. Pure: returns
 //! problems as (key path, message); the loader turns the path into file:line:column. The
 //! compiler runs the same checks (`compile::model::build`): there is no second validator.
 
@@ -64,16 +64,6 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     check_format_template(&mut c, &p.key("run_name"), &rc.run_name);
     if let Some(s) = &rc.scheduled_run_name {
         check_format_template(&mut c, &p.key("scheduled_run_name"), s);
-    }
-    if let Some(s) = &rc.max_cache_staleness {
-        if !is_iso8601_duration(s) {
-            c.add(
-                p.key("max_cache_staleness"),
-                format!(
-                    "`{s}` is not an ISO-8601 duration; write e.g. P0D (no caching), PT1H, P7D or P1DT2H"
-                ),
-            );
-        }
     }
     if rc.group_tag_prefix.is_empty() {
         c.add(
@@ -245,48 +235,6 @@ fn check_volume(c: &mut Checker, p: &KeyPath, v: &VolumeConfig) {
             );
         }
     }
-}
-
-/// ISO-8601 duration: `PnYnMnWnDTnHnMnS`, at least one component, fractions allowed.
-pub fn is_iso8601_duration(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('P') else {
-        return false;
-    };
-    let (date, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
-    };
-    let Some(nd) = components(date, &['Y', 'M', 'W', 'D']) else {
-        return false;
-    };
-    let nt = match time {
-        Some(t) => match components(t, &['H', 'M', 'S']) {
-            Some(0) | None => return false,
-            Some(n) => n,
-        },
-        None => 0,
-    };
-    nd + nt > 0
-}
-
-/// Count `<number><designator>` parts in `order`; None when malformed.
-fn components(s: &str, order: &[char]) -> Option<usize> {
-    let mut next = 0;
-    let mut count = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))?;
-        let num = &rest[..end];
-        if !num.chars().next()?.is_ascii_digit() {
-            return None;
-        }
-        let d = rest[end..].chars().next()?;
-        let pos = order[next..].iter().position(|&o| o == d)? + next;
-        next = pos + 1;
-        count += 1;
-        rest = &rest[end + d.len_utf8()..];
-    }
-    Some(count)
 }
 
 fn check_toleration(c: &mut Checker, p: &KeyPath, t: &Toleration) {
@@ -705,16 +653,6 @@ fn is_qualified_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn iso_durations() {
-        for ok in ["P0D", "PT1H", "P1DT2H", "P1Y2M3W4DT5H6M7.5S", "PT0S", "P7D"] {
-            assert!(is_iso8601_duration(ok), "{ok}");
-        }
-        for bad in ["", "P", "PT", "1h", "P1H", "PT1D", "P1D2Y", "0D", "P1DT"] {
-            assert!(!is_iso8601_duration(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn k8s_names() {
