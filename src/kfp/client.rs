@@ -933,10 +933,7 @@ pub fn path_segment(s: &str) -> String {
     u.path().trim_start_matches('/').to_string()
 }
 
-/// How to provide credentials, for 401/403 messages.
-pub const CREDENTIAL_HINT: &str = "a bearer token in KF_PIPELINES_TOKEN, a service-account \
-token file in KF_PIPELINES_SA_TOKEN_PATH, DEX_USERNAME/DEX_PASSWORD for a Dex login, \
-IAP_CLIENT_ID for Google IAP, or a session cookie in KF_PIPELINES_COOKIE";
+pub use crate::kfp::auth::CREDENTIAL_HINT;
 
 /// The CA certificates of a PEM bundle (`--ca-bundle`, KF_PIPELINES_CA_BUNDLE), for the API
 /// client and the Dex login client alike; the error says what is wrong with the file.
@@ -991,16 +988,7 @@ fn root_cause(e: &reqwest::Error) -> String {
     source.to_string()
 }
 
-/// Text on one line, at most `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() > max {
-        let cut: String = joined.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        joined
-    }
-}
+pub use crate::text::one_line;
 
 /// `v` as compact JSON on one line, at most `max` characters (then `…`), without serialising
 /// more of it than that: a value from an outside answer can be as large as the answer.
