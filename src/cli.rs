@@ -158,6 +158,154 @@ pub enum Command {
     /// Remove a stored login.
     #[command(subcommand, after_help = examples::LOGOUT)]
     Logout(LogoutCommand),
+    /// Runs on the server: list, inspect, stop, retry, archive, start one of an uploaded pipeline.
+    #[command(subcommand, after_help = examples::RUNS)]
+    Runs(RunsCommand),
+    /// This project's recurring runs: list, disable, enable, delete.
+    #[command(subcommand, after_help = examples::SCHEDULES)]
+    Schedules(SchedulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List the runs of this project's pipelines (every run with --all), newest first.
+    #[command(after_help = examples::RUNS_LIST)]
+    List(RunsListArgs),
+    /// Show one run: state, tasks with their state and duration, parameters, link.
+    #[command(after_help = examples::RUNS_GET)]
+    Get(RunRefArgs),
+    /// Stop a run (KFP's terminate).
+    #[command(after_help = examples::RUNS_CANCEL)]
+    Cancel(RunRefArgs),
+    /// Retry a failed or stopped run (its failed tasks run again).
+    #[command(after_help = examples::RUNS_RETRY)]
+    Retry(RunRefArgs),
+    /// Archive a run (hidden from the default lists; kept on the server).
+    #[command(after_help = examples::RUNS_ARCHIVE)]
+    Archive(RunRefArgs),
+}
+
+/// Options of every `runs`/`schedules` command: where the server is and its API version.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// KFP API version to use [default: run_config.kfp_version, else 2].
+    #[arg(long = "kfp-version", value_enum, value_name = "VERSION")]
+    pub kfp_version: Option<KfpVersionArg>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsListArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Every run you can see, not only this project's.
+    #[arg(long, conflicts_with = "pipeline")]
+    pub all: bool,
+
+    /// Only the runs of this Kedro pipeline (of this project and env).
+    #[arg(short = 'p', long = "pipeline")]
+    pub pipeline: Option<String>,
+
+    /// Only the runs in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+
+    /// Only runs in this state.
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub state: Option<RunStateArg>,
+
+    /// Include archived runs.
+    #[arg(long)]
+    pub archived: bool,
+
+    /// Show at most N runs (the newest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunStateArg {
+    Pending,
+    Running,
+    Succeeded,
+    Skipped,
+    Failed,
+    Canceling,
+    Canceled,
+    Paused,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunRefArgs {
+    /// The run: its id, or its name (unique in the namespace, else the candidates are listed).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Look the name up only in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchedulesCommand {
+    /// List this project's recurring runs (every one with --all): cron, next run, enabled.
+    #[command(after_help = examples::SCHEDULES_LIST)]
+    List(SchedulesListArgs),
+    /// Pause a recurring run (it starts no runs until enabled).
+    #[command(after_help = examples::SCHEDULES_DISABLE)]
+    Disable(ScheduleRefArgs),
+    /// Resume a paused recurring run.
+    #[command(after_help = examples::SCHEDULES_ENABLE)]
+    Enable(ScheduleRefArgs),
+    /// Delete a recurring run (its past runs stay).
+    #[command(after_help = examples::SCHEDULES_DELETE)]
+    Delete(ScheduleRefArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SchedulesListArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Every recurring run you can see, not only this project's.
+    #[arg(long, conflicts_with = "pipeline")]
+    pub all: bool,
+
+    /// Only the recurring runs of this Kedro pipeline (of this project and env).
+    #[arg(short = 'p', long = "pipeline")]
+    pub pipeline: Option<String>,
+
+    /// Only the recurring runs in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScheduleRefArgs {
+    /// The recurring run: its id, or its name (unique, else the candidates are listed).
+    #[arg(value_name = "NAME|ID")]
+    pub schedule: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +404,46 @@ pub mod examples {
   kfpx config -v -e production                  # where each value came from
   kfpx config --check
   kfpx config -o json";
+    pub const RUNS: &str = "Examples:
+  kfpx runs list
+  kfpx runs get demo-run-0501
+  kfpx runs cancel 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs list --all --state failed -o json";
+    pub const RUNS_LIST: &str = "Examples:
+  kfpx runs list                                # this project's runs (env: -e), newest first
+  kfpx runs list -p data_science --state failed
+  kfpx runs list --all -x nightly --limit 20 -o wide
+  kfpx runs list -o json | jq -r '.[0].id'";
+    pub const RUNS_GET: &str = "Examples:
+  kfpx runs get 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs get demo-run-0501 -x my-experiment
+  kfpx runs get 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e -o json";
+    pub const RUNS_CANCEL: &str = "Examples:
+  kfpx runs cancel 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs cancel demo-run-0501 --namespace kubeflow-user-example-com";
+    pub const RUNS_RETRY: &str = "Examples:
+  kfpx runs retry 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs retry demo-run-0501 -o json";
+    pub const RUNS_ARCHIVE: &str = "Examples:
+  kfpx runs archive 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs archive demo-run-0501 -x my-experiment";
+    pub const SCHEDULES: &str = "Examples:
+  kfpx schedules list
+  kfpx schedules disable nightly
+  kfpx schedules delete 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e";
+    pub const SCHEDULES_LIST: &str = "Examples:
+  kfpx schedules list
+  kfpx schedules list -p data_science -o wide
+  kfpx schedules list --all -o json";
+    pub const SCHEDULES_DISABLE: &str = "Examples:
+  kfpx schedules disable nightly
+  kfpx schedules disable 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e";
+    pub const SCHEDULES_ENABLE: &str = "Examples:
+  kfpx schedules enable nightly
+  kfpx schedules enable 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e -o json";
+    pub const SCHEDULES_DELETE: &str = "Examples:
+  kfpx schedules delete nightly
+  kfpx schedules delete 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e";
     pub const COMPLETIONS: &str = "Examples:
   kfpx completions bash > ~/.local/share/bash-completion/completions/kfpx
   kfpx completions zsh > ~/.zfunc/_kfpx
@@ -321,6 +509,9 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
     "--snapshot",
 ];
 
+/// Subcommands whose server options belong to their own subcommand (`kfpx runs list`).
+const NESTED: &[&str] = &["runs", "schedules"];
+
 /// Subcommands with kedro-kubeflow's `-en/--experiment-namespace` option.
 const WITH_EXPERIMENT_NAMESPACE: &[&str] = &["run-once", "schedule"];
 
@@ -350,8 +541,15 @@ pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
         }
         match &subcommand {
             None if !text.starts_with('-') || text == "-" => {
+                // `runs list`, `schedules disable`: the options go after the second word.
+                let nested = NESTED.contains(&text.as_str());
                 subcommand = Some(text);
                 out.push(arg);
+                if nested {
+                    if let Some(next) = iter.next() {
+                        out.push(next);
+                    }
+                }
                 out.append(&mut moved);
             }
             None => {
@@ -869,5 +1067,10 @@ mod tests {
             "a global option's value is not taken for the command"
         );
         assert_eq!(norm(&["--host", "http://h"]), ["--host", "http://h"]);
+        assert_eq!(
+            norm(&["--host", "http://h", "runs", "list", "-o", "json"]),
+            ["runs", "list", "--host", "http://h", "-o", "json"],
+            "after the nested command"
+        );
     }
 }

@@ -460,10 +460,7 @@ fn malformed_snapshot_names_file_line_and_column() {
         )),
         "{line}"
     );
-    assert!(
-        line.contains("kfpx graph -o snapshot --refresh"),
-        "{line}"
-    );
+    assert!(line.contains("kfpx graph -o snapshot --refresh"), "{line}");
 
     let (_dir, file) = bad_snapshot(
         r#"{"format": "kfpx-snapshot", "version": 1, "project": {"name": "x"}, "pipelines": {}}"#,

@@ -81,6 +81,23 @@ spec:
     container: {image: 'python:3.11-slim', command: [python, -m, train]}
 ";
 
+/// A run to seed: its tasks are those of [`TWO_TASK_IR`] (`extract`, `train`), with pods.
+#[derive(Debug, Clone, Default)]
+pub struct SeedRun {
+    pub name: String,
+    pub experiment_id: String,
+    /// (pipeline id, version id) it ran; none: an inline document (as `run-once` sends).
+    pub pipeline: Option<(String, String)>,
+    pub description: String,
+    /// States it goes through, one per GET (default: SUCCEEDED).
+    pub plan: Vec<&'static str>,
+    /// The task a FAILED run reports (default: the first, `extract`).
+    pub failed_task: String,
+    pub parameters: Option<serde_json::Value>,
+    pub recurring_run_id: String,
+    pub archived: bool,
+}
+
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -537,6 +554,38 @@ impl FakeKfp {
     /// Add an experiment; returns its id.
     pub fn seed_experiment(&self, display_name: &str, namespace: &str) -> String {
         self.lock().store.seed_experiment(display_name, namespace)
+    }
+
+    /// Add a run (created after everything seeded before it); returns its id.
+    pub fn seed_run(&self, seed: &SeedRun) -> String {
+        self.lock().store.seed_run(seed)
+    }
+
+    /// Add `n` runs named "run-00001"… in `experiment_id`, all SUCCEEDED, for paging.
+    pub fn seed_runs(&self, n: usize, experiment_id: &str, pipeline: (&str, &str)) {
+        let mut g = self.lock();
+        for i in 0..n {
+            g.store.seed_run(&SeedRun {
+                name: format!("run-{:05}", i + 1),
+                experiment_id: experiment_id.into(),
+                pipeline: Some((pipeline.0.into(), pipeline.1.into())),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Add a cron recurring run of a pipeline version; returns its id.
+    pub fn seed_recurring_run(
+        &self,
+        name: &str,
+        experiment_id: &str,
+        pipeline: (&str, &str),
+        cron: &str,
+        enabled: bool,
+    ) -> String {
+        self.lock()
+            .store
+            .seed_recurring(name, experiment_id, pipeline, cron, enabled)
     }
 
     /// All pipelines, in v2 shape, by creation.
