@@ -183,6 +183,54 @@ pub enum RunsCommand {
     /// Archive a run (hidden from the default lists; kept on the server).
     #[command(after_help = examples::RUNS_ARCHIVE)]
     Archive(RunRefArgs),
+    /// Start a run of this project's pipeline as already uploaded (no compiling, no Python).
+    #[command(after_help = examples::RUNS_SUBMIT, disable_version_flag = true)]
+    Submit(RunsSubmitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsSubmitArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Kedro pipeline whose uploaded pipeline to run (`[<project>] <pipeline> (env: <env>)`).
+    #[arg(short = 'p', long = "pipeline", default_value = "__default__")]
+    pub pipeline: String,
+
+    /// Name of the uploaded version to run [default: the latest].
+    #[arg(long = "version", value_name = "NAME")]
+    pub version: Option<String>,
+
+    /// Experiment to run in [default: run_config.experiment_name].
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+
+    /// Namespace of the experiment (multi-user KFP); `-en NS` (kedro-kubeflow) works too.
+    #[arg(long = "experiment-namespace", alias = "en", value_name = "NS")]
+    pub experiment_namespace: Option<String>,
+
+    /// Name of the run [default: run_config.run_name, formatted with the params' {name}s].
+    #[arg(long = "run-name")]
+    pub run_name: Option<String>,
+
+    #[command(flatten)]
+    pub params: ParamArgs,
+
+    /// Wait until the run finishes; exit 3 if it does not succeed, 4 on timeout
+    /// [default: run_config.wait_for_completion].
+    #[arg(long = "wait-for-completion", alias = "wait")]
+    pub wait_for_completion: bool,
+
+    /// Do not wait, even when run_config.wait_for_completion is true.
+    #[arg(long = "no-wait", conflicts_with = "wait_for_completion")]
+    pub no_wait: bool,
+
+    /// Seconds to wait for completion [default: 86400]; only used while waiting.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Options of every `runs`/`schedules` command: where the server is and its API version.
@@ -427,6 +475,10 @@ pub mod examples {
     pub const RUNS_ARCHIVE: &str = "Examples:
   kfpx runs archive 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
   kfpx runs archive demo-run-0501 -x my-experiment";
+    pub const RUNS_SUBMIT: &str = "Examples:
+  kfpx runs submit --wait-for-completion
+  kfpx runs submit -p data_science --version spaceflights-1a2b3c4-0123456789ab
+  kfpx runs submit --param data_science.model_options.test_size=0.3 -x nightly -o json";
     pub const SCHEDULES: &str = "Examples:
   kfpx schedules list
   kfpx schedules disable nightly
@@ -513,7 +565,7 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
 const NESTED: &[&str] = &["runs", "schedules"];
 
 /// Subcommands with kedro-kubeflow's `-en/--experiment-namespace` option.
-const WITH_EXPERIMENT_NAMESPACE: &[&str] = &["run-once", "schedule"];
+const WITH_EXPERIMENT_NAMESPACE: &[&str] = &["run-once", "schedule", "runs"];
 
 /// Rewrite the command line before clap parses it, for spellings clap cannot express:
 /// * kedro-kubeflow's two-letter short option `-en NS` / `-en=NS` (click reads it as one

@@ -603,3 +603,129 @@ fn server_options_before_the_nested_command_work() {
         .unwrap();
     assert_eq!(json_out(&out).as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn runs_submit_runs_the_uploaded_version_with_params_and_waits_like_run_once() {
+    for v in ["2", "1"] {
+        let fake = FakeKfp::start();
+        let doc = if v == "2" {
+            support::fake_kfp::TWO_TASK_IR
+        } else {
+            support::fake_kfp::TWO_TASK_ARGO
+        };
+        let (pid, vid) = fake.seed_pipeline_document(PIPELINE, doc);
+        let dir = project(&fake.url());
+        let param = if v == "2" {
+            "epochs=5"
+        } else {
+            "source_uri=s3://b/other"
+        };
+        let out = in_project(&dir)
+            .args(["runs", "submit", "--kfp-version", v, "--param", param])
+            .args(["--wait-for-completion", "-o", "json"])
+            .output()
+            .unwrap();
+        let report = json_out(&out);
+        assert_eq!(report["state"], "SUCCEEDED", "v{v}");
+        assert_eq!(report["experiment_name"], "demo-exp");
+        // One run of the uploaded version, nothing uploaded, nothing compiled.
+        let api = if v == "2" { "v2beta1" } else { "v1beta1" };
+        let created = fake.requests_to("POST", &format!("/apis/{api}/runs"));
+        assert_eq!(created.len(), 1);
+        let body = created[0].json().unwrap();
+        if v == "2" {
+            assert_eq!(
+                body["pipeline_version_reference"],
+                json!({"pipeline_id": pid, "pipeline_version_id": vid})
+            );
+            assert_eq!(body["runtime_config"]["parameters"], json!({"epochs": 5}));
+            assert!(body.get("pipeline_spec").is_none());
+        } else {
+            assert_eq!(body["pipeline_spec"]["pipeline_id"], pid.as_str());
+            assert_eq!(
+                body["pipeline_spec"]["parameters"],
+                json!([{"name": "source_uri", "value": "s3://b/other"}])
+            );
+        }
+        assert!(fake
+            .requests_to("POST", &format!("/apis/{api}/pipelines/upload"))
+            .is_empty());
+        fake.assert_no_violations();
+
+        // The run shows up among the project's runs.
+        let out = in_project(&dir)
+            .args(["runs", "list", "--kfp-version", v, "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(json_out(&out).as_array().unwrap().len(), 1, "v{v}");
+    }
+}
+
+#[test]
+fn runs_submit_exit_codes_and_errors_match_run_once() {
+    let fake = FakeKfp::start();
+    let dir = project(&fake.url());
+    // Not uploaded: say how to upload.
+    let out = in_project(&dir).args(["runs", "submit"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "error: pipeline {PIPELINE:?} is not on http://127.0.0.1:"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("help: upload it first: kfpx -e local upload-pipeline -p __default__"),
+        "{err}"
+    );
+
+    fake.seed_pipeline_document(PIPELINE, support::fake_kfp::TWO_TASK_IR);
+    // An unknown parameter is refused before anything is created.
+    let out = in_project(&dir)
+        .args(["runs", "submit", "--param", "nope=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
+    assert!(fake.requests_to("POST", "/apis/v2beta1/runs").is_empty());
+
+    // Unknown version.
+    let out = in_project(&dir)
+        .args(["runs", "submit", "--version", "v-none"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).starts_with(&format!(
+        "error: pipeline {PIPELINE:?} has no version named \"v-none\""
+    )));
+
+    // A failed run: exit 3 naming the failed task, as run-once.
+    fake.set_run_plan(&["PENDING", "FAILED"]);
+    fake.set_failed_task("train");
+    let out = in_project(&dir)
+        .args([
+            "runs",
+            "submit",
+            "--param",
+            "epochs=1",
+            "--wait-for-completion",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("failed tasks: train"),
+        "{}",
+        stderr(&out)
+    );
+
+    // --timeout out of range: usage error, nothing sent.
+    let before = fake.requests().len();
+    let out = in_project(&dir)
+        .args(["runs", "submit", "--timeout", "0", "--wait"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fake.requests().len(), before + 1, "only the health check");
+}

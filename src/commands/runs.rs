@@ -2,14 +2,18 @@
 
 use serde::Serialize;
 
-use crate::cli::{OutputFormat, RunRefArgs, RunStateArg, RunsCommand, RunsListArgs};
+use crate::cli::{
+    OutputFormat, RunRefArgs, RunStateArg, RunsCommand, RunsListArgs, RunsSubmitArgs,
+};
 use crate::commands::remote::{self, Remote};
+use crate::commands::run_once::{self, Start};
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::kfp::api::RunAction;
-use crate::kfp::models::{Run, RunState};
-use crate::kfp::{operate, present};
+use crate::kfp::models::{Run, RunSource, RunState};
+use crate::kfp::{naming, operate, present};
 use crate::output;
+use crate::output::with_help;
 
 pub fn run(ctx: &Ctx, cmd: RunsCommand) -> Result<()> {
     match cmd {
@@ -18,6 +22,7 @@ pub fn run(ctx: &Ctx, cmd: RunsCommand) -> Result<()> {
         RunsCommand::Cancel(args) => act(ctx, &args, RunAction::Terminate),
         RunsCommand::Retry(args) => act(ctx, &args, RunAction::Retry),
         RunsCommand::Archive(args) => act(ctx, &args, RunAction::Archive),
+        RunsCommand::Submit(args) => submit(ctx, &args),
     }
 }
 
@@ -307,4 +312,90 @@ fn act(ctx: &Ctx, args: &RunRefArgs, action: RunAction) -> Result<()> {
         return Ok(());
     }
     output::print_stdout(&format!("run {:?} ({}): {done}\n{url}", run.name, run.id))
+}
+
+/// `runs submit`: the project's uploaded pipeline (kfpx's naming rule), its latest version or
+/// `--version`, its parameters from the server; then the same start/wait/report as `run-once`.
+fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
+    let remote = Remote::open(ctx, &args.remote, true)?;
+    let (Some(project), Some(config)) = (&remote.project, &remote.config) else {
+        return Err(Error::Message(
+            "kfpx runs submit needs the Kedro project (its pipeline names): run it in the \
+             project or pass -C DIR"
+                .into(),
+        ));
+    };
+    let rc = &config.run_config;
+    let wait = run_once::wait_choice(
+        args.wait_for_completion,
+        args.no_wait,
+        args.timeout,
+        rc.wait_for_completion,
+    )?;
+    let pipeline_name = naming::pipeline_name(&project.name, &args.pipeline, &project.env);
+    let kfp = &remote.kfp;
+    remote.block_on(async {
+        let Some(pipeline) = kfp.find_pipeline(&pipeline_name).await? else {
+            return Err(Error::Message(with_help(
+                format!(
+                    "pipeline {pipeline_name:?} is not on {}",
+                    kfp.client.shown_endpoint()
+                ),
+                "",
+                &format!(
+                    "upload it first: kfpx -e {} upload-pipeline -p {}",
+                    project.env, args.pipeline
+                ),
+            )));
+        };
+        let version = match &args.version {
+            Some(name) => kfp.find_version(&pipeline.id, name).await?.ok_or_else(|| {
+                Error::Message(with_help(
+                    format!("pipeline {pipeline_name:?} has no version named {name:?}"),
+                    "",
+                    "kfpx list-pipelines -o wide shows the latest version of each pipeline",
+                ))
+            })?,
+            None => kfp.latest_version(&pipeline.id).await?.ok_or_else(|| {
+                Error::Message(format!("pipeline {pipeline_name:?} has no version"))
+            })?,
+        };
+        let parameters = kfp.version_parameters(&pipeline.id, &version.id).await?;
+        let (overrides, mut all) = run_once::params_over(&parameters, &args.params.items())?;
+        all.retain(|_, v| !v.is_null());
+        let template = args.run_name.as_deref().unwrap_or(&rc.run_name);
+        let run_name = naming::format_run_name(template, &all).map_err(Error::Message)?;
+        let experiment_name = args
+            .experiment_name
+            .clone()
+            .unwrap_or_else(|| rc.experiment_name.clone());
+        let namespace = args
+            .experiment_namespace
+            .clone()
+            .or_else(|| kfp.namespace.clone());
+        output::status(format!(
+            "running version {:?} of {:?}",
+            version.name, pipeline.name
+        ));
+        let description =
+            run_once::request_description(&format!("kfpx runs submit of {pipeline_name}"));
+        run_once::start(
+            kfp,
+            &Start {
+                run_name: &run_name,
+                experiment_name: &experiment_name,
+                namespace: namespace.as_deref(),
+                description: &description,
+                source: RunSource::Version {
+                    pipeline_id: &pipeline.id,
+                    version_id: &version.id,
+                },
+                overrides: &overrides,
+                service_account: rc.service_account.as_deref(),
+                wait,
+                output: args.output.output,
+            },
+        )
+        .await
+    })
 }

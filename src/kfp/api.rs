@@ -256,6 +256,18 @@ impl Kfp {
         }
     }
 
+    /// An uploaded version's parameters and their defaults (`null`: required).
+    pub async fn version_parameters(
+        &self,
+        pipeline_id: &str,
+        version_id: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::version_parameters(&self.client, pipeline_id, version_id).await,
+            KfpVersion::V1 => v1::version_parameters(&self.client, version_id).await,
+        }
+    }
+
     /// Runs in the namespace (or only `experiment_id`'s), newest first, every page.
     pub async fn list_runs(&self, experiment_id: Option<&str>) -> Result<Vec<Run>, KfpError> {
         match self.version() {

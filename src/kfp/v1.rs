@@ -478,6 +478,35 @@ pub async fn delete_job(c: &Client, id: &str) -> Result<(), KfpError> {
     .map(|_| ())
 }
 
+/// The parameters of an uploaded version (`parameters: [{name, value}]`, values strings;
+/// none: required).
+pub async fn version_parameters(
+    c: &Client,
+    version_id: &str,
+) -> Result<Vec<(String, Value)>, KfpError> {
+    let call = Call::get(
+        format!(
+            "/pipeline_versions/{}",
+            crate::kfp::client::path_segment(version_id)
+        ),
+        format!("reading pipeline version {version_id}"),
+    );
+    let v = c.call(call).await?;
+    Ok(v.get("parameters")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| {
+                    Some((
+                        str_field(p, "name")?,
+                        p.get("value").cloned().unwrap_or(Value::Null),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 /// A list call scoped to an experiment when given, else to a namespace (v1 takes one
 /// resource reference).
 fn scoped(call: Call, namespace: Option<&str>, experiment_id: Option<&str>) -> Call {

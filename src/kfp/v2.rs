@@ -610,6 +610,45 @@ pub async fn delete_recurring_run(c: &Client, id: &str) -> Result<(), KfpError> 
     .map(|_| ())
 }
 
+/// The parameters of an IR document (`root.inputDefinitions.parameters`) with their defaults
+/// (`null`: required), accepting the `{pipeline_spec, platform_spec}` wrapper.
+pub fn ir_parameters(spec: &Value) -> Vec<(String, Value)> {
+    let spec = spec.get("pipeline_spec").unwrap_or(spec);
+    spec.pointer("/root/inputDefinitions/parameters")
+        .and_then(Value::as_object)
+        .map(|ps| {
+            ps.iter()
+                .map(|(k, p)| {
+                    (
+                        k.clone(),
+                        p.get("defaultValue").cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The parameters of an uploaded version (from its `pipeline_spec`).
+pub async fn version_parameters(
+    c: &Client,
+    pipeline_id: &str,
+    version_id: &str,
+) -> Result<Vec<(String, Value)>, KfpError> {
+    let call = Call::get(
+        format!(
+            "/pipelines/{}/versions/{}",
+            crate::kfp::client::path_segment(pipeline_id),
+            crate::kfp::client::path_segment(version_id)
+        ),
+        format!("reading pipeline version {version_id}"),
+    );
+    let v = c.call(call).await?;
+    Ok(v.get("pipeline_spec")
+        .map(ir_parameters)
+        .unwrap_or_default())
+}
+
 /// Runs in `namespace` and/or `experiment_id`, newest first, every page.
 pub async fn list_runs(
     c: &Client,

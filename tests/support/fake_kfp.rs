@@ -551,6 +551,12 @@ impl FakeKfp {
         self.lock().store.seed_pipeline(name, namespace)
     }
 
+    /// Add a shared pipeline whose one version is `document` (e.g. [`TWO_TASK_IR`]); returns
+    /// (pipeline_id, version_id).
+    pub fn seed_pipeline_document(&self, name: &str, document: &str) -> (String, String) {
+        self.lock().store.seed_pipeline_document(name, document)
+    }
+
     /// Add an experiment; returns its id.
     pub fn seed_experiment(&self, display_name: &str, namespace: &str) -> String {
         self.lock().store.seed_experiment(display_name, namespace)

@@ -614,6 +614,12 @@ impl Store {
         id
     }
 
+    /// A shared pipeline whose one version is `document` (IR or Argo YAML).
+    pub fn seed_pipeline_document(&mut self, name: &str, document: &str) -> (String, String) {
+        let t = parse_template(document.as_bytes()).expect("a valid pipeline document");
+        self.create_pipeline_with_version(name, name, "", "", Some(t), document.to_string())
+    }
+
     /// A run as the server would hold it (see `FakeKfp::seed_run`); returns its id.
     pub fn seed_run(&mut self, seed: &super::SeedRun) -> String {
         let (id, created) = self.next(0x40);
