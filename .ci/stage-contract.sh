@@ -265,6 +265,10 @@ for mock in "${MOCKS[@]}"; do
     run_kfpx "$mock" "$mock-v$ver-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' --param "$PARAM" \
       --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z --end-time 2027-01-01T00:00:00Z
     run_kfpx "$mock" "$mock-v$ver-list" -- list-pipelines --kfp-version "$ver" -o json
+    # Issue 18: a reviewed file deployed as it is (compiled first, offline).
+    "$KFPX" -q -C "$PROJECT" --snapshot "$SNAPSHOT" compile --kfp-version "$ver" -f "$WORK/compiled-v$ver.yaml"
+    run_kfpx "$mock" "$mock-v$ver-upload-file" -- upload-pipeline --file "$WORK/compiled-v$ver.yaml"
+    run_kfpx "$mock" "$mock-v$ver-run-once-file" -- run-once --file "$WORK/compiled-v$ver.yaml"
     # Issue 18: runs and recurring runs already on the server (by id: Prism's path ids are
     # free; by name: a filtered list).
     run_kfpx "$mock" "$mock-v$ver-runs-list" -- runs list --kfp-version "$ver" -o json

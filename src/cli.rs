@@ -413,12 +413,13 @@ pub mod examples {
     pub const UPLOAD_PIPELINE: &str = "Examples:
   kfpx upload-pipeline
   kfpx upload-pipeline -p data_science -e production
-  kfpx upload-pipeline --host http://localhost:8080 -o json";
+  kfpx upload-pipeline --host http://localhost:8080 -o json
+  kfpx upload-pipeline --file pipeline.yml       # the reviewed file, as it is";
     pub const RUN_ONCE: &str = "Examples:
   kfpx run-once --wait-for-completion --timeout 3600
   kfpx run-once --params data_science.model_options.test_size=0.3,run_date=2026-05-01
   kfpx run-once -x my-experiment -en kubeflow-user-example-com
-  kfpx run-once --no-wait -o json";
+  kfpx run-once --file pipeline.yml --wait-for-completion";
     pub const SCHEDULE: &str = "Examples:
   kfpx schedule -c '0 0 4 * * *'                # daily at 04:00 UTC (seconds come first)
   kfpx schedule -p data_science -c '0 30 * * * *' -x nightly --no-catchup
@@ -828,6 +829,16 @@ pub struct UploadArgs {
     #[command(flatten)]
     pub build: BuildArgs,
 
+    /// Upload this document, compiled earlier (KFP v2 IR or Argo Workflow), exactly as it is,
+    /// instead of compiling; its format chooses the API version.
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["merge_strategy", "allow_memory_datasets", "image", "strict"]
+    )]
+    pub file: Option<PathBuf>,
+
     #[command(flatten)]
     pub server: ServerArgs,
 
@@ -839,6 +850,16 @@ pub struct UploadArgs {
 pub struct RunOnceArgs {
     #[command(flatten)]
     pub build: BuildArgs,
+
+    /// Run this document, compiled earlier (KFP v2 IR or Argo Workflow), exactly as it is,
+    /// instead of compiling; its format chooses the API version.
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["merge_strategy", "allow_memory_datasets", "image", "strict"]
+    )]
+    pub file: Option<PathBuf>,
 
     #[command(flatten)]
     pub server: ServerArgs,

@@ -729,3 +729,134 @@ fn runs_submit_exit_codes_and_errors_match_run_once() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(fake.requests().len(), before + 1, "only the health check");
 }
+
+// ---- upload-pipeline --file / run-once --file: a reviewed document, deployed as it is ---------
+
+#[test]
+fn upload_pipeline_file_uploads_the_bytes_as_they_are_under_the_api_of_its_format() {
+    for (doc, api) in [
+        (support::fake_kfp::TWO_TASK_IR, "v2beta1"),
+        (support::fake_kfp::TWO_TASK_ARGO, "v1beta1"),
+    ] {
+        let fake = FakeKfp::start();
+        let dir = project(&fake.url());
+        let file = dir.path().join("reviewed.yaml");
+        std::fs::write(&file, doc).unwrap();
+        for outcome in ["created_pipeline", "already_uploaded"] {
+            let out = in_project(&dir)
+                .args(["upload-pipeline", "--file", "reviewed.yaml", "-o", "json"])
+                .output()
+                .unwrap();
+            let report = json_out(&out);
+            assert_eq!(report["outcome"], outcome, "{api}");
+            assert_eq!(report["pipeline_name"], PIPELINE);
+        }
+        // Created once (the pipeline, then the version named after the content); the second
+        // time the content's version is found and nothing is sent.
+        let uploads: Vec<_> = fake
+            .requests_to("POST", &format!("/apis/{api}/pipelines/upload"))
+            .into_iter()
+            .filter(|r| r.path.ends_with("/upload_version"))
+            .collect();
+        assert_eq!(uploads.len(), 1, "{api}");
+        assert_eq!(fake.requests_to("POST", "/apis").len(), 2, "{api}");
+        let body = String::from_utf8_lossy(&uploads[0].body);
+        assert!(body.contains(doc), "the file's bytes, unchanged");
+        fake.assert_no_violations();
+    }
+}
+
+#[test]
+fn run_once_file_runs_the_document_inline_with_params_and_exit_codes() {
+    let fake = FakeKfp::start();
+    let dir = project(&fake.url());
+    std::fs::write(dir.path().join("ir.yaml"), support::fake_kfp::TWO_TASK_IR).unwrap();
+    let out = in_project(&dir)
+        .args(["run-once", "--file", "ir.yaml", "--param", "epochs=2"])
+        .args(["--wait-for-completion", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(json_out(&out)["state"], "SUCCEEDED");
+    let created = fake.requests_to("POST", "/apis/v2beta1/runs");
+    assert_eq!(created.len(), 1);
+    let body = created[0].json().unwrap();
+    let spec: Value = serde_yaml::from_str(support::fake_kfp::TWO_TASK_IR).unwrap();
+    assert_eq!(
+        body["pipeline_spec"], spec,
+        "the document, not a recompiled one"
+    );
+    assert_eq!(body["runtime_config"]["parameters"], json!({"epochs": 2}));
+    assert!(body["description"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("kfpx run-once of {PIPELINE} (kfpx request ")));
+
+    // Argo file: v1, and a failed run exits 3.
+    fake.set_run_plan(&["RUNNING", "FAILED"]);
+    std::fs::write(dir.path().join("wf.yaml"), support::fake_kfp::TWO_TASK_ARGO).unwrap();
+    let out = in_project(&dir)
+        .args(["run-once", "--file", "wf.yaml", "--wait-for-completion"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let created = fake.requests_to("POST", "/apis/v1beta1/runs");
+    assert_eq!(created.len(), 1);
+    assert!(created[0].json().unwrap()["pipeline_spec"]["workflow_manifest"].is_string());
+    fake.assert_no_violations();
+}
+
+#[test]
+fn a_file_the_server_would_refuse_is_refused_before_any_request() {
+    let fake = FakeKfp::start();
+    let dir = project(&fake.url());
+    for (text, cause) in [
+        (
+            "apiVersion: v1\nkind: ConfigMap\n",
+            "neither a KFP v2 pipeline",
+        ),
+        ("pipelineInfo: {}\nroot: {}\n", "no pipelineInfo.name"),
+        (
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec: {entrypoint: m}\n",
+            "no spec.templates",
+        ),
+        ("a: [", "not valid YAML"),
+    ] {
+        std::fs::write(dir.path().join("bad.yaml"), text).unwrap();
+        for cmd in ["upload-pipeline", "run-once"] {
+            let out = in_project(&dir)
+                .args([cmd, "--file", "bad.yaml"])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(1), "{cmd} {text:?}");
+            let err = stderr(&out);
+            assert!(
+                err.starts_with("error: bad.yaml is not a pipeline KFP accepts\n  cause: "),
+                "{err}"
+            );
+            assert!(err.contains(cause), "{text:?}: {err}");
+        }
+    }
+    // The API version follows the file; a contradicting flag is a usage error.
+    std::fs::write(dir.path().join("ir.yaml"), support::fake_kfp::TWO_TASK_IR).unwrap();
+    let out = in_project(&dir)
+        .args(["upload-pipeline", "--file", "ir.yaml", "--kfp-version", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is a KFP v2 pipeline, but --kfp-version 1"),
+        "{}",
+        stderr(&out)
+    );
+    // Compile options make no sense with a file.
+    let out = in_project(&dir)
+        .args(["run-once", "--file", "ir.yaml", "-i", "img:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        fake.requests().is_empty(),
+        "{:?}",
+        fake.requests().iter().map(|r| r.line()).collect::<Vec<_>>()
+    );
+}

@@ -61,6 +61,10 @@ struct RunReport<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
+    if let Some(file) = &args.file {
+        // The file's format fixes the API version: nothing to switch to.
+        return run_prepared(&args, &build::prepare_file(ctx, &args.build, file)?);
+    }
     let params = args.params.items();
     let prepared = build::prepare(ctx, &args.build, &params)?;
     server::or_other_api(run_prepared(&args, &prepared), &prepared.sources, |v| {

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client;
 pub mod cronexpr;
 pub mod deploy;
+pub mod document;
 pub mod models;
 pub mod naming;
 pub mod operate;
