@@ -183,9 +183,39 @@ pub enum RunsCommand {
     /// Archive a run (hidden from the default lists; kept on the server).
     #[command(after_help = examples::RUNS_ARCHIVE)]
     Archive(RunRefArgs),
+    /// Print the log of a run's task (without TASK: of its failed tasks), through the KFP UI
+    /// server's pod-log endpoint.
+    #[command(after_help = examples::RUNS_LOGS)]
+    Logs(RunsLogsArgs),
     /// Start a run of this project's pipeline as already uploaded (no compiling, no Python).
     #[command(after_help = examples::RUNS_SUBMIT, disable_version_flag = true)]
     Submit(RunsSubmitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsLogsArgs {
+    /// The run: its id, or its name (unique in the namespace, else the candidates are listed).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    /// The task whose log to print [default: every failed task].
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Only the last N lines of each log.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+
+    /// Keep printing new lines until the task ends (polls every second; needs TASK).
+    #[arg(short = 'f', long, requires = "task")]
+    pub follow: bool,
+
+    /// Look the run's name up only in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -476,6 +506,10 @@ pub mod examples {
     pub const RUNS_ARCHIVE: &str = "Examples:
   kfpx runs archive 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
   kfpx runs archive demo-run-0501 -x my-experiment";
+    pub const RUNS_LOGS: &str = "Examples:
+  kfpx runs logs demo-run-0501                  # the failed tasks' logs
+  kfpx runs logs demo-run-0501 train --tail 50
+  kfpx runs logs 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e train --follow";
     pub const RUNS_SUBMIT: &str = "Examples:
   kfpx runs submit --wait-for-completion
   kfpx runs submit -p data_science --version spaceflights-1a2b3c4-0123456789ab

@@ -860,3 +860,169 @@ fn a_file_the_server_would_refuse_is_refused_before_any_request() {
         fake.requests().iter().map(|r| r.line()).collect::<Vec<_>>()
     );
 }
+
+// ---- runs logs: the UI server's /k8s/pod/logs (frontend/server/handlers/pod-logs.ts) ----------
+
+const LOG: &str = "loading data\nTraceback (most recent call last):\nValueError: boom\n";
+
+#[test]
+fn runs_logs_prints_the_failed_tasks_log_as_the_pod_wrote_it() {
+    for v in ["2", "1"] {
+        let w = world();
+        // The fake names pods `<run>-<task>-<i>` (v2 task details) or `<run id>-<i>` (v1 nodes).
+        let pod = if v == "2" {
+            "demo-failed-train-1".to_string()
+        } else {
+            format!("{}-1", w.failed_run)
+        };
+        w.fake.set_pod_log(&pod, &[LOG]);
+        let dir = project(&w.fake.url());
+        let out = in_project(&dir)
+            .args(["runs", "logs", "demo failed", "--kfp-version", v])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "v{v}: {}", stderr(&out));
+        assert_eq!(stdout(&out), LOG, "v{v}");
+        let asked = w.fake.requests_to("GET", "/k8s/pod/logs");
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].query_map()["podname"], pod);
+        assert!(
+            !asked[0].query_map().contains_key("podnamespace"),
+            "single-user"
+        );
+
+        let out = in_project(&dir)
+            .args([
+                "runs",
+                "logs",
+                &w.failed_run,
+                "train",
+                "--tail",
+                "1",
+                "--kfp-version",
+                v,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(stdout(&out), "ValueError: boom\n", "v{v}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn runs_logs_explains_what_is_missing() {
+    let w = world();
+    let dir = project(&w.fake.url());
+    // The API server alone: no pod-log endpoint; say so and give the kubectl command.
+    let out = in_project(&dir)
+        .args(["runs", "logs", "demo failed"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().next().unwrap(),
+        format!(
+            "error: no pod-log endpoint at {}/k8s/pod/logs",
+            w.fake.url()
+        )
+    );
+    assert!(
+        err.contains(
+            "help: read it with kubectl: kubectl logs -n kubeflow demo-failed-train-1 -c main"
+        ),
+        "{err}"
+    );
+
+    // The UI server without that pod or an archive of it.
+    w.fake.enable_pod_logs();
+    let out = in_project(&dir)
+        .args(["runs", "logs", "demo failed"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("is gone"), "{}", stderr(&out));
+
+    // No such task; no failed task.
+    let out = in_project(&dir)
+        .args(["runs", "logs", "demo failed", "nope"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: run \"demo failed\" has no task named \"nope\""),
+        "{err}"
+    );
+    assert!(err.contains("its tasks: extract, train"), "{err}");
+    let out = in_project(&dir)
+        .args(["runs", "logs", "demo ok"])
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("has no failed task"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn runs_logs_follow_prints_each_new_line_once_until_the_task_ends() {
+    let fake = FakeKfp::start();
+    let exp = fake.seed_experiment("demo-exp", "");
+    let p = fake.seed_pipeline(PIPELINE, "");
+    let run = fake.seed_run(&SeedRun {
+        name: "live".into(),
+        experiment_id: exp,
+        pipeline: Some(p),
+        plan: vec!["RUNNING", "RUNNING", "RUNNING", "RUNNING", "SUCCEEDED"],
+        ..Default::default()
+    });
+    fake.set_pod_log("live-train-1", &["epoch 1\n", "epoch 2\n", "done\n"]);
+    let dir = project(&fake.url());
+    let out = in_project(&dir)
+        .args(["runs", "logs", &run, "train", "--follow"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "epoch 1\nepoch 2\ndone\n");
+    assert_eq!(fake.requests_to("GET", "/k8s/pod/logs").len(), 3);
+}
+
+#[test]
+fn a_failed_run_waited_for_prints_its_failed_tasks_log_tail_and_no_secret() {
+    let fake = FakeKfp::start();
+    fake.require_bearer("s3cr3t-token-value");
+    fake.seed_pipeline_document(PIPELINE, support::fake_kfp::TWO_TASK_IR);
+    fake.set_run_plan(&["RUNNING", "FAILED"]);
+    fake.set_failed_task("train");
+    // The run's name is run_config.run_name: its pods are `demo-run-<task>-<i>`.
+    fake.set_pod_log("demo-run-train-1", &[LOG]);
+    let dir = project(&fake.url());
+    let out = in_project(&dir)
+        .env("KF_PIPELINES_TOKEN", "s3cr3t-token-value")
+        .args([
+            "runs",
+            "submit",
+            "--param",
+            "epochs=1",
+            "--wait-for-completion",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "last 20 lines of the log of task \"train\" (pod demo-run-train-1):\nloading data\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("ValueError: boom"), "{err}");
+    assert!(!err.contains("s3cr3t") && !stdout(&out).contains("s3cr3t"));
+    // The log was read with the same credentials as the API.
+    let asked = fake.requests_to("GET", "/k8s/pod/logs");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].header("authorization"),
+        Some("Bearer s3cr3t-token-value")
+    );
+}

@@ -256,6 +256,7 @@ pub(crate) async fn start(kfp: &Kfp, s: &Start<'_>) -> Result<()> {
             if done.state == RunState::Succeeded {
                 Ok(())
             } else {
+                show_failed_logs(kfp, &done).await;
                 Err(Error::RunFailed(failure_message(&done, &url)))
             }
         }
@@ -269,6 +270,44 @@ pub(crate) async fn start(kfp: &Kfp, s: &Start<'_>) -> Result<()> {
             "Stopped waiting (Ctrl-C). Run {run_name:?} ({state}) keeps running on the \
              server: follow it at {url}"
         ))),
+    }
+}
+
+/// Lines of each failed task's log shown when a waited-for run fails.
+pub const FAILED_LOG_LINES: usize = 20;
+
+/// The tail of each failed task's log on stderr, when the UI server's pod-log endpoint
+/// answers (`-v` says where each came from, or why it could not be read).
+async fn show_failed_logs(kfp: &Kfp, run: &Run) {
+    use crate::kfp::operate;
+    for task in run.tasks.iter().filter(|t| t.state == RunState::Failed) {
+        let Some(pod) = &task.pod_name else { continue };
+        match operate::pod_log(kfp, pod, run.created_at.as_deref()).await {
+            Ok(text) if !text.trim().is_empty() => {
+                tracing::info!(
+                    "log of task {:?}: {}/k8s/pod/logs?podname={pod}",
+                    task.name,
+                    kfp.client.shown_endpoint().as_str().trim_end_matches('/')
+                );
+                output::status(format!(
+                    "last {FAILED_LOG_LINES} lines of the log of task {:?} (pod {pod}):\n{}",
+                    task.name,
+                    operate::tail(&text, FAILED_LOG_LINES).trim_end()
+                ));
+            }
+            Ok(_) => tracing::info!("the log of task {:?} is empty", task.name),
+            Err(e) => tracing::info!(
+                "no log for task {:?} (pod {pod}): {}",
+                task.name,
+                match e {
+                    operate::LogError::NoEndpoint => "no /k8s/pod/logs at the endpoint (the \
+                        KFP UI server serves it)"
+                        .to_string(),
+                    operate::LogError::Gone => "the pod and its archived log are gone".into(),
+                    operate::LogError::Other(e) => e.to_string(),
+                }
+            ),
+        }
     }
 }
 

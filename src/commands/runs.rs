@@ -3,7 +3,8 @@
 use serde::Serialize;
 
 use crate::cli::{
-    OutputFormat, RunRefArgs, RunStateArg, RunsCommand, RunsListArgs, RunsSubmitArgs,
+    OutputArgs, OutputFormat, RunRefArgs, RunStateArg, RunsCommand, RunsListArgs, RunsLogsArgs,
+    RunsSubmitArgs,
 };
 use crate::commands::remote::{self, Remote};
 use crate::commands::run_once::{self, Start};
@@ -23,6 +24,7 @@ pub fn run(ctx: &Ctx, cmd: RunsCommand) -> Result<()> {
         RunsCommand::Retry(args) => act(ctx, &args, RunAction::Retry),
         RunsCommand::Archive(args) => act(ctx, &args, RunAction::Archive),
         RunsCommand::Submit(args) => submit(ctx, &args),
+        RunsCommand::Logs(args) => logs(ctx, &args),
     }
 }
 
@@ -398,4 +400,180 @@ fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
         )
         .await
     })
+}
+
+/// How often `runs logs --follow` reads the log again (the whole log each time: the endpoint
+/// has no offset), so a new line shows within about a second of the pod writing it.
+pub const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The error for a missing pod-log endpoint: what serves it, and the kubectl command instead.
+pub(crate) fn no_log_endpoint(kfp: &crate::kfp::api::Kfp, pod: &str) -> Error {
+    let ns = kfp.namespace.as_deref().unwrap_or("kubeflow");
+    Error::Message(with_help(
+        format!(
+            "no pod-log endpoint at {}/k8s/pod/logs",
+            kfp.client.shown_endpoint().as_str().trim_end_matches('/')
+        ),
+        "the Kubeflow Pipelines UI server serves it (it answers beside the API on full \
+         Kubeflow, or on a port-forward of svc/ml-pipeline-ui); this endpoint looks like the \
+         API server alone",
+        &format!("read it with kubectl: kubectl logs -n {ns} {pod} -c main"),
+    ))
+}
+
+fn logs(ctx: &Ctx, args: &RunsLogsArgs) -> Result<()> {
+    let remote = Remote::open(ctx, &args.remote, false)?;
+    let run = find(
+        &remote,
+        &RunRefArgs {
+            run: args.run.clone(),
+            remote: args.remote.clone(),
+            output: OutputArgs::default(),
+            experiment_name: args.experiment_name.clone(),
+        },
+    )?;
+    let names = || {
+        run.tasks
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let tasks: Vec<&crate::kfp::models::Task> = match &args.task {
+        Some(name) => {
+            let found: Vec<_> = run.tasks.iter().filter(|t| &t.name == name).collect();
+            if found.is_empty() {
+                return Err(Error::Message(with_help(
+                    format!("run {:?} has no task named {name:?}", run.name),
+                    &format!("its tasks: {}", names()),
+                    "",
+                )));
+            }
+            found
+        }
+        None => {
+            let failed: Vec<_> = run
+                .tasks
+                .iter()
+                .filter(|t| t.state == RunState::Failed)
+                .collect();
+            if failed.is_empty() {
+                return Err(Error::Message(with_help(
+                    format!("run {:?} ({}) has no failed task", run.name, run.state),
+                    &format!("its tasks: {}", names()),
+                    &format!("name one: kfpx runs logs {} TASK", run.id),
+                )));
+            }
+            failed
+        }
+    };
+    let kfp = &remote.kfp;
+    if args.follow {
+        let task = tasks[0];
+        let pod = task
+            .pod_name
+            .clone()
+            .ok_or_else(|| Error::Message(format!("task {:?} has no pod yet", task.name)))?;
+        return remote.block_on(follow(kfp, &run, &task.name, &pod, args.tail));
+    }
+    let many = tasks.len() > 1;
+    for task in tasks {
+        let Some(pod) = &task.pod_name else {
+            output::warn(format!("task {:?} has no pod: no log", task.name));
+            continue;
+        };
+        let text = remote.block_on(async {
+            match operate::pod_log(kfp, pod, run.created_at.as_deref()).await {
+                Ok(t) => Ok(t),
+                Err(operate::LogError::NoEndpoint) => Err(no_log_endpoint(kfp, pod)),
+                Err(operate::LogError::Gone) => Err(Error::Message(format!(
+                    "the log of task {:?} (pod {pod}) is gone: the pod was deleted and no \
+                     archived log was found",
+                    task.name
+                ))),
+                Err(operate::LogError::Other(e)) => Err(e.into()),
+            }
+        })?;
+        if many {
+            output::print_stdout(&format!("==> {} ({pod}) <==", task.name))?;
+        }
+        let shown = match args.tail {
+            Some(n) => operate::tail(&text, n),
+            None => &text,
+        };
+        print_raw(shown)?;
+    }
+    Ok(())
+}
+
+/// Write a log as the pod wrote it (no newline added, nothing removed).
+fn print_raw(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Message(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// Print the log, then what is new every [`FOLLOW_POLL`], until the task (or the run) has
+/// ended, Ctrl-C, or [`crate::kfp::wait::MAX_TIMEOUT`].
+async fn follow(
+    kfp: &crate::kfp::api::Kfp,
+    run: &Run,
+    task: &str,
+    pod: &str,
+    tail: Option<usize>,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + crate::kfp::wait::MAX_TIMEOUT;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut shown = 0usize;
+    let mut first = true;
+    loop {
+        // Is it over? Read the state before the log, so the last read has every line.
+        let done = match kfp.get_run(&run.id).await {
+            Ok(r) => {
+                r.state.is_final()
+                    || r.tasks
+                        .iter()
+                        .find(|t| t.name == task)
+                        .is_some_and(|t| t.state.is_final())
+            }
+            Err(e) if e.is_transient() => false,
+            Err(e) => return Err(e.into()),
+        };
+        let text = match operate::pod_log(kfp, pod, run.created_at.as_deref()).await {
+            Ok(t) => t,
+            Err(operate::LogError::NoEndpoint) => return Err(no_log_endpoint(kfp, pod)),
+            // Not started yet, or between pod and archive: try again.
+            Err(operate::LogError::Gone) if !done => String::new(),
+            Err(operate::LogError::Gone) => return Ok(()),
+            Err(operate::LogError::Other(e)) if e.is_transient() => String::new(),
+            Err(operate::LogError::Other(e)) => return Err(e.into()),
+        };
+        if text.len() < shown || !text.is_char_boundary(shown) {
+            // The log was replaced (a retried pod, or the archive): start over.
+            shown = 0;
+        }
+        let new = &text[shown..];
+        let new = match (first, tail) {
+            (true, Some(n)) => operate::tail(new, n),
+            _ => new,
+        };
+        if !new.is_empty() {
+            print_raw(new)?;
+            first = false;
+        }
+        shown = text.len();
+        if done {
+            return Ok(());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(FOLLOW_POLL) => {}
+            _ = tokio::time::sleep_until(deadline) => return Ok(()),
+            _ = &mut ctrl_c => return Ok(()),
+        }
+    }
 }

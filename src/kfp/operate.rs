@@ -5,7 +5,10 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::Value;
+
 use crate::kfp::api::Kfp;
+use crate::kfp::client::Call;
 use crate::kfp::models::{RecurringRun, Run};
 use crate::kfp::{naming, KfpError};
 
@@ -226,6 +229,53 @@ pub async fn list_recurring_runs(
     Ok(list)
 }
 
+/// Why a pod's log could not be read.
+#[derive(Debug)]
+pub enum LogError {
+    /// Nothing serves `/k8s/pod/logs` at the endpoint (the API server alone, or a dashboard):
+    /// only the Kubeflow Pipelines UI server has it.
+    NoEndpoint,
+    /// The UI server has neither the pod nor an archived log of it (its 404 `pod not found`).
+    Gone,
+    Other(KfpError),
+}
+
+/// The log of `pod`'s main container through the KFP UI server's pod-log endpoint
+/// (kubeflow/pipelines frontend/server/handlers/pod-logs.ts): `GET <endpoint>/k8s/pod/logs
+/// ?podname=P[&podnamespace=NS][&createdat=T]`, text; the server reads the live pod, else the
+/// log Argo archived (found from the workflow status, or by `createdat` and its key format).
+/// The namespace is sent when one is set (multi-user KFP requires it and checks access: 403);
+/// without one the UI server looks in its own namespace, where single-user KFP runs pods.
+pub async fn pod_log(kfp: &Kfp, pod: &str, created_at: Option<&str>) -> Result<String, LogError> {
+    let call = Call::raw_get("/k8s/pod/logs", format!("reading the log of pod {pod}"))
+        .query("podname", pod)
+        .query_opt("podnamespace", kfp.namespace.as_deref())
+        .query_opt("createdat", created_at);
+    match kfp.client.call(call).await {
+        Ok(Value::String(text)) => Ok(text),
+        Ok(other) => Ok(other.to_string()),
+        Err(KfpError::Rejected {
+            status: 404,
+            message,
+            ..
+        }) if message.trim() == "pod not found" => Err(LogError::Gone),
+        Err(KfpError::Rejected { status: 404, .. }) | Err(KfpError::Html { .. }) => {
+            Err(LogError::NoEndpoint)
+        }
+        Err(e) => Err(LogError::Other(e)),
+    }
+}
+
+/// The last `n` lines of `text` (all of it when shorter).
+pub fn tail(text: &str, n: usize) -> &str {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    match body.rmatch_indices('\n').nth(n.saturating_sub(1)) {
+        Some((at, _)) if n > 0 => &text[at + 1..],
+        _ if n == 0 => "",
+        _ => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +309,14 @@ mod tests {
         );
         assert_eq!(run_once_pipeline("nightly"), None);
         assert_eq!(run_once_pipeline("kfpx run-once of x"), None);
+    }
+
+    #[test]
+    fn tails_are_the_last_lines() {
+        assert_eq!(tail("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(tail("a\nb\nc", 2), "b\nc");
+        assert_eq!(tail("a\nb\n", 5), "a\nb\n");
+        assert_eq!(tail("a\nb\n", 0), "");
     }
 
     #[test]

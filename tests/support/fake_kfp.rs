@@ -259,6 +259,9 @@ pub struct Control {
     pub cookie: Option<(String, String)>,
     pub denied_namespaces: BTreeSet<String>,
     pub html_catch_all: bool,
+    /// The UI server's `/k8s/pod/logs` (none: the API server alone, which answers 404): per
+    /// pod, the chunks of its log; each read shows one more chunk.
+    pub pod_logs: Option<std::collections::BTreeMap<String, (Vec<String>, usize)>>,
     faults: Vec<Fault>,
 }
 
@@ -273,6 +276,7 @@ impl Default for Control {
             cookie: None,
             denied_namespaces: BTreeSet::new(),
             html_catch_all: false,
+            pod_logs: None,
             faults: vec![],
         }
     }
@@ -535,6 +539,29 @@ impl FakeKfp {
         self.lock().control.html_catch_all = on;
     }
 
+    /// Serve the KFP UI server's pod-log endpoint (`/k8s/pod/logs`, as
+    /// frontend/server/handlers/pod-logs.ts answers it) with this log for `pod`: the first read
+    /// returns the first chunk, each later read one chunk more (a pod still writing). Pods
+    /// without a log answer 404 `pod not found`; a denied namespace 403.
+    pub fn set_pod_log(&self, pod: &str, chunks: &[&str]) {
+        let mut g = self.lock();
+        g.control
+            .pod_logs
+            .get_or_insert_with(Default::default)
+            .insert(
+                pod.to_string(),
+                (chunks.iter().map(|c| c.to_string()).collect(), 0),
+            );
+    }
+
+    /// Serve the pod-log endpoint with no logs yet (every pod: 404 `pod not found`).
+    pub fn enable_pod_logs(&self) {
+        self.lock()
+            .control
+            .pod_logs
+            .get_or_insert_with(Default::default);
+    }
+
     /// Add `n` pipelines ("pipeline-00001"...) with one version each.
     pub fn seed_pipelines(&self, n: usize) {
         let mut g = self.lock();
@@ -775,6 +802,32 @@ pub fn error_reply(api_path: &str, version: ServerVersion, err: &ApiError) -> Re
     Reply::json(err.status, &body)
 }
 
+/// `/k8s/pod/logs` as frontend/server/handlers/pod-logs.ts answers: text/plain; 400 without
+/// `podname`; 422 without `podnamespace` in multi-user mode; 403 `Access denied to namespace`;
+/// 404 `pod not found` when neither the pod nor an archived log exists.
+fn pod_log_reply(control: &mut Control, q: &std::collections::BTreeMap<String, String>) -> Reply {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let Some(pod) = q.get("podname").filter(|p| !p.is_empty()) else {
+        return Reply::text(400, TEXT, "podname argument is required");
+    };
+    let ns = q.get("podnamespace").cloned().unwrap_or_default();
+    if control.multi_user && ns.is_empty() {
+        return Reply::text(422, TEXT, "podnamespace argument is required");
+    }
+    if !ns.is_empty() && control.denied_namespaces.contains(&ns) {
+        return Reply::text(403, TEXT, "Access denied to namespace");
+    }
+    let logs = control.pod_logs.get_or_insert_with(Default::default);
+    match logs.get_mut(pod) {
+        Some((chunks, reads)) => {
+            let shown = (*reads + 1).min(chunks.len());
+            *reads += 1;
+            Reply::text(200, TEXT, &chunks[..shown].concat())
+        }
+        None => Reply::text(404, TEXT, "pod not found"),
+    }
+}
+
 fn to_response(r: Reply) -> hyper::Response<Full<Bytes>> {
     let mut b = hyper::Response::builder()
         .status(r.status)
@@ -889,7 +942,10 @@ async fn handle(
         .filter(|p| p.starts_with("/apis/"))
         .unwrap_or(&path)
         .to_string();
-    if !api_path.starts_with("/apis/") {
+    // The UI server's pod-log route, behind the same authentication as the API.
+    let is_pod_logs = g.control.pod_logs.is_some()
+        && (path == "/k8s/pod/logs" || path == "/pipeline/k8s/pod/logs");
+    if !api_path.starts_with("/apis/") && !is_pod_logs {
         if path.starts_with("/dex/") || path.starts_with("/oauth2/") {
             return Ok(to_response(Reply::text(
                 200,
@@ -940,6 +996,9 @@ async fn handle(
         url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
+    if is_pod_logs {
+        return Ok(to_response(pod_log_reply(&mut g.control, &query_map)));
+    }
     let ctx = store::Ctx {
         method: &method,
         path: &api_path,
