@@ -102,6 +102,21 @@ pub struct GlobalArgs {
     /// Ignore the cached graph snapshot under <project>/.kfpx/ and probe the project again.
     #[arg(long, global = true)]
     pub refresh: bool,
+
+    /// How the probe imports the pipeline code: lite stands in for third-party packages (and
+    /// falls back to full by itself), full imports everything for real
+    /// [default: $KFPX_PROBE_MODE, run_config.probe_mode, else lite].
+    #[arg(long, value_enum, value_name = "MODE", global = true)]
+    pub probe_mode: Option<ProbeModeArg>,
+}
+
+/// `--probe-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeModeArg {
+    /// Third-party packages imported by the pipeline code are stand-ins (the default)
+    Lite,
+    /// Everything is imported for real
+    Full,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1188,6 +1188,105 @@ fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
     );
 }
 
+/// A project opts out of lite mode in its config (`run_config.probe_mode: full`); the flag and
+/// `KFPX_PROBE_MODE` win over it; each mode is its own cache entry. The fake interpreter
+/// records the mode the probe was started in (the probe reads `KFPX_PROBE_MODE`).
+#[cfg(unix)]
+#[test]
+fn the_project_config_flag_and_environment_choose_the_probe_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("proj");
+    std::fs::create_dir_all(root.join("src/spaceflights")).unwrap();
+    std::fs::create_dir_all(root.join("conf/base")).unwrap();
+    std::fs::write(
+        root.join("pyproject.toml"),
+        "[tool.kedro]\npackage_name = \"spaceflights\"\nproject_name = \"spaceflights\"\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("src/spaceflights/__init__.py"), "").unwrap();
+    std::fs::write(
+        root.join("conf/base/kubeflow.yaml"),
+        "host: https://kfp.example.com\nrun_config:\n  image: img:1\n  experiment_name: e\n  \
+         run_name: r\n  probe_mode: full\n",
+    )
+    .unwrap();
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf-example/kfpx-snapshot.json");
+    let modes = dir.path().join("modes");
+    let python = fake_python(
+        dir.path(),
+        "python",
+        &format!(
+            "cat >/dev/null; echo \"$KFPX_PROBE_MODE\" >> '{}'; cat '{}'",
+            modes.display(),
+            snapshot.display()
+        ),
+    );
+    let kfpx = |env_mode: Option<&str>, args: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("kfpx").unwrap();
+        cmd.env_remove("KFPX_PYTHON")
+            .env_remove("VIRTUAL_ENV")
+            .env_remove("KFPX_SNAPSHOT")
+            .env_remove("KFPX_PROBE_MODE");
+        if let Some(mode) = env_mode {
+            cmd.env("KFPX_PROBE_MODE", mode);
+        }
+        let out = cmd
+            .arg("-C")
+            .arg(&root)
+            .arg("--python")
+            .arg(&python)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kfpx {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let seen = || std::fs::read_to_string(&modes).unwrap_or_default();
+    let cached_mode = || {
+        let cache: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(kfpx::graph::cache::cache_path(&kfpx::project::Project {
+                root: root.clone(),
+                name: "spaceflights".into(),
+                package: None,
+                env: "local".into(),
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        cache["probe_mode"].as_str().unwrap().to_string()
+    };
+
+    kfpx(None, &["graph"]);
+    assert_eq!(seen(), "full\n", "the config's probe_mode");
+    assert_eq!(cached_mode(), "full");
+    kfpx(
+        None,
+        &["compile", "-o", dir.path().join("p.yaml").to_str().unwrap()],
+    );
+    assert_eq!(seen(), "full\n", "compile uses the same mode, so the cache");
+    kfpx(None, &["--probe-mode", "lite", "graph"]);
+    assert_eq!(seen(), "full\nlite\n", "the flag wins over the config");
+    assert_eq!(cached_mode(), "lite");
+    kfpx(Some("lite"), &["graph", "--refresh"]);
+    assert_eq!(
+        seen(),
+        "full\nlite\nlite\n",
+        "the environment wins over the config"
+    );
+    kfpx(
+        Some("lite"),
+        &["--probe-mode", "full", "graph", "--refresh"],
+    );
+    assert_eq!(
+        seen(),
+        "full\nlite\nlite\nfull\n",
+        "the flag wins over the environment"
+    );
+}
+
 /// What the user sees in the terminal when the project fails to import: `error:` and a short
 /// first line, then the cause and a help that works as written, then the traceback's end.
 #[cfg(unix)]

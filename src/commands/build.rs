@@ -53,7 +53,10 @@ pub fn prepare_showing(
     let sources = super::server::Sources::from_config(&loaded, build.kfp_version.is_some());
     let config = loaded.config.clone();
     let rc = &config.run_config;
-    let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
+    let snapshot = graph::obtain_snapshot(
+        &project,
+        &SnapshotOptions::from_global(&ctx.global).with_config(Some(rc)),
+    )?;
     let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
     let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)
         .map_err(|e| match e {

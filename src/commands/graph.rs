@@ -12,17 +12,21 @@ use crate::output;
 
 pub fn run(ctx: &Ctx, args: GraphArgs) -> Result<()> {
     let project = ctx.project()?;
-    let snapshot = graph::obtain_snapshot(&project, &SnapshotOptions::from_global(&ctx.global))?;
+    // The config supplies the probe mode, the strategy and the tag prefix. A project without
+    // kubeflow.yaml can still look at its graph (flags, else defaults); a broken kubeflow.yaml
+    // is an error, as the grouping shown would not be the one compile uses; the snapshot
+    // alone needs no config.
+    let config = crate::config::load(&project);
+    let snapshot_opts = SnapshotOptions::from_global(&ctx.global)
+        .with_config(config.as_ref().ok().map(|l| &l.config.run_config));
+    let snapshot = graph::obtain_snapshot(&project, &snapshot_opts)?;
 
     if args.format == GraphFormat::Snapshot {
         // The whole snapshot, as read: it is what `--snapshot FILE` takes back.
         return output::print_stdout(&snapshot.to_json_pretty());
     }
 
-    // The config supplies the strategy and tag prefix. A project without kubeflow.yaml can
-    // still look at its graph (flags, else defaults); a broken kubeflow.yaml is an error, as
-    // the grouping shown would not be the one compile uses.
-    let run_config = match crate::config::load(&project) {
+    let run_config = match config {
         Ok(loaded) => Some(loaded.config.run_config),
         Err(ConfigError::MissingBase { .. }) => {
             tracing::info!("no kubeflow.yaml: grouping with the flags, else the defaults");

@@ -523,6 +523,7 @@ mod tests {
             "extra_volumes",
             "kfp_version",
             "namespace",
+            "probe_mode",
             "env",
             "secrets",
             "node_selector",

@@ -87,6 +87,11 @@ pub struct RunConfig {
     /// Kubernetes namespace of experiments and runs (multi-user KFP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// How the probe imports the pipeline code: `lite` (third-party packages stood in for,
+    /// falling back to `full` by itself) or `full` (everything imported for real). Unset: lite.
+    /// `--probe-mode` and `KFPX_PROBE_MODE` take precedence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_mode: Option<ProbeMode>,
     /// Plain environment variables for every step.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -138,6 +143,28 @@ impl PullPolicy {
             PullPolicy::Always => "Always",
             PullPolicy::IfNotPresent => "IfNotPresent",
             PullPolicy::Never => "Never",
+        }
+    }
+}
+
+/// How the probe imports the project's pipeline code (`probe_mode`, `--probe-mode`,
+/// `KFPX_PROBE_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProbeMode {
+    /// Third-party packages imported by the pipeline code are inert stand-ins; the probe falls
+    /// back to [`ProbeMode::Full`] by itself whenever they could change the graph.
+    #[default]
+    Lite,
+    /// Everything is imported for real.
+    Full,
+}
+
+impl ProbeMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeMode::Lite => "lite",
+            ProbeMode::Full => "full",
         }
     }
 }

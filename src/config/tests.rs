@@ -396,6 +396,14 @@ fn missing_required_keys_point_at_their_parent() {
 }
 
 #[test]
+fn bad_probe_mode_lists_the_allowed_ones() {
+    assert_eq!(
+        err(&format!("{MINIMAL}  probe_mode: fast\n")),
+        "kubeflow.yaml:6:15: run_config.probe_mode: `fast` is not one of lite, full"
+    );
+}
+
+#[test]
 fn bad_merge_strategy_lists_the_allowed_ones() {
     assert_eq!(
         err(&format!("{MINIMAL}  node_merge_strategy: fancy\n")),

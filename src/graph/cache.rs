@@ -80,7 +80,7 @@ pub fn obtain(
     project: &Project,
     opts: &SnapshotOptions,
     resolve_python: impl Fn(&Project, Option<&Path>) -> PathBuf,
-    probe: impl Fn(&Project, &Path) -> Result<Probed, GraphError>,
+    probe: impl Fn(&Project, &Path, ProbeMode) -> Result<Probed, GraphError>,
 ) -> Result<Snapshot, GraphError> {
     if let Some(file) = &opts.snapshot {
         tracing::debug!("reading the snapshot {}", file.display());
@@ -95,7 +95,8 @@ pub fn obtain(
         return Snapshot::load(&committed);
     }
 
-    let mode = ProbeMode::from_env()?;
+    let mode = crate::graph::probe::resolve_mode(opts.probe_mode, opts.config_probe_mode)?;
+    tracing::debug!("probe mode {}", mode.as_str());
     let python = resolve_python(project, opts.python.as_deref());
     let key = cache_key(project, &python, mode);
     let path = cache_path(project);
@@ -114,7 +115,7 @@ pub fn obtain(
         }
     }
 
-    let probed = probe(project, &python)?;
+    let probed = probe(project, &python, mode)?;
     if let Err(e) = write_cache(&path, &key, &probed) {
         crate::output::warn(format!(
             "cannot write the graph cache {}: {e}; the next command will probe the project again",
@@ -307,11 +308,11 @@ mod tests {
             p,
             opts,
             |_, explicit| explicit.map(Path::to_path_buf).unwrap_or("python3".into()),
-            |_, _| {
+            |_, _, mode| {
                 calls.set(calls.get() + 1);
                 Ok(Probed {
                     snapshot: snapshot(name),
-                    mode: ProbeMode::Lite,
+                    mode,
                 })
             },
         )
@@ -350,6 +351,34 @@ mod tests {
         std::fs::write(dir.path().join("data/x.csv"), "a\n").unwrap();
         assert_eq!(run(&p, &other_python, &calls, "six").project.name, "five");
         assert_eq!(calls.get(), 4);
+    }
+
+    /// `run_config.probe_mode: full` makes the probe import everything (a project's opt-out of
+    /// lite mode); `--probe-mode` wins over it; the cache records the mode and keys on it.
+    #[test]
+    fn the_config_and_the_flag_choose_the_probe_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let calls = Cell::new(0);
+        let recorded = || {
+            let file: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(cache_path(&p)).unwrap()).unwrap();
+            file["probe_mode"].as_str().unwrap().to_string()
+        };
+        let config_full = SnapshotOptions {
+            config_probe_mode: Some(ProbeMode::Full),
+            ..Default::default()
+        };
+        run(&p, &config_full, &calls, "full");
+        assert_eq!(recorded(), "full");
+        let flag_lite = SnapshotOptions {
+            probe_mode: Some(ProbeMode::Lite),
+            config_probe_mode: Some(ProbeMode::Full),
+            ..Default::default()
+        };
+        assert_eq!(run(&p, &flag_lite, &calls, "lite").project.name, "lite");
+        assert_eq!(recorded(), "lite");
+        assert_eq!(calls.get(), 2, "another mode is another cache key");
     }
 
     #[test]

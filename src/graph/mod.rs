@@ -26,12 +26,17 @@ pub enum GraphError {
     MemoryCrossing(Box<MemoryCrossingError>),
 }
 
-/// Where the snapshot comes from (the global `--python`, `--snapshot`, `--refresh`).
+/// Where the snapshot comes from (the global `--python`, `--snapshot`, `--refresh`,
+/// `--probe-mode`, and the config's `run_config.probe_mode`).
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotOptions {
     pub python: Option<PathBuf>,
     pub snapshot: Option<PathBuf>,
     pub refresh: bool,
+    /// `--probe-mode`: wins over `KFPX_PROBE_MODE` and the config.
+    pub probe_mode: Option<probe::ProbeMode>,
+    /// `run_config.probe_mode`: used when neither the flag nor `KFPX_PROBE_MODE` is set.
+    pub config_probe_mode: Option<probe::ProbeMode>,
 }
 
 /// Options of grouping.
@@ -124,12 +129,23 @@ impl From<MergeStrategyArg> for MergeStrategy {
 }
 
 impl SnapshotOptions {
-    /// The global `--python`, `--snapshot`, `--refresh`.
+    /// The global `--python`, `--snapshot`, `--refresh`, `--probe-mode`.
     pub fn from_global(global: &GlobalArgs) -> Self {
         SnapshotOptions {
             python: global.python.clone(),
             snapshot: global.snapshot.clone(),
             refresh: global.refresh,
+            probe_mode: global.probe_mode.map(|m| match m {
+                crate::cli::ProbeModeArg::Lite => probe::ProbeMode::Lite,
+                crate::cli::ProbeModeArg::Full => probe::ProbeMode::Full,
+            }),
+            config_probe_mode: None,
         }
+    }
+
+    /// With the project's `run_config.probe_mode`.
+    pub fn with_config(mut self, run_config: Option<&crate::config::RunConfig>) -> Self {
+        self.config_probe_mode = run_config.and_then(|rc| rc.probe_mode);
+        self
     }
 }

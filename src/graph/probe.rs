@@ -109,38 +109,31 @@ fn venv_python(venv: &Path) -> PathBuf {
     }
 }
 
-/// How the probe imports the project's pipeline code (`KFPX_PROBE_MODE`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeMode {
-    /// Third-party packages imported by the pipeline code are inert stand-ins; the probe falls
-    /// back to [`ProbeMode::Full`] by itself whenever they could change the graph.
-    Lite,
-    /// Everything is imported for real.
-    Full,
+pub use crate::config::ProbeMode;
+
+/// The probe mode in force: `--probe-mode`, else `KFPX_PROBE_MODE`, else the config's
+/// `run_config.probe_mode`, else lite.
+pub fn resolve_mode(
+    flag: Option<ProbeMode>,
+    config: Option<ProbeMode>,
+) -> Result<ProbeMode, GraphError> {
+    if let Some(mode) = flag {
+        return Ok(mode);
+    }
+    let env = parse_mode(std::env::var("KFPX_PROBE_MODE").ok().as_deref())?;
+    Ok(env.or(config).unwrap_or_default())
 }
 
-impl ProbeMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProbeMode::Lite => "lite",
-            ProbeMode::Full => "full",
-        }
-    }
-
-    /// `KFPX_PROBE_MODE`: `lite` (the default) or `full`.
-    pub fn from_env() -> Result<ProbeMode, GraphError> {
-        Self::parse(std::env::var("KFPX_PROBE_MODE").ok().as_deref())
-    }
-
-    fn parse(value: Option<&str>) -> Result<ProbeMode, GraphError> {
-        match value.map(str::trim) {
-            None | Some("") | Some("lite") => Ok(ProbeMode::Lite),
-            Some("full") => Ok(ProbeMode::Full),
-            Some(other) => Err(GraphError::Invalid(format!(
-                "KFPX_PROBE_MODE must be `lite` or `full`, got {other:?}\n  help: unset it for \
-                 the default (lite, which falls back to full by itself), or set KFPX_PROBE_MODE=full"
-            ))),
-        }
+/// `KFPX_PROBE_MODE`'s value: `lite` or `full`; unset or empty is `None`.
+fn parse_mode(value: Option<&str>) -> Result<Option<ProbeMode>, GraphError> {
+    match value.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("lite") => Ok(Some(ProbeMode::Lite)),
+        Some("full") => Ok(Some(ProbeMode::Full)),
+        Some(other) => Err(GraphError::Invalid(format!(
+            "KFPX_PROBE_MODE must be `lite` or `full`, got {other:?}\n  help: unset it for \
+             the default (lite, which falls back to full by itself), or set KFPX_PROBE_MODE=full"
+        ))),
     }
 }
 
@@ -151,10 +144,10 @@ pub struct Probed {
     pub mode: ProbeMode,
 }
 
-/// Run the probe in the project root for the project's env and parse its snapshot, in the mode
-/// `KFPX_PROBE_MODE` asks for.
-pub fn run(project: &Project, python: &Path) -> Result<Probed, GraphError> {
-    run_mode(project, python, ProbeMode::from_env()?, timeout_from_env()?)
+/// Run the probe in the project root for the project's env and parse its snapshot, in `mode`
+/// (see [`resolve_mode`]).
+pub fn run(project: &Project, python: &Path, mode: ProbeMode) -> Result<Probed, GraphError> {
+    run_mode(project, python, mode, timeout_from_env()?)
 }
 
 /// [`run`] with the mode and the time limit (per probe run) given. In lite mode a probe that
@@ -797,11 +790,11 @@ mod tests {
 
     #[test]
     fn probe_mode_comes_from_kfpx_probe_mode() {
-        assert_eq!(ProbeMode::parse(None).unwrap(), ProbeMode::Lite);
-        assert_eq!(ProbeMode::parse(Some("")).unwrap(), ProbeMode::Lite);
-        assert_eq!(ProbeMode::parse(Some("full")).unwrap(), ProbeMode::Full);
-        assert_eq!(ProbeMode::parse(Some(" lite ")).unwrap(), ProbeMode::Lite);
-        let err = ProbeMode::parse(Some("fast")).unwrap_err().to_string();
+        assert_eq!(parse_mode(None).unwrap(), None);
+        assert_eq!(parse_mode(Some("")).unwrap(), None);
+        assert_eq!(parse_mode(Some("full")).unwrap(), Some(ProbeMode::Full));
+        assert_eq!(parse_mode(Some(" lite ")).unwrap(), Some(ProbeMode::Lite));
+        let err = parse_mode(Some("fast")).unwrap_err().to_string();
         assert!(
             err.starts_with("KFPX_PROBE_MODE must be `lite` or `full`, got \"fast\"\n  help: "),
             "{err}"
