@@ -173,7 +173,7 @@ pub enum Command {
     /// Remove a stored login.
     #[command(subcommand, after_help = examples::LOGOUT)]
     Logout(LogoutCommand),
-    /// Runs on the server: list, inspect, stop, retry, archive, start one of an uploaded pipeline.
+    /// Runs on the server: list, inspect, task logs, stop, retry, archive, start an uploaded one.
     #[command(subcommand, after_help = examples::RUNS)]
     Runs(RunsCommand),
     /// This project's recurring runs: list, disable, enable, delete.
