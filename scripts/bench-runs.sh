@@ -30,8 +30,9 @@ fi
 
 flag=""; [ "$profile" = release ] && flag="--release"
 cargo build $flag --quiet --bin kfpx --example fake_kfp_server
-kfpx="$PWD/target/$profile/kfpx"
-server="$PWD/target/$profile/examples/fake_kfp_server"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+kfpx="$target/$profile/kfpx"
+server="$target/$profile/examples/fake_kfp_server"
 
 work=$(mktemp -d)
 fifo="$work/stdin"
