@@ -220,7 +220,7 @@ for name in kedro1 kedro019; do
 
   # The same IR through kfpx and through the SDK's local runner (no volume: kfp.local has no
   # PVCs). The data_processing pipeline: its STRUCT parameter survives kfp.local's float
-  # rendering (BACKEND.md fact 7).
+  # rendering (a STRUCT parameter is a protobuf Value: every number a double).
   t0=$SECONDS
   reset_data "$copy"
   config "$copy" "" ""

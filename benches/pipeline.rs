@@ -8,8 +8,11 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use kfpx::compile::{compile, CompileInput};
 use kfpx::config::{Config, KfpVersion, MergeStrategy};
-use kfpx::graph::synth::{layered, SynthSpec};
+#[path = "support/synth.rs"]
+mod synth;
+
 use kfpx::graph::{group, GroupOptions, Snapshot};
+use synth::{layered, SynthSpec};
 
 const SIZES: [usize; 3] = [100, 1_000, 10_000];
 

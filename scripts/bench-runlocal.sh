@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark of `kfpx run-local` on a 1,000-node synthetic graph (src/graph/synth.rs: 20 layers of
+# Benchmark of `kfpx run-local` on a 1,000-node synthetic graph (benches/support/synth.rs: 20 layers of
 # 50 nodes, merge strategy none, so 1,000 tasks) with stub interpreters (shell scripts named
 # `kedro` and `python`), printed as a Markdown table:
 #   1. overhead per task: run-local with -j 1 and stubs that exit at once, minus the same

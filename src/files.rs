@@ -6,6 +6,8 @@
 //! * `-o link.yaml` where `link.yaml` is a symlink writes the link's target (followed to the
 //!   end) and keeps the link, as `>` in a shell does.
 //! * A replaced file keeps its permissions (a 0600 file stays 0600); a new file gets 0644.
+//!   [`write_private`] (credentials) always leaves 0600, and its temporary file is 0600 from
+//!   the start.
 //! * While the temporary file exists, SIGINT/SIGTERM/SIGHUP remove it ([`crate::signals`]);
 //!   a writer killed with -9 leaves it, so each write first removes `.kfpx-<pid>-*.tmp` files
 //!   in that directory whose process no longer exists and that have not changed for
@@ -61,6 +63,16 @@ pub fn resolve_target(path: &Path) -> std::io::Result<PathBuf> {
 /// Write `contents` to `path` atomically (see the module doc). Creates missing parent
 /// directories.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    write(path, contents, false)
+}
+
+/// [`write_atomic`] for a file only its owner may read (stored credentials): 0600 whatever the
+/// file had before.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    write(path, contents, true)
+}
+
+fn write(path: &Path, contents: &[u8], private: bool) -> Result<(), WriteError> {
     let err = |action, path: &Path| {
         let path = path.to_path_buf();
         move |source| WriteError {
@@ -85,7 +97,10 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     tmp.write_all(contents)
         .and_then(|()| tmp.flush())
         .map_err(err("write", tmp.path()))?;
+    // (tempfile creates the temporary file 0600 on Unix: private contents are never readable
+    // by others, not even before this)
     let perms = match std::fs::metadata(&target) {
+        _ if private => private_permissions(),
         Ok(meta) => Some(meta.permissions()),
         Err(_) => default_permissions(),
     };
@@ -142,6 +157,17 @@ fn default_permissions() -> Option<std::fs::Permissions> {
     None
 }
 
+#[cfg(unix)]
+fn private_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn private_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +206,22 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_0600_even_when_they_were_not() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        write_private(&path, b"{}").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"{\"a\": 1}").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"{\"a\": 1}");
+        assert_eq!(names(dir.path()), ["credentials.json"]);
+    }
+
     #[test]
     fn a_symlink_is_followed_and_kept() {
         let tmp = tempfile::tempdir().unwrap();

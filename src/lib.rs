@@ -1,4 +1,5 @@
-//! kfpx: take Kedro projects to Kubeflow Pipelines. See DESIGN in README.md.
+//! kfpx: take Kedro projects to Kubeflow Pipelines. Behaviour: README.md; where things go and
+//! the conventions: CONTRIBUTING.md.
 //!
 //! Data moves one way: config + graph → task graph → compiled document → file or KFP API.
 //! The middle (config model, graph, grouping, compilers) is pure; I/O lives at the edges.
@@ -16,6 +17,7 @@ pub mod output;
 pub mod project;
 pub mod redact;
 pub mod signals;
+pub mod text;
 
 use std::process::ExitCode;
 
@@ -40,7 +42,7 @@ pub fn main_entry() -> ExitCode {
         eprintln!(
             "error: kfpx hit an internal error ({}{place}); please report it with the command \
              you ran",
-            output::one_line(msg)
+            text::one_line(msg, usize::MAX)
         );
     }));
     let args = cli::normalize_args(std::env::args_os().collect());

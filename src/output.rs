@@ -248,7 +248,7 @@ pub fn error(err: &Error) {
         } else {
             ""
         };
-        let msg = one_line(msg);
+        let msg = crate::text::one_line(msg, usize::MAX);
         with_stderr(|| eprintln!("{clear}{msg}"));
         return;
     }
@@ -310,15 +310,6 @@ pub fn with_help(msg: impl std::fmt::Display, cause: &str, help: &str) -> String
         out.push_str(&format!("\nhelp: {help}"));
     }
     out
-}
-
-/// Collapse a message to one line: trimmed lines joined with "; ".
-pub fn one_line(msg: &str) -> String {
-    msg.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// Write data to stdout, with a final newline. A closed pipe ends output quietly.
@@ -786,15 +777,6 @@ mod tests {
         assert_eq!(age_of("2026-05-01T13:00:00Z", now), "just now");
         assert_eq!(age_of("garbage", now), "garbage");
         assert_eq!(truncate("abcdef", 4), "abc…");
-    }
-
-    #[test]
-    fn error_messages_become_one_line() {
-        assert_eq!(
-            one_line("bad thing\n  at line 3\n\nfix it\n"),
-            "bad thing; at line 3; fix it"
-        );
-        assert_eq!(one_line("single"), "single");
     }
 
     #[test]

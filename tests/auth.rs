@@ -76,7 +76,7 @@ fn visible(auth: &Auth) -> String {
         "{auth:?}\n{}\n{}\n{}",
         auth.describe(),
         auth.tried().join("\n"),
-        auth.rejected_message(401)
+        rejected(auth)
     )
 }
 
@@ -473,6 +473,12 @@ fn authorizations(kfp: &FakeKfp) -> Vec<Option<String>> {
         .collect()
 }
 
+/// A refusal as this file reports it: what was tried (the client's message around it is
+/// asserted through the binary, tests/cli_fit.rs).
+fn rejected(auth: &Auth) -> String {
+    format!("HTTP 401: tried {}", auth.tried().join(", then "))
+}
+
 /// What the KFP client does: send; on 401 ask `refresh` and retry once when it says so.
 async fn get_with_renewal(auth: &mut Auth, url: &str) -> Result<u16, String> {
     let status = auth
@@ -499,7 +505,7 @@ async fn get_with_renewal(auth: &mut Auth, url: &str) -> Result<u16, String> {
             return Ok(status.as_u16());
         }
     }
-    Err(auth.rejected_message(401))
+    Err(rejected(auth))
 }
 
 #[tokio::test]
@@ -538,12 +544,9 @@ async fn expired_service_account_token_is_reread_after_a_401() {
         .unwrap_err();
     assert_eq!(kfp.requests().len(), 3);
     assert!(err.starts_with(&format!(
-        "KFP rejected the credentials (HTTP 401): tried service-account token file {} (KF_PIPELINES_SA_TOKEN_PATH), then renewed service-account token file",
+        "HTTP 401: tried service-account token file {} (KF_PIPELINES_SA_TOKEN_PATH), then renewed service-account token file",
         token.display()
     )), "{err}");
-    assert!(err.contains(
-        "set KF_PIPELINES_TOKEN, or DEX_USERNAME and DEX_PASSWORD, or KF_PIPELINES_COOKIE"
-    ));
     assert!(!err.contains("fresh-token") && !err.contains("expired-token"));
 }
 
@@ -561,7 +564,7 @@ async fn static_bearer_token_gets_a_401_message_naming_it() {
         .await
         .unwrap_err();
     assert!(
-        err.starts_with("KFP rejected the credentials (HTTP 401): tried bearer token from KF_PIPELINES_TOKEN; to use other credentials set"),
+        err.starts_with("HTTP 401: tried bearer token from KF_PIPELINES_TOKEN"),
         "{err}"
     );
     assert_eq!(kfp.requests().len(), 1, "a static token is not retried");
@@ -713,11 +716,11 @@ async fn every_static_provider_gets_a_401_message_naming_it() {
         (&[], "tried no credentials (none of KF_PIPELINES_TOKEN"),
         (
             &[("KF_PIPELINES_COOKIE", "authservice_session=cookie-secret")],
-            "tried session cookie authservice_session from KF_PIPELINES_COOKIE;",
+            "tried session cookie authservice_session from KF_PIPELINES_COOKIE",
         ),
         (
             &[("KF_PIPELINES_TOKEN", "bearer-secret")],
-            "tried bearer token from KF_PIPELINES_TOKEN;",
+            "tried bearer token from KF_PIPELINES_TOKEN",
         ),
         (
             &[("KF_PIPELINES_SA_TOKEN_PATH", token)],
@@ -731,13 +734,7 @@ async fn every_static_provider_gets_a_401_message_naming_it() {
         let err = get_with_renewal(&mut auth, &healthz_url(&kfp))
             .await
             .unwrap_err();
-        assert!(
-            err.starts_with(&format!(
-                "KFP rejected the credentials (HTTP 401): {expected}"
-            )),
-            "{err}"
-        );
-        assert!(err.ends_with(kfpx::kfp::auth::HOW_TO_CHANGE), "{err}");
+        assert!(err.starts_with(&format!("HTTP 401: {expected}")), "{err}");
         assert!(!err.contains("secret"), "{err}");
         assert_eq!(kfp.requests().len(), 1, "{expected}: nothing new, no retry");
     }

@@ -315,6 +315,29 @@ fn a_failed_compile_leaves_the_existing_file_untouched() {
     assert_eq!(leftovers.len(), 1, "no temp files left: {leftovers:?}");
 }
 
+/// A compile error about a config key carries the key's path (not a message to parse), so the
+/// line points at the key itself, dotted node names included.
+#[test]
+fn a_compile_error_about_a_config_key_is_placed_at_that_key() {
+    let cfg = format!("{MINIMAL}  resources:\n    data_science.train_modle_node: {{cpu: 2}}\n");
+    let dir = project_with(&cfg);
+    let out = kfpx(dir.path(), &["compile", "-o", "-", "--strict"])
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let err = stderr_of(&out);
+    let file = dir.path().join("conf/base/kubeflow.yaml");
+    assert_eq!(
+        err,
+        format!(
+            "error: {}:8:5: run_config.resources[\"data_science.train_modle_node\"]: matches no node or tag of the project; did you mean \"data_science.train_model_node\"? (an error because of --strict)\n",
+            file.display()
+        )
+    );
+}
+
 #[test]
 fn unknown_per_node_key_warns_and_fails_under_strict() {
     let cfg = format!(

@@ -346,6 +346,28 @@ fn invalid_values() {
     }
 }
 
+/// A backoff without a unit is refused at its place by `config --check` as by `compile` (one
+/// parser, when the config is typed). The KFP SDK refuses it too: `convert_duration_to_seconds`
+/// (kfp `sdk/python/kfp/dsl/structures.py`) reads the unit from the last letter. Before, the
+/// config check passed it and only `compile` refused it.
+#[test]
+fn a_backoff_without_unit_is_refused_at_its_place_by_check_and_compile() {
+    let p = Project::with_base(&format!(
+        "{MINIMAL}  retry_policy:\n    __default__: {{num_retries: 2, backoff_duration: 5, backoff_factor: 2}}\n"
+    ));
+    let want = "conf/base/kubeflow.yaml:7:53: run_config.retry_policy.__default__.backoff_duration: `5` has no unit; write e.g. 5s, 5m or 1h";
+    fails_with(&mut p.kfpx(&["config", "--check"]), &[want]);
+    fails_with(&mut p.kfpx(&["compile", "-o", "-"]), &[want]);
+    // a toleration word, likewise
+    let p = Project::with_base(&format!(
+        "{MINIMAL}  tolerations:\n    __default__: [{{key: a, operator: Exist, effect: NoSchedule}}]\n"
+    ));
+    fails_with(
+        &mut p.kfpx(&["config", "--check"]),
+        &["kubeflow.yaml:7:38: run_config.tolerations.__default__[0].operator: operator `Exist` is not Equal or Exists (did you mean `Exists`?)"],
+    );
+}
+
 #[test]
 fn unset_template_variable_without_default() {
     let p = Project::with_base(&MINIMAL.replace(

@@ -1,6 +1,7 @@
 //! Self-tests of the fake KFP server (tests/support/fake_kfp.rs), driven with reqwest: the
 //! behaviour other tests rely on (state machine, paging, filters, faults, shape checks), with
-//! expectations taken from the KFP API facts in NOTES.md, not from what the fake prints.
+//! expectations taken from the KFP API (kubeflow/pipelines `backend/api/v2beta1/*.proto`,
+//! `backend/src/apiserver/server/*.go`), not from what the fake prints.
 
 mod support;
 
@@ -1282,7 +1283,7 @@ async fn five_thousand_pipelines_page_quickly() {
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
-/// The request bodies NOTES.md §3 captured from the official `kfp` 2.17 client are accepted
+/// The request bodies the official `kfp` 2.17 client sends (captured from it) are accepted
 /// without a single recorded violation (the fake is not stricter than the real server).
 #[tokio::test]
 async fn bodies_captured_from_the_official_client_pass() {

@@ -18,7 +18,7 @@ fn conf_example() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conf-example")
 }
 
-/// The effective content kedro-kubeflow 0.11's `init` writes (kedro-kubeflow.md §3.3), with
+/// The effective content kedro-kubeflow 0.11's `init` writes (kedro-kubeflow `kedro_kubeflow/config.py`, `DEFAULT_CONFIG_TEMPLATE`), with
 /// the host of the test's server.
 fn plugin_init_config(host: &str) -> String {
     format!(

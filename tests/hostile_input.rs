@@ -387,7 +387,7 @@ fn errors_found_while_compiling_point_at_the_config_key() {
     check(
         "  resources:\n    typo_node: {cpu: 1}\n",
         &["compile", "--strict", "-o", "-"],
-        "error: conf/base/kubeflow.yaml:8:5: run_config.resources.typo_node matches no node or tag \
+        "error: conf/base/kubeflow.yaml:8:5: run_config.resources.typo_node: matches no node or tag \
          of the project; keys are Kedro node names, tags or __default__ (an error because of --strict)",
     );
     check(

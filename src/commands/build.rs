@@ -94,8 +94,7 @@ pub fn prepare_showing(
     let defaults = params::merge_namespaced(&snapshot.parameters);
     let overrides = super::params::resolve(raw_params, &defaults, &known)?;
     input.param_overrides = &overrides;
-    let compiled =
-        compile::compile(&input).map_err(|e| with_config_files(e, &loaded.tree, &loaded.files))?;
+    let compiled = compile::compile(&input).map_err(|e| with_config_files(e, &loaded.tree))?;
     let all: Vec<String> = grouped
         .warnings
         .iter()
@@ -191,50 +190,31 @@ pub fn capture_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<Str
         .collect()
 }
 
-/// Config errors found while compiling name the key (`run_config.resources.x.cpu …`) or the
-/// extra volume (`extra volume "shm" of task …`): put the `file:line:column` of that key in
-/// front, as config errors have it; else add which files hold the config.
-fn with_config_files(
-    e: compile::CompileError,
-    tree: &config::Node,
-    files: &[std::path::PathBuf],
-) -> crate::Error {
-    let msg = e.to_string();
-    if let Some(path) = config_key_of(&msg, tree) {
+/// A compile error about a config key carries its key path: put the `file:line:column` of that
+/// key in front, as config errors have it. Errors the renderers word around an extra volume's
+/// name (`extra volume "shm" of task …`) point at that volume.
+fn with_config_files(e: compile::CompileError, tree: &config::Node) -> crate::Error {
+    if let compile::CompileError::Config { path, msg } = e {
         return crate::Error::Config(config::ConfigError::At {
             loc: tree.locate(&path),
-            path: None,
+            path: Some(path),
             msg,
         });
     }
-    if msg.starts_with("run_config.") && !files.is_empty() {
-        let list: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        crate::Error::Message(format!("{msg} (in {})", list.join(" + ")))
-    } else {
-        e.into()
+    let msg = e.to_string();
+    match extra_volume_of(&msg, tree) {
+        Some(path) => crate::Error::Config(config::ConfigError::At {
+            loc: tree.locate(&path),
+            path: None,
+            msg,
+        }),
+        None => e.into(),
     }
 }
 
-/// The config key a compile error is about: the key path it starts with, or the
-/// `extra_volumes` entry of the volume it names.
-fn config_key_of(msg: &str, tree: &config::Node) -> Option<config::KeyPath> {
+/// The `extra_volumes` entry of the volume a compile error names.
+fn extra_volume_of(msg: &str, tree: &config::Node) -> Option<config::KeyPath> {
     use config::tree::{Kind, Seg};
-    if msg.starts_with("run_config.") {
-        // the path ends at the first space or `:` outside `["…"]`
-        let mut in_brackets = false;
-        let end = msg
-            .char_indices()
-            .find(|(_, c)| {
-                match c {
-                    '[' => in_brackets = true,
-                    ']' => in_brackets = false,
-                    _ => {}
-                }
-                !in_brackets && (*c == ' ' || *c == ':')
-            })
-            .map_or(msg.len(), |(i, _)| i);
-        return Some(config::KeyPath::parse(&msg[..end]));
-    }
     let name = msg.strip_prefix("extra volume \"")?.split('"').next()?;
     let root = config::KeyPath::parse("run_config.extra_volumes");
     let Kind::Map(entries) = &tree.find(&root)?.kind else {

@@ -84,7 +84,7 @@ fn set_nested(whole: &mut Value, path: &[&str], typed: Value, text: &str) -> Res
         };
         if !map.contains_key(*seg) {
             let keys: Vec<&str> = map.keys().map(String::as_str).collect();
-            let hint = params::did_you_mean(seg, keys.iter().copied())
+            let hint = crate::text::did_you_mean(seg, keys.iter().copied())
                 .map(|s| format!(" (did you mean {s:?}?)"))
                 .unwrap_or_default();
             let list = if keys.is_empty() {

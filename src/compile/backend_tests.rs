@@ -1,6 +1,7 @@
 //! What the backend does with what kfpx compiles: each test encodes one behaviour read in the
 //! upstream source (named in the test), on the compiled output of both targets where it applies.
-//! Facts are numbered as in `../shared/kfp-api/BACKEND.md`.
+//! The sections are numbered facts (1: retry window, 2: run ids, 3: exit tasks, 4: affinity,
+//! 7: declared types); each cites the kubeflow/pipelines or argo-workflows file it comes from.
 
 use serde_json::{json, Map, Value};
 
@@ -369,7 +370,11 @@ fn fact4_v2_ignored_pod_affinity_is_a_warning_and_strict_error() {
     let mut strict = Case::new(SNAKE_AFFINITY);
     strict.strict = true;
     let e = err(&strict);
-    assert!(e.contains("pod_anti_affinity is ignored"), "{e}");
+    // an error about a config key is placed at it (`key.path: what`)
+    assert!(
+        e.contains("run_config.affinity.training.pod_anti_affinity: ignored by the KFP v2 backend"),
+        "{e}"
+    );
     assert!(e.contains("--strict"), "{e}");
 }
 

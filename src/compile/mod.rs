@@ -22,6 +22,12 @@ use crate::graph::{Snapshot, TaskGraph};
 pub enum CompileError {
     #[error("{0}")]
     Invalid(String),
+    /// A problem with the value at a config key (the command prints its file:line:column).
+    #[error("{path}: {msg}")]
+    Config {
+        path: crate::config::KeyPath,
+        msg: String,
+    },
 }
 
 /// Everything the compiler needs; all I/O (env vars, git) was done by the caller.

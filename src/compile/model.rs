@@ -14,7 +14,7 @@ use crate::compile::names::{self, Unique};
 use crate::compile::params;
 use crate::compile::{CompileError, CompileInput};
 use crate::config::{
-    default_resources, ExtraVolume, Quantity, RetryPolicy, RunConfig, Toleration, DEFAULT_KEY,
+    default_resources, ExtraVolume, RetryPolicy, RunConfig, Toleration, DEFAULT_KEY,
 };
 use crate::graph::NodeDef;
 
@@ -190,7 +190,17 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
     let graph = input.tasks;
     let mut warnings = Vec::new();
 
-    validate_config(rc)?;
+    // The config's one validator (`kfpx config --check`'s): a config typed and checked by
+    // `config::load` passes; a hand-built one is refused with the key path of its first problem.
+    if let Some(p) = crate::config::validate::validate(input.config)
+        .into_iter()
+        .next()
+    {
+        return Err(CompileError::Config {
+            path: p.path,
+            msg: p.msg,
+        });
+    }
     check_keys(input, &mut warnings)?;
 
     let tree = params::merge_namespaced(&snapshot.parameters);
@@ -201,13 +211,13 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         ));
     }
     let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
-    let cache = match rc.max_cache_staleness.as_deref() {
-        Some(s) if is_zero_duration(s) => Cache::Off,
+    let cache = match &rc.max_cache_staleness {
+        Some(d) if d.is_zero() => Cache::Off,
         _ => Cache::Default,
     };
     let volume = rc.volume.as_ref().map(|v| DataVolume {
         suffix: names::pvc_suffix(&graph.pipeline),
-        size: v.size.clone(),
+        size: v.size.to_string(),
         storage_class: v.storageclass.clone(),
         access_modes: v.access_modes.clone(),
         init: !v.skip_init,
@@ -316,10 +326,13 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         Some(p) => {
             let Some(def) = snapshot.pipelines.get(p) else {
                 let known: Vec<&str> = snapshot.pipelines.keys().map(String::as_str).collect();
-                return Err(CompileError::Invalid(format!(
-                    "run_config.on_exit_pipeline: the project has no pipeline {p:?}; its pipelines are: {}",
-                    known.join(", ")
-                )));
+                return Err(CompileError::Config {
+                    path: run_config().key("on_exit_pipeline"),
+                    msg: format!(
+                        "the project has no pipeline {p:?}; its pipelines are: {}",
+                        known.join(", ")
+                    ),
+                });
             };
             let used = params::used_by(def.nodes.iter(), &tree);
             all_params.extend(used.iter().cloned());
@@ -384,7 +397,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         on_exit,
         volume,
         cache,
-        staleness: rc.max_cache_staleness.clone(),
+        staleness: rc.max_cache_staleness.as_ref().map(|d| d.text.clone()),
         ttl: rc.ttl,
         service_account: rc.service_account.clone(),
         image_pull_secrets: rc.image_pull_secrets.clone(),
@@ -447,18 +460,19 @@ fn ignored_pod_affinity<'a>(
         } else {
             String::new()
         };
-        let msg = format!(
-            "run_config.affinity.{key}.{name} is ignored by the KFP v2 backend (it applies node affinity only), so {} {}{more} {} without it; use --kfp-version 1 to keep it",
+        let what = format!(
+            "ignored by the KFP v2 backend (it applies node affinity only), so {} {}{more} {} without it; use --kfp-version 1 to keep it",
             if nodes.len() == 1 { "node" } else { "nodes" },
             shown.join(", "),
             if nodes.len() == 1 { "runs" } else { "run" },
         );
         if strict {
-            return Err(CompileError::Invalid(format!(
-                "{msg} (an error because of --strict)"
-            )));
+            return Err(CompileError::Config {
+                path: run_config().key("affinity").key(&key).key(name),
+                msg: format!("{what} (an error because of --strict)"),
+            });
         }
-        warnings.push(msg);
+        warnings.push(format!("run_config.affinity.{key}.{name} is {what}"));
     }
     Ok(())
 }
@@ -467,7 +481,7 @@ fn ignored_pod_affinity<'a>(
 
 /// The dumpers' shared head: `fix` restores the integers the project declared. KFP passes a
 /// `STRUCT`/`LIST` parameter as a `google.protobuf.Value`, where every number is a double; the
-/// SDK's local runner renders `8` as `8.0` (BACKEND.md fact 7, protobuf `struct.proto`). The
+/// SDK's local runner renders `8` as `8.0` (protobuf `google/protobuf/struct.proto`: `number_value` is a double; kfp `sdk/python/kfp/local` executor input). The
 /// kind `int:<skeleton>` carries the declared type skeleton (see `int_skeleton`): where it has
 /// `0`, an integral float becomes an int again.
 macro_rules! dumper_head {
@@ -735,7 +749,7 @@ fn combine_resources(rc: &RunConfig, keys: &[NodeKeys]) -> Vec<(String, String)>
         }
         for (res, q) in merged {
             let text = q.to_string();
-            let v = quantity_value(&text).unwrap_or(0.0);
+            let v = q.value();
             match best.get(&res) {
                 Some((b, _)) if *b >= v => {}
                 _ => {
@@ -787,12 +801,12 @@ fn fill_retry(own: &RetryPolicy, default: Option<&RetryPolicy>) -> RetryPolicy {
     }
 }
 
+/// The retry strategy of a filled policy (durations and factor were checked by the config's
+/// validator).
 fn resolve_retry(p: &RetryPolicy, key: &str) -> Result<Retry, CompileError> {
-    let at = format!("run_config.retry_policy.{key}");
-    let missing = |field: &str, example: &str| {
-        CompileError::Invalid(format!(
-            "{at}: {field} is missing (and __default__ does not give it); add e.g. {field}: {example}"
-        ))
+    let missing = |field: &str, example: &str| CompileError::Config {
+        path: run_config().key("retry_policy").key(key),
+        msg: format!("missing {field} (set it here or in __default__, e.g. {field}: {example})"),
     };
     let limit = p.num_retries.ok_or_else(|| missing("num_retries", "3"))?;
     let backoff = p
@@ -802,39 +816,17 @@ fn resolve_retry(p: &RetryPolicy, key: &str) -> Result<Retry, CompileError> {
     let factor = p
         .backoff_factor
         .ok_or_else(|| missing("backoff_factor", "2"))?;
-    let backoff_seconds = duration_seconds(&backoff).ok_or_else(|| {
-        CompileError::Invalid(format!(
-            "{at}.backoff_duration: {backoff:?} is not a duration; write e.g. 30s, 5m or 1h"
-        ))
-    })?;
-    if !(factor.is_finite() && factor >= 1.0) {
-        return Err(CompileError::Invalid(format!(
-            "{at}.backoff_factor: {factor} must be a number of at least 1"
-        )));
-    }
     // Always written: the KFP v2 backend (>= 2.14) uses "0" for a missing backoffMaxDuration,
     // and Argo measures maxDuration from the first attempt, so a missing value ends the retry
     // window at the first failure. The default is the KFP SDK's (`3600s`).
     let max_duration = match &p.backoff_max_duration {
         None => (DEFAULT_RETRY_WINDOW.to_string(), 3600.0),
-        Some(m) => {
-            let secs = duration_seconds(m).ok_or_else(|| {
-                CompileError::Invalid(format!(
-                    "{at}.backoff_max_duration: {m:?} is not a duration; write e.g. 1h"
-                ))
-            })?;
-            if secs < 1.0 {
-                return Err(CompileError::Invalid(format!(
-                    "{at}.backoff_max_duration: {m:?} closes the retry window before the first retry (it is measured from the first attempt); write e.g. 1h, or remove it for the default {DEFAULT_RETRY_WINDOW}"
-                )));
-            }
-            (m.clone(), secs)
-        }
+        Some(m) => (m.text.clone(), m.seconds),
     };
     Ok(Retry {
         limit,
-        backoff,
-        backoff_seconds,
+        backoff: backoff.text,
+        backoff_seconds: backoff.seconds,
         factor,
         max_duration,
     })
@@ -906,10 +898,13 @@ fn combine_node_selector(
         for (label, value) in own {
             match out.get(label) {
                 Some(v) if v != value => {
-                    return Err(CompileError::Invalid(format!(
-                        "run_config.node_selector: nodes {:?} and {:?} share task {task:?} but need {label}={v} and {label}={value}; give them the same label or put them in different tasks",
-                        from[label], k.name
-                    )));
+                    return Err(CompileError::Config {
+                        path: run_config().key("node_selector"),
+                        msg: format!(
+                            "nodes {:?} and {:?} share task {task:?} but need {label}={v} and {label}={value}; give them the same label or put them in different tasks",
+                            from[label], k.name
+                        ),
+                    });
                 }
                 _ => {
                     from.insert(label.clone(), k.name);
@@ -936,7 +931,7 @@ fn combine_volumes(rc: &RunConfig, keys: &[NodeKeys]) -> Result<Vec<ExtraMount>,
             None => (rc.extra_volumes.get(DEFAULT_KEY), DEFAULT_KEY),
         };
         for (i, ev) in list.into_iter().flatten().enumerate() {
-            let m = extra_mount(ev, &format!("run_config.extra_volumes.{key}[{i}]"))?;
+            let m = extra_mount(ev, &run_config().key("extra_volumes").key(key).index(i))?;
             if !out.iter().any(|o| o.mount_path == m.mount_path) {
                 out.push(m);
             }
@@ -946,33 +941,28 @@ fn combine_volumes(rc: &RunConfig, keys: &[NodeKeys]) -> Result<Vec<ExtraMount>,
 }
 
 /// One `extra_volumes` entry in Kubernetes form, from kedro-kubeflow's `{cls, params}` form or
-/// plain Kubernetes (snake_case or camelCase).
-pub fn extra_mount(ev: &ExtraVolume, at: &str) -> Result<ExtraMount, CompileError> {
+/// plain Kubernetes (snake_case or camelCase). Its shape (a name, one source, an absolute
+/// mount path) was checked by the config's validator; `at` is the entry's key path.
+pub fn extra_mount(
+    ev: &ExtraVolume,
+    at: &crate::config::KeyPath,
+) -> Result<ExtraMount, CompileError> {
     let vol = normalise_k8s(&ev.volume);
+    let shape = || CompileError::Config {
+        path: at.key("volume"),
+        msg: "a volume needs a name and exactly one source (such as empty_dir or config_map)"
+            .into(),
+    };
     let Value::Object(m) = vol else {
-        return Err(CompileError::Invalid(format!(
-            "{at}.volume must be a mapping with a name and one source, e.g. {{name: shm, empty_dir: {{medium: Memory}}}}"
-        )));
+        return Err(shape());
     };
     let Some(Value::String(name)) = m.get("name") else {
-        return Err(CompileError::Invalid(format!(
-            "{at}.volume has no name; add e.g. name: shm"
-        )));
+        return Err(shape());
     };
-    let sources: Vec<(&String, &Value)> = m.iter().filter(|(k, _)| *k != "name").collect();
-    if sources.len() != 1 {
-        return Err(CompileError::Invalid(format!(
-            "{at}.volume needs exactly one source (empty_dir, config_map, secret, persistent_volume_claim, …), found {}",
-            sources.len()
-        )));
-    }
-    if !ev.mount_path.starts_with('/') {
-        return Err(CompileError::Invalid(format!(
-            "{at}.mount_path {:?} must be an absolute path",
-            ev.mount_path
-        )));
-    }
-    let (kind, source) = sources[0];
+    let mut sources = m.iter().filter(|(k, _)| *k != "name");
+    let (Some((kind, source)), None) = (sources.next(), sources.next()) else {
+        return Err(shape());
+    };
     Ok(ExtraMount {
         name: names::k8s_name(name),
         mount_path: ev.mount_path.clone(),
@@ -1060,107 +1050,7 @@ fn artifacts_of<'a>(
     out
 }
 
-// ---- validation --------------------------------------------------------------------------------
-
-fn validate_config(rc: &RunConfig) -> Result<(), CompileError> {
-    for (node, res) in &rc.resources {
-        for (name, q) in res {
-            if let Quantity::Str(s) = q {
-                if quantity_value(s).is_none() {
-                    return Err(CompileError::Invalid(format!(
-                        "run_config.resources.{node}.{name}: {s:?} is not a Kubernetes quantity; write e.g. 500m, 2, 1.5 or 4Gi"
-                    )));
-                }
-            }
-            if let Quantity::Int(i) = q {
-                if *i < 0 {
-                    return Err(CompileError::Invalid(format!(
-                        "run_config.resources.{node}.{name}: {i} must not be negative"
-                    )));
-                }
-            }
-            if let Quantity::Float(f) = q {
-                if !(f.is_finite() && *f >= 0.0) {
-                    return Err(CompileError::Invalid(format!(
-                        "run_config.resources.{node}.{name}: {f} must be a non-negative number"
-                    )));
-                }
-            }
-        }
-    }
-    for (node, list) in &rc.tolerations {
-        for (i, t) in list.iter().enumerate() {
-            validate_toleration(t, &format!("run_config.tolerations.{node}[{i}]"))?;
-        }
-    }
-    for (node, p) in &rc.retry_policy {
-        if let Some(p) = p {
-            let default = rc.retry_policy.get(DEFAULT_KEY).cloned().flatten();
-            let filled = if node == DEFAULT_KEY {
-                p.clone()
-            } else {
-                fill_retry(p, default.as_ref())
-            };
-            resolve_retry(&filled, node)?;
-        }
-    }
-    for (node, list) in &rc.extra_volumes {
-        for (i, ev) in list.iter().enumerate() {
-            extra_mount(ev, &format!("run_config.extra_volumes.{node}[{i}]"))?;
-        }
-    }
-    for (node, v) in &rc.affinity {
-        if let Err(problems) = crate::config::affinity::to_kubernetes(v) {
-            let p = &problems[0];
-            return Err(CompileError::Invalid(format!(
-                "run_config.affinity.{node}: {}: {}",
-                p.path, p.msg
-            )));
-        }
-    }
-    if let Some(v) = &rc.volume {
-        if quantity_value(&v.size).is_none() {
-            return Err(CompileError::Invalid(format!(
-                "run_config.volume.size: {:?} is not a Kubernetes quantity; write e.g. 1Gi",
-                v.size
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn validate_toleration(t: &Toleration, at: &str) -> Result<(), CompileError> {
-    match t.operator.as_str() {
-        "Equal" => {}
-        "Exists" => {
-            if t.value.as_deref().is_some_and(|v| !v.is_empty()) {
-                return Err(CompileError::Invalid(format!(
-                    "{at}: operator Exists takes no value; remove value or use operator Equal"
-                )));
-            }
-        }
-        other => {
-            return Err(CompileError::Invalid(format!(
-                "{at}: operator {other:?} is not valid; use Equal or Exists"
-            )))
-        }
-    }
-    if !matches!(
-        t.effect.as_str(),
-        "NoSchedule" | "PreferNoSchedule" | "NoExecute" | ""
-    ) {
-        return Err(CompileError::Invalid(format!(
-            "{at}: effect {:?} is not valid; use NoSchedule, PreferNoSchedule or NoExecute",
-            t.effect
-        )));
-    }
-    if t.key.is_empty() && t.operator != "Exists" {
-        return Err(CompileError::Invalid(format!(
-            "{at}: an empty key needs operator Exists"
-        )));
-    }
-    Ok(())
-}
+// ---- checks that need the project ------------------------------------------------------------
 
 /// Per-node keys that match no node, sanitised name, tag or compiler task: a warning with a
 /// did-you-mean, an error under `--strict`.
@@ -1203,104 +1093,25 @@ fn check_keys(input: &CompileInput, warnings: &mut Vec<String>) -> Result<(), Co
                 sorted = known.iter().map(String::as_str).collect();
                 sorted.sort_unstable();
             }
-            let hint = params::did_you_mean(key, sorted.iter().copied())
+            let hint = crate::text::did_you_mean(key, sorted.iter().copied())
                 .map(|s| format!("; did you mean {s:?}?"))
                 .unwrap_or_else(|| "; keys are Kedro node names, tags or __default__".into());
-            let msg =
-                format!("run_config.{section}.{key} matches no node or tag of the project{hint}");
+            let what = format!("matches no node or tag of the project{hint}");
             if input.strict {
-                return Err(CompileError::Invalid(format!(
-                    "{msg} (an error because of --strict)"
-                )));
+                return Err(CompileError::Config {
+                    path: run_config().key(section).key(key),
+                    msg: format!("{what} (an error because of --strict)"),
+                });
             }
-            warnings.push(msg);
+            warnings.push(format!("run_config.{section}.{key} {what}"));
         }
     }
     Ok(())
 }
 
-/// The value of a Kubernetes quantity (`500m` → 0.5, `1Gi` → 1073741824), or None when the
-/// text is not one.
-pub fn quantity_value(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let split = s
-        .char_indices()
-        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == '+' || *c == '-'))
-        .map(|(i, _)| i)
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    if num.is_empty() || num.starts_with('.') && num.len() == 1 {
-        return None;
-    }
-    let n: f64 = num.parse().ok()?;
-    if n < 0.0 {
-        return None;
-    }
-    let mult = match suffix {
-        "" => 1.0,
-        "n" => 1e-9,
-        "u" => 1e-6,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse::<i32>().ok()?),
-        _ => return None,
-    };
-    Some(n * mult)
-}
-
-/// Seconds in a Go-style duration (`90s`, `5m`, `1h30m`, `1.5h`), or None.
-pub fn duration_seconds(s: &str) -> Option<f64> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if s == "0" {
-        return Some(0.0);
-    }
-    let mut total = 0.0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_end == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_end].parse().ok()?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += n * mult;
-        rest = &rest[unit_end..];
-    }
-    Some(total)
-}
-
-/// True for an ISO-8601 duration of zero length (`P0D`, `PT0S`, `P0DT0H`).
-fn is_zero_duration(s: &str) -> bool {
-    let s = s.trim().to_ascii_uppercase();
-    s.starts_with('P') && s[1..].chars().all(|c| "0DTHMSWY.".contains(c))
+/// The key path of `run_config`, under which compile errors about config keys are placed.
+fn run_config() -> crate::config::KeyPath {
+    crate::config::KeyPath::root().key("run_config")
 }
 
 fn kedro_before_0_18_5(version: &str) -> bool {
@@ -1328,32 +1139,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quantities() {
-        assert_eq!(quantity_value("500m"), Some(0.5));
-        assert_eq!(quantity_value("2"), Some(2.0));
-        assert_eq!(quantity_value("1.5"), Some(1.5));
-        assert_eq!(quantity_value("1Gi"), Some(1073741824.0));
-        assert_eq!(quantity_value("1e3"), Some(1000.0));
-        assert!(quantity_value("1024Mi") < quantity_value("2Gi"));
-        assert_eq!(quantity_value("lots"), None);
-        assert_eq!(quantity_value("5 Gi"), None);
-        assert_eq!(quantity_value("Gi"), None);
-        assert_eq!(quantity_value(""), None);
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(duration_seconds("60s"), Some(60.0));
-        assert_eq!(duration_seconds("5m"), Some(300.0));
-        assert_eq!(duration_seconds("1h30m"), Some(5400.0));
-        assert_eq!(duration_seconds("soon"), None);
-        assert_eq!(duration_seconds("5"), None);
-        assert!(is_zero_duration("P0D"));
-        assert!(is_zero_duration("PT0S"));
-        assert!(!is_zero_duration("P1D"));
-    }
-
-    #[test]
     fn kedro_versions() {
         assert!(kedro_before_0_18_5("0.18.4"));
         assert!(kedro_before_0_18_5("0.17.7"));
@@ -1368,7 +1153,7 @@ mod tests {
             "mount_path: /dev/shm\nvolume: {name: shared_memory, empty_dir: {cls: V1EmptyDirVolumeSource, params: {medium: Memory, size_limit: 1Gi}}}",
         )
         .unwrap();
-        let m = extra_mount(&ev, "x").unwrap();
+        let m = extra_mount(&ev, &crate::config::KeyPath::root()).unwrap();
         assert_eq!(m.name, "shared-memory");
         assert_eq!(m.kind, "emptyDir");
         assert_eq!(
@@ -1379,14 +1164,14 @@ mod tests {
             "mount_path: /cfg\nvolume: {name: cfg, configMap: {name: app-config, items: [{cls: V1KeyToPath, params: {key: a, path: b}}]}}",
         )
         .unwrap();
-        let m = extra_mount(&ev, "x").unwrap();
+        let m = extra_mount(&ev, &crate::config::KeyPath::root()).unwrap();
         assert_eq!(m.kind, "configMap");
         assert_eq!(
             m.source,
             serde_json::json!({"name": "app-config", "items": [{"key": "a", "path": "b"}]})
         );
         let bad: ExtraVolume = serde_yaml::from_str("mount_path: /x\nvolume: {name: a}").unwrap();
-        assert!(extra_mount(&bad, "x")
+        assert!(extra_mount(&bad, &crate::config::KeyPath::root())
             .unwrap_err()
             .to_string()
             .contains("exactly one source"));

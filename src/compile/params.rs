@@ -36,7 +36,7 @@ pub fn parse_params(
             } else {
                 format!("its parameters are: {}", known.join(", "))
             };
-            let hint = did_you_mean(key, known.iter().map(String::as_str))
+            let hint = crate::text::did_you_mean(key, known.iter().map(String::as_str))
                 .map(|s| format!(" (did you mean {s:?}?)"))
                 .unwrap_or_default();
             return Err(CompileError::Invalid(format!(
@@ -64,18 +64,6 @@ pub fn typed_value(text: &str) -> Value {
         }
         _ => Value::String(text.to_string()),
     }
-}
-
-/// The closest candidate to `word`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(f64, &str)> = None;
-    for c in candidates {
-        let score = strsim::jaro_winkler(word, c);
-        if score >= 0.8 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c)
 }
 
 /// Kedro's parameters with dotted top-level keys (`a.b.c: 1`, namespaced parameters) merged into

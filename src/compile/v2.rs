@@ -768,10 +768,13 @@ fn sorted_value(v: Value) -> Value {
 
 /// Kubernetes `podAffinity` / `podAntiAffinity` → kfp-kubernetes `PodAffinityTerm`s.
 fn pod_affinity_terms(v: &Value, anti: bool, task: &str) -> Result<Vec<Value>, CompileError> {
-    let bad = |what: &str| {
-        CompileError::Invalid(format!(
-            "run_config.affinity for task {task}: {what} (pod affinity needs labelSelector and topologyKey terms)"
-        ))
+    let bad = |what: &str| CompileError::Config {
+        path: crate::config::KeyPath::root()
+            .key("run_config")
+            .key("affinity"),
+        msg: format!(
+            "for task {task}: {what} (pod affinity needs labelSelector and topologyKey terms)"
+        ),
     };
     let Value::Object(m) = v else {
         return Err(bad("expected a mapping"));

@@ -149,7 +149,7 @@ fn convert(v: &Value, ty: Ty, at: &KeyPath, problems: &mut Vec<AffinityProblem>)
                     }
                     None => {
                         let allowed: Vec<&str> = fields.iter().map(|(n, _)| *n).collect();
-                        let hint = match super::de::did_you_mean(&key, &allowed) {
+                        let hint = match crate::text::did_you_mean(&key, allowed.iter().copied()) {
                             Some(b) => format!("did you mean `{b}`?"),
                             None => format!("allowed here: {}", allowed.join(", ")),
                         };

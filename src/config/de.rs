@@ -8,6 +8,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::tree::{KeyPath, Kind, Loc, Node, Scalar};
+use crate::text::did_you_mean;
 
 /// A typing error, located once it has bubbled up to the node it concerns.
 #[derive(Debug, Clone, PartialEq)]
@@ -409,7 +410,7 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
         let text = s.text.trim();
         if !variants.contains(&text) {
             let mut msg = format!("`{text}` is not one of {}", variants.join(", "));
-            if let Some(best) = did_you_mean(text, variants) {
+            if let Some(best) = did_you_mean(text, variants.iter().copied()) {
                 msg.push_str(&format!(" (did you mean `{best}`?)"));
             }
             return Err(self.err(msg));
@@ -425,23 +426,6 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         visitor.visit_unit()
     }
-}
-
-/// The closest of `candidates` to `word`, when close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let lower = word.to_ascii_lowercase();
-    candidates
-        .iter()
-        .filter(|c| !c.is_empty())
-        .map(|c| {
-            let cl = c.to_ascii_lowercase();
-            let dist = strsim::damerau_levenshtein(&lower, &cl);
-            let jw = strsim::jaro_winkler(&lower, &cl);
-            (dist, jw, *c)
-        })
-        .filter(|(dist, jw, c)| *dist <= (c.len().max(word.len()) / 3).max(1) || *jw >= 0.9)
-        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
-        .map(|(_, _, c)| c)
 }
 
 /// The field names of a struct, as serde's derive declares them.
@@ -473,7 +457,7 @@ pub fn struct_fields<'de, T: de::Deserialize<'de>>() -> &'static [&'static str] 
 }
 
 pub fn unknown_key_message(key: &str, fields: &[&str]) -> String {
-    match did_you_mean(key, fields) {
+    match did_you_mean(key, fields.iter().copied()) {
         Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
         // A long list would bury the line (run_config has some forty keys).
         // (The key itself is already in the key path before the message.)

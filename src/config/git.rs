@@ -1,5 +1,6 @@
-//! The project's git HEAD, for the `commit_id` and `branch_name` placeholders (read-only, local;
-//! git2 without network features).
+//! The project's git HEAD (read-only, local; git2 without network features): the `commit_id`
+//! and `branch_name` placeholders, and the commit a pipeline version records. The one reader
+//! of HEAD.
 
 use std::path::Path;
 
@@ -10,6 +11,8 @@ pub struct GitInfo {
     pub commit_id: Option<String>,
     /// The checked-out branch (None when HEAD is detached).
     pub branch_name: Option<String>,
+    /// Full id of the HEAD commit.
+    pub commit_sha: Option<String>,
 }
 
 impl GitInfo {
@@ -35,14 +38,15 @@ pub fn head_info(dir: &Path) -> GitInfo {
     } else {
         None
     };
-    let commit_id = head
-        .peel_to_commit()
-        .ok()
+    let commit = head.peel_to_commit().ok();
+    let commit_id = commit
+        .as_ref()
         .and_then(|c| c.as_object().short_id().ok())
         .and_then(|b| b.as_str().ok().map(str::to_string));
     GitInfo {
         commit_id,
         branch_name,
+        commit_sha: commit.map(|c| c.id().to_string()),
     }
 }
 

@@ -12,6 +12,7 @@ pub mod git;
 pub mod schema;
 pub mod template;
 pub mod tree;
+pub mod units;
 pub mod validate;
 
 use std::cell::OnceCell;

@@ -1,6 +1,8 @@
 //! The typed configuration (`conf/<env>/kubeflow.yaml`): every key of kedro-kubeflow 0.7.4 and
 //! 0.11 with the same defaults, plus kfpx's own keys. Unknown keys are rejected
-//! (`deny_unknown_fields`); validation beyond types lives in `validate.rs`.
+//! (`deny_unknown_fields`). Values with a syntax of their own are typed here, once
+//! ([`Quantity`], [`GoDuration`], [`TolerationOperator`], [`TolerationEffect`]), so a bad one is
+//! reported at its place when the config is typed; checks across fields live in `validate.rs`.
 //!
 //! Per-node maps (`resources`, `tolerations`, `affinity`, `retry_policy`, `extra_volumes`,
 //! `node_selector`) are keyed by Kedro node name, sanitised name, or tag, with `__default__`
@@ -9,6 +11,8 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use super::units::{GoDuration, IsoDuration, Quantity};
 
 /// Key of per-node maps that applies to every node without its own entry.
 pub const DEFAULT_KEY: &str = "__default__";
@@ -50,7 +54,7 @@ pub struct RunConfig {
     pub on_exit_pipeline: Option<String>,
     /// ISO-8601 duration; `P0D` turns caching off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_cache_staleness: Option<String>,
+    pub max_cache_staleness: Option<IsoDuration>,
     #[serde(default = "yes")]
     pub store_kedro_outputs_as_kfp_artifacts: bool,
     #[serde(default)]
@@ -227,13 +231,13 @@ impl From<KfpVersion> for u8 {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VolumeConfig {
     #[serde(default)]
     pub storageclass: Option<String>,
     #[serde(default = "default_volume_size")]
-    pub size: String,
+    pub size: Quantity,
     #[serde(default = "default_access_modes")]
     pub access_modes: Vec<String>,
     /// Do not copy the image's /home/kedro/data into the fresh volume.
@@ -260,61 +264,111 @@ impl Default for VolumeConfig {
     }
 }
 
-/// A Kubernetes quantity written as a YAML string or number (`500m`, `2Gi`, `1`, `0.5`).
-/// Its syntax is checked by `validate`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Quantity {
-    Int(i64),
-    Float(f64),
-    Str(String),
-}
-
-impl<'de> Deserialize<'de> for Quantity {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Quantity;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a Kubernetes quantity such as 500m, 2Gi, 1 or 0.5")
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Quantity, E> {
-                Ok(Quantity::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Quantity, E> {
-                i64::try_from(v)
-                    .map(Quantity::Int)
-                    .map_err(|_| E::custom(format!("quantity {v} is too large")))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Quantity, E> {
-                Ok(Quantity::Float(v))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Quantity, E> {
-                Ok(Quantity::Str(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-impl std::fmt::Display for Quantity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Quantity::Int(i) => write!(f, "{i}"),
-            Quantity::Float(x) => write!(f, "{x}"),
-            Quantity::Str(s) => f.write_str(s),
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Toleration {
     pub key: String,
-    pub operator: String,
+    pub operator: TolerationOperator,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    pub effect: String,
+    pub effect: TolerationEffect,
+}
+
+/// Kubernetes `TolerationOperator` (k8s.io/api `core/v1/types.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TolerationOperator {
+    Equal,
+    Exists,
+}
+
+/// Kubernetes `TaintEffect`; `""` (`All`) matches every effect (k8s.io/api `core/v1/types.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TolerationEffect {
+    NoSchedule,
+    PreferNoSchedule,
+    NoExecute,
+    All,
+}
+
+const OPERATORS: [(&str, TolerationOperator); 2] = [
+    ("Equal", TolerationOperator::Equal),
+    ("Exists", TolerationOperator::Exists),
+];
+
+const EFFECTS: [(&str, TolerationEffect); 4] = [
+    ("NoSchedule", TolerationEffect::NoSchedule),
+    ("PreferNoSchedule", TolerationEffect::PreferNoSchedule),
+    ("NoExecute", TolerationEffect::NoExecute),
+    ("", TolerationEffect::All),
+];
+
+impl TolerationOperator {
+    pub fn as_str(self) -> &'static str {
+        OPERATORS
+            .iter()
+            .find(|(_, o)| *o == self)
+            .map_or("", |(s, _)| s)
+    }
+}
+
+impl TolerationEffect {
+    pub fn as_str(self) -> &'static str {
+        EFFECTS
+            .iter()
+            .find(|(_, e)| *e == self)
+            .map_or("", |(s, _)| s)
+    }
+}
+
+/// One of `table`'s words, or the message `refuse` builds for `got` (with a did-you-mean).
+fn one_of<T: Copy>(
+    got: &str,
+    table: &[(&'static str, T)],
+    refuse: impl Fn(&str) -> String,
+) -> Result<T, String> {
+    if let Some((_, v)) = table.iter().find(|(s, _)| *s == got) {
+        return Ok(*v);
+    }
+    let words: Vec<&str> = table.iter().map(|(s, _)| *s).collect();
+    let mut msg = refuse(got);
+    if let Some(b) = crate::text::did_you_mean(got, words) {
+        msg.push_str(&format!(" (did you mean `{b}`?)"));
+    }
+    Err(msg)
+}
+
+impl<'de> Deserialize<'de> for TolerationOperator {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        one_of(&s, &OPERATORS, |s| {
+            format!("operator `{s}` is not Equal or Exists")
+        })
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for TolerationEffect {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        one_of(&s, &EFFECTS, |s| {
+            format!(
+                "effect `{s}` is not one of NoSchedule, PreferNoSchedule, NoExecute or \"\" (all effects)"
+            )
+        })
+        .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for TolerationOperator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for TolerationEffect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -325,12 +379,12 @@ pub struct RetryPolicy {
     pub num_retries: Option<u32>,
     /// Duration like `60s`, `5m`, `1h`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff_duration: Option<String>,
+    pub backoff_duration: Option<GoDuration>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backoff_factor: Option<f64>,
     /// kfpx: cap on the backoff (duration), optional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backoff_max_duration: Option<String>,
+    pub backoff_max_duration: Option<GoDuration>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -396,8 +450,8 @@ fn default_group_tag_prefix() -> String {
 fn default_owner() -> Option<i64> {
     Some(0)
 }
-fn default_volume_size() -> String {
-    "1Gi".into()
+fn default_volume_size() -> Quantity {
+    Quantity::Str("1Gi".into())
 }
 fn default_access_modes() -> Vec<String> {
     vec!["ReadWriteOnce".into()]

@@ -1,12 +1,13 @@
-//! Checks beyond types: URLs, durations, Kubernetes quantities and names, tolerations, retry
-//! policies, schedule times. Pure: returns problems as (key path, message); the loader turns the
-//! path into file:line:column.
+//! Checks beyond types (quantities and durations are parsed when typed, `units.rs`): URLs,
+//! Kubernetes names, tolerations, retry policies, schedule times. Pure: returns
+//! problems as (key path, message); the loader turns the path into file:line:column. The
+//! compiler runs the same checks (`compile::model::build`): there is no second validator.
 
 use std::collections::BTreeMap;
 
-use super::de::did_you_mean;
 use super::schema::*;
 use super::tree::KeyPath;
+use crate::text::did_you_mean;
 
 /// A problem with the typed config: where (key path) and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,16 +65,6 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     if let Some(s) = &rc.scheduled_run_name {
         check_format_template(&mut c, &p.key("scheduled_run_name"), s);
     }
-    if let Some(s) = &rc.max_cache_staleness {
-        if !is_iso8601_duration(s) {
-            c.add(
-                p.key("max_cache_staleness"),
-                format!(
-                    "`{s}` is not an ISO-8601 duration; write e.g. P0D (no caching), PT1H, P7D or P1DT2H"
-                ),
-            );
-        }
-    }
     if rc.group_tag_prefix.is_empty() {
         c.add(
             p.key("group_tag_prefix"),
@@ -82,12 +73,6 @@ pub fn validate(config: &Config) -> Vec<Problem> {
     }
     if let Some(v) = &rc.volume {
         check_volume(&mut c, &p.key("volume"), v);
-    }
-    for (node, res) in &rc.resources {
-        let np = p.key("resources").key(node);
-        for (name, q) in res {
-            check_quantity(&mut c, &np.key(name), q);
-        }
     }
     for (node, list) in &rc.tolerations {
         for (i, t) in list.iter().enumerate() {
@@ -221,15 +206,6 @@ fn check_format_template(c: &mut Checker, path: &KeyPath, s: &str) {
 }
 
 fn check_volume(c: &mut Checker, p: &KeyPath, v: &VolumeConfig) {
-    if !is_quantity(&v.size) || v.size.starts_with('-') {
-        c.add(
-            p.key("size"),
-            format!(
-                "`{}` is not a Kubernetes storage size; write e.g. 1Gi or 500Mi",
-                v.size
-            ),
-        );
-    }
     const MODES: [&str; 4] = [
         "ReadWriteOnce",
         "ReadOnlyMany",
@@ -239,7 +215,7 @@ fn check_volume(c: &mut Checker, p: &KeyPath, v: &VolumeConfig) {
     for (i, m) in v.access_modes.iter().enumerate() {
         if !MODES.contains(&m.as_str()) {
             let mut msg = format!("`{m}` is not one of {}", MODES.join(", "));
-            if let Some(b) = did_you_mean(m, &MODES) {
+            if let Some(b) = did_you_mean(m, MODES) {
                 msg.push_str(&format!(" (did you mean `{b}`?)"));
             }
             c.add(p.key("access_modes").index(i), msg);
@@ -261,140 +237,19 @@ fn check_volume(c: &mut Checker, p: &KeyPath, v: &VolumeConfig) {
     }
 }
 
-fn check_quantity(c: &mut Checker, path: &KeyPath, q: &Quantity) {
-    let ok = match q {
-        Quantity::Int(i) => *i >= 0,
-        Quantity::Float(f) => f.is_finite() && *f >= 0.0,
-        Quantity::Str(s) => is_quantity(s) && !s.starts_with('-'),
-    };
-    if !ok {
-        c.add(
-            path.clone(),
-            format!("`{q}` is not a Kubernetes quantity; write e.g. 500m or 2 for CPU, 512Mi or 2Gi for memory, 1 for GPUs"),
-        );
-    }
-}
-
-/// Kubernetes quantity syntax: a decimal number with an optional SI/binary suffix or exponent.
-pub fn is_quantity(s: &str) -> bool {
-    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let num_end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(num_end);
-    let digits = num.chars().filter(|c| c.is_ascii_digit()).count();
-    if digits == 0 || num.matches('.').count() > 1 {
-        return false;
-    }
-    match suffix {
-        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T"
-        | "P" | "E" => true,
-        _ => {
-            let Some(exp) = suffix.strip_prefix(['e', 'E']) else {
-                return false;
-            };
-            let exp = exp.strip_prefix(['+', '-']).unwrap_or(exp);
-            !exp.is_empty() && exp.chars().all(|c| c.is_ascii_digit())
-        }
-    }
-}
-
-/// ISO-8601 duration: `PnYnMnWnDTnHnMnS`, at least one component, fractions allowed.
-pub fn is_iso8601_duration(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix('P') else {
-        return false;
-    };
-    let (date, time) = match rest.split_once('T') {
-        Some((d, t)) => (d, Some(t)),
-        None => (rest, None),
-    };
-    let Some(nd) = components(date, &['Y', 'M', 'W', 'D']) else {
-        return false;
-    };
-    let nt = match time {
-        Some(t) => match components(t, &['H', 'M', 'S']) {
-            Some(0) | None => return false,
-            Some(n) => n,
-        },
-        None => 0,
-    };
-    nd + nt > 0
-}
-
-/// Count `<number><designator>` parts in `order`; None when malformed.
-fn components(s: &str, order: &[char]) -> Option<usize> {
-    let mut next = 0;
-    let mut count = 0;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))?;
-        let num = &rest[..end];
-        if !num.chars().next()?.is_ascii_digit() {
-            return None;
-        }
-        let d = rest[end..].chars().next()?;
-        let pos = order[next..].iter().position(|&o| o == d)? + next;
-        next = pos + 1;
-        count += 1;
-        rest = &rest[end + d.len_utf8()..];
-    }
-    Some(count)
-}
-
-/// A duration as Argo/Go write it: `60s`, `5m`, `1h30m`, or a number of seconds.
-pub fn is_go_duration(s: &str) -> bool {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-        return true;
-    }
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if end == 0 || !rest[..end].chars().any(|c| c.is_ascii_digit()) {
-            return false;
-        }
-        rest = &rest[end..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
-            .iter()
-            .filter(|u| rest.starts_with(**u))
-            .max_by_key(|u| u.len());
-        match unit {
-            // "ms" must win over "m" followed by "s"
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 fn check_toleration(c: &mut Checker, p: &KeyPath, t: &Toleration) {
-    const OPS: [&str; 2] = ["Equal", "Exists"];
-    const EFFECTS: [&str; 4] = ["NoSchedule", "PreferNoSchedule", "NoExecute", ""];
-    if !OPS.contains(&t.operator.as_str()) {
-        let mut msg = format!("operator `{}` is not Equal or Exists", t.operator);
-        if let Some(b) = did_you_mean(&t.operator, &OPS) {
-            msg.push_str(&format!(" (did you mean `{b}`?)"));
-        }
-        c.add(p.key("operator"), msg);
-    }
-    if !EFFECTS.contains(&t.effect.as_str()) {
-        let mut msg = format!(
-            "effect `{}` is not one of NoSchedule, PreferNoSchedule, NoExecute or \"\" (all effects)",
-            t.effect
-        );
-        if let Some(b) = did_you_mean(&t.effect, &EFFECTS) {
-            msg.push_str(&format!(" (did you mean `{b}`?)"));
-        }
-        c.add(p.key("effect"), msg);
-    }
-    if t.operator == "Exists" && t.value.as_deref().is_some_and(|v| !v.is_empty()) {
+    if t.operator == TolerationOperator::Exists && t.value.as_deref().is_some_and(|v| !v.is_empty())
+    {
         c.add(
             p.key("value"),
             "a toleration with operator Exists takes no value; remove it or use operator Equal",
+        );
+    }
+    // Kubernetes' ValidateTolerations (pkg/apis/core/validation/validation.go)
+    if t.key.is_empty() && t.operator != TolerationOperator::Exists {
+        c.add(
+            p.key("operator"),
+            "an empty key matches every taint only with operator Exists; give a key or use Exists",
         );
     }
 }
@@ -414,19 +269,12 @@ fn check_retry(c: &mut Checker, p: &KeyPath, map: &BTreeMap<String, Option<Retry
     for (node, policy) in map {
         let np = p.key(node);
         let Some(r) = policy else { continue };
-        if let Some(d) = &r.backoff_duration {
-            if !is_go_duration(d) {
-                c.add(
-                    np.key("backoff_duration"),
-                    format!("`{d}` is not a duration; write e.g. 60s, 5m or 1h"),
-                );
-            }
-        }
         if let Some(d) = &r.backoff_max_duration {
-            if !is_go_duration(d) {
+            // Argo and the KFP v2 driver measure it from the first attempt
+            if d.seconds < 1.0 {
                 c.add(
                     np.key("backoff_max_duration"),
-                    format!("`{d}` is not a duration; write e.g. 60s, 5m or 1h"),
+                    format!("`{d}` closes the retry window before the first retry (it is measured from the first attempt); write e.g. 1h, or remove it for the default 1h"),
                 );
             }
         }
@@ -492,7 +340,7 @@ fn check_extra_volume(c: &mut Checker, p: &KeyPath, v: &ExtraVolume) {
     };
     for k in m.keys() {
         if k != "name" && !VOLUME_SOURCES.contains(&k.as_str()) {
-            let msg = match did_you_mean(k, &VOLUME_SOURCES) {
+            let msg = match did_you_mean(k, VOLUME_SOURCES) {
                 Some(b) => format!("unknown volume source `{k}`; did you mean `{b}`?"),
                 None => format!(
                     "unknown volume source `{k}`; use a Kubernetes volume source such as \
@@ -552,7 +400,7 @@ fn check_cls(c: &mut Checker, p: &KeyPath, v: &serde_json::Value, source: Option
                     }
                     Some(_) => {}
                     None if !VOLUME_CLASSES.contains(&short) => {
-                        let msg = match did_you_mean(short, &VOLUME_CLASSES) {
+                        let msg = match did_you_mean(short, VOLUME_CLASSES) {
                             Some(b) => format!("unknown class `{name}`; did you mean `{b}`?"),
                             None => format!(
                                 "unknown class `{name}`; use a kubernetes.client volume class such as V1KeyToPath"
@@ -805,38 +653,6 @@ fn is_qualified_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantities() {
-        for ok in [
-            "500m", "2Gi", "1", "0.5", "1024Mi", "1e3", ".5", "2E", "100k",
-        ] {
-            assert!(is_quantity(ok), "{ok}");
-        }
-        for bad in ["lots", "", "2GB", "1.2.3", "Gi", "5 Gi", "1e"] {
-            assert!(!is_quantity(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn iso_durations() {
-        for ok in ["P0D", "PT1H", "P1DT2H", "P1Y2M3W4DT5H6M7.5S", "PT0S", "P7D"] {
-            assert!(is_iso8601_duration(ok), "{ok}");
-        }
-        for bad in ["", "P", "PT", "1h", "P1H", "PT1D", "P1D2Y", "0D", "P1DT"] {
-            assert!(!is_iso8601_duration(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn go_durations() {
-        for ok in ["60s", "5m", "1h", "1h30m", "500ms", "60", "1.5h"] {
-            assert!(is_go_duration(ok), "{ok}");
-        }
-        for bad in ["", "5 minutes", "m", "1d", "-5s", "s60"] {
-            assert!(!is_go_duration(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn k8s_names() {

@@ -5,7 +5,6 @@ pub mod grouping;
 pub mod probe;
 pub mod render;
 pub mod snapshot;
-pub mod synth;
 pub mod validate;
 
 use std::path::PathBuf;

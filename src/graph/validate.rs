@@ -118,12 +118,8 @@ fn unknown_pipeline(snapshot: &Snapshot, pipeline: &str) -> GraphError {
              `register_pipelines()` in pipeline_registry.py"
         ));
     }
-    let suggestion = names
-        .iter()
-        .map(|n| (strsim::jaro_winkler(pipeline, n), *n))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, n)| format!(" (did you mean `{n}`?)"))
+    let suggestion = crate::text::did_you_mean(pipeline, names.iter().copied())
+        .map(|n| format!(" (did you mean `{n}`?)"))
         .unwrap_or_default();
     // A project may register dozens of pipelines: the line names as many as fit (at least
     // one, at most five), then counts the rest.

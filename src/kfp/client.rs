@@ -959,10 +959,7 @@ pub fn path_segment(s: &str) -> String {
     u.path().trim_start_matches('/').to_string()
 }
 
-/// How to provide credentials, for 401/403 messages.
-pub const CREDENTIAL_HINT: &str = "a bearer token in KF_PIPELINES_TOKEN, a service-account \
-token file in KF_PIPELINES_SA_TOKEN_PATH, DEX_USERNAME/DEX_PASSWORD for a Dex login, \
-IAP_CLIENT_ID for Google IAP, or a session cookie in KF_PIPELINES_COOKIE";
+pub use crate::kfp::auth::CREDENTIAL_HINT;
 
 /// The CA certificates of a PEM bundle (`--ca-bundle`, KF_PIPELINES_CA_BUNDLE), for the API
 /// client and the Dex login client alike; the error says what is wrong with the file.
@@ -1017,15 +1014,38 @@ fn root_cause(e: &reqwest::Error) -> String {
     source.to_string()
 }
 
-/// Text on one line, at most `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() > max {
-        let cut: String = joined.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        joined
+pub use crate::text::one_line;
+
+/// `v` as compact JSON on one line, at most `max` characters (then `…`), without serialising
+/// more of it than that: a value from an outside answer can be as large as the answer.
+pub fn json_snippet(v: &Value, max: usize) -> String {
+    /// A writer that takes `room` bytes and then refuses, which stops serde_json.
+    struct Capped {
+        buf: Vec<u8>,
+        room: usize,
     }
+    impl std::io::Write for Capped {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let n = bytes.len().min(self.room);
+            self.buf.extend_from_slice(&bytes[..n]);
+            self.room -= n;
+            if n < bytes.len() {
+                return Err(std::io::Error::other("enough"));
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    // Up to 4 bytes a character, plus one: when the JSON is cut, more than `max` characters
+    // are kept, so `one_line` cuts again at a character boundary and marks it.
+    let mut w = Capped {
+        buf: Vec::new(),
+        room: max * 4 + 4,
+    };
+    let _ = serde_json::to_writer(&mut w, v);
+    one_line(&String::from_utf8_lossy(&w.buf), max)
 }
 
 /// The user-facing message of a KFP error body, in any of its forms: google.rpc.Status
@@ -1061,6 +1081,26 @@ pub fn error_message(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Error messages quote a bit of a wrong-shaped answer: the quote is short and its cost
+    /// does not grow with the answer (a 128 MiB body must not be serialised again to quote 40
+    /// characters of it; the fuzz stage found a large value taking over a second).
+    #[test]
+    fn json_snippets_are_short_whatever_the_value() {
+        assert_eq!(
+            json_snippet(&serde_json::json!({"a": [1, 2]}), 40),
+            r#"{"a":[1,2]}"#
+        );
+        let wide = Value::Array(vec![Value::String("é".repeat(10)); 1_000_000]);
+        let quoted = json_snippet(&wide, 40);
+        assert_eq!(quoted.chars().count(), 41, "{quoted}");
+        assert!(quoted.starts_with(r#"["éééééééééé",""#) && quoted.ends_with('…'));
+        let mut deep = Value::from(1);
+        for _ in 0..1000 {
+            deep = Value::Array(vec![deep]);
+        }
+        assert_eq!(json_snippet(&deep, 10), format!("{}…", "[".repeat(10)));
+    }
 
     #[test]
     fn rpc_status_gives_the_full_message_then_the_detail() {

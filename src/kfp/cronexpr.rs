@@ -296,35 +296,13 @@ fn shift_weekdays(field: &str) -> Option<String> {
 /// The longest Go duration (`math.MaxInt64` nanoseconds, about 292 years), in seconds.
 const MAX_EVERY_SECS: f64 = 9_223_372_036.0;
 
-/// Go's `time.ParseDuration` subset `@every` uses: `1h30m`, `15m`, `90s`, `1.5h`.
+/// A Go duration (`time.ParseDuration`, as robfig/cron `@every` reads it: `1h30m`, `15m`,
+/// `90s`, `1.5h`), at least 1s.
 fn parse_go_duration(s: &str) -> Option<Duration> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut any = false;
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let unit = if c == 'm' && chars.peek() == Some(&'s') {
-            chars.next();
-            0.001
-        } else {
-            match c {
-                'h' => 3600.0,
-                'm' => 60.0,
-                's' => 1.0,
-                _ => return None,
-            }
-        };
-        total += num.parse::<f64>().ok()? * unit;
-        num.clear();
-        any = true;
-    }
+    let total = crate::config::GoDuration::parse(s).ok()?.seconds;
     // Go's time.Duration is int64 nanoseconds: a longer `@every` is refused by KFP's parser
     // (robfig/cron via time.ParseDuration), so it is refused here, before any request.
-    if !num.is_empty() || !any || !(1.0..=MAX_EVERY_SECS).contains(&total) {
+    if !(1.0..=MAX_EVERY_SECS).contains(&total) {
         return None;
     }
     Some(Duration::milliseconds((total * 1000.0) as i64))

@@ -184,9 +184,7 @@ pub fn commit_id(project_root: &std::path::Path, env: &ServerEnv) -> Option<Stri
     if let Some(c) = &env.commit_id {
         return Some(c.clone());
     }
-    let repo = git2::Repository::discover(project_root).ok()?;
-    let head = repo.head().ok()?.peel_to_commit().ok()?;
-    Some(head.id().to_string())
+    crate::config::git::head_info(project_root).commit_sha
 }
 
 /// A current-thread tokio runtime for one command (main stays synchronous).

@@ -1,5 +1,6 @@
 //! `/apis/v1beta1` (KFP 1.x, and the compatibility API of 2.x): the shapes kfp 1.8 sends
-//! (kedro-kubeflow.md §5, NOTES.md §3 "Job (v1)"), mapped onto `models`. Filters use `op`
+//! (kedro-kubeflow `kedro_kubeflow/kfpclient.py`, kfp 1.8 `sdk/python/kfp/_client.py`;
+//! `backend/api/v1beta1/job.proto`), mapped onto `models`. Filters use `op`
 //! (not `operation`), namespaces are resource references, parameters are strings.
 
 use serde_json::{json, Value};

@@ -1,4 +1,5 @@
-//! `/apis/v2beta1`: request bodies as captured from the official `kfp` 2.x client (NOTES.md §3)
+//! `/apis/v2beta1`: request bodies as the official `kfp` 2.x client sends them (kubeflow/pipelines
+//! `sdk/python/kfp/client/client.py`; `backend/api/v2beta1/*.proto`)
 //! and responses mapped onto `models`. Responses omit zero values, so every field is optional.
 
 use serde_json::{json, Value};
@@ -199,7 +200,7 @@ pub const MAX_PAGES: usize = 1000;
 /// error saying what was found (the caller names the endpoint).
 pub fn read_page(v: &Value, keys: &[&str]) -> Result<(Vec<Value>, Option<String>), String> {
     let items_key = keys.first().copied().unwrap_or("items");
-    let short = |v: &Value| crate::kfp::client::one_line(&v.to_string(), 40);
+    let short = |v: &Value| crate::kfp::client::json_snippet(v, 40);
     let items = match keys.iter().find_map(|k| v.get(*k)) {
         Some(Value::Array(items)) => {
             if let Some(bad) = items.iter().find(|i| !i.is_object()) {
@@ -484,7 +485,7 @@ fn run_body(r: &NewRun) -> Value {
     body
 }
 
-/// The create-run body (NOTES.md §3 "Create run (v2)").
+/// The create-run body (`kfp.Client.run_pipeline`; `backend/api/v2beta1/run.proto`).
 pub fn create_run_body(r: &NewRun) -> Value {
     run_body(r)
 }
@@ -506,7 +507,8 @@ pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
     }
 }
 
-/// The create-recurring-run body (NOTES.md §3 "Recurring run (v2)"): int64 as strings,
+/// The create-recurring-run body (`kfp.Client.create_recurring_run`;
+/// `backend/api/v2beta1/recurring_run.proto`): int64 as strings,
 /// `mode: ENABLE` (without it KFP creates the schedule disabled).
 pub fn create_recurring_body(r: &NewRecurringRun) -> Value {
     let mut body = run_body(&r.run);

@@ -234,27 +234,14 @@ fn store(file: &Path, iap_client_id: &str, user: Option<&UserCredentials>) -> Re
 }
 
 fn write_private(file: &Path, json: &serde_json::Value) -> Result<(), KfpError> {
-    let fail = |e: std::io::Error| {
+    let text = serde_json::to_string_pretty(json).unwrap_or_default();
+    crate::files::write_private(file, text.as_bytes()).map_err(|e| {
         KfpError::Auth(format!(
             "cannot write {}: {}",
             file.display(),
-            super::io_reason(&e)
+            super::io_reason(&e.source)
         ))
-    };
-    let dir = file.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(fail)?;
-    }
-    let text = serde_json::to_string_pretty(json).unwrap_or_default();
-    tmp.write_all(text.as_bytes()).map_err(fail)?;
-    tmp.persist(file).map_err(|e| fail(e.error))?;
-    Ok(())
+    })
 }
 
 fn random_urlsafe(bytes: usize) -> String {

@@ -42,8 +42,10 @@ pub const VARS: &[&str] = &[
     login::AUTH_URI_VAR,
 ];
 
-/// What to tell a user whose credentials were refused.
-pub const HOW_TO_CHANGE: &str = "to use other credentials set KF_PIPELINES_TOKEN, or DEX_USERNAME and DEX_PASSWORD, or KF_PIPELINES_COOKIE (or IAP_CLIENT_ID behind Google IAP)";
+/// How to provide credentials (the help of 401/403 and login-page errors): the one list.
+pub const CREDENTIAL_HINT: &str = "a bearer token in KF_PIPELINES_TOKEN, a service-account \
+token file in KF_PIPELINES_SA_TOKEN_PATH, DEX_USERNAME/DEX_PASSWORD for a Dex login, \
+IAP_CLIENT_ID for Google IAP, or a session cookie in KF_PIPELINES_COOKIE";
 
 /// The variables and files auth reads, captured once at the edge (tests build it by hand).
 #[derive(Clone, Default)]
@@ -391,15 +393,6 @@ impl Auth {
         self.tried.clone()
     }
 
-    /// The one-line message for credentials KFP refused (HTTP 401, or a login page instead of
-    /// JSON): what was tried and how to provide others.
-    pub fn rejected_message(&self, status: u16) -> String {
-        format!(
-            "KFP rejected the credentials (HTTP {status}): tried {}; {HOW_TO_CHANGE}",
-            self.tried.join(", then ")
-        )
-    }
-
     /// True when no credentials are configured.
     pub fn is_none(&self) -> bool {
         matches!(self.provider, Provider::None)
@@ -711,9 +704,18 @@ mod tests {
         let auth = discover(&env(&[])).unwrap();
         assert!(auth.is_none());
         assert!(sent_headers(&auth).is_empty());
-        let msg = auth.rejected_message(401);
-        assert!(msg.starts_with("KFP rejected the credentials (HTTP 401): tried no credentials"));
-        assert!(msg.contains("set KF_PIPELINES_TOKEN, or DEX_USERNAME and DEX_PASSWORD"));
+        assert_eq!(auth.tried(), [NONE_DESCRIPTION]);
+        // the help names a variable of every way to authenticate
+        for var in [
+            "KF_PIPELINES_TOKEN",
+            "KF_PIPELINES_SA_TOKEN_PATH",
+            "DEX_USERNAME",
+            "DEX_PASSWORD",
+            "IAP_CLIENT_ID",
+            "KF_PIPELINES_COOKIE",
+        ] {
+            assert!(CREDENTIAL_HINT.contains(var), "{var}");
+        }
     }
 
     #[test]

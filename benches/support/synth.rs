@@ -6,12 +6,15 @@
 //! dataset. Every `memory_every`-th dataset is a MemoryDataset (the rest are CSV/Parquet/pickle
 //! files); nodes carry a `group.<band>` tag and a namespace per band of layers, so the `tags`
 //! and `namespace` strategies have groups to form and stay acyclic.
+//!
+//! Not part of the library: included by `benches/pipeline.rs` and
+//! `examples/synth_snapshot.rs` (whose tests run this file's under `cargo test`).
 
 use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::graph::snapshot::{
+use kfpx::graph::snapshot::{
     DatasetDef, NodeDef, PipelineDef, ProjectInfo, Snapshot, SNAPSHOT_FORMAT, SNAPSHOT_VERSION,
 };
 
@@ -157,54 +160,5 @@ pub fn layered(spec: &SynthSpec) -> Snapshot {
         pipelines,
         datasets,
         parameters: json!({ "model": params }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_spec_same_graph_and_requested_size() {
-        let spec = SynthSpec::new(1000);
-        let a = layered(&spec);
-        let b = layered(&spec);
-        assert_eq!(a, b);
-        let nodes = &a.pipelines["__default__"].nodes;
-        assert_eq!(nodes.len(), 1000);
-        let other = layered(&SynthSpec { seed: 8, ..spec });
-        assert_ne!(a, other, "the seed must change the edges");
-    }
-
-    #[test]
-    fn every_input_is_produced_by_the_previous_layer_or_raw() {
-        let snap = layered(&SynthSpec::new(300));
-        let nodes = &snap.pipelines["__default__"].nodes;
-        let mut produced_in_layer = BTreeMap::new();
-        for (idx, n) in nodes.iter().enumerate() {
-            produced_in_layer.insert(n.outputs[0].clone(), idx / 50);
-        }
-        for (idx, n) in nodes.iter().enumerate() {
-            let layer = idx / 50;
-            let data_inputs: Vec<_> = n
-                .inputs
-                .iter()
-                .filter(|i| !i.starts_with("params:"))
-                .collect();
-            assert!(
-                (1..=3).contains(&data_inputs.len()),
-                "{}: {:?}",
-                n.name,
-                n.inputs
-            );
-            for input in data_inputs {
-                match produced_in_layer.get(input) {
-                    Some(l) => assert_eq!(*l + 1, layer, "{} reads {input}", n.name),
-                    None => assert!(input.starts_with("raw_") && layer == 0),
-                }
-            }
-        }
-        let memory = snap.datasets.values().filter(|d| d.memory).count();
-        assert!(memory > 0 && memory < snap.datasets.len());
     }
 }
