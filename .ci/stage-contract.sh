@@ -3,7 +3,8 @@
 #
 # Serves strict copies (unknown fields rejected, as the real API server does) of the KFP 2.17
 # v2beta1 and v1beta1 swagger files with Prism mocks, runs kfpx's server commands against
-# them (upload-pipeline, run-once, schedule, list-pipelines; KFP v2 and v1), and fails when
+# them (upload-pipeline, run-once, schedule, list-pipelines, runs …, schedules …; KFP v2 and
+# v1), and fails when
 # Prism found a request that breaks the spec (it answers 422 and logs why), a request to a
 # path/method the spec does not have, or a command that sent no request at all.
 #
@@ -231,6 +232,7 @@ for var in KF_PIPELINES_ENDPOINT KF_PIPELINES_NAMESPACE KF_PIPELINES_COOKIE DEX_
 done
 
 BAD=()   # "command: problem"
+RUN_ID=5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e # any id: the stateless mock answers every one
 TOTAL=0
 # run_kfpx MOCK LABEL -- ARGS...
 run_kfpx() {
@@ -263,6 +265,23 @@ for mock in "${MOCKS[@]}"; do
     run_kfpx "$mock" "$mock-v$ver-schedule" -- schedule --kfp-version "$ver" -c '0 0 4 * * *' --param "$PARAM" \
       --max-concurrency 2 --no-catchup --start-time 2026-01-01T00:00:00Z --end-time 2027-01-01T00:00:00Z
     run_kfpx "$mock" "$mock-v$ver-list" -- list-pipelines --kfp-version "$ver" -o json
+    # Issue 18: a reviewed file deployed as it is (compiled first, offline).
+    "$KFPX" -q -C "$PROJECT" --snapshot "$SNAPSHOT" compile --kfp-version "$ver" -f "$WORK/compiled-v$ver.yaml"
+    run_kfpx "$mock" "$mock-v$ver-upload-file" -- upload-pipeline --file "$WORK/compiled-v$ver.yaml"
+    run_kfpx "$mock" "$mock-v$ver-run-once-file" -- run-once --file "$WORK/compiled-v$ver.yaml"
+    # Issue 18: runs and recurring runs already on the server (by id: Prism's path ids are
+    # free; by name: a filtered list).
+    run_kfpx "$mock" "$mock-v$ver-runs-list" -- runs list --kfp-version "$ver" -o json
+    run_kfpx "$mock" "$mock-v$ver-runs-list-x" -- runs list --all -x contract-demo --kfp-version "$ver" -o json
+    run_kfpx "$mock" "$mock-v$ver-runs-get" -- runs get "$RUN_ID" --kfp-version "$ver" -o json
+    run_kfpx "$mock" "$mock-v$ver-runs-get-name" -- runs get contract-demo-run --kfp-version "$ver"
+    for verb in cancel retry archive; do
+      run_kfpx "$mock" "$mock-v$ver-runs-$verb" -- runs "$verb" "$RUN_ID" --kfp-version "$ver"
+    done
+    run_kfpx "$mock" "$mock-v$ver-schedules-list" -- schedules list --kfp-version "$ver" -o json
+    for verb in disable enable delete; do
+      run_kfpx "$mock" "$mock-v$ver-schedules-$verb" -- schedules "$verb" "$RUN_ID" --kfp-version "$ver"
+    done
   done
 done
 

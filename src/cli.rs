@@ -173,6 +173,232 @@ pub enum Command {
     /// Remove a stored login.
     #[command(subcommand, after_help = examples::LOGOUT)]
     Logout(LogoutCommand),
+    /// Runs on the server: list, inspect, task logs, stop, retry, archive, start an uploaded one.
+    #[command(subcommand, after_help = examples::RUNS)]
+    Runs(RunsCommand),
+    /// This project's recurring runs: list, disable, enable, delete.
+    #[command(subcommand, after_help = examples::SCHEDULES)]
+    Schedules(SchedulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List the runs of this project's pipelines (every run with --all), newest first.
+    #[command(after_help = examples::RUNS_LIST)]
+    List(RunsListArgs),
+    /// Show one run: state, tasks with their state and duration, parameters, link.
+    #[command(after_help = examples::RUNS_GET)]
+    Get(RunRefArgs),
+    /// Stop a run (KFP's terminate).
+    #[command(after_help = examples::RUNS_CANCEL)]
+    Cancel(RunRefArgs),
+    /// Retry a failed or stopped run (its failed tasks run again).
+    #[command(after_help = examples::RUNS_RETRY)]
+    Retry(RunRefArgs),
+    /// Archive a run (hidden from the default lists; kept on the server).
+    #[command(after_help = examples::RUNS_ARCHIVE)]
+    Archive(RunRefArgs),
+    /// Print the log of a run's task (without TASK: of its failed tasks), through the KFP UI
+    /// server's pod-log endpoint.
+    #[command(after_help = examples::RUNS_LOGS)]
+    Logs(RunsLogsArgs),
+    /// Start a run of this project's pipeline as already uploaded (no compiling, no Python).
+    #[command(after_help = examples::RUNS_SUBMIT, disable_version_flag = true)]
+    Submit(RunsSubmitArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsLogsArgs {
+    /// The run: its id, or its name (unique in the namespace, else the candidates are listed).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    /// The task whose log to print [default: every failed task].
+    #[arg(value_name = "TASK")]
+    pub task: Option<String>,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Only the last N lines of each log.
+    #[arg(long, value_name = "N")]
+    pub tail: Option<usize>,
+
+    /// Keep printing new lines until the task ends (polls every second; needs TASK).
+    #[arg(short = 'f', long, requires = "task")]
+    pub follow: bool,
+
+    /// Look the run's name up only in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsSubmitArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    /// Kedro pipeline whose uploaded pipeline to run (`[<project>] <pipeline> (env: <env>)`).
+    #[arg(short = 'p', long = "pipeline", default_value = "__default__")]
+    pub pipeline: String,
+
+    /// Name of the uploaded version to run [default: the latest].
+    #[arg(long = "version", value_name = "NAME")]
+    pub version: Option<String>,
+
+    /// Experiment to run in [default: run_config.experiment_name].
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+
+    /// Namespace of the experiment (multi-user KFP); `-en NS` (kedro-kubeflow) works too.
+    #[arg(long = "experiment-namespace", alias = "en", value_name = "NS")]
+    pub experiment_namespace: Option<String>,
+
+    /// Name of the run [default: run_config.run_name, formatted with the params' {name}s].
+    #[arg(long = "run-name")]
+    pub run_name: Option<String>,
+
+    #[command(flatten)]
+    pub params: ParamArgs,
+
+    /// Wait until the run finishes; exit 3 if it does not succeed, 4 on timeout
+    /// [default: run_config.wait_for_completion].
+    #[arg(long = "wait-for-completion", alias = "wait")]
+    pub wait_for_completion: bool,
+
+    /// Do not wait, even when run_config.wait_for_completion is true.
+    #[arg(long = "no-wait", conflicts_with = "wait_for_completion")]
+    pub no_wait: bool,
+
+    /// Seconds to wait for completion [default: 86400]; only used while waiting.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Options of every `runs`/`schedules` command: where the server is and its API version.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    /// KFP API version to use [default: run_config.kfp_version, else 2].
+    #[arg(long = "kfp-version", value_enum, value_name = "VERSION")]
+    pub kfp_version: Option<KfpVersionArg>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunsListArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Every run you can see, not only this project's.
+    #[arg(long, conflicts_with = "pipeline")]
+    pub all: bool,
+
+    /// Only the runs of this Kedro pipeline (of this project and env).
+    #[arg(short = 'p', long = "pipeline")]
+    pub pipeline: Option<String>,
+
+    /// Only the runs in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+
+    /// Only runs in this state.
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub state: Option<RunStateArg>,
+
+    /// Include archived runs.
+    #[arg(long)]
+    pub archived: bool,
+
+    /// Show at most N runs (the newest).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunStateArg {
+    Pending,
+    Running,
+    Succeeded,
+    Skipped,
+    Failed,
+    Canceling,
+    Canceled,
+    Paused,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunRefArgs {
+    /// The run: its id, or its name (unique in the namespace, else the candidates are listed).
+    #[arg(value_name = "RUN")]
+    pub run: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Look the name up only in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchedulesCommand {
+    /// List this project's recurring runs (every one with --all): cron, next run, enabled.
+    #[command(after_help = examples::SCHEDULES_LIST)]
+    List(SchedulesListArgs),
+    /// Pause a recurring run (it starts no runs until enabled).
+    #[command(after_help = examples::SCHEDULES_DISABLE)]
+    Disable(ScheduleRefArgs),
+    /// Resume a paused recurring run.
+    #[command(after_help = examples::SCHEDULES_ENABLE)]
+    Enable(ScheduleRefArgs),
+    /// Delete a recurring run (its past runs stay).
+    #[command(after_help = examples::SCHEDULES_DELETE)]
+    Delete(ScheduleRefArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SchedulesListArgs {
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Every recurring run you can see, not only this project's.
+    #[arg(long, conflicts_with = "pipeline")]
+    pub all: bool,
+
+    /// Only the recurring runs of this Kedro pipeline (of this project and env).
+    #[arg(short = 'p', long = "pipeline")]
+    pub pipeline: Option<String>,
+
+    /// Only the recurring runs in this experiment.
+    #[arg(short = 'x', long = "experiment-name")]
+    pub experiment_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScheduleRefArgs {
+    /// The recurring run: its id, or its name (unique, else the candidates are listed).
+    #[arg(value_name = "NAME|ID")]
+    pub schedule: String,
+
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,12 +458,13 @@ pub mod examples {
     pub const UPLOAD_PIPELINE: &str = "Examples:
   kfpx upload-pipeline
   kfpx upload-pipeline -p data_science -e production
-  kfpx upload-pipeline --host http://localhost:8080 -o json";
+  kfpx upload-pipeline --host http://localhost:8080 -o json
+  kfpx upload-pipeline --file pipeline.yml       # the reviewed file, as it is";
     pub const RUN_ONCE: &str = "Examples:
   kfpx run-once --wait-for-completion --timeout 3600
   kfpx run-once --params data_science.model_options.test_size=0.3,run_date=2026-05-01
   kfpx run-once -x my-experiment -en kubeflow-user-example-com
-  kfpx run-once --no-wait -o json";
+  kfpx run-once --file pipeline.yml --wait-for-completion";
     pub const SCHEDULE: &str = "Examples:
   kfpx schedule -c '0 0 4 * * *'                # daily at 04:00 UTC (seconds come first)
   kfpx schedule -p data_science -c '0 30 * * * *' -x nightly --no-catchup
@@ -271,6 +498,54 @@ pub mod examples {
   kfpx config -v -e production                  # where each value came from
   kfpx config --check
   kfpx config -o json";
+    pub const RUNS: &str = "Examples:
+  kfpx runs list
+  kfpx runs get demo-run-0501
+  kfpx runs cancel 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs list --all --state failed -o json";
+    pub const RUNS_LIST: &str = "Examples:
+  kfpx runs list                                # this project's runs (env: -e), newest first
+  kfpx runs list -p data_science --state failed
+  kfpx runs list --all -x nightly --limit 20 -o wide
+  kfpx runs list -o json | jq -r '.[0].id'";
+    pub const RUNS_GET: &str = "Examples:
+  kfpx runs get 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs get demo-run-0501 -x my-experiment
+  kfpx runs get 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e -o json";
+    pub const RUNS_CANCEL: &str = "Examples:
+  kfpx runs cancel 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs cancel demo-run-0501 --namespace kubeflow-user-example-com";
+    pub const RUNS_RETRY: &str = "Examples:
+  kfpx runs retry 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs retry demo-run-0501 -o json";
+    pub const RUNS_ARCHIVE: &str = "Examples:
+  kfpx runs archive 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e
+  kfpx runs archive demo-run-0501 -x my-experiment";
+    pub const RUNS_LOGS: &str = "Examples:
+  kfpx runs logs demo-run-0501                  # the failed tasks' logs
+  kfpx runs logs demo-run-0501 train --tail 50
+  kfpx runs logs 5c9a1d2e-0b3f-4c1d-9e2a-7f6b5a4c3d2e train --follow";
+    pub const RUNS_SUBMIT: &str = "Examples:
+  kfpx runs submit --wait-for-completion
+  kfpx runs submit -p data_science --version spaceflights-1a2b3c4-0123456789ab
+  kfpx runs submit --param data_science.model_options.test_size=0.3 -x nightly -o json";
+    pub const SCHEDULES: &str = "Examples:
+  kfpx schedules list
+  kfpx schedules disable nightly
+  kfpx schedules delete 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e";
+    pub const SCHEDULES_LIST: &str = "Examples:
+  kfpx schedules list
+  kfpx schedules list -p data_science -o wide
+  kfpx schedules list --all -o json";
+    pub const SCHEDULES_DISABLE: &str = "Examples:
+  kfpx schedules disable nightly
+  kfpx schedules disable 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e";
+    pub const SCHEDULES_ENABLE: &str = "Examples:
+  kfpx schedules enable nightly
+  kfpx schedules enable 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e -o json";
+    pub const SCHEDULES_DELETE: &str = "Examples:
+  kfpx schedules delete nightly
+  kfpx schedules delete 3f2b1c0d-9e8a-4b7c-8d6e-5f4a3b2c1d0e";
     pub const COMPLETIONS: &str = "Examples:
   kfpx completions bash > ~/.local/share/bash-completion/completions/kfpx
   kfpx completions zsh > ~/.zfunc/_kfpx
@@ -336,8 +611,11 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
     "--snapshot",
 ];
 
+/// Subcommands whose server options belong to their own subcommand (`kfpx runs list`).
+const NESTED: &[&str] = &["runs", "schedules"];
+
 /// Subcommands with kedro-kubeflow's `-en/--experiment-namespace` option.
-const WITH_EXPERIMENT_NAMESPACE: &[&str] = &["run-once", "schedule"];
+const WITH_EXPERIMENT_NAMESPACE: &[&str] = &["run-once", "schedule", "runs"];
 
 /// Rewrite the command line before clap parses it, for spellings clap cannot express:
 /// * kedro-kubeflow's two-letter short option `-en NS` / `-en=NS` (click reads it as one
@@ -365,8 +643,15 @@ pub fn normalize_args(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> 
         }
         match &subcommand {
             None if !text.starts_with('-') || text == "-" => {
+                // `runs list`, `schedules disable`: the options go after the second word.
+                let nested = NESTED.contains(&text.as_str());
                 subcommand = Some(text);
                 out.push(arg);
+                if nested {
+                    if let Some(next) = iter.next() {
+                        out.push(next);
+                    }
+                }
                 out.append(&mut moved);
             }
             None => {
@@ -593,6 +878,16 @@ pub struct UploadArgs {
     #[command(flatten)]
     pub build: BuildArgs,
 
+    /// Upload this document, compiled earlier (KFP v2 IR or Argo Workflow), exactly as it is,
+    /// instead of compiling; its format chooses the API version.
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["merge_strategy", "allow_memory_datasets", "image", "strict"]
+    )]
+    pub file: Option<PathBuf>,
+
     #[command(flatten)]
     pub server: ServerArgs,
 
@@ -604,6 +899,16 @@ pub struct UploadArgs {
 pub struct RunOnceArgs {
     #[command(flatten)]
     pub build: BuildArgs,
+
+    /// Run this document, compiled earlier (KFP v2 IR or Argo Workflow), exactly as it is,
+    /// instead of compiling; its format chooses the API version.
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["merge_strategy", "allow_memory_datasets", "image", "strict"]
+    )]
+    pub file: Option<PathBuf>,
 
     #[command(flatten)]
     pub server: ServerArgs,
@@ -884,5 +1189,10 @@ mod tests {
             "a global option's value is not taken for the command"
         );
         assert_eq!(norm(&["--host", "http://h"]), ["--host", "http://h"]);
+        assert_eq!(
+            norm(&["--host", "http://h", "runs", "list", "-o", "json"]),
+            ["runs", "list", "--host", "http://h", "-o", "json"],
+            "after the nested command"
+        );
     }
 }

@@ -103,7 +103,7 @@ fn every_subcommand_has_complete_help() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 13, "init, compile, upload-pipeline, run-once, schedule, list-pipelines, run-local, ui, graph, config, completions, login, logout");
+    assert_eq!(seen, 15, "init, compile, upload-pipeline, run-once, schedule, list-pipelines, run-local, ui, graph, config, completions, login, logout, runs, schedules");
 }
 
 #[test]

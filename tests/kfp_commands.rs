@@ -174,6 +174,7 @@ fn build() -> BuildArgs {
 fn upload_args(url: &str) -> UploadArgs {
     UploadArgs {
         build: build(),
+        file: None,
         server: server(url),
         output: OutputArgs {
             output: OutputFormat::Json,
@@ -184,6 +185,7 @@ fn upload_args(url: &str) -> UploadArgs {
 fn run_args(url: &str) -> RunOnceArgs {
     RunOnceArgs {
         build: build(),
+        file: None,
         server: server(url),
         experiment_name: None,
         experiment_namespace: None,

@@ -66,8 +66,8 @@ fn not_run(line: &str) -> Option<&'static str> {
         return Some("zsh syntax");
     }
     match sub {
-        "upload-pipeline" | "run-once" | "schedule" | "list-pipelines" => {
-            Some("needs a KFP server (tests/kfp_commands.rs runs these against the fake one)")
+        "upload-pipeline" | "run-once" | "schedule" | "list-pipelines" | "runs" | "schedules" => {
+            Some("needs a KFP server (tests/kfp_commands.rs and tests/runs.rs run these against the fake one)")
         }
         "ui" if !line.contains("--print") => Some("opens a browser"),
         "run-local" => Some(

@@ -116,6 +116,73 @@ pub fn prepare_showing(
     })
 }
 
+/// [`prepare`] for a document compiled earlier (`--file`): read exactly as it is (the bytes
+/// uploaded are the file's), its format detected and checked as the server would
+/// ([`crate::kfp::document`]); the API version follows the format. The project still gives
+/// the pipeline's name (`-p`, `-e`) and the run settings.
+pub fn prepare_file(ctx: &Ctx, build: &BuildArgs, file: &std::path::Path) -> Result<Prepared> {
+    use crate::kfp::document;
+    let project = ctx.project()?;
+    let loaded = config::load(&project)?;
+    let sources = super::server::Sources {
+        kfp_version: Some(format!("the format of {}", file.display())),
+        ..super::server::Sources::from_config(&loaded, build.kfp_version.is_some())
+    };
+    let io = |source| crate::Error::Io {
+        action: "read",
+        path: file.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(file).map_err(io)?.len();
+    if size > document::MAX_FILE_BYTES as u64 {
+        return Err(crate::Error::Message(format!(
+            "{} is {size} bytes; kfpx reads pipeline files up to {} bytes (32 MiB)",
+            file.display(),
+            document::MAX_FILE_BYTES
+        )));
+    }
+    let text = std::fs::read_to_string(file).map_err(io)?;
+    let doc = document::parse(&text).map_err(|why| {
+        crate::Error::Message(crate::output::with_help(
+            format!("{} is not a pipeline KFP accepts", file.display()),
+            &why,
+            "give a file `kfpx compile` wrote (KFP v2 IR or an Argo Workflow for KFP v1)",
+        ))
+    })?;
+    let wanted = match build.kfp_version {
+        Some(KfpVersionArg::V1) => Some(KfpVersion::V1),
+        Some(KfpVersionArg::V2) => Some(KfpVersion::V2),
+        None => None,
+    };
+    if let Some(v) = wanted.filter(|v| *v != doc.kfp_version) {
+        let (file_v, flag_v) = match (doc.kfp_version, v) {
+            (KfpVersion::V1, _) => ("an Argo Workflow (KFP v1)", "2"),
+            (KfpVersion::V2, _) => ("a KFP v2 pipeline", "1"),
+        };
+        return Err(crate::Error::Usage(format!(
+            "{} is {file_v}, but --kfp-version {flag_v} was given: drop --kfp-version (the \
+             file's format chooses the API)",
+            file.display()
+        )));
+    }
+    let config = loaded.config;
+    Ok(Prepared {
+        pipeline: build.pipeline.pipeline.clone(),
+        tasks: 0,
+        project,
+        config,
+        compiled: Compiled {
+            kfp_version: doc.kfp_version,
+            yaml: text,
+            pipeline_spec: doc.pipeline_spec,
+            platform_spec: doc.platform_spec,
+            parameters: doc.parameters,
+            warnings: Vec::new(),
+        },
+        sources,
+    })
+}
+
 /// The variables passed from the compiling machine to every pod, as kedro-kubeflow does:
 /// `KEDRO_CONFIG_*` and `IAP_CLIENT_ID`.
 pub fn capture_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {

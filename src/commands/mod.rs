@@ -9,9 +9,12 @@ pub mod init;
 pub mod list_pipelines;
 pub mod login;
 pub mod params;
+pub mod remote;
 pub mod run_local;
 pub mod run_once;
+pub mod runs;
 pub mod schedule;
+pub mod schedules;
 pub mod server;
 pub mod ui;
 pub mod upload;
@@ -71,6 +74,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Login(args) => login::login(&ctx, args),
         Command::Logout(args) => login::logout(&ctx, args),
+        Command::Runs(cmd) => runs::run(&ctx, cmd),
+        Command::Schedules(cmd) => schedules::run(&ctx, cmd),
     }
 }
 

@@ -127,6 +127,11 @@ pub async fn connect(
     );
     let help = match &sources.kfp_version {
         Some(from) if from == "--kfp-version" => format!("pass --kfp-version {have}"),
+        Some(from) if from.starts_with("the format of ") => format!(
+            "{} is for KFP v{want}: compile one for this server (kfpx compile --kfp-version \
+             {have} -f FILE) and give that",
+            from.trim_start_matches("the format of ")
+        ),
         Some(from) => format!("set {from} to {have} (or pass --kfp-version {have})"),
         None => format!(
             "add `kfp_version: {have}` under run_config in conf/base/kubeflow.yaml (or pass \

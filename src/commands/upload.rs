@@ -22,6 +22,10 @@ struct UploadReport<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: UploadArgs) -> Result<()> {
+    if let Some(file) = &args.file {
+        // The file's format fixes the API version: nothing to switch to.
+        return upload_prepared(&args, &build::prepare_file(ctx, &args.build, file)?);
+    }
     let prepared = build::prepare(ctx, &args.build, &[])?;
     server::or_other_api(upload_prepared(&args, &prepared), &prepared.sources, |v| {
         let prepared = build::prepare(ctx, &build::with_version(&args.build, v), &[])?;

@@ -15,6 +15,14 @@ use crate::kfp::{v1, v2, KfpError};
 /// Concurrent requests when fetching the latest version of every pipeline.
 const VERSION_FETCH_CONCURRENCY: usize = 16;
 
+/// What `Kfp::run_action` does to a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunAction {
+    Terminate,
+    Retry,
+    Archive,
+}
+
 #[derive(Debug, Clone)]
 pub struct Kfp {
     pub client: Client,
@@ -236,6 +244,89 @@ impl Kfp {
         }
     }
 
+    /// The experiment named `name` in `namespace`, if any (nothing is created).
+    pub async fn find_experiment(
+        &self,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Result<Option<Experiment>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::find_experiment(&self.client, name, namespace).await,
+            KfpVersion::V1 => v1::find_experiment(&self.client, name, namespace).await,
+        }
+    }
+
+    /// An uploaded version's parameters and their defaults (`null`: required).
+    pub async fn version_parameters(
+        &self,
+        pipeline_id: &str,
+        version_id: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::version_parameters(&self.client, pipeline_id, version_id).await,
+            KfpVersion::V1 => v1::version_parameters(&self.client, version_id).await,
+        }
+    }
+
+    /// Runs in the namespace (or only `experiment_id`'s), newest first, every page.
+    pub async fn list_runs(&self, experiment_id: Option<&str>) -> Result<Vec<Run>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::list_runs(&self.client, self.ns(), experiment_id).await,
+            KfpVersion::V1 => v1::list_runs(&self.client, self.ns(), experiment_id).await,
+        }
+    }
+
+    /// Runs named exactly `name` in the namespace (or only `experiment_id`'s).
+    pub async fn runs_named(
+        &self,
+        name: &str,
+        experiment_id: Option<&str>,
+    ) -> Result<Vec<Run>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::runs_named(&self.client, name, self.ns(), experiment_id).await,
+            KfpVersion::V1 => v1::runs_named(&self.client, name, self.ns(), experiment_id).await,
+        }
+    }
+
+    /// Stop, retry or archive a run.
+    pub async fn run_action(&self, id: &str, action: RunAction) -> Result<(), KfpError> {
+        let (verb, doing) = match action {
+            RunAction::Terminate => ("terminate", "terminating"),
+            RunAction::Retry => ("retry", "retrying"),
+            RunAction::Archive => ("archive", "archiving"),
+        };
+        let what = format!("{doing} run {id}");
+        match self.version() {
+            KfpVersion::V2 => v2::run_verb(&self.client, id, verb, &what).await,
+            KfpVersion::V1 => v1::run_verb(&self.client, id, verb, &what).await,
+        }
+    }
+
+    /// Every recurring run in the namespace (or only `experiment_id`'s).
+    pub async fn list_recurring_runs(
+        &self,
+        experiment_id: Option<&str>,
+    ) -> Result<Vec<RecurringRun>, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::all_recurring_runs(&self.client, self.ns(), experiment_id).await,
+            KfpVersion::V1 => v1::all_jobs(&self.client, self.ns(), experiment_id).await,
+        }
+    }
+
+    pub async fn get_recurring_run(&self, id: &str) -> Result<RecurringRun, KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::get_recurring_run(&self.client, id).await,
+            KfpVersion::V1 => v1::get_job(&self.client, id).await,
+        }
+    }
+
+    pub async fn set_recurring_run_enabled(&self, id: &str, on: bool) -> Result<(), KfpError> {
+        match self.version() {
+            KfpVersion::V2 => v2::set_recurring_enabled(&self.client, id, on).await,
+            KfpVersion::V1 => v1::set_job_enabled(&self.client, id, on).await,
+        }
+    }
+
     /// Every pipeline visible (shared, plus the namespace's own when one is set), each with
     /// its latest version, sorted by name then id. v1 list answers carry the latest version;
     /// for v2 they are fetched concurrently (bounded).
@@ -277,7 +368,7 @@ impl Kfp {
     }
 
     /// Shared pipelines, plus the namespace's own when one is set.
-    async fn visible_pipelines(&self) -> Result<Vec<Pipeline>, KfpError> {
+    pub async fn visible_pipelines(&self) -> Result<Vec<Pipeline>, KfpError> {
         let mut all = self.list_pipelines_in(None, None).await?;
         if let Some(ns) = self.ns() {
             let mut seen: std::collections::BTreeSet<String> =

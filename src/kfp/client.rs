@@ -172,6 +172,9 @@ pub struct Call {
     pub action: String,
     /// Another API version than the client's (2.x servers serve both).
     pub api: Option<KfpVersion>,
+    /// Not the API: `path` is relative to the endpoint itself (the UI server's routes, e.g.
+    /// `/k8s/pod/logs`), and a successful answer is text, returned as a JSON string.
+    pub raw: bool,
 }
 
 impl Call {
@@ -183,6 +186,7 @@ impl Call {
             body: Body::Empty,
             action: action.into(),
             api: None,
+            raw: false,
         }
     }
     pub fn post(path: impl Into<String>, body: Body, action: impl Into<String>) -> Call {
@@ -193,6 +197,7 @@ impl Call {
             body,
             action: action.into(),
             api: None,
+            raw: false,
         }
     }
     pub fn delete(path: impl Into<String>, action: impl Into<String>) -> Call {
@@ -203,6 +208,14 @@ impl Call {
             body: Body::Empty,
             action: action.into(),
             api: None,
+            raw: false,
+        }
+    }
+    /// A GET of `path` under the endpoint (not under `/apis/…`) whose answer is text.
+    pub fn raw_get(path: impl Into<String>, action: impl Into<String>) -> Call {
+        Call {
+            raw: true,
+            ..Call::get(path, action)
         }
     }
     /// Send to `/apis/<version>` whatever the client's version.
@@ -590,16 +603,24 @@ impl Client {
     /// One exchange, within `timeout`.
     async fn attempt(&self, call: &Call, timeout: Duration) -> Result<Value, Failure> {
         let url = match call.api {
+            _ if call.raw => format!(
+                "{}{}",
+                self.inner.options.endpoint.as_str().trim_end_matches('/'),
+                call.path
+            ),
             Some(v) if v != self.inner.options.version => {
                 format!("{}{}", api_base(&self.inner.options.endpoint, v), call.path)
             }
             _ => format!("{}{}", self.inner.api_base, call.path),
         };
-        let mut rb = self
-            .inner
-            .http
-            .request(call.method.clone(), &url)
-            .header(reqwest::header::ACCEPT, "application/json");
+        let mut rb = self.inner.http.request(call.method.clone(), &url).header(
+            reqwest::header::ACCEPT,
+            if call.raw {
+                "text/plain"
+            } else {
+                "application/json"
+            },
+        );
         if !call.query.is_empty() {
             rb = rb.query(&call.query);
         }
@@ -692,7 +713,8 @@ impl Client {
         let text = self.read_body(resp, call, timeout).await?;
         let text = scrubber.scrub(&text);
 
-        let html = is_html || looks_like_html(&text);
+        // A pod's log is text whatever it holds; only the content type says it is a page.
+        let html = is_html || (!call.raw && looks_like_html(&text));
         let login_redirect = html && redirected && is_login_page(&final_url);
         let refused = status == StatusCode::UNAUTHORIZED || login_redirect;
         let tried = if refused || status == StatusCode::FORBIDDEN {
@@ -805,7 +827,8 @@ impl Client {
             ));
         }
         if !status.is_success() {
-            let message = error_message(text).unwrap_or_else(|| {
+            let plain = (call.raw && !text.trim().is_empty()).then(|| one_line(text, 300));
+            let message = plain.or_else(|| error_message(text)).unwrap_or_else(|| {
                 status
                     .canonical_reason()
                     .unwrap_or("no error message")
@@ -820,6 +843,9 @@ impl Client {
                 },
                 transient,
             ));
+        }
+        if call.raw {
+            return Ok(Value::String(text.to_string()));
         }
         decode_answer(text).map_err(|problem| {
             fail(

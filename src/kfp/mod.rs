@@ -5,6 +5,7 @@
 //! * `api`: `Kfp`, the one facade commands use, dispatching to `v2` or `v1`;
 //! * `session`: where the endpoint, namespace and UI links come from (flags > env > config);
 //! * `deploy`, `wait`: the flows upload/schedule and run-once share;
+//! * `operate`: runs and recurring runs already on the server (find by id or name, project scope);
 //! * `naming`, `cronexpr`: pure rules (pipeline/version/run names, KFP's cron dialect);
 //! * `present`: printing results (tables, JSON, YAML).
 
@@ -13,8 +14,10 @@ pub mod auth;
 pub mod client;
 pub mod cronexpr;
 pub mod deploy;
+pub mod document;
 pub mod models;
 pub mod naming;
+pub mod operate;
 pub mod present;
 pub mod session;
 pub mod v1;

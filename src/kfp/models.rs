@@ -1,6 +1,8 @@
 //! The KFP resources kfpx works with, the same for both API versions (`v2` and `v1` map their
 //! wire shapes onto these). Serialised as kfpx's own machine-readable output.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,6 +110,70 @@ pub struct Run {
     /// Names of the tasks that failed, when the API says.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failed_tasks: Vec<String>,
+    /// When the run ended (none while it runs: the API's `1970-01-01T00:00:00Z` is dropped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+    /// The uploaded pipeline it ran, when it ran one (not for an inline document).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// The pipeline's name, when the answer carries it (v1) or the caller looked it up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recurring_run_id: Option<String>,
+    /// Archived (storage state ARCHIVED).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+    /// The parameter values it ran with (v2 typed; v1 strings).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, serde_json::Value>,
+    /// Its tasks (v2 run details, v1 workflow nodes of type Pod), when the answer has them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
+}
+
+impl Run {
+    /// A run with only what every answer has; parsers fill in the rest.
+    pub fn new(id: String, name: String, state: RunState) -> Run {
+        Run {
+            id,
+            name,
+            state,
+            created_at: None,
+            description: None,
+            error: None,
+            failed_tasks: Vec::new(),
+            finished_at: None,
+            experiment_id: None,
+            pipeline_id: None,
+            version_id: None,
+            pipeline_name: None,
+            recurring_run_id: None,
+            archived: false,
+            parameters: BTreeMap::new(),
+            tasks: Vec::new(),
+        }
+    }
+}
+
+/// One task of a run (a pod on the cluster).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub name: String,
+    pub state: RunState,
+    /// The pod that ran it (its log is read by this name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pod_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,6 +182,43 @@ pub struct RecurringRun {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The cron expression (KFP's 6-field dialect), when it has a cron trigger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// The period in seconds, when it has a periodic trigger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<u64>,
+    /// v2 `mode: ENABLE`, v1 `enabled`.
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub experiment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pipeline_name: Option<String>,
+    /// The next fire time (computed by kfpx from the cron and now; RFC 3339, UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run_at: Option<String>,
+}
+
+impl RecurringRun {
+    pub fn new(id: String, name: String) -> RecurringRun {
+        RecurringRun {
+            id,
+            name,
+            created_at: None,
+            cron: None,
+            interval_seconds: None,
+            enabled: false,
+            experiment_id: None,
+            pipeline_id: None,
+            version_id: None,
+            pipeline_name: None,
+            next_run_at: None,
+        }
+    }
 }
 
 /// What a run or recurring run executes.

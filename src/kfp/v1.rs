@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use crate::kfp::client::{Body, Call, Client};
 use crate::kfp::models::{
     param_string, Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource,
-    RunState, Version,
+    RunState, Task, Version,
 };
 use crate::kfp::v2::{add_schedule, list_all, str_field};
 use crate::kfp::KfpError;
@@ -62,58 +62,110 @@ pub fn experiment(v: &Value) -> Result<Experiment, KfpError> {
     })
 }
 
+/// A reference of `type` (`EXPERIMENT`, `PIPELINE_VERSION`, …) in `resource_references`.
+fn reference_id(v: &Value, ty: &str) -> Option<String> {
+    v.get("resource_references")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|r| r.pointer("/key/type").and_then(Value::as_str) == Some(ty))
+        .and_then(|r| r.pointer("/key/id"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
 /// A run from `{run, pipeline_runtime}` (get/create) or a bare run (list).
 pub fn run(v: &Value) -> Result<Run, KfpError> {
     let r = v.get("run").unwrap_or(v);
-    let failed_tasks = v
+    let tasks = v
         .pointer("/pipeline_runtime/workflow_manifest")
         .and_then(Value::as_str)
-        .map(failed_argo_nodes)
+        .map(argo_tasks)
         .unwrap_or_default();
-    Ok(Run {
-        id: required_id(r, "a run")?,
-        name: str_field(r, "name").unwrap_or_default(),
-        state: RunState::parse(r.get("status").and_then(Value::as_str).unwrap_or("")),
-        created_at: str_field(r, "created_at"),
-        description: str_field(r, "description"),
-        error: str_field(r, "error"),
-        failed_tasks,
-    })
+    let mut failed_tasks: Vec<String> = tasks
+        .iter()
+        .filter(|t| t.state == RunState::Failed)
+        .map(|t| t.name.clone())
+        .collect();
+    failed_tasks.sort();
+    failed_tasks.dedup();
+    let mut out = Run::new(
+        required_id(r, "a run")?,
+        str_field(r, "name").unwrap_or_default(),
+        RunState::parse(r.get("status").and_then(Value::as_str).unwrap_or("")),
+    );
+    out.created_at = str_field(r, "created_at");
+    out.finished_at = crate::kfp::v2::time_field(r, "finished_at");
+    out.description = str_field(r, "description");
+    out.error = str_field(r, "error");
+    out.failed_tasks = failed_tasks;
+    out.tasks = tasks;
+    out.experiment_id = reference_id(r, "EXPERIMENT");
+    out.version_id = reference_id(r, "PIPELINE_VERSION");
+    out.recurring_run_id = reference_id(r, "JOB");
+    out.archived = r.get("storage_state").and_then(Value::as_str) == Some("STORAGESTATE_ARCHIVED");
+    if let Some(spec) = r.get("pipeline_spec") {
+        out.pipeline_id = str_field(spec, "pipeline_id").or_else(|| reference_id(r, "PIPELINE"));
+        out.pipeline_name = str_field(spec, "pipeline_name");
+        if let Some(ps) = spec.get("parameters").and_then(Value::as_array) {
+            out.parameters = ps
+                .iter()
+                .filter_map(|p| Some((str_field(p, "name")?, p.get("value")?.clone())))
+                .collect();
+        }
+    }
+    Ok(out)
 }
 
-/// Display names of the failed pod nodes of an Argo workflow (JSON text).
-fn failed_argo_nodes(manifest: &str) -> Vec<String> {
+/// The pod nodes of an Argo workflow (JSON text) as tasks, by start time. A pod node's `id`
+/// is its pod's name (Argo's v1 pod names, which KFP 1.x uses).
+fn argo_tasks(manifest: &str) -> Vec<Task> {
     let Ok(wf) = serde_json::from_str::<Value>(manifest) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = wf
+    let mut tasks: Vec<Task> = wf
         .pointer("/status/nodes")
         .and_then(Value::as_object)
         .map(|nodes| {
             nodes
                 .values()
                 .filter(|n| n.get("type").and_then(Value::as_str) == Some("Pod"))
-                .filter(|n| {
-                    matches!(
-                        n.get("phase").and_then(Value::as_str),
-                        Some("Failed") | Some("Error")
-                    )
+                .filter_map(|n| {
+                    Some(Task {
+                        name: str_field(n, "displayName")?,
+                        state: RunState::parse(
+                            n.get("phase").and_then(Value::as_str).unwrap_or(""),
+                        ),
+                        pod_name: str_field(n, "id"),
+                        started_at: str_field(n, "startedAt"),
+                        finished_at: str_field(n, "finishedAt"),
+                        error: str_field(n, "message"),
+                    })
                 })
-                .filter_map(|n| str_field(n, "displayName"))
                 .collect()
         })
         .unwrap_or_default();
-    names.sort();
-    names.dedup();
-    names
+    tasks.sort_by(|a, b| {
+        (a.started_at.as_deref(), &a.name).cmp(&(b.started_at.as_deref(), &b.name))
+    });
+    tasks
 }
 
 pub fn job(v: &Value) -> Result<RecurringRun, KfpError> {
-    Ok(RecurringRun {
-        id: required_id(v, "a recurring run")?,
-        name: str_field(v, "name").unwrap_or_default(),
-        created_at: str_field(v, "created_at"),
-    })
+    let mut r = RecurringRun::new(
+        required_id(v, "a recurring run")?,
+        str_field(v, "name").unwrap_or_default(),
+    );
+    r.created_at = str_field(v, "created_at");
+    crate::kfp::v2::read_trigger(v, &mut r);
+    r.enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    r.experiment_id = reference_id(v, "EXPERIMENT");
+    r.version_id = reference_id(v, "PIPELINE_VERSION");
+    if let Some(spec) = v.get("pipeline_spec") {
+        r.pipeline_id = str_field(spec, "pipeline_id").or_else(|| reference_id(v, "PIPELINE"));
+        r.pipeline_name = str_field(spec, "pipeline_name");
+    }
+    Ok(r)
 }
 
 fn with_namespace(call: Call, namespace: Option<&str>) -> Call {
@@ -375,7 +427,10 @@ pub async fn create_run(c: &Client, r: &NewRun<'_>) -> Result<Run, KfpError> {
 }
 
 pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
-    let call = Call::get(format!("/runs/{id}"), format!("reading run {id}"));
+    let call = Call::get(
+        format!("/runs/{}", crate::kfp::client::path_segment(id)),
+        format!("reading run {id}"),
+    );
     c.call_as(call, |v| run(&v)).await
 }
 
@@ -422,6 +477,122 @@ pub async fn delete_job(c: &Client, id: &str) -> Result<(), KfpError> {
     ))
     .await
     .map(|_| ())
+}
+
+/// The parameters of an uploaded version (`parameters: [{name, value}]`, values strings;
+/// none: required).
+pub async fn version_parameters(
+    c: &Client,
+    version_id: &str,
+) -> Result<Vec<(String, Value)>, KfpError> {
+    let call = Call::get(
+        format!(
+            "/pipeline_versions/{}",
+            crate::kfp::client::path_segment(version_id)
+        ),
+        format!("reading pipeline version {version_id}"),
+    );
+    let v = c.call(call).await?;
+    Ok(v.get("parameters")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| {
+                    Some((
+                        str_field(p, "name")?,
+                        p.get("value").cloned().unwrap_or(Value::Null),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A list call scoped to an experiment when given, else to a namespace (v1 takes one
+/// resource reference).
+fn scoped(call: Call, namespace: Option<&str>, experiment_id: Option<&str>) -> Call {
+    match experiment_id {
+        Some(e) => runs_in_experiment(call, e),
+        None => with_namespace(call, namespace),
+    }
+}
+
+/// Runs in `namespace` or `experiment_id`, newest first, every page.
+pub async fn list_runs(
+    c: &Client,
+    namespace: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Result<Vec<Run>, KfpError> {
+    let call = scoped(Call::get("/runs", "listing runs"), namespace, experiment_id)
+        .query("sort_by", "created_at desc");
+    list_all(c, call, "runs").await?.iter().map(run).collect()
+}
+
+/// Runs named exactly `name` in `namespace` or `experiment_id`.
+pub async fn runs_named(
+    c: &Client,
+    name: &str,
+    namespace: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Result<Vec<Run>, KfpError> {
+    let call = scoped(Call::get("/runs", "listing runs"), namespace, experiment_id)
+        .query("filter", filter_eq("name", name));
+    let all: Vec<Run> = list_all(c, call, "runs")
+        .await?
+        .iter()
+        .map(run)
+        .collect::<Result<_, _>>()?;
+    Ok(all.into_iter().filter(|r| r.name == name).collect())
+}
+
+/// v1's run verbs: `POST /runs/{id}/terminate`, `/runs/{id}/retry`, `/runs/{id}:archive`.
+pub async fn run_verb(c: &Client, id: &str, verb: &str, action: &str) -> Result<(), KfpError> {
+    let id = crate::kfp::client::path_segment(id);
+    let path = match verb {
+        "archive" => format!("/runs/{id}:archive"),
+        other => format!("/runs/{id}/{other}"),
+    };
+    c.call(Call::post(path, Body::Empty, action))
+        .await
+        .map(|_| ())
+}
+
+/// Every job in `namespace` or `experiment_id`.
+pub async fn all_jobs(
+    c: &Client,
+    namespace: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Result<Vec<RecurringRun>, KfpError> {
+    let call = scoped(
+        Call::get("/jobs", "listing recurring runs"),
+        namespace,
+        experiment_id,
+    )
+    .query("sort_by", "created_at desc");
+    list_all(c, call, "jobs").await?.iter().map(job).collect()
+}
+
+pub async fn get_job(c: &Client, id: &str) -> Result<RecurringRun, KfpError> {
+    let call = Call::get(
+        format!("/jobs/{}", crate::kfp::client::path_segment(id)),
+        format!("reading recurring run {id}"),
+    );
+    c.call_as(call, |v| job(&v)).await
+}
+
+/// `POST /jobs/{id}/enable` / `disable`.
+pub async fn set_job_enabled(c: &Client, id: &str, on: bool) -> Result<(), KfpError> {
+    let (verb, doing) = if on {
+        ("enable", "enabling")
+    } else {
+        ("disable", "disabling")
+    };
+    let call = Call::post(
+        format!("/jobs/{}/{verb}", crate::kfp::client::path_segment(id)),
+        Body::Empty,
+        format!("{doing} recurring run {id}"),
+    );
+    c.call(call).await.map(|_| ())
 }
 
 #[cfg(test)]

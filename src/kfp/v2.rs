@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 
 use crate::kfp::client::{Body, Call, Client};
 use crate::kfp::models::{
-    Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource, RunState, Version,
+    Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource, RunState, Task,
+    Version,
 };
 use crate::kfp::KfpError;
 
@@ -65,46 +66,124 @@ pub fn experiment(v: &Value) -> Result<Experiment, KfpError> {
     })
 }
 
+/// A timestamp, or none for the API's zero time (`finished_at` is 1970-01-01 until the end).
+pub(crate) fn time_field(v: &Value, key: &str) -> Option<String> {
+    str_field(v, key).filter(|t| !t.starts_with("1970-01-01"))
+}
+
+/// Not a user's task: the pipeline's root DAG and the driver pseudo-tasks of KFP 2.x.
+fn is_system_task(name: &str) -> bool {
+    name == "root" || name.ends_with("-driver")
+}
+
+/// A `PipelineTaskDetail` (backend/api/v2beta1/run.proto): its pod is `pod_name`, else the
+/// last of its `child_tasks` (the executor pod comes after the driver's).
+pub fn task(v: &Value) -> Option<Task> {
+    let name = str_field(v, "display_name")?;
+    let pod_name = str_field(v, "pod_name").or_else(|| {
+        v.get("child_tasks")
+            .and_then(Value::as_array)
+            .and_then(|c| c.iter().rev().find_map(|t| str_field(t, "pod_name")))
+    });
+    Some(Task {
+        name,
+        state: RunState::parse(v.get("state").and_then(Value::as_str).unwrap_or("")),
+        pod_name,
+        started_at: time_field(v, "start_time").or_else(|| time_field(v, "create_time")),
+        finished_at: time_field(v, "end_time"),
+        error: v
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    })
+}
+
 pub fn run(v: &Value) -> Result<Run, KfpError> {
     let state = RunState::parse(v.get("state").and_then(Value::as_str).unwrap_or(""));
-    let error = v
+    let mut r = Run::new(
+        required_id(v, "run_id", "a run")?,
+        str_field(v, "display_name").unwrap_or_default(),
+        state,
+    );
+    r.error = v
         .get("error")
         .and_then(|e| e.get("message"))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_string);
-    let mut failed_tasks: Vec<String> = v
+    r.tasks = v
         .pointer("/run_details/task_details")
         .and_then(Value::as_array)
-        .map(|tasks| {
-            tasks
-                .iter()
-                .filter(|t| t.get("state").and_then(Value::as_str) == Some("FAILED"))
-                .filter_map(|t| str_field(t, "display_name"))
-                // The pipeline's root DAG and driver pseudo-tasks are not user tasks.
-                .filter(|n| n != "root" && !n.ends_with("-driver"))
-                .collect()
-        })
+        .map(|tasks| tasks.iter().filter_map(task).collect())
         .unwrap_or_default();
+    r.tasks.retain(|t| !is_system_task(&t.name));
+    r.tasks.sort_by(|a, b| {
+        (a.started_at.as_deref(), &a.name).cmp(&(b.started_at.as_deref(), &b.name))
+    });
+    let mut failed_tasks: Vec<String> = r
+        .tasks
+        .iter()
+        .filter(|t| t.state == RunState::Failed)
+        .map(|t| t.name.clone())
+        .collect();
     failed_tasks.sort();
     failed_tasks.dedup();
-    Ok(Run {
-        id: required_id(v, "run_id", "a run")?,
-        name: str_field(v, "display_name").unwrap_or_default(),
-        state,
-        created_at: str_field(v, "created_at"),
-        description: str_field(v, "description"),
-        error,
-        failed_tasks,
-    })
+    r.failed_tasks = failed_tasks;
+    r.created_at = str_field(v, "created_at");
+    r.finished_at = time_field(v, "finished_at");
+    r.description = str_field(v, "description");
+    r.experiment_id = str_field(v, "experiment_id");
+    r.recurring_run_id = str_field(v, "recurring_run_id");
+    r.archived = v.get("storage_state").and_then(Value::as_str) == Some("ARCHIVED");
+    if let Some(reference) = v.get("pipeline_version_reference") {
+        r.pipeline_id = str_field(reference, "pipeline_id");
+        r.version_id = str_field(reference, "pipeline_version_id");
+    }
+    if r.version_id.is_none() {
+        r.version_id = str_field(v, "pipeline_version_id");
+    }
+    if let Some(params) = v
+        .pointer("/runtime_config/parameters")
+        .and_then(Value::as_object)
+    {
+        r.parameters = params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    }
+    Ok(r)
 }
 
 pub fn recurring_run(v: &Value) -> Result<RecurringRun, KfpError> {
-    Ok(RecurringRun {
-        id: required_id(v, "recurring_run_id", "a recurring run")?,
-        name: str_field(v, "display_name").unwrap_or_default(),
-        created_at: str_field(v, "created_at"),
-    })
+    let mut r = RecurringRun::new(
+        required_id(v, "recurring_run_id", "a recurring run")?,
+        str_field(v, "display_name").unwrap_or_default(),
+    );
+    r.created_at = str_field(v, "created_at");
+    read_trigger(v, &mut r);
+    r.enabled = match v.get("mode").and_then(Value::as_str) {
+        Some(m) => m == "ENABLE",
+        None => v.get("status").and_then(Value::as_str) == Some("ENABLED"),
+    };
+    r.experiment_id = str_field(v, "experiment_id");
+    if let Some(reference) = v.get("pipeline_version_reference") {
+        r.pipeline_id = str_field(reference, "pipeline_id");
+        r.version_id = str_field(reference, "pipeline_version_id");
+    }
+    Ok(r)
+}
+
+/// `trigger.cron_schedule.cron` or `trigger.periodic_schedule.interval_second` (int64, a
+/// string or a number), the same in both API versions.
+pub(crate) fn read_trigger(v: &Value, r: &mut RecurringRun) {
+    r.cron = v
+        .pointer("/trigger/cron_schedule/cron")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    r.interval_seconds = v
+        .pointer("/trigger/periodic_schedule/interval_second")
+        .and_then(|i| {
+            i.as_u64()
+                .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+        });
 }
 
 /// Every page of a list call.
@@ -476,7 +555,10 @@ pub async fn create_run(
 }
 
 pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
-    let call = Call::get(format!("/runs/{id}"), format!("reading run {id}"));
+    let call = Call::get(
+        format!("/runs/{}", crate::kfp::client::path_segment(id)),
+        format!("reading run {id}"),
+    );
     c.call_as(call, |v| run(&v)).await
 }
 
@@ -528,6 +610,128 @@ pub async fn delete_recurring_run(c: &Client, id: &str) -> Result<(), KfpError> 
     ))
     .await
     .map(|_| ())
+}
+
+/// The parameters of an IR document (`root.inputDefinitions.parameters`) with their defaults
+/// (`null`: required), accepting the `{pipeline_spec, platform_spec}` wrapper.
+pub fn ir_parameters(spec: &Value) -> Vec<(String, Value)> {
+    let spec = spec.get("pipeline_spec").unwrap_or(spec);
+    spec.pointer("/root/inputDefinitions/parameters")
+        .and_then(Value::as_object)
+        .map(|ps| {
+            ps.iter()
+                .map(|(k, p)| {
+                    (
+                        k.clone(),
+                        p.get("defaultValue").cloned().unwrap_or(Value::Null),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The parameters of an uploaded version (from its `pipeline_spec`).
+pub async fn version_parameters(
+    c: &Client,
+    pipeline_id: &str,
+    version_id: &str,
+) -> Result<Vec<(String, Value)>, KfpError> {
+    let call = Call::get(
+        format!(
+            "/pipelines/{}/versions/{}",
+            crate::kfp::client::path_segment(pipeline_id),
+            crate::kfp::client::path_segment(version_id)
+        ),
+        format!("reading pipeline version {version_id}"),
+    );
+    let v = c.call(call).await?;
+    Ok(v.get("pipeline_spec")
+        .map(ir_parameters)
+        .unwrap_or_default())
+}
+
+/// Runs in `namespace` and/or `experiment_id`, newest first, every page.
+pub async fn list_runs(
+    c: &Client,
+    namespace: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Result<Vec<Run>, KfpError> {
+    let call = Call::get("/runs", "listing runs")
+        .query_opt("namespace", namespace)
+        .query_opt("experiment_id", experiment_id)
+        .query("sort_by", "created_at desc");
+    list_all(c, call, "runs").await?.iter().map(run).collect()
+}
+
+/// Runs named exactly `name` in `namespace` and/or `experiment_id`.
+pub async fn runs_named(
+    c: &Client,
+    name: &str,
+    namespace: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Result<Vec<Run>, KfpError> {
+    let call = Call::get("/runs", "listing runs")
+        .query_opt("namespace", namespace)
+        .query_opt("experiment_id", experiment_id)
+        .query("filter", filter_eq("display_name", name));
+    let all: Vec<Run> = list_all(c, call, "runs")
+        .await?
+        .iter()
+        .map(run)
+        .collect::<Result<_, _>>()?;
+    Ok(all.into_iter().filter(|r| r.name == name).collect())
+}
+
+/// `POST /runs/{id}:<verb>` (terminate, retry, archive): no body, an empty answer.
+pub async fn run_verb(c: &Client, id: &str, verb: &str, action: &str) -> Result<(), KfpError> {
+    let path = format!("/runs/{}:{verb}", crate::kfp::client::path_segment(id));
+    c.call(Call::post(path, Body::Empty, action))
+        .await
+        .map(|_| ())
+}
+
+/// Every recurring run in `namespace` and/or `experiment_id`.
+pub async fn all_recurring_runs(
+    c: &Client,
+    namespace: Option<&str>,
+    experiment_id: Option<&str>,
+) -> Result<Vec<RecurringRun>, KfpError> {
+    let call = Call::get("/recurringruns", "listing recurring runs")
+        .query_opt("namespace", namespace)
+        .query_opt("experiment_id", experiment_id)
+        .query("sort_by", "created_at desc");
+    list_all_keys(c, call, &["recurringRuns", "recurring_runs"])
+        .await?
+        .iter()
+        .map(recurring_run)
+        .collect()
+}
+
+pub async fn get_recurring_run(c: &Client, id: &str) -> Result<RecurringRun, KfpError> {
+    let call = Call::get(
+        format!("/recurringruns/{}", crate::kfp::client::path_segment(id)),
+        format!("reading recurring run {id}"),
+    );
+    c.call_as(call, |v| recurring_run(&v)).await
+}
+
+/// `POST /recurringruns/{id}:enable` / `:disable`.
+pub async fn set_recurring_enabled(c: &Client, id: &str, on: bool) -> Result<(), KfpError> {
+    let (verb, doing) = if on {
+        ("enable", "enabling")
+    } else {
+        ("disable", "disabling")
+    };
+    let call = Call::post(
+        format!(
+            "/recurringruns/{}:{verb}",
+            crate::kfp::client::path_segment(id)
+        ),
+        Body::Empty,
+        format!("{doing} recurring run {id}"),
+    );
+    c.call(call).await.map(|_| ())
 }
 
 #[cfg(test)]

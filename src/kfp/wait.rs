@@ -20,7 +20,7 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
 #[derive(Debug)]
 pub enum WaitEnd {
     /// The run reached a final state.
-    Finished(Run),
+    Finished(Box<Run>),
     /// `timeout` passed; the last state seen.
     TimedOut(RunState),
     /// Ctrl-C; the last state seen.
@@ -72,7 +72,7 @@ pub async fn wait_for_run(
                 last = run.state;
                 progress.set_message(format!("run {run_name:?}: {}", run.state));
                 if run.state.is_final() {
-                    break WaitEnd::Finished(run);
+                    break WaitEnd::Finished(Box::new(run));
                 }
             }
             Err(e) if e.is_transient() => {

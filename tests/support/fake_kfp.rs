@@ -81,6 +81,23 @@ spec:
     container: {image: 'python:3.11-slim', command: [python, -m, train]}
 ";
 
+/// A run to seed: its tasks are those of [`TWO_TASK_IR`] (`extract`, `train`), with pods.
+#[derive(Debug, Clone, Default)]
+pub struct SeedRun {
+    pub name: String,
+    pub experiment_id: String,
+    /// (pipeline id, version id) it ran; none: an inline document (as `run-once` sends).
+    pub pipeline: Option<(String, String)>,
+    pub description: String,
+    /// States it goes through, one per GET (default: SUCCEEDED).
+    pub plan: Vec<&'static str>,
+    /// The task a FAILED run reports (default: the first, `extract`).
+    pub failed_task: String,
+    pub parameters: Option<serde_json::Value>,
+    pub recurring_run_id: String,
+    pub archived: bool,
+}
+
 /// One request as the fake received it.
 #[derive(Debug, Clone)]
 pub struct Recorded {
@@ -242,6 +259,9 @@ pub struct Control {
     pub cookie: Option<(String, String)>,
     pub denied_namespaces: BTreeSet<String>,
     pub html_catch_all: bool,
+    /// The UI server's `/k8s/pod/logs` (none: the API server alone, which answers 404): per
+    /// pod, the chunks of its log; each read shows one more chunk.
+    pub pod_logs: Option<std::collections::BTreeMap<String, (Vec<String>, usize)>>,
     faults: Vec<Fault>,
 }
 
@@ -256,6 +276,7 @@ impl Default for Control {
             cookie: None,
             denied_namespaces: BTreeSet::new(),
             html_catch_all: false,
+            pod_logs: None,
             faults: vec![],
         }
     }
@@ -518,6 +539,29 @@ impl FakeKfp {
         self.lock().control.html_catch_all = on;
     }
 
+    /// Serve the KFP UI server's pod-log endpoint (`/k8s/pod/logs`, as
+    /// frontend/server/handlers/pod-logs.ts answers it) with this log for `pod`: the first read
+    /// returns the first chunk, each later read one chunk more (a pod still writing). Pods
+    /// without a log answer 404 `pod not found`; a denied namespace 403.
+    pub fn set_pod_log(&self, pod: &str, chunks: &[&str]) {
+        let mut g = self.lock();
+        g.control
+            .pod_logs
+            .get_or_insert_with(Default::default)
+            .insert(
+                pod.to_string(),
+                (chunks.iter().map(|c| c.to_string()).collect(), 0),
+            );
+    }
+
+    /// Serve the pod-log endpoint with no logs yet (every pod: 404 `pod not found`).
+    pub fn enable_pod_logs(&self) {
+        self.lock()
+            .control
+            .pod_logs
+            .get_or_insert_with(Default::default);
+    }
+
     /// Add `n` pipelines ("pipeline-00001"...) with one version each.
     pub fn seed_pipelines(&self, n: usize) {
         let mut g = self.lock();
@@ -534,9 +578,47 @@ impl FakeKfp {
         self.lock().store.seed_pipeline(name, namespace)
     }
 
+    /// Add a shared pipeline whose one version is `document` (e.g. [`TWO_TASK_IR`]); returns
+    /// (pipeline_id, version_id).
+    pub fn seed_pipeline_document(&self, name: &str, document: &str) -> (String, String) {
+        self.lock().store.seed_pipeline_document(name, document)
+    }
+
     /// Add an experiment; returns its id.
     pub fn seed_experiment(&self, display_name: &str, namespace: &str) -> String {
         self.lock().store.seed_experiment(display_name, namespace)
+    }
+
+    /// Add a run (created after everything seeded before it); returns its id.
+    pub fn seed_run(&self, seed: &SeedRun) -> String {
+        self.lock().store.seed_run(seed)
+    }
+
+    /// Add `n` runs named "run-00001"… in `experiment_id`, all SUCCEEDED, for paging.
+    pub fn seed_runs(&self, n: usize, experiment_id: &str, pipeline: (&str, &str)) {
+        let mut g = self.lock();
+        for i in 0..n {
+            g.store.seed_run(&SeedRun {
+                name: format!("run-{:05}", i + 1),
+                experiment_id: experiment_id.into(),
+                pipeline: Some((pipeline.0.into(), pipeline.1.into())),
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Add a cron recurring run of a pipeline version; returns its id.
+    pub fn seed_recurring_run(
+        &self,
+        name: &str,
+        experiment_id: &str,
+        pipeline: (&str, &str),
+        cron: &str,
+        enabled: bool,
+    ) -> String {
+        self.lock()
+            .store
+            .seed_recurring(name, experiment_id, pipeline, cron, enabled)
     }
 
     /// All pipelines, in v2 shape, by creation.
@@ -720,6 +802,32 @@ pub fn error_reply(api_path: &str, version: ServerVersion, err: &ApiError) -> Re
     Reply::json(err.status, &body)
 }
 
+/// `/k8s/pod/logs` as frontend/server/handlers/pod-logs.ts answers: text/plain; 400 without
+/// `podname`; 422 without `podnamespace` in multi-user mode; 403 `Access denied to namespace`;
+/// 404 `pod not found` when neither the pod nor an archived log exists.
+fn pod_log_reply(control: &mut Control, q: &std::collections::BTreeMap<String, String>) -> Reply {
+    const TEXT: &str = "text/plain; charset=utf-8";
+    let Some(pod) = q.get("podname").filter(|p| !p.is_empty()) else {
+        return Reply::text(400, TEXT, "podname argument is required");
+    };
+    let ns = q.get("podnamespace").cloned().unwrap_or_default();
+    if control.multi_user && ns.is_empty() {
+        return Reply::text(422, TEXT, "podnamespace argument is required");
+    }
+    if !ns.is_empty() && control.denied_namespaces.contains(&ns) {
+        return Reply::text(403, TEXT, "Access denied to namespace");
+    }
+    let logs = control.pod_logs.get_or_insert_with(Default::default);
+    match logs.get_mut(pod) {
+        Some((chunks, reads)) => {
+            let shown = (*reads + 1).min(chunks.len());
+            *reads += 1;
+            Reply::text(200, TEXT, &chunks[..shown].concat())
+        }
+        None => Reply::text(404, TEXT, "pod not found"),
+    }
+}
+
 fn to_response(r: Reply) -> hyper::Response<Full<Bytes>> {
     let mut b = hyper::Response::builder()
         .status(r.status)
@@ -834,7 +942,10 @@ async fn handle(
         .filter(|p| p.starts_with("/apis/"))
         .unwrap_or(&path)
         .to_string();
-    if !api_path.starts_with("/apis/") {
+    // The UI server's pod-log route, behind the same authentication as the API.
+    let is_pod_logs = g.control.pod_logs.is_some()
+        && (path == "/k8s/pod/logs" || path == "/pipeline/k8s/pod/logs");
+    if !api_path.starts_with("/apis/") && !is_pod_logs {
         if path.starts_with("/dex/") || path.starts_with("/oauth2/") {
             return Ok(to_response(Reply::text(
                 200,
@@ -885,6 +996,9 @@ async fn handle(
         url::form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect();
+    if is_pod_logs {
+        return Ok(to_response(pod_log_reply(&mut g.control, &query_map)));
+    }
     let ctx = store::Ctx {
         method: &method,
         path: &api_path,

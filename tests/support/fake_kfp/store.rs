@@ -614,6 +614,89 @@ impl Store {
         id
     }
 
+    /// A shared pipeline whose one version is `document` (IR or Argo YAML).
+    pub fn seed_pipeline_document(&mut self, name: &str, document: &str) -> (String, String) {
+        let t = parse_template(document.as_bytes()).expect("a valid pipeline document");
+        self.create_pipeline_with_version(name, name, "", "", Some(t), document.to_string())
+    }
+
+    /// A run as the server would hold it (see `FakeKfp::seed_run`); returns its id.
+    pub fn seed_run(&mut self, seed: &super::SeedRun) -> String {
+        let (id, created) = self.next(0x40);
+        let namespace = self
+            .experiments
+            .get(&seed.experiment_id)
+            .map(|e| e.namespace.clone())
+            .unwrap_or_default();
+        let template = parse_template(super::TWO_TASK_IR.as_bytes()).ok();
+        let (pipeline_id, version_id) = seed.pipeline.clone().unwrap_or_default();
+        let plan: Vec<String> = if seed.plan.is_empty() {
+            vec!["SUCCEEDED".into()]
+        } else {
+            seed.plan.iter().map(|s| s.to_string()).collect()
+        };
+        let inline_spec = if seed.pipeline.is_none() {
+            template.as_ref().map(Template::to_api)
+        } else {
+            None
+        };
+        let r = Run {
+            id: id.clone(),
+            display_name: seed.name.clone(),
+            description: seed.description.clone(),
+            experiment_id: seed.experiment_id.clone(),
+            namespace,
+            inline_spec,
+            pipeline_id,
+            version_id,
+            template,
+            runtime_config: seed.parameters.clone().map(|p| json!({"parameters": p})),
+            created,
+            plan,
+            failed_task: seed.failed_task.clone(),
+            recurring_run_id: seed.recurring_run_id.clone(),
+            archived: seed.archived,
+            ..Default::default()
+        };
+        self.runs.insert(id.clone(), r);
+        id
+    }
+
+    /// A recurring run (see `FakeKfp::seed_recurring_run`); returns its id.
+    pub fn seed_recurring(
+        &mut self,
+        name: &str,
+        experiment_id: &str,
+        pipeline: (&str, &str),
+        cron: &str,
+        enabled: bool,
+    ) -> String {
+        let (id, created) = self.next(0x50);
+        let namespace = self
+            .experiments
+            .get(experiment_id)
+            .map(|e| e.namespace.clone())
+            .unwrap_or_default();
+        self.recurring.insert(
+            id.clone(),
+            Recurring {
+                id: id.clone(),
+                display_name: name.into(),
+                experiment_id: experiment_id.into(),
+                namespace,
+                pipeline_id: pipeline.0.into(),
+                version_id: pipeline.1.into(),
+                max_concurrency: 1,
+                trigger: json!({"cron_schedule": {"cron": cron}}),
+                enabled,
+                created,
+                updated: created,
+                ..Default::default()
+            },
+        );
+        id
+    }
+
     fn create_pipeline_with_version(
         &mut self,
         name: &str,
@@ -1350,25 +1433,34 @@ impl Store {
                 self.create_run_v2(c, &b)
             }
             ("GET", ["runs"]) => self.list_runs(c, Api::V2),
-            ("GET", ["runs", id]) => self.get_run(id).map(|r| Reply::json(200, &self.run_v2(&r))),
+            ("GET", ["runs", id]) => {
+                self.authz_run(c, id)?;
+                self.get_run(id).map(|r| Reply::json(200, &self.run_v2(&r)))
+            }
             ("DELETE", ["runs", id]) => self.run(id).map(|_| ()).map(|_| {
                 self.runs.remove(*id);
                 Reply::json(200, &json!({}))
             }),
-            ("POST", ["runs", id, verb]) if verb.starts_with(':') => self.run_verb(id, verb),
+            ("POST", ["runs", id, verb]) if verb.starts_with(':') => {
+                self.authz_run(c, id)?;
+                self.run_verb(id, verb)
+            }
             ("POST", ["recurringruns"]) => {
                 let b = body(c, Api::V2, &format!("{P}/recurringruns"), viol)?;
                 self.create_recurring_v2(c, &b)
             }
             ("GET", ["recurringruns"]) => self.list_recurring(c, Api::V2),
-            ("GET", ["recurringruns", id]) => self
-                .recurring_run(id)
-                .map(|r| Reply::json(200, &self.recurring_v2(r))),
+            ("GET", ["recurringruns", id]) => {
+                self.authz_recurring(c, id)?;
+                self.recurring_run(id)
+                    .map(|r| Reply::json(200, &self.recurring_v2(r)))
+            }
             ("DELETE", ["recurringruns", id]) => self.recurring_run(id).map(|_| ()).map(|_| {
                 self.recurring.remove(*id);
                 Reply::json(200, &json!({}))
             }),
             ("POST", ["recurringruns", id, verb @ (":enable" | ":disable")]) => {
+                self.authz_recurring(c, id)?;
                 self.set_enabled(id, *verb == ":enable")
             }
             _ => Err(ApiError::new(0, "no route")),
@@ -1473,16 +1565,23 @@ impl Store {
                 self.create_run_v1(c, &b)
             }
             ("GET", ["runs"]) => self.list_runs(c, Api::V1),
-            ("GET", ["runs", id]) => self
-                .get_run(id)
-                .map(|r| Reply::json(200, &self.run_detail_v1(&r))),
+            ("GET", ["runs", id]) => {
+                self.authz_run(c, id)?;
+                self.get_run(id)
+                    .map(|r| Reply::json(200, &self.run_detail_v1(&r)))
+            }
             ("DELETE", ["runs", id]) => self.run(id).map(|_| ()).map(|_| {
                 self.runs.remove(*id);
                 Reply::json(200, &json!({}))
             }),
-            ("POST", ["runs", id, "terminate"]) => self.run_verb(id, ":terminate"),
-            ("POST", ["runs", id, "retry"]) => self.run_verb(id, ":retry"),
-            ("POST", ["runs", id, verb @ (":archive" | ":unarchive")]) => self.run_verb(id, verb),
+            ("POST", ["runs", id, verb @ ("terminate" | "retry")]) => {
+                self.authz_run(c, id)?;
+                self.run_verb(id, &format!(":{verb}"))
+            }
+            ("POST", ["runs", id, verb @ (":archive" | ":unarchive")]) => {
+                self.authz_run(c, id)?;
+                self.run_verb(id, verb)
+            }
             ("POST", ["jobs"]) => {
                 let b = body(c, Api::V1, &format!("{P}/jobs"), viol)?;
                 self.create_job_v1(c, &b)
@@ -1495,8 +1594,10 @@ impl Store {
                 self.recurring.remove(*id);
                 Reply::json(200, &json!({}))
             }),
-            ("POST", ["jobs", id, "enable"]) => self.set_enabled(id, true),
-            ("POST", ["jobs", id, "disable"]) => self.set_enabled(id, false),
+            ("POST", ["jobs", id, verb @ ("enable" | "disable")]) => {
+                self.authz_recurring(c, id)?;
+                self.set_enabled(id, *verb == "enable")
+            }
             _ => Err(ApiError::new(0, "no route")),
         }
     }
@@ -1605,6 +1706,22 @@ impl Store {
             ));
         }
         Ok(())
+    }
+
+    /// Reads and verbs of a run are authorized against the run's namespace, as the server's
+    /// run_server.go does (canAccessRun); an unknown run passes here and 404s after.
+    fn authz_run(&self, c: &Ctx, id: &str) -> Result<(), ApiError> {
+        match self.runs.get(id) {
+            Some(r) => self.authz(c, &r.namespace),
+            None => Ok(()),
+        }
+    }
+
+    fn authz_recurring(&self, c: &Ctx, id: &str) -> Result<(), ApiError> {
+        match self.recurring.get(id) {
+            Some(r) => self.authz(c, &r.namespace),
+            None => Ok(()),
+        }
     }
 
     /// The namespace a list call asks for: v2 `namespace`, v1 resource_reference_key.
