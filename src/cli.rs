@@ -556,7 +556,7 @@ pub mod examples {
 /// `kfpx --help`, not repeated on each command.
 pub const HELP_FOOTER: &str =
     "Global options (-e/--env, -C/--project-dir, -v, -q, --color, --python, \
---snapshot, --refresh) work with every command: see `kfpx --help`.
+--snapshot, --refresh, --probe-mode) work with every command: see `kfpx --help`.
 Docs: https://crates.io/crates/kfpx (the README)";
 
 /// The clap command as the binary uses it: [`Cli`] with the global options hidden from each
@@ -572,21 +572,30 @@ pub fn command() -> clap::Command {
         .map(|a| a.get_id().clone())
         .collect();
     for sub in cmd.get_subcommands_mut() {
-        // `mut_args` keeps the arguments' order, which the built command's lookup relies on.
-        let owned = std::mem::take(sub).mut_args(|a| {
-            if globals.contains(a.get_id()) {
-                a.hide(true)
-            } else {
-                a
-            }
-        });
-        let footer = match owned.get_after_help() {
-            Some(text) => format!("{text}\n\n{HELP_FOOTER}"),
-            None => HELP_FOOTER.to_string(),
-        };
-        *sub = owned.after_help(footer);
+        fit_subcommand(sub, &globals);
     }
     cmd
+}
+
+/// Hide the global options from `sub`'s help and append [`HELP_FOOTER`], then do the same for
+/// its own subcommands (`kfpx runs list`).
+fn fit_subcommand(sub: &mut clap::Command, globals: &[clap::Id]) {
+    // `mut_args` keeps the arguments' order, which the built command's lookup relies on.
+    let owned = std::mem::take(sub).mut_args(|a| {
+        if globals.contains(a.get_id()) {
+            a.hide(true)
+        } else {
+            a
+        }
+    });
+    let footer = match owned.get_after_help() {
+        Some(text) => format!("{text}\n\n{HELP_FOOTER}"),
+        None => HELP_FOOTER.to_string(),
+    };
+    *sub = owned.after_help(footer);
+    for nested in sub.get_subcommands_mut() {
+        fit_subcommand(nested, globals);
+    }
 }
 
 /// Server options written before the subcommand (`kfpx --host URL run-once`, as in the KFP

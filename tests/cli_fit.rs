@@ -827,6 +827,31 @@ fn every_command_has_examples_and_shows_global_options_only_at_the_top() {
     assert!(!top.contains("Docs: README.md"), "{top}");
 }
 
+/// Commands with their own subcommands (`kfpx runs list`, `kfpx schedules disable`): the same
+/// help as every other command, global options only at the top.
+#[test]
+fn nested_commands_show_global_options_only_at_the_top() {
+    let cli = kfpx::cli::command();
+    let mut seen = 0;
+    for sub in cli.get_subcommands().filter(|s| s.get_name() != "help") {
+        for nested in sub.get_subcommands().filter(|s| s.get_name() != "help") {
+            let (a, b) = (sub.get_name(), nested.get_name());
+            let out = kfpx().args([a, b, "--help"]).output().unwrap();
+            assert!(out.status.success(), "{a} {b}");
+            let help = stdout(&out);
+            for global in ["--python <PATH>", "--probe-mode <MODE>", "--refresh\n"] {
+                assert!(
+                    !help.contains(global),
+                    "`{a} {b} --help` repeats {global}:\n{help}"
+                );
+            }
+            assert!(help.contains("see `kfpx --help`"), "{a} {b}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "only {seen} nested commands");
+}
+
 // ---- item 11: waiting ----------------------------------------------------------------------
 
 #[test]
