@@ -1090,13 +1090,10 @@ fn real_lite_mode_falls_back_when_a_stand_in_could_change_the_graph() {
 // ------------------------------------------------------------------------------------------
 // The interpreter is remembered per project (issue 16, item 6).
 
-/// After `--python X`, a command without `--python` uses X (and says so with -v), also when
-/// the cache is stale and the project has to be probed again; `--python` still wins.
-#[cfg(unix)]
-#[test]
-fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("proj");
+/// `<dir>/proj`: a Kedro project's skeleton (pyproject, package, conf/base) for CLI tests whose
+/// graph comes from a fake interpreter.
+fn kedro_skeleton(dir: &Path) -> PathBuf {
+    let root = dir.join("proj");
     std::fs::create_dir_all(root.join("src/spaceflights")).unwrap();
     std::fs::create_dir_all(root.join("conf/base")).unwrap();
     std::fs::write(
@@ -1105,6 +1102,16 @@ fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
     )
     .unwrap();
     std::fs::write(root.join("src/spaceflights/__init__.py"), "").unwrap();
+    root
+}
+
+/// After `--python X`, a command without `--python` uses X (and says so with -v), also when
+/// the cache is stale and the project has to be probed again; `--python` still wins.
+#[cfg(unix)]
+#[test]
+fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = kedro_skeleton(dir.path());
     let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf-example/kfpx-snapshot.json");
     let runs = dir.path().join("runs");
     let venv_python = fake_python(
@@ -1195,15 +1202,7 @@ fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
 #[test]
 fn the_project_config_flag_and_environment_choose_the_probe_mode() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("proj");
-    std::fs::create_dir_all(root.join("src/spaceflights")).unwrap();
-    std::fs::create_dir_all(root.join("conf/base")).unwrap();
-    std::fs::write(
-        root.join("pyproject.toml"),
-        "[tool.kedro]\npackage_name = \"spaceflights\"\nproject_name = \"spaceflights\"\n",
-    )
-    .unwrap();
-    std::fs::write(root.join("src/spaceflights/__init__.py"), "").unwrap();
+    let root = kedro_skeleton(dir.path());
     std::fs::write(
         root.join("conf/base/kubeflow.yaml"),
         "host: https://kfp.example.com\nrun_config:\n  image: img:1\n  experiment_name: e\n  \
