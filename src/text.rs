@@ -27,13 +27,28 @@ pub fn did_you_mean<'a>(
 /// whitespace, line breaks included, becomes one space (servers wrap messages mid-sentence:
 /// "page size\nmust be positive").
 pub fn one_line(text: &str, max: usize) -> String {
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() > max {
-        let cut: String = joined.chars().take(max).collect();
-        format!("{cut}…")
-    } else {
-        joined
+    // Reads no further than it needs: a server's body can be megabytes long.
+    let mut out = String::new();
+    let mut count = 0;
+    for word in text.split_whitespace() {
+        if count > 0 {
+            if count == max {
+                out.push('…');
+                return out;
+            }
+            out.push(' ');
+            count += 1;
+        }
+        for c in word.chars() {
+            if count == max {
+                out.push('…');
+                return out;
+            }
+            out.push(c);
+            count += 1;
+        }
     }
+    out
 }
 
 #[cfg(test)]
@@ -60,6 +75,10 @@ mod tests {
         assert_eq!(one_line("a   b\tc", 100), "a b c");
         assert_eq!(one_line("abcdef", 3), "abc…");
         assert_eq!(one_line("", 3), "");
+        assert_eq!(one_line("abc", 3), "abc");
+        assert_eq!(one_line("abc d", 3), "abc…");
+        assert_eq!(one_line("ab  cd", 3), "ab …");
+        assert_eq!(one_line("éé é", 0), "…");
         assert_eq!(one_line("single", usize::MAX), "single");
     }
 }

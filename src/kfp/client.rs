@@ -1057,7 +1057,12 @@ pub fn error_message(body: &str) -> Option<String> {
     if trimmed.is_empty() {
         return None;
     }
-    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed) {
+    // Only an object can carry a message: other bodies are quoted, not parsed.
+    let object = match trimmed.starts_with('{') {
+        true => serde_json::from_str::<Value>(trimmed).ok(),
+        false => None,
+    };
+    if let Some(Value::Object(map)) = object {
         let text = |v: Option<&Value>| {
             v.and_then(Value::as_str)
                 .map(str::trim)
