@@ -246,33 +246,8 @@ pub struct RunsSubmitArgs {
     #[arg(long = "version", value_name = "NAME")]
     pub version: Option<String>,
 
-    /// Experiment to run in [default: run_config.experiment_name].
-    #[arg(short = 'x', long = "experiment-name")]
-    pub experiment_name: Option<String>,
-
-    /// Namespace of the experiment (multi-user KFP); `-en NS` (kedro-kubeflow) works too.
-    #[arg(long = "experiment-namespace", alias = "en", value_name = "NS")]
-    pub experiment_namespace: Option<String>,
-
-    /// Name of the run [default: run_config.run_name, formatted with the params' {name}s].
-    #[arg(long = "run-name")]
-    pub run_name: Option<String>,
-
     #[command(flatten)]
-    pub params: ParamArgs,
-
-    /// Wait until the run finishes; exit 3 if it does not succeed, 4 on timeout
-    /// [default: run_config.wait_for_completion].
-    #[arg(long = "wait-for-completion", alias = "wait")]
-    pub wait_for_completion: bool,
-
-    /// Do not wait, even when run_config.wait_for_completion is true.
-    #[arg(long = "no-wait", conflicts_with = "wait_for_completion")]
-    pub no_wait: bool,
-
-    /// Seconds to wait for completion [default: 86400]; only used while waiting.
-    #[arg(long, value_name = "SECS")]
-    pub timeout: Option<u64>,
+    pub start: RunStartArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -904,24 +879,9 @@ pub struct UploadArgs {
     pub output: OutputArgs,
 }
 
+/// How a run is started and waited for: the same flags on `run-once` and `runs submit`.
 #[derive(Debug, Clone, Args)]
-pub struct RunOnceArgs {
-    #[command(flatten)]
-    pub build: BuildArgs,
-
-    /// Run this document, compiled earlier (KFP v2 IR or Argo Workflow), exactly as it is,
-    /// instead of compiling; its format chooses the API version.
-    #[arg(
-        short = 'f',
-        long,
-        value_name = "FILE",
-        conflicts_with_all = ["merge_strategy", "allow_memory_datasets", "image", "strict"]
-    )]
-    pub file: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub server: ServerArgs,
-
+pub struct RunStartArgs {
     /// Experiment to run in [default: run_config.experiment_name].
     #[arg(short = 'x', long = "experiment-name")]
     pub experiment_name: Option<String>,
@@ -949,6 +909,28 @@ pub struct RunOnceArgs {
     /// Seconds to wait for completion [default: 86400]; only used while waiting.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunOnceArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+
+    /// Run this document, compiled earlier (KFP v2 IR or Argo Workflow), exactly as it is,
+    /// instead of compiling; its format chooses the API version.
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["merge_strategy", "allow_memory_datasets", "image", "strict"]
+    )]
+    pub file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub server: ServerArgs,
+
+    #[command(flatten)]
+    pub start: RunStartArgs,
 
     #[command(flatten)]
     pub output: OutputArgs,

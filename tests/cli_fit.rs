@@ -221,7 +221,7 @@ fn dash_en_means_experiment_namespace_and_dash_e_stays_the_env() {
     let kfpx::cli::Command::RunOnce(args) = cli.command else {
         panic!()
     };
-    assert_eq!(args.experiment_namespace.as_deref(), Some("team-a"));
+    assert_eq!(args.start.experiment_namespace.as_deref(), Some("team-a"));
     assert_eq!(cli.global.env, "local");
     let cli = parse(&["schedule", "-c", "0 0 4 * * *", "-en=team-b", "-e", "prod"]).unwrap();
     let kfpx::cli::Command::Schedule(args) = cli.command else {

@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use support::fake_kfp::FakeKfp;
 
 use kfpx::cli::{
-    BuildArgs, OutputArgs, OutputFormat, ParamArgs, PipelineArgs, RunOnceArgs, ScheduleArgs,
-    ServerArgs, UploadArgs,
+    BuildArgs, OutputArgs, OutputFormat, ParamArgs, PipelineArgs, RunOnceArgs, RunStartArgs,
+    ScheduleArgs, ServerArgs, UploadArgs,
 };
 use kfpx::commands::build::Prepared;
 use kfpx::commands::{run_once, schedule, upload};
@@ -187,13 +187,15 @@ fn run_args(url: &str) -> RunOnceArgs {
         build: build(),
         file: None,
         server: server(url),
-        experiment_name: None,
-        experiment_namespace: None,
-        run_name: None,
-        params: ParamArgs::default(),
-        wait_for_completion: false,
-        no_wait: false,
-        timeout: Some(60),
+        start: RunStartArgs {
+            experiment_name: None,
+            experiment_namespace: None,
+            run_name: None,
+            params: ParamArgs::default(),
+            wait_for_completion: false,
+            no_wait: false,
+            timeout: Some(60),
+        },
         output: OutputArgs {
             output: OutputFormat::Json,
         },
@@ -417,8 +419,8 @@ fn run_once_sends_the_v2_spec_inline_with_its_platform_spec() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
-    args.run_name = Some("custom".into());
-    args.experiment_name = Some("other-exp".into());
+    args.start.run_name = Some("custom".into());
+    args.start.experiment_name = Some("other-exp".into());
     checked(&fake, run_once::run_prepared(&args, &p)).unwrap();
     let post = &fake.requests_to("POST", "/apis/v2beta1/runs")[0];
     let body = post.json().unwrap();
@@ -470,7 +472,7 @@ fn waiting_for_a_successful_run_exits_zero() {
         fake.set_run_plan(&["PENDING", "RUNNING", "SUCCEEDED"]);
         let p = prepared(&fake.url(), version, "");
         let mut args = run_args(&fake.url());
-        args.wait_for_completion = true;
+        args.start.wait_for_completion = true;
         checked(&fake, run_once::run_prepared(&args, &p)).unwrap();
         assert_eq!(fake.runs()[0]["state"], "SUCCEEDED", "{version:?}");
     }
@@ -484,7 +486,7 @@ fn a_failed_run_exits_3_naming_the_failed_task() {
         fake.set_failed_task("train");
         let p = prepared(&fake.url(), version, "");
         let mut args = run_args(&fake.url());
-        args.wait_for_completion = true;
+        args.start.wait_for_completion = true;
         let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
         assert_eq!(err.exit_code(), 3, "{version:?}: {err}");
         let msg = err.to_string();
@@ -502,8 +504,8 @@ fn waiting_past_the_timeout_exits_4_and_leaves_the_run() {
     fake.set_run_plan(&["RUNNING"]);
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
-    args.wait_for_completion = true;
-    args.timeout = Some(1);
+    args.start.wait_for_completion = true;
+    args.start.timeout = Some(1);
     let started = Instant::now();
     let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -533,7 +535,7 @@ fn an_experiment_namespace_without_permission_is_a_403_message() {
     fake.deny_namespace("team-x");
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
-    args.experiment_namespace = Some("team-x".into());
+    args.start.experiment_namespace = Some("team-x".into());
     let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     let msg = err.to_string();
     assert_eq!(err.exit_code(), 1);
@@ -567,7 +569,7 @@ fn a_run_name_with_an_unknown_placeholder_is_refused_before_any_request() {
     let fake = FakeKfp::start();
     let p = prepared(&fake.url(), KfpVersion::V2, "");
     let mut args = run_args(&fake.url());
-    args.run_name = Some("run {epochs}".into());
+    args.start.run_name = Some("run {epochs}".into());
     let err = checked(&fake, run_once::run_prepared(&args, &p)).unwrap_err();
     let msg = err.to_string();
     assert!(

@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
         // The file's format fixes the API version: nothing to switch to.
         return run_prepared(&args, &build::prepare_file(ctx, &args.build, file)?);
     }
-    let params = args.params.items();
+    let params = args.start.params.items();
     let prepared = build::prepare(ctx, &args.build, &params)?;
     server::or_other_api(run_prepared(&args, &prepared), &prepared.sources, |v| {
         let prepared = build::prepare(ctx, &build::with_version(&args.build, v), &params)?;
@@ -77,15 +77,16 @@ pub fn run(ctx: &Ctx, args: RunOnceArgs) -> Result<()> {
 pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
     let rc = &prepared.config.run_config;
     let wait = wait_choice(
-        args.wait_for_completion,
-        args.no_wait,
-        args.timeout,
+        args.start.wait_for_completion,
+        args.start.no_wait,
+        args.start.timeout,
         rc.wait_for_completion,
     )?;
-    let (overrides, all_params) = run_params(&prepared.compiled, &args.params.items())?;
-    let template = args.run_name.as_deref().unwrap_or(&rc.run_name);
+    let (overrides, all_params) = run_params(&prepared.compiled, &args.start.params.items())?;
+    let template = args.start.run_name.as_deref().unwrap_or(&rc.run_name);
     let run_name = naming::format_run_name(template, &all_params).map_err(Error::Message)?;
     let experiment_name = args
+        .start
         .experiment_name
         .clone()
         .unwrap_or_else(|| rc.experiment_name.clone());
@@ -108,6 +109,7 @@ pub fn run_prepared(args: &RunOnceArgs, prepared: &Prepared) -> Result<()> {
         )
         .await?;
         let namespace = args
+            .start
             .experiment_namespace
             .clone()
             .or_else(|| kfp.namespace.clone());

@@ -329,9 +329,9 @@ fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
     };
     let rc = &config.run_config;
     let wait = run_once::wait_choice(
-        args.wait_for_completion,
-        args.no_wait,
-        args.timeout,
+        args.start.wait_for_completion,
+        args.start.no_wait,
+        args.start.timeout,
         rc.wait_for_completion,
     )?;
     let pipeline_name = naming::pipeline_name(&project.name, &args.pipeline, &project.env);
@@ -363,15 +363,17 @@ fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
             })?,
         };
         let parameters = kfp.version_parameters(&pipeline.id, &version.id).await?;
-        let (overrides, mut all) = run_once::params_over(&parameters, &args.params.items())?;
+        let (overrides, mut all) = run_once::params_over(&parameters, &args.start.params.items())?;
         all.retain(|_, v| !v.is_null());
-        let template = args.run_name.as_deref().unwrap_or(&rc.run_name);
+        let template = args.start.run_name.as_deref().unwrap_or(&rc.run_name);
         let run_name = naming::format_run_name(template, &all).map_err(Error::Message)?;
         let experiment_name = args
+            .start
             .experiment_name
             .clone()
             .unwrap_or_else(|| rc.experiment_name.clone());
         let namespace = args
+            .start
             .experiment_namespace
             .clone()
             .or_else(|| kfp.namespace.clone());
