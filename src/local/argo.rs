@@ -249,7 +249,7 @@ impl Walker<'_> {
             .collect();
         let mut leaves: HashMap<String, Vec<usize>> = HashMap::new();
         let mut all = Vec::new();
-        let order = topo(&by_name, task)?;
+        let order = crate::local::plan::topo_order(&by_name, "dependencies", task)?;
         let here = if path.is_empty() {
             task.to_string()
         } else {
@@ -373,38 +373,6 @@ fn text_of(v: &Value) -> String {
         Value::Null => String::new(),
         other => serde_json::to_string(other).unwrap_or_default(),
     }
-}
-
-fn topo(tasks: &Map<String, Value>, dag: &str) -> Result<Vec<String>, String> {
-    let mut keys: Vec<&String> = tasks.keys().collect();
-    keys.sort();
-    let mut done: HashSet<String> = HashSet::new();
-    let mut order = Vec::new();
-    while order.len() < keys.len() {
-        let before = order.len();
-        for k in &keys {
-            if done.contains(k.as_str()) {
-                continue;
-            }
-            let ready = tasks[k.as_str()]
-                .get("dependencies")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .all(|d| done.contains(d) || !tasks.contains_key(d));
-            if ready {
-                done.insert((*k).clone());
-                order.push((*k).clone());
-            }
-        }
-        if order.len() == before {
-            return Err(format!(
-                "the tasks of DAG `{dag}` depend on each other in a cycle"
-            ));
-        }
-    }
-    Ok(order)
 }
 
 /// `retryStrategy`: `limit` retries on failure (`retryPolicy` `Always` / `OnFailure`, the

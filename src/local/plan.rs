@@ -6,10 +6,10 @@
 //! [`crate::local::v2`] and [`crate::local::argo`] resolve them then, as the KFP driver and
 //! launcher / the Argo controller do.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// The image a KFP v2 `createpvc` / `deletepvc` executor names: the Argo compiler turns such
 /// executors into Kubernetes resource operations, not pods
@@ -254,6 +254,47 @@ fn number_text(n: &serde_json::Number) -> String {
     } else {
         format!("{f}")
     }
+}
+
+/// The tasks of one DAG (name → task) in an order that runs every task after the tasks it
+/// names under `deps_key` (`dependentTasks` in KFP v2 IR, `dependencies` in Argo): ready tasks
+/// in name order, pass after pass, so the order is the same on every run. A dependency on a
+/// task outside the DAG is not waited for here (the caller resolves it); a cycle is an error
+/// naming the DAG.
+pub fn topo_order(
+    tasks: &Map<String, Value>,
+    deps_key: &str,
+    dag: &str,
+) -> Result<Vec<String>, String> {
+    let mut keys: Vec<&String> = tasks.keys().collect();
+    keys.sort();
+    let mut done: HashSet<&str> = HashSet::new();
+    let mut order = Vec::new();
+    while order.len() < keys.len() {
+        let before = order.len();
+        for k in &keys {
+            if done.contains(k.as_str()) {
+                continue;
+            }
+            let ready = tasks[k.as_str()]
+                .get(deps_key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .all(|d| done.contains(d) || !tasks.contains_key(d));
+            if ready {
+                done.insert(k.as_str());
+                order.push((*k).clone());
+            }
+        }
+        if order.len() == before {
+            return Err(format!(
+                "the tasks of DAG `{dag}` depend on each other in a cycle"
+            ));
+        }
+    }
+    Ok(order)
 }
 
 #[cfg(test)]

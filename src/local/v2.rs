@@ -174,7 +174,11 @@ impl Walker<'_> {
                 ));
             }
         }
-        let order = topo_order(&tasks, path)?;
+        let order = crate::local::plan::topo_order(
+            &tasks,
+            "dependentTasks",
+            if path.is_empty() { "root" } else { path },
+        )?;
         let mut leaves: HashMap<String, Vec<usize>> = HashMap::new();
         for key in order {
             let t = &tasks[&key];
@@ -600,39 +604,6 @@ fn retry_of(t: &Value, name: &str, notes: &mut Vec<String>) -> Result<Retry, Str
             .unwrap_or(2.0),
         max_duration: Some(max.unwrap_or_default()),
     })
-}
-
-fn topo_order(tasks: &Map<String, Value>, path: &str) -> Result<Vec<String>, String> {
-    let mut keys: Vec<&String> = tasks.keys().collect();
-    keys.sort();
-    let mut done: HashSet<String> = HashSet::new();
-    let mut order = Vec::new();
-    while order.len() < keys.len() {
-        let before = order.len();
-        for k in &keys {
-            if done.contains(k.as_str()) {
-                continue;
-            }
-            let ready = tasks[k.as_str()]
-                .get("dependentTasks")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .all(|d| done.contains(d) || !tasks.contains_key(d));
-            if ready {
-                done.insert((*k).clone());
-                order.push((*k).clone());
-            }
-        }
-        if order.len() == before {
-            return Err(format!(
-                "the tasks of DAG `{}` depend on each other in a cycle",
-                if path.is_empty() { "root" } else { path }
-            ));
-        }
-    }
-    Ok(order)
 }
 
 fn escape_pointer(s: &str) -> String {
