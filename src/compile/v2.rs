@@ -1,13 +1,13 @@
 //! KFP v2 IR: a PipelineSpec (schemaVersion 2.1.0) and a PlatformSpec (`platforms.kubernetes`)
 //! rendered from the task model, in the shapes the KFP SDK and kfp-kubernetes emit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Map, Value};
 
 use crate::compile::model::{
     self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT, MLFLOW_START,
-    ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
+    NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
 };
 use crate::compile::names;
 use crate::compile::params::kfp_type;
@@ -30,6 +30,9 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         components: BTreeMap::new(),
         executors: BTreeMap::new(),
         platform: BTreeMap::new(),
+        shared: HashMap::new(),
+        uses: HashMap::new(),
+        first_use: Vec::new(),
         warnings: Vec::new(),
     };
     let wrapped = m.has_exit_handler();
@@ -40,6 +43,7 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         let spec = r.container_task(t, wrapped)?;
         main.insert(t.name.clone(), spec);
     }
+    r.name_shared(&mut main);
 
     let mut root: Map<String, Value> = Map::new();
     if let Some(v) = &m.volume {
@@ -167,6 +171,12 @@ struct Renderer<'a> {
     components: BTreeMap<String, Value>,
     executors: BTreeMap<String, Value>,
     platform: BTreeMap<String, Value>,
+    /// A node task's component interface, container and platform config (as JSON) to the
+    /// component that has them.
+    shared: HashMap<Vec<u8>, String>,
+    /// Tasks using each of those components, and the components in order of first use.
+    uses: HashMap<String, usize>,
+    first_use: Vec<String>,
     warnings: Vec<String>,
 }
 
@@ -204,6 +214,13 @@ impl Renderer<'_> {
                 json!({"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}),
             );
         }
+        if let (Role::Node, Some(list)) = (t.role, &t.node_list) {
+            in_defs.insert(NODES_INPUT.into(), json!({"parameterType": "STRING"}));
+            inputs.insert(
+                NODES_INPUT.into(),
+                json!({"runtimeValue": {"constant": list}}),
+            );
+        }
         if t.mlflow {
             in_defs.insert(MLFLOW_OUTPUT.into(), json!({"parameterType": "STRING"}));
             inputs.insert(
@@ -217,23 +234,6 @@ impl Renderer<'_> {
                 json!({"parameterType": "TASK_FINAL_STATUS"}),
             );
         }
-        let mut comp_spec = Map::new();
-        comp_spec.insert("executorLabel".into(), json!(exec));
-        if !in_defs.is_empty() {
-            comp_spec.insert(
-                "inputDefinitions".into(),
-                obj([("parameters", sorted(in_defs))]),
-            );
-        }
-        if t.role == Role::MlflowStart {
-            comp_spec.insert(
-                "outputDefinitions".into(),
-                json!({"parameters": {MLFLOW_OUTPUT: {"parameterType": "STRING"}}}),
-            );
-        }
-        self.components
-            .insert(comp.clone(), Value::Object(comp_spec));
-
         // Executor.
         let ph = |p: Ph| -> String {
             match p {
@@ -244,6 +244,7 @@ impl Renderer<'_> {
                     format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
                 }
                 Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
+                Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
             }
         };
         let (command, args) = model::container_command(t, m, self.env, true, false, &ph);
@@ -268,15 +269,65 @@ impl Renderer<'_> {
         if !res.is_empty() {
             container.insert("resources".into(), Value::Object(res));
         }
-        self.executors
-            .insert(exec.clone(), obj([("container", Value::Object(container))]));
+        let in_defs = (!in_defs.is_empty()).then(|| obj([("parameters", sorted(in_defs))]));
 
         // Kubernetes platform config.
         let k = self.kubernetes(t, wrapped)?;
+
+        // Node tasks that differ only in their inputs (node list, run id) share one component
+        // and executor, named after the first: the SDK's reuse of a component, and what the
+        // backend's Argo compiler stores once per distinct container (kubeflow/pipelines
+        // backend/src/v2/compiler/argocompiler/argo.go, saveProtoToArguments). The cache key
+        // still differs per task, as it covers the task's input values
+        // (backend/src/v2/cacheutils/cache.go, GenerateCacheKey).
+        let shared_key = if t.role == Role::Node {
+            let mut key = Vec::new();
+            serde_json::to_writer(&mut key, &(&in_defs, &container, &k))
+                .expect("a JSON value serialises");
+            if let Some(name) = self.shared.get(&key) {
+                let name = name.clone();
+                *self.uses.entry(name.clone()).or_default() += 1;
+                return Ok(self.task_spec(t, wrapped, name, inputs));
+            }
+            Some(key)
+        } else {
+            None
+        };
+        let mut comp_spec = Map::new();
+        comp_spec.insert("executorLabel".into(), json!(exec));
+        if let Some(d) = in_defs {
+            comp_spec.insert("inputDefinitions".into(), d);
+        }
+        if t.role == Role::MlflowStart {
+            comp_spec.insert(
+                "outputDefinitions".into(),
+                json!({"parameters": {MLFLOW_OUTPUT: {"parameterType": "STRING"}}}),
+            );
+        }
+        self.components
+            .insert(comp.clone(), Value::Object(comp_spec));
+        self.executors
+            .insert(exec.clone(), obj([("container", Value::Object(container))]));
         if !k.is_empty() {
             self.platform.insert(exec, Value::Object(k));
         }
+        if let Some(key) = shared_key {
+            self.shared.insert(key, comp.clone());
+            self.first_use.push(comp.clone());
+            self.uses.insert(comp.clone(), 1);
+        }
+        Ok(self.task_spec(t, wrapped, comp, inputs))
+    }
 
+    /// The DAG task that runs component `comp` with `inputs`.
+    fn task_spec(
+        &self,
+        t: &Task,
+        wrapped: bool,
+        comp: String,
+        inputs: Map<String, Value>,
+    ) -> Value {
+        let m = self.m;
         // Task spec.
         let mut spec = Map::new();
         spec.insert("cachingOptions".into(), caching(t.cache));
@@ -307,7 +358,54 @@ impl Renderer<'_> {
             spec.insert("retryPolicy".into(), Value::Object(rp));
         }
         spec.insert("taskInfo".into(), json!({"name": t.name}));
-        Ok(Value::Object(spec))
+        Value::Object(spec)
+    }
+
+    /// A component used by several node tasks is named `kedro-run` (`-2`, `-3`, … in order of
+    /// first use, skipping names a task's own component has), not after the first task using it.
+    fn name_shared(&mut self, tasks: &mut Map<String, Value>) {
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        let mut n = 1;
+        for old in std::mem::take(&mut self.first_use) {
+            if self.uses.get(&old).copied().unwrap_or(0) < 2 {
+                continue;
+            }
+            let new = loop {
+                let stem = if n == 1 {
+                    "kedro-run".to_string()
+                } else {
+                    format!("kedro-run-{n}")
+                };
+                n += 1;
+                if !self.components.contains_key(&names::component(&stem)) {
+                    break stem;
+                }
+            };
+            let old_task = &old["comp-".len()..];
+            let (old_exec, new_exec) = (names::executor(old_task), names::executor(&new));
+            let new_comp = names::component(&new);
+            if let Some(mut c) = self.components.remove(&old) {
+                c["executorLabel"] = json!(new_exec);
+                self.components.insert(new_comp.clone(), c);
+            }
+            if let Some(e) = self.executors.remove(&old_exec) {
+                self.executors.insert(new_exec.clone(), e);
+            }
+            if let Some(k) = self.platform.remove(&old_exec) {
+                self.platform.insert(new_exec, k);
+            }
+            renamed.insert(old, new_comp);
+        }
+        if renamed.is_empty() {
+            return;
+        }
+        for spec in tasks.values_mut() {
+            if let Some(Value::String(c)) = spec.pointer_mut("/componentRef/name") {
+                if let Some(new) = renamed.get(c.as_str()) {
+                    *c = new.clone();
+                }
+            }
+        }
     }
 
     fn resources(&mut self, t: &Task) -> Map<String, Value> {
