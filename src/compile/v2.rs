@@ -2,6 +2,7 @@
 //! rendered from the task model, in the shapes the KFP SDK and kfp-kubernetes emit.
 
 use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
 
 use serde_json::{json, Map, Value};
 
@@ -171,9 +172,9 @@ struct Renderer<'a> {
     components: BTreeMap<String, Value>,
     executors: BTreeMap<String, Value>,
     platform: BTreeMap<String, Value>,
-    /// A node task's component interface, container and platform config (as JSON) to the
-    /// component that has them.
-    shared: HashMap<Vec<u8>, String>,
+    /// The hash of a node task's component interface, container and platform config to the
+    /// components that have them (compared in full on a match).
+    shared: HashMap<u64, Vec<String>>,
     /// Tasks using each of those components, and the components in order of first use.
     uses: HashMap<String, usize>,
     first_use: Vec<String>,
@@ -281,10 +282,21 @@ impl Renderer<'_> {
         // still differs per task, as it covers the task's input values
         // (backend/src/v2/cacheutils/cache.go, GenerateCacheKey).
         let shared_key = if t.role == Role::Node {
-            let mut key = Vec::new();
-            serde_json::to_writer(&mut key, &(&in_defs, &container, &k))
-                .expect("a JSON value serialises");
-            if let Some(name) = self.shared.get(&key) {
+            let mut h = FxHasher(0);
+            if let Some(d) = &in_defs {
+                hash_value(d, &mut h);
+            }
+            h.write_u8(0xff);
+            hash_map(&container, &mut h);
+            h.write_u8(0xff);
+            hash_map(&k, &mut h);
+            let key = h.finish();
+            let same = self.shared.get(&key).and_then(|names| {
+                names
+                    .iter()
+                    .find(|name| self.has_parts(name, in_defs.as_ref(), &container, &k))
+            });
+            if let Some(name) = same {
                 let name = name.clone();
                 *self.uses.entry(name.clone()).or_default() += 1;
                 return Ok(self.task_spec(t, wrapped, name, inputs));
@@ -312,7 +324,7 @@ impl Renderer<'_> {
             self.platform.insert(exec, Value::Object(k));
         }
         if let Some(key) = shared_key {
-            self.shared.insert(key, comp.clone());
+            self.shared.entry(key).or_default().push(comp.clone());
             self.first_use.push(comp.clone());
             self.uses.insert(comp.clone(), 1);
         }
@@ -359,6 +371,29 @@ impl Renderer<'_> {
         }
         spec.insert("taskInfo".into(), json!({"name": t.name}));
         Value::Object(spec)
+    }
+
+    /// Whether component `comp` has exactly this interface, container and platform config.
+    fn has_parts(
+        &self,
+        comp: &str,
+        in_defs: Option<&Value>,
+        container: &Map<String, Value>,
+        k: &Map<String, Value>,
+    ) -> bool {
+        let Some(spec) = self.components.get(comp) else {
+            return false;
+        };
+        let exec = names::executor(&comp["comp-".len()..]);
+        spec.get("inputDefinitions") == in_defs
+            && matches!(
+                self.executors.get(&exec).and_then(|e| e.get("container")),
+                Some(Value::Object(c)) if c == container
+            )
+            && match self.platform.get(&exec) {
+                Some(Value::Object(p)) => p == k,
+                _ => k.is_empty(),
+            }
     }
 
     /// A component used by several node tasks is named `kedro-run` (`-2`, `-3`, … in order of
@@ -800,6 +835,66 @@ fn exit_task(spec: &mut Value, status: bool) {
             .or_insert_with(|| json!({"parameters": {}}));
         inputs["parameters"]["status"] = json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}});
         inputs["parameters"] = sorted_value(inputs["parameters"].take());
+    }
+}
+
+/// rustc's FxHash: a fast, non-cryptographic hash (a match is always compared in full).
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+        self.add(bytes.len() as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+fn hash_map(m: &Map<String, Value>, h: &mut FxHasher) {
+    h.write_usize(m.len());
+    for (k, v) in m {
+        h.write(k.as_bytes());
+        hash_value(v, h);
+    }
+}
+
+fn hash_value(v: &Value, h: &mut FxHasher) {
+    match v {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
+        Value::Number(n) => {
+            h.write_u8(3);
+            h.write(n.to_string().as_bytes());
+        }
+        Value::String(s) => {
+            h.write_u8(4);
+            h.write(s.as_bytes());
+        }
+        Value::Array(a) => {
+            h.write_u8(5);
+            h.write_usize(a.len());
+            for x in a {
+                hash_value(x, h);
+            }
+        }
+        Value::Object(m) => {
+            h.write_u8(6);
+            hash_map(m, h);
+        }
     }
 }
 
