@@ -8,7 +8,7 @@ use crate::commands::Ctx;
 use crate::compile::{self, params, CompileInput, Compiled};
 use crate::config::{self, Config, KfpVersion};
 use crate::error::Result;
-use crate::graph::{self, SnapshotOptions};
+use crate::graph;
 use crate::project::Project;
 
 /// A compiled pipeline with what it was built from.
@@ -55,9 +55,9 @@ pub fn prepare_showing(
     let rc = &config.run_config;
     let snapshot = graph::obtain_snapshot(
         &project,
-        &SnapshotOptions::from_global(&ctx.global).with_config(Some(rc)),
+        &ctx.global.snapshot_options().with_config(Some(rc)),
     )?;
-    let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
+    let (strategy, group_opts) = build.pipeline.group_settings(Some(rc));
     let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)
         .map_err(|e| match e {
             // The advice names the `kfpx graph` command line that shows them, as the user ran

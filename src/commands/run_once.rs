@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::cli::{OutputFormat, RunOnceArgs};
 use crate::commands::build::{self, Prepared};
+use crate::commands::present;
 use crate::commands::{server, Ctx};
 use crate::compile::Compiled;
 use crate::error::{Error, Result};
 use crate::kfp::api::Kfp;
 use crate::kfp::models::{NewRun, Run, RunSource, RunState};
 use crate::kfp::wait::{self, WaitEnd};
-use crate::kfp::{naming, present, session};
+use crate::kfp::{naming, session};
 use crate::output;
 
 type Params = BTreeMap<String, serde_json::Value>;

@@ -7,13 +7,14 @@ use serde::Serialize;
 
 use crate::cli::ScheduleArgs;
 use crate::commands::build::{self, Prepared};
+use crate::commands::present;
 use crate::commands::run_once::run_params;
 use crate::commands::{server, Ctx};
 use crate::error::{Error, Result};
 use crate::kfp::cronexpr::{self, CronExpr};
 use crate::kfp::deploy::{self, Outcome, Upload};
 use crate::kfp::models::{NewRecurringRun, NewRun, RunSource};
-use crate::kfp::{naming, present, session};
+use crate::kfp::{naming, session};
 use crate::output;
 
 /// KFP's bounds on `max_concurrency`.

@@ -79,7 +79,7 @@ pub async fn connect(
     version: KfpVersion,
     sources: &Sources,
 ) -> Result<Kfp> {
-    let kfp = session::connect(args, config, version)
+    let kfp = session::connect(&args.connect_options(), config, version)
         .await
         .map_err(|e| explain(e.into(), args, sources))?;
     if kfp.client.server().tag.is_some() {

@@ -7,7 +7,6 @@
 //! * `deploy`, `wait`: the flows upload/schedule and run-once share;
 //! * `operate`: runs and recurring runs already on the server (find by id or name, project scope);
 //! * `naming`, `cronexpr`: pure rules (pipeline/version/run names, KFP's cron dialect);
-//! * `present`: printing results (tables, JSON, YAML).
 
 pub mod api;
 pub mod auth;
@@ -18,7 +17,6 @@ pub mod document;
 pub mod models;
 pub mod naming;
 pub mod operate;
-pub mod present;
 pub mod session;
 pub mod v1;
 pub mod v2;
