@@ -12,25 +12,9 @@ use clap::FromArgMatches;
 use serde_json::Value;
 use support::fake_kfp::FakeKfp;
 
-const ENV_VARS: &[&str] = &[
-    "KEDRO_ENV",
-    "KF_PIPELINES_ENDPOINT",
-    "KF_PIPELINES_NAMESPACE",
-    "KF_PIPELINES_UI_ENDPOINT",
-    "KF_PIPELINES_CA_BUNDLE",
-    "KFPX_SNAPSHOT",
-    "KFPX_LOG",
-    "COLUMNS",
-    "CI",
-];
-
 fn kfpx() -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"))
-        .env("NO_COLOR", "1")
+    let mut cmd = support::cmd::kfpx();
+    cmd.env("NO_COLOR", "1")
         .env("KEDRO_CONFIG_COMMIT_ID", "0123456789abcdef")
         .current_dir(std::env::temp_dir());
     cmd
@@ -481,17 +465,9 @@ fn every_command_that_prints_a_result_takes_dash_o_format() {
 
 // ---- item 5 (and issue 11 item 8): where a setting came from -------------------------------
 
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn an_unreachable_host_says_which_file_and_line_it_came_from() {
-    let port = closed_port();
+    let port = support::cmd::REFUSED_PORT;
     let (_tmp, root) = example_copy(|t| {
         t.replace(
             "host: https://kubeflow.example.com/pipeline",

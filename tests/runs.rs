@@ -11,20 +11,7 @@ use support::fake_kfp::{FakeKfp, SeedRun};
 const PIPELINE: &str = "[demo] __default__ (env: local)";
 
 fn kfpx() -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in [
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_NAMESPACE",
-        "KF_PIPELINES_UI_ENDPOINT",
-        "KF_PIPELINES_CA_BUNDLE",
-        "KEDRO_ENV",
-    ]
-    .iter()
-    .chain(kfpx::kfp::auth::VARS)
-    {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"));
+    let mut cmd = support::cmd::kfpx();
     cmd.env("COLUMNS", "250");
     cmd.current_dir(std::env::temp_dir());
     cmd
