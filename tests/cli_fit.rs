@@ -600,6 +600,61 @@ fn server_options_before_the_subcommand_work_as_the_readme_shows() {
     assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
 }
 
+/// Issue 17 item 1: the schedule's start/end times are parsed once, when read: a bad one in the
+/// config is refused at its file:line:column, a bad flag by its name, a flag that ends the
+/// schedule before the config starts it as a usage error; each before any request.
+#[test]
+fn a_bad_schedule_time_is_refused_at_its_place_before_any_request() {
+    let fake = FakeKfp::start();
+    let (_tmp, root) = example_copy(|t| {
+        t.replace(
+            "    start_time: \"2026-01-01T00:00:00Z\"",
+            "    start_time: tomorrow",
+        )
+    });
+    let file = root.join("conf/base/kubeflow.yaml");
+    let line = line_of(&file, "    start_time: tomorrow");
+    let schedule = ["schedule", "-c", "0 0 2 * * *", "--host", &fake.url()];
+    let out = in_project(&root).args(schedule).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}:{line}:17: run_config.schedule.start_time: `tomorrow` is not an RFC 3339 \
+             time; write e.g. 2026-01-31T06:00:00Z\n",
+            // shown relative to the current directory (kfpx() runs in the temp folder)
+            file.strip_prefix(std::env::temp_dir()).unwrap().display()
+        )
+    );
+    assert_eq!(stdout(&out), "");
+
+    let example = example_dir();
+    let out = in_project(&example)
+        .args(schedule)
+        .args(["--start-time", "tomorrow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).lines().next().unwrap(),
+        "error: invalid value 'tomorrow' for '--start-time <TIME>': `tomorrow` is not an RFC 3339 \
+         time; write e.g. 2026-01-31T06:00:00Z"
+    );
+
+    // conf-example starts the schedule at 2026-01-01T00:00:00Z.
+    let out = in_project(&example)
+        .args(schedule)
+        .args(["--end-time", "2026-01-01T00:30:00+01:00"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: the schedule ends (2025-12-31T23:30:00Z) before it starts (2026-01-01T00:00:00Z)\n"
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+}
+
 // ---- item 7: warnings located, silenceable, not repeated -----------------------------------
 
 #[test]

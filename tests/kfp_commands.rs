@@ -694,7 +694,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     args.cron_expression = "0 30 2 * * 1-5".into();
     args.max_concurrency = Some(3);
     args.no_catchup = true;
-    args.start_time = Some("2030-01-01T00:00:00+01:00".into());
+    args.start_time = Some("2030-01-01T00:00:00+01:00".parse().unwrap());
     checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let rr = fake.recurring_runs();
     let nightly = named(&rr, "display_name", "nightly");
