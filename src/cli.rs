@@ -969,11 +969,11 @@ pub struct ScheduleArgs {
 
     /// First time the schedule may fire (RFC 3339).
     #[arg(long = "start-time", value_name = "TIME")]
-    pub start_time: Option<String>,
+    pub start_time: Option<crate::config::Timestamp>,
 
     /// Last time the schedule may fire (RFC 3339).
     #[arg(long = "end-time", value_name = "TIME")]
-    pub end_time: Option<String>,
+    pub end_time: Option<crate::config::Timestamp>,
 
     #[command(flatten)]
     pub output: OutputArgs,

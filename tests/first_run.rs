@@ -83,19 +83,7 @@ fn spaceflights(config: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn kfpx(dir: &Path, snapshot: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in [
-        "KEDRO_ENV",
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_NAMESPACE",
-        "KF_PIPELINES_CA_BUNDLE",
-        "KFPX_SNAPSHOT",
-    ]
-    .iter()
-    .chain(kfpx::kfp::auth::VARS)
-    {
-        cmd.env_remove(var);
-    }
+    let mut cmd = support::cmd::kfpx();
     cmd.env("HOME", dir.join("home"))
         .env("NO_COLOR", "1")
         .current_dir(dir)
@@ -298,13 +286,14 @@ fn explicit_none_refuses_and_its_advice_works_literally() {
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = std::process::Command::new("sh")
+    let mut sh = std::process::Command::new("sh");
+    support::cmd::clean(&mut sh);
+    let out = sh
         .arg("-c")
         .arg(command)
         .current_dir(dir.path())
         .env("PATH", path)
         .env("NO_COLOR", "1")
-        .env_remove("KEDRO_ENV")
         .output()
         .unwrap();
     // The user ran compile with --snapshot, so the command carries it too.
@@ -382,8 +371,7 @@ fn init_writes_the_memory_strategy_with_a_comment() {
 /// `compile --help` promises only the file names compile accepts (issue 16 item 10).
 #[test]
 fn compile_help_promises_only_what_compile_accepts() {
-    let help = Command::cargo_bin("kfpx")
-        .unwrap()
+    let help = support::cmd::kfpx()
         .args(["compile", "--help"])
         .output()
         .unwrap()

@@ -694,7 +694,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     args.cron_expression = "0 30 2 * * 1-5".into();
     args.max_concurrency = Some(3);
     args.no_catchup = true;
-    args.start_time = Some("2030-01-01T00:00:00+01:00".into());
+    args.start_time = Some("2030-01-01T00:00:00+01:00".parse().unwrap());
     checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let rr = fake.recurring_runs();
     let nightly = named(&rr, "display_name", "nightly");
@@ -765,20 +765,8 @@ fn schedule_refuses_bad_cron_before_any_request() {
 
 // ----- the binary: list-pipelines and connection faults -----------------------------------
 
-/// Variables besides auth's (`kfpx::kfp::auth::VARS`) that would change what a test sees.
-const ENV_VARS: &[&str] = &[
-    "KF_PIPELINES_ENDPOINT",
-    "KF_PIPELINES_NAMESPACE",
-    "KF_PIPELINES_UI_ENDPOINT",
-    "KF_PIPELINES_CA_BUNDLE",
-];
-
 fn kfpx() -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"));
+    let mut cmd = support::cmd::kfpx();
     cmd.current_dir(std::env::temp_dir());
     cmd
 }
@@ -879,11 +867,7 @@ fn list_pipelines_shows_the_namespace_own_pipelines_too() {
 
 #[test]
 fn a_server_that_is_down_is_one_clear_line() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::cmd::REFUSED_PORT;
     kfpx()
         .args([
             "list-pipelines",
@@ -1180,12 +1164,7 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
     let fake = FakeKfp::start();
     fake.set_run_plan(&["RUNNING"]);
     let dir = example_dir();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kfpx"));
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    let child = cmd
-        .env("HOME", std::env::temp_dir().join("kfpx-test-home"))
+    let child = support::cmd::kfpx_std()
         .env("KEDRO_CONFIG_COMMIT_ID", "0123456789abcdef")
         .arg("-C")
         .arg(&dir)

@@ -10,8 +10,9 @@ use crate::commands::build::{self, Prepared};
 use crate::commands::present;
 use crate::commands::run_once::run_params;
 use crate::commands::{server, Ctx};
+use crate::config::Timestamp;
 use crate::error::{Error, Result};
-use crate::kfp::cronexpr::{self, CronExpr};
+use crate::kfp::cronexpr::CronExpr;
 use crate::kfp::deploy::{self, Outcome, Upload};
 use crate::kfp::models::{NewRecurringRun, NewRun, RunSource};
 use crate::kfp::{naming, session};
@@ -35,24 +36,10 @@ struct ScheduleReport<'a> {
     url: String,
 }
 
-/// A time from the flag (a usage error when wrong) or else the config.
-fn schedule_time(
-    flag: Option<&str>,
-    config: Option<&str>,
-    what: &str,
-) -> Result<Option<DateTime<Utc>>> {
-    match (flag, config) {
-        (Some(raw), _) => cronexpr::parse_time(raw, &format!("--{what}"))
-            .map(Some)
-            .map_err(Error::Usage),
-        (None, Some(raw)) => cronexpr::parse_time(
-            raw,
-            &format!("run_config.schedule.{}", what.replace('-', "_")),
-        )
-        .map(Some)
-        .map_err(Error::Message),
-        (None, None) => Ok(None),
-    }
+/// A time from the flag, else the config (both parsed when read: clap refuses a bad flag, the
+/// config loader a bad value at its place).
+fn schedule_time(flag: Option<&Timestamp>, config: Option<&Timestamp>) -> Option<DateTime<Utc>> {
+    flag.or(config).map(|t| t.utc)
 }
 
 fn rfc3339(t: &DateTime<Utc>) -> String {
@@ -83,16 +70,8 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
     let cron = parse_cron(&args.cron_expression)?;
     let rc = &prepared.config.run_config;
     let sched = &rc.schedule;
-    let start = schedule_time(
-        args.start_time.as_deref(),
-        sched.start_time.as_deref(),
-        "start-time",
-    )?;
-    let end = schedule_time(
-        args.end_time.as_deref(),
-        sched.end_time.as_deref(),
-        "end-time",
-    )?;
+    let start = schedule_time(args.start_time.as_ref(), sched.start_time.as_ref());
+    let end = schedule_time(args.end_time.as_ref(), sched.end_time.as_ref());
     if let (Some(s), Some(e)) = (start, end) {
         if e <= s {
             return Err(Error::Usage(format!(

@@ -28,6 +28,20 @@ pub enum KfpError {
     /// never the secret).
     #[error("{0}")]
     Auth(String),
+    /// The server refused the credentials sent (HTTP 401): `tried` names them (never the
+    /// secret), `none_sent` when there were none.
+    #[error(
+        "KFP at {url} refused the credentials (HTTP 401{}); tried: {tried}. Provide others: {}",
+        .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default(),
+        auth::CREDENTIAL_HINT
+    )]
+    Unauthorized {
+        url: crate::redact::RedactedUrl,
+        /// The error message of the answer's body, if it had one.
+        message: Option<String>,
+        tried: String,
+        none_sent: bool,
+    },
     /// The server could not be reached at all (refused, DNS, TLS).
     #[error("cannot reach KFP at {url}: is it running / port-forwarded? ({detail})")]
     Unreachable {
