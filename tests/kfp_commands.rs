@@ -723,6 +723,40 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     assert_no_violations(&fake);
 }
 
+/// When the old schedule cannot be deleted after the new one is created, the user is told that
+/// the new one is in place and which old id to delete, and both exist on the server.
+#[test]
+fn schedule_says_which_previous_schedule_is_left_when_its_delete_fails() {
+    let fake = FakeKfp::start();
+    let p = prepared(&fake.url(), KfpVersion::V2, "");
+    let args = schedule_args(&fake.url(), "0 0 4 * * *");
+    checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
+    let old = fake.recurring_runs()[0]["recurring_run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 403: not retried (a 5xx would be, and the retry would succeed).
+    fake.fail_next("DELETE", "/apis/v2beta1/recurringruns/", 403, 1);
+    let err = schedule::schedule_prepared(&args, &p)
+        .unwrap_err()
+        .to_string();
+    let rr = fake.recurring_runs();
+    assert_eq!(rr.len(), 2, "the new one created, the old one left");
+    let new = rr
+        .iter()
+        .map(|r| r["recurring_run_id"].as_str().unwrap())
+        .find(|id| *id != old)
+        .unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "the new schedule {new} is in place, but deleting the previous one {old} failed: "
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("; delete it in the KFP UI"), "{err}");
+    assert_no_violations(&fake);
+}
+
 #[test]
 fn schedule_v1_replaces_jobs() {
     let fake = FakeKfp::start();
