@@ -225,9 +225,13 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
     let tree = params::merge_namespaced(&snapshot.parameters);
     let image = input.image.unwrap_or(&rc.image).to_string();
     if image.trim().is_empty() {
-        return Err(CompileError::Invalid(
-            "run_config.image is empty; set it in kubeflow.yaml or pass -i IMAGE".into(),
-        ));
+        return Err(match input.image {
+            Some(_) => CompileError::Invalid("-i/--image is empty; pass an image".into()),
+            None => CompileError::Config {
+                path: run_config().key("image"),
+                msg: "the image is empty; set it here or pass -i IMAGE".into(),
+            },
+        });
     }
     let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
     let cache = match &rc.max_cache_staleness {

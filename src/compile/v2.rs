@@ -661,10 +661,13 @@ impl Renderer<'_> {
                 }));
             }
             other => {
-                return Err(CompileError::Invalid(format!(
-                    "extra volume {:?} of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
-                    v.name, t.name
-                )))
+                return Err(CompileError::ExtraVolume {
+                    name: v.name.clone(),
+                    msg: format!(
+                        "of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
+                        t.name
+                    ),
+                })
             }
         }
         Ok(())
@@ -899,10 +902,10 @@ fn hash_value(v: &Value, h: &mut FxHasher) {
 }
 
 fn missing(t: &Task, v: &ExtraMount, field: &str) -> CompileError {
-    CompileError::Invalid(format!(
-        "extra volume {:?} of task {} has no {field}",
-        v.name, t.name
-    ))
+    CompileError::ExtraVolume {
+        name: v.name.clone(),
+        msg: format!("of task {} has no {field}", t.name),
+    }
 }
 
 fn model_text(v: &Value) -> String {
