@@ -243,6 +243,24 @@ fn extra_volume_of(name: &str, tree: &config::Node) -> Option<config::KeyPath> {
     None
 }
 
+impl Prepared {
+    /// The names a compiled pipeline is uploaded under: kedro-kubeflow's pipeline name
+    /// (`[<project>] <pipeline> (env: <env>)`) and the content-addressed version name. `schedule`
+    /// uses the same pair, so it finds the version `upload-pipeline` made instead of adding another.
+    pub fn upload_names(&self) -> (String, String) {
+        let project = &self.project;
+        use crate::kfp::{naming, session};
+        let pipeline_name = naming::pipeline_name(&project.name, &self.pipeline, &project.env);
+        let commit = session::commit_id(&project.root, &session::ServerEnv::from_process());
+        let version_name = naming::version_name(
+            &project.name,
+            &naming::content_hash(self.compiled.yaml.as_bytes()),
+            commit.as_deref(),
+        );
+        (pipeline_name, version_name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

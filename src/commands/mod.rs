@@ -17,6 +17,7 @@ pub mod runs;
 pub mod schedule;
 pub mod schedules;
 pub mod server;
+pub mod start;
 pub mod ui;
 pub mod upload;
 pub mod warnings;

@@ -8,7 +8,7 @@ use crate::cli::{
 };
 use crate::commands::present;
 use crate::commands::remote::{self, Remote};
-use crate::commands::run_once::{self, Start};
+use crate::commands::start::{self, Start};
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::kfp::api::RunAction;
@@ -329,7 +329,7 @@ fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
         ));
     };
     let rc = &config.run_config;
-    let wait = run_once::wait_choice(
+    let wait = start::wait_choice(
         args.start.wait_for_completion,
         args.start.no_wait,
         args.start.timeout,
@@ -364,7 +364,7 @@ fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
             })?,
         };
         let parameters = kfp.version_parameters(&pipeline.id, &version.id).await?;
-        let (overrides, mut all) = run_once::params_over(&parameters, &args.start.params.items())?;
+        let (overrides, mut all) = start::params_over(&parameters, &args.start.params.items())?;
         all.retain(|_, v| !v.is_null());
         let template = args.start.run_name.as_deref().unwrap_or(&rc.run_name);
         let run_name = naming::format_run_name(template, &all).map_err(Error::Message)?;
@@ -383,8 +383,8 @@ fn submit(ctx: &Ctx, args: &RunsSubmitArgs) -> Result<()> {
             version.name, pipeline.name
         ));
         let description =
-            run_once::request_description(&format!("kfpx runs submit of {pipeline_name}"));
-        run_once::start(
+            start::request_description(&format!("kfpx runs submit of {pipeline_name}"));
+        start::start(
             kfp,
             &Start {
                 run_name: &run_name,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::cli::ScheduleArgs;
 use crate::commands::build::{self, Prepared};
 use crate::commands::present;
-use crate::commands::run_once::run_params;
+use crate::commands::start::run_params;
 use crate::commands::{server, Ctx};
 use crate::config::Timestamp;
 use crate::error::{Error, Result};
@@ -98,7 +98,7 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
         .unwrap_or_else(|| rc.experiment_name.clone());
 
     let document = prepared.compiled.yaml.as_bytes();
-    let (pipeline_name, version_name) = super::upload::upload_names(prepared);
+    let (pipeline_name, version_name) = prepared.upload_names();
     let description = rc
         .description
         .clone()

@@ -9,7 +9,7 @@ use crate::commands::present;
 use crate::commands::{server, Ctx};
 use crate::error::Result;
 use crate::kfp::deploy::{self, Outcome, Upload, Uploaded};
-use crate::kfp::{naming, session};
+use crate::kfp::session;
 use crate::output;
 
 #[derive(Debug, Serialize)]
@@ -34,25 +34,10 @@ pub fn run(ctx: &Ctx, args: UploadArgs) -> Result<()> {
     })
 }
 
-/// The names a compiled pipeline is uploaded under: kedro-kubeflow's pipeline name
-/// (`[<project>] <pipeline> (env: <env>)`) and the content-addressed version name. `schedule`
-/// uses the same pair, so it finds the version `upload-pipeline` made instead of adding another.
-pub(crate) fn upload_names(prepared: &Prepared) -> (String, String) {
-    let project = &prepared.project;
-    let pipeline_name = naming::pipeline_name(&project.name, &prepared.pipeline, &project.env);
-    let commit = session::commit_id(&project.root, &session::ServerEnv::from_process());
-    let version_name = naming::version_name(
-        &project.name,
-        &naming::content_hash(prepared.compiled.yaml.as_bytes()),
-        commit.as_deref(),
-    );
-    (pipeline_name, version_name)
-}
-
 /// Everything after compiling (tests call it with a hand-built `Prepared`).
 pub fn upload_prepared(args: &UploadArgs, prepared: &Prepared) -> Result<()> {
     let document = prepared.compiled.yaml.as_bytes();
-    let (pipeline_name, version_name) = upload_names(prepared);
+    let (pipeline_name, version_name) = prepared.upload_names();
     let description = prepared.config.run_config.description.as_deref();
 
     let result = session::runtime()?.block_on(async {
