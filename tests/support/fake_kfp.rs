@@ -19,7 +19,7 @@ use hyper::body::Bytes;
 
 #[path = "fake_kfp/listing.rs"]
 mod listing;
-#[path = "fake_kfp/store.rs"]
+#[path = "fake_kfp/store/mod.rs"]
 mod store;
 #[path = "fake_kfp/swagger.rs"]
 mod swagger;
