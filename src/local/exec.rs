@@ -107,6 +107,18 @@ pub fn run(
             .map_err(|e| LocalError::io("copy the project into", &image_dir, e))?,
     );
     let mut stamps = image.stamps();
+    // Removes the views of finished tasks during the run rather than all at its end.
+    let (janitor, janitor_thread) = if opts.keep_views {
+        (None, None)
+    } else {
+        let (jtx, jrx) = mpsc::channel::<PathBuf>();
+        let thread = std::thread::spawn(move || {
+            for dir in jrx {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        });
+        (Some(jtx), Some(thread))
+    };
     let mut states = vec![State::Pending; n];
     let mut records: Vec<Record> = (0..n)
         .map(|_| Record {
@@ -301,8 +313,21 @@ pub fn run(
                 if !detail.is_empty() {
                     append_log(&log, &format!("kfpx: {detail}\n"));
                 }
+                let retry_in = if interrupted || detail.is_empty() {
+                    None
+                } else {
+                    retry_delay(t, &records[i], opts.no_retry)
+                };
                 if let Some(r) = &r {
                     let _ = std::fs::remove_dir_all(&r.out_dir);
+                    // The attempt is over: its pod's directories go on the janitor's thread,
+                    // while other tasks run (a retry's next attempt replaces them itself).
+                    if let (Some(j), None) = (&janitor, retry_in) {
+                        let _ = j.send(r.view.clone());
+                        if let Some(pod) = r.out_dir.parent() {
+                            let _ = j.send(pod.to_path_buf());
+                        }
+                    }
                 }
                 if interrupted {
                     states[i] = State::Done(TaskStatus::Interrupted);
@@ -331,7 +356,6 @@ pub fn run(
                         detail: "",
                     });
                 } else {
-                    let retry_in = retry_delay(t, &records[i], opts.no_retry);
                     obs.event(Event::Finished {
                         task: &t.name,
                         status: TaskStatus::Failed,
@@ -371,6 +395,10 @@ pub fn run(
         } else if interrupted {
             records[i].status = TaskStatus::Skipped;
         }
+    }
+    drop(janitor);
+    if let Some(t) = janitor_thread {
+        let _ = t.join();
     }
     if !opts.keep_views {
         for d in [&tasks_dir, &pods_dir, &image_dir] {

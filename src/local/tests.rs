@@ -464,6 +464,17 @@ fn what_a_task_writes_into_its_view_no_later_task_sees_and_an_in_place_rewrite_f
     for d in ["tasks", "pods", "image"] {
         assert!(!s.directory.join(d).exists(), "{d} left");
     }
+    // Unless kept: each task's view is its working directory, with the parameter file it wrote.
+    f.opts.keep_views = true;
+    let doc = v2_doc(&[("a", &[], "echo x > config.yaml")]);
+    let (s, ev) = run_doc(&f, &doc);
+    assert_eq!(s.status, RunStatus::Succeeded, "{ev:?}");
+    let view = s.directory.join("tasks/a");
+    assert_eq!(
+        std::fs::read_to_string(view.join("config.yaml")).unwrap(),
+        "x\n"
+    );
+    assert!(view.join("conf/base/catalog.yml").is_file());
 }
 
 // ---- the scheduler -----------------------------------------------------------------------------

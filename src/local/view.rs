@@ -3,9 +3,11 @@
 //!
 //! The project is walked once per run into an [`Image`]: its real directories, its small files
 //! (copied once into the run's `image/` directory: the image's content as the run starts) and
-//! links to the rest (data, virtualenvs, large files). Each task attempt then gets its own view:
-//! real directories, hard links to the image's copies (no new file per task: creating inodes
-//! was most of run-local's own cost), the same links, the mounts. Files a command writes into the
+//! links to the rest (hard links to the root's own files and large files, which stay shared
+//! with the project as before; symbolic links to data, virtualenvs and hidden entries). Each
+//! task attempt then gets its own view: real directories, hard links to the image's copies (no
+//! new file per task: creating inodes was most of run-local's own cost), the same links, the
+//! mounts. Files a command writes into the
 //! view (such as the `config.yaml` kfpx's parameter steps write in the root) stay in that task's
 //! own directories, as they stay in their own pod; a file of the image rewritten in place (the
 //! one thing a hard link shares) is caught after the task by [`Image::changed`].
@@ -42,8 +44,12 @@ struct Entry {
 #[derive(Debug)]
 enum Kind {
     Dir,
-    /// A symbolic link to this path of the project.
+    /// A symbolic link to this path of the project (a directory, a link, a special file).
     Link(PathBuf),
+    /// A file of the project a view shares with it (the root's own files, large files), as a
+    /// hard link: a regular file to the task, as in the image, and no new inode; a symbolic
+    /// link where the file system refuses.
+    Shared(PathBuf),
     /// A small file copied into the image directory; a view hard-links it.
     File(FileStamp),
 }
@@ -113,6 +119,8 @@ impl Image {
                 let copy = self.dir.join(&child_rel);
                 std::fs::copy(&path, &copy)?;
                 Kind::File(FileStamp::of(&copy)?)
+            } else if meta.is_file() {
+                Kind::Shared(path)
             } else {
                 Kind::Link(path)
             };
@@ -147,6 +155,11 @@ impl Image {
             match &e.kind {
                 Kind::Dir => std::fs::create_dir(&target)?,
                 Kind::Link(to) => std::os::unix::fs::symlink(to, &target)?,
+                Kind::Shared(file) => {
+                    if std::fs::hard_link(file, &target).is_err() {
+                        std::os::unix::fs::symlink(file, &target)?;
+                    }
+                }
                 Kind::File(_) => {
                     let copy = self.dir.join(&e.rel);
                     // A hard link: no new file. Should the file system refuse (too many
@@ -383,6 +396,12 @@ mod tests {
             root.join("data")
         );
         assert!(!a.join(".kfpx").exists());
+        // The root's own files: the project's, as regular files (fsspec's glob skips links).
+        assert!(!a.join("pyproject.toml").is_symlink());
+        assert_eq!(
+            ino(&a.join("pyproject.toml")),
+            ino(&root.join("pyproject.toml"))
+        );
         // New files, replaced files and removed files stay in the view that made them.
         std::fs::write(a.join("config.yaml"), "run: {}").unwrap();
         std::fs::write(a.join("conf/base/new.yml"), "n: 1").unwrap();
