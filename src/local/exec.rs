@@ -107,18 +107,6 @@ pub fn run(
             .map_err(|e| LocalError::io("copy the project into", &image_dir, e))?,
     );
     let mut stamps = image.stamps();
-    // Removes the views of finished tasks during the run rather than all at its end.
-    let (janitor, janitor_thread) = if opts.keep_views {
-        (None, None)
-    } else {
-        let (jtx, jrx) = mpsc::channel::<PathBuf>();
-        let thread = std::thread::spawn(move || {
-            for dir in jrx {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        });
-        (Some(jtx), Some(thread))
-    };
     let mut states = vec![State::Pending; n];
     let mut records: Vec<Record> = (0..n)
         .map(|_| Record {
@@ -320,14 +308,6 @@ pub fn run(
                 };
                 if let Some(r) = &r {
                     let _ = std::fs::remove_dir_all(&r.out_dir);
-                    // The attempt is over: its pod's directories go on the janitor's thread,
-                    // while other tasks run (a retry's next attempt replaces them itself).
-                    if let (Some(j), None) = (&janitor, retry_in) {
-                        let _ = j.send(r.view.clone());
-                        if let Some(pod) = r.out_dir.parent() {
-                            let _ = j.send(pod.to_path_buf());
-                        }
-                    }
                 }
                 if interrupted {
                     states[i] = State::Done(TaskStatus::Interrupted);
@@ -396,10 +376,10 @@ pub fn run(
             records[i].status = TaskStatus::Skipped;
         }
     }
-    drop(janitor);
-    if let Some(t) = janitor_thread {
-        let _ = t.join();
-    }
+    // Views go at the end, not as each task ends: where ext4 runs without a journal (as on the
+    // benchmark machine), allocating an inode skips every inode of its group deleted in the
+    // last half minute or so, and removing views during the run made each later view slower to
+    // build than the removal saved (BENCHMARKS.md).
     if !opts.keep_views {
         for d in [&tasks_dir, &pods_dir, &image_dir] {
             let _ = std::fs::remove_dir_all(d);
