@@ -3,7 +3,7 @@
 //!
 //! Conventions for a new subcommand:
 //! * a result printed for people or programs takes `#[command(flatten)] output: OutputArgs`
-//!   (`-o/--output table|wide|json|yaml`; print with `kfp::present::machine`); a file written
+//!   (`-o/--output table|wide|json|yaml`; print with `commands::present::machine`); a file written
 //!   is `-f/--file` or a positional, never `-o`;
 //! * pipeline parameters take `#[command(flatten)] params: ParamArgs` (`--param`, `--params`;
 //!   `ParamArgs::items()` into `commands::build::prepare`);
@@ -969,11 +969,11 @@ pub struct ScheduleArgs {
 
     /// First time the schedule may fire (RFC 3339).
     #[arg(long = "start-time", value_name = "TIME")]
-    pub start_time: Option<String>,
+    pub start_time: Option<crate::config::Timestamp>,
 
     /// Last time the schedule may fire (RFC 3339).
     #[arg(long = "end-time", value_name = "TIME")]
-    pub end_time: Option<String>,
+    pub end_time: Option<crate::config::Timestamp>,
 
     #[command(flatten)]
     pub output: OutputArgs,
@@ -1121,6 +1121,76 @@ pub struct CompletionsArgs {
     /// Shell to generate completions for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+// ---- from flags to each layer's own options ----------------------------------------------------
+// The layers below the commands take their own option types; only this file knows the flags.
+
+impl PipelineArgs {
+    /// The strategy and options a grouping command uses: the flags (`--merge-strategy`,
+    /// `--allow-memory-datasets`) over the config (`run_config.node_merge_strategy`,
+    /// `group_tag_prefix`), over the defaults (`memory`, `group.`).
+    pub fn group_settings(
+        &self,
+        run_config: Option<&crate::config::RunConfig>,
+    ) -> (crate::config::MergeStrategy, crate::graph::GroupOptions) {
+        let strategy = self
+            .merge_strategy
+            .map(crate::config::MergeStrategy::from)
+            .or(run_config.map(|rc| rc.node_merge_strategy))
+            .unwrap_or_default();
+        let opts = crate::graph::GroupOptions {
+            tag_prefix: run_config
+                .map(|rc| rc.group_tag_prefix.clone())
+                .unwrap_or_else(|| crate::graph::DEFAULT_TAG_PREFIX.to_string()),
+            allow_memory_datasets: self.allow_memory_datasets,
+        };
+        (strategy, opts)
+    }
+}
+
+impl From<MergeStrategyArg> for crate::config::MergeStrategy {
+    fn from(arg: MergeStrategyArg) -> Self {
+        use crate::config::MergeStrategy;
+        match arg {
+            MergeStrategyArg::None => MergeStrategy::None,
+            MergeStrategyArg::Full => MergeStrategy::Full,
+            MergeStrategyArg::Memory => MergeStrategy::Memory,
+            MergeStrategyArg::Tags => MergeStrategy::Tags,
+            MergeStrategyArg::Namespace => MergeStrategy::Namespace,
+        }
+    }
+}
+
+impl GlobalArgs {
+    /// The global `--python`, `--snapshot`, `--refresh`, `--probe-mode` as the graph layer's
+    /// options (the config's `probe_mode` is added with `with_config`).
+    pub fn snapshot_options(&self) -> crate::graph::SnapshotOptions {
+        use crate::graph::probe::ProbeMode;
+        crate::graph::SnapshotOptions {
+            python: self.python.clone(),
+            snapshot: self.snapshot.clone(),
+            refresh: self.refresh,
+            probe_mode: self.probe_mode.map(|m| match m {
+                ProbeModeArg::Lite => ProbeMode::Lite,
+                ProbeModeArg::Full => ProbeMode::Full,
+            }),
+            config_probe_mode: None,
+        }
+    }
+}
+
+impl ServerArgs {
+    /// The connection flags as the client layer's options.
+    pub fn connect_options(&self) -> crate::kfp::session::ConnectOptions {
+        crate::kfp::session::ConnectOptions {
+            host: self.host.clone(),
+            namespace: self.namespace.clone(),
+            insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            ca_bundle: self.ca_bundle.clone(),
+            request_timeout: self.request_timeout,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -318,10 +318,7 @@ async fn dex_host_without_a_login_page_says_where_it_ended() {
 
 #[tokio::test]
 async fn dex_unreachable_host_is_one_clear_line() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = support::cmd::REFUSED_PORT;
     let err = discover(
         &format!("http://127.0.0.1:{port}/pipeline"),
         &dex_env(FakeDex::PASSWORD),
@@ -439,10 +436,7 @@ async fn iap_metadata_server_without_a_service_account() {
 
 #[tokio::test]
 async fn iap_off_google_cloud_explains_what_credentials_work() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = support::cmd::REFUSED_PORT;
     let e = env(&[
         ("IAP_CLIENT_ID", IAP_CLIENT),
         ("GCE_METADATA_HOST", &format!("127.0.0.1:{port}")),
@@ -763,17 +757,7 @@ mod cli {
 
     /// kfpx with no auth variables from the outer environment and an empty HOME.
     fn kfpx(home: &std::path::Path) -> Command {
-        let mut cmd = Command::cargo_bin("kfpx").unwrap();
-        for var in kfpx::kfp::auth::VARS {
-            cmd.env_remove(var);
-        }
-        for var in [
-            "KF_PIPELINES_ENDPOINT",
-            "KF_PIPELINES_NAMESPACE",
-            "KFPX_LOG",
-        ] {
-            cmd.env_remove(var);
-        }
+        let mut cmd = super::support::cmd::kfpx();
         cmd.env("HOME", home).current_dir(home);
         cmd
     }
@@ -1292,10 +1276,7 @@ async fn adc_without_the_cloud_platform_scope_is_refused_with_the_fix() {
 
 #[tokio::test]
 async fn adc_with_nothing_available_names_every_source_and_the_command() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = support::cmd::REFUSED_PORT;
     let e = env(&[("GCE_METADATA_HOST", &format!("127.0.0.1:{port}"))]);
     let err = discover(PROXY_HOST, &e).await.unwrap_err().to_string();
     assert!(err.starts_with(&format!("no Google application default credentials: GOOGLE_APPLICATION_CREDENTIALS is unset, gcloud has none stored, and the GCE metadata server (127.0.0.1:{port}) cannot be reached (")), "{err}");
@@ -1316,18 +1297,7 @@ async fn adc_with_nothing_available_names_every_source_and_the_command() {
 
 /// `kfpx` with a clean environment and HOME in `home`.
 fn kfpx_in(home: &std::path::Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("kfpx").unwrap();
-    for var in kfpx::kfp::auth::VARS {
-        cmd.env_remove(var);
-    }
-    for var in [
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_NAMESPACE",
-        "RUST_LOG",
-        "XDG_CONFIG_HOME",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = support::cmd::kfpx();
     cmd.env("HOME", home).current_dir(home);
     cmd
 }
@@ -1427,11 +1397,7 @@ fn login_as_browser(
     code: &str,
 ) -> (std::collections::HashMap<String, String>, bool, String) {
     use std::io::BufRead;
-    let bin = assert_cmd::cargo::cargo_bin("kfpx");
-    let mut cmd = std::process::Command::new(bin);
-    for var in kfpx::kfp::auth::VARS {
-        cmd.env_remove(var);
-    }
+    let mut cmd = support::cmd::kfpx_std();
     let mut child = cmd
         .env("HOME", home)
         .env(

@@ -3,28 +3,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use assert_cmd::Command;
 use clap::CommandFactory;
 
 /// `kfpx` run in `dir`, with an environment free of the variables kfpx reads.
 fn kfpx(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
+    let mut cmd = cmd::kfpx();
     cmd.current_dir(dir);
-    for var in [
-        "KEDRO_ENV",
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_UI_ENDPOINT",
-        "KF_PIPELINES_TOKEN",
-        "KFPX_SNAPSHOT",
-        "KFPX_LOG",
-        "NO_COLOR",
-        "CI",
-        "DISPLAY",
-        "WAYLAND_DISPLAY",
-        "BROWSER",
-    ] {
-        cmd.env_remove(var);
-    }
     cmd
 }
 
@@ -680,4 +668,62 @@ fn verbose_shows_steps_and_quiet_hides_warnings() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "{}", stderr_of(&out));
     assert_eq!(stdout_of(&out), "https://ui.example.com\n");
+}
+
+/// The test harness's list (`tests/support/cmd.rs`) holds every variable src/ reads by name,
+/// so no test sees a developer's `KF_PIPELINES_ENDPOINT`, token or `KEDRO_ENV`.
+#[test]
+fn everything_kfpx_reads_is_cleared_by_the_test_harness() {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut all);
+    let cleared: Vec<&str> = cmd::VARS
+        .iter()
+        .chain(kfpx::kfp::auth::VARS)
+        .copied()
+        .collect();
+    // Read by a test in src/, or the process's own PATH/HOME, which the harness sets.
+    let not_kfpx = ["KFPX_TEST_PYTHON", "PATH", "HOME"];
+    let mut missing = Vec::new();
+    for file in all {
+        let text = fs::read_to_string(&file).unwrap();
+        for opener in [
+            "env::var(\"",
+            "env::var_os(\"",
+            "env = \"",
+            "set(\"",
+            "var(\"",
+        ] {
+            for (i, _) in text.match_indices(opener) {
+                let rest = &text[i + opener.len()..];
+                let name = &rest[..rest.find('"').unwrap()];
+                let is_var = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+                if is_var
+                    && !cleared.contains(&name)
+                    && !not_kfpx.contains(&name)
+                    && !cmd::PREFIXES.iter().any(|p| name.starts_with(p))
+                {
+                    missing.push(format!("{name} ({})", file.display()));
+                }
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(
+        missing.is_empty(),
+        "add to tests/support/cmd.rs VARS: {missing:?}"
+    );
 }

@@ -12,25 +12,9 @@ use clap::FromArgMatches;
 use serde_json::Value;
 use support::fake_kfp::FakeKfp;
 
-const ENV_VARS: &[&str] = &[
-    "KEDRO_ENV",
-    "KF_PIPELINES_ENDPOINT",
-    "KF_PIPELINES_NAMESPACE",
-    "KF_PIPELINES_UI_ENDPOINT",
-    "KF_PIPELINES_CA_BUNDLE",
-    "KFPX_SNAPSHOT",
-    "KFPX_LOG",
-    "COLUMNS",
-    "CI",
-];
-
 fn kfpx() -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"))
-        .env("NO_COLOR", "1")
+    let mut cmd = support::cmd::kfpx();
+    cmd.env("NO_COLOR", "1")
         .env("KEDRO_CONFIG_COMMIT_ID", "0123456789abcdef")
         .current_dir(std::env::temp_dir());
     cmd
@@ -376,10 +360,14 @@ fn list_pipelines_on_a_v1_only_server_uses_v1_when_nothing_says_otherwise() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("error: KFP at "), "{err}");
-    assert!(err.contains("speaks only the KFP v1 API, not v2"), "{err}");
-    assert!(err.contains("  help: pass --kfp-version 1"), "{err}");
-    assert!(!err.contains("404 page not found"), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "error: KFP at {}/ speaks only the KFP v1 API, not v2\n  cause: /apis/v2beta1/healthz \
+             answers 404, /apis/v1beta1/healthz answers\n  help: pass --kfp-version 1\n",
+            fake.url().trim_end_matches('/')
+        )
+    );
 }
 
 #[test]
@@ -391,12 +379,16 @@ fn a_host_path_with_no_kfp_api_says_so_instead_of_a_bare_404() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("error: no KFP API at "), "{err}");
-    assert!(
-        err.contains("  help: the host came from --host: check its path"),
-        "{err}"
+    assert_eq!(
+        err,
+        format!(
+            "error: no KFP API at {}/wrong\n  cause: /apis/v2beta1/healthz and \
+             /apis/v1beta1/healthz both answer 404\n  help: the host came from --host: check its \
+             path (behind Kubeflow's gateway it ends in /pipeline, e.g. \
+             https://kubeflow.example.com/pipeline)\n",
+            fake.url().trim_end_matches('/')
+        )
     );
-    assert!(!err.contains("page not found"), "{err}");
 }
 
 #[test]
@@ -481,17 +473,9 @@ fn every_command_that_prints_a_result_takes_dash_o_format() {
 
 // ---- item 5 (and issue 11 item 8): where a setting came from -------------------------------
 
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn an_unreachable_host_says_which_file_and_line_it_came_from() {
-    let port = closed_port();
+    let port = support::cmd::REFUSED_PORT;
     let (_tmp, root) = example_copy(|t| {
         t.replace(
             "host: https://kubeflow.example.com/pipeline",
@@ -578,26 +562,36 @@ fn a_refused_token_is_told_to_replace_it_and_is_never_shown() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("error: KFP at "), "{err}");
-    assert!(
-        err.contains("  cause: tried: bearer token from KF_PIPELINES_TOKEN"),
-        "{err}"
+    let url = fake.url();
+    let url = url.trim_end_matches('/');
+    let refused = format!(
+        "error: KFP at {url}/ refused the credentials (HTTP 401: Unauthenticated: Request header \
+         error: there is no user identity header.: Authentication failure: no valid credentials)\n"
     );
-    assert!(
-        err.contains("  help: the server refused what bearer token"),
-        "{err}"
+    let hint = "a bearer token in KF_PIPELINES_TOKEN, a service-account token file in \
+                KF_PIPELINES_SA_TOKEN_PATH, DEX_USERNAME/DEX_PASSWORD for a Dex login, \
+                IAP_CLIENT_ID for Google IAP, or a session cookie in KF_PIPELINES_COOKIE";
+    assert_eq!(
+        err,
+        format!(
+            "{refused}  cause: tried: bearer token from KF_PIPELINES_TOKEN\n  help: the server \
+             refused what bearer token from KF_PIPELINES_TOKEN gave: replace it with a valid, \
+             unexpired one, or use another way: {hint}\n"
+        )
     );
-    assert!(err.contains("replace it with a valid"), "{err}");
     assert!(!err.contains("wrong-s3cret"), "{err}");
     // With no credentials at all, the help is to provide some.
     let out = kfpx()
         .args(["list-pipelines", "--host", &fake.url()])
         .output()
         .unwrap();
-    assert!(
-        stderr(&out).contains("  help: provide credentials: a bearer token in KF_PIPELINES_TOKEN"),
-        "{}",
-        stderr(&out)
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "{refused}  cause: tried: no credentials (none of KF_PIPELINES_TOKEN, \
+             KF_PIPELINES_SA_TOKEN_PATH, IAP_CLIENT_ID, DEX_USERNAME/DEX_PASSWORD, \
+             KF_PIPELINES_COOKIE is set)\n  help: provide credentials: {hint}\n"
+        )
     );
 }
 
@@ -622,6 +616,61 @@ fn server_options_before_the_subcommand_work_as_the_readme_shows() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--host"), "{}", stderr(&out));
+}
+
+/// Issue 17 item 1: the schedule's start/end times are parsed once, when read: a bad one in the
+/// config is refused at its file:line:column, a bad flag by its name, a flag that ends the
+/// schedule before the config starts it as a usage error; each before any request.
+#[test]
+fn a_bad_schedule_time_is_refused_at_its_place_before_any_request() {
+    let fake = FakeKfp::start();
+    let (_tmp, root) = example_copy(|t| {
+        t.replace(
+            "    start_time: \"2026-01-01T00:00:00Z\"",
+            "    start_time: tomorrow",
+        )
+    });
+    let file = root.join("conf/base/kubeflow.yaml");
+    let line = line_of(&file, "    start_time: tomorrow");
+    let schedule = ["schedule", "-c", "0 0 2 * * *", "--host", &fake.url()];
+    let out = in_project(&root).args(schedule).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {}:{line}:17: run_config.schedule.start_time: `tomorrow` is not an RFC 3339 \
+             time; write e.g. 2026-01-31T06:00:00Z\n",
+            // shown relative to the current directory (kfpx() runs in the temp folder)
+            file.strip_prefix(std::env::temp_dir()).unwrap().display()
+        )
+    );
+    assert_eq!(stdout(&out), "");
+
+    let example = example_dir();
+    let out = in_project(&example)
+        .args(schedule)
+        .args(["--start-time", "tomorrow"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).lines().next().unwrap(),
+        "error: invalid value 'tomorrow' for '--start-time <TIME>': `tomorrow` is not an RFC 3339 \
+         time; write e.g. 2026-01-31T06:00:00Z"
+    );
+
+    // conf-example starts the schedule at 2026-01-01T00:00:00Z.
+    let out = in_project(&example)
+        .args(schedule)
+        .args(["--end-time", "2026-01-01T00:30:00+01:00"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: the schedule ends (2025-12-31T23:30:00Z) before it starts (2026-01-01T00:00:00Z)\n"
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
 }
 
 // ---- item 7: warnings located, silenceable, not repeated -----------------------------------

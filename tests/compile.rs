@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -20,20 +23,13 @@ fn snapshot() -> PathBuf {
 
 /// kfpx on conf-example's snapshot with a clean environment.
 fn kfpx(project: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
+    let mut cmd = cmd::kfpx();
     cmd.arg("-C")
         .arg(project)
         .arg("--snapshot")
         .arg(snapshot())
         .args(args);
-    cmd.env_remove("KEDRO_ENV")
-        .env_remove("IAP_CLIENT_ID")
-        .env("NO_COLOR", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KEDRO_CONFIG_") {
-            cmd.env_remove(k);
-        }
-    }
+    cmd.env("NO_COLOR", "1");
     cmd
 }
 

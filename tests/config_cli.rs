@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use assert_cmd::Command;
 
 const MINIMAL: &str = "host: https://kfp.example.com/pipeline\nrun_config:\n  image: reg/spaceflights:latest\n  experiment_name: spaceflights\n  run_name: spaceflights run\n";
@@ -40,14 +43,9 @@ impl Project {
     }
 
     fn kfpx(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::cargo_bin("kfpx").unwrap();
+        let mut cmd = cmd::kfpx();
         cmd.arg("-C").arg(self.path()).args(args);
-        cmd.env_remove("KEDRO_ENV").env("RUST_BACKTRACE", "1");
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KEDRO_CONFIG_") {
-                cmd.env_remove(k);
-            }
-        }
+        cmd.env("RUST_BACKTRACE", "1");
         cmd
     }
 }
@@ -201,12 +199,10 @@ fn check_prints_nothing_on_success() {
 fn the_conf_example_is_valid_in_both_envs() {
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conf-example");
     for env in ["local", "production"] {
-        let out = Command::cargo_bin("kfpx")
-            .unwrap()
+        let out = cmd::kfpx()
             .arg("-C")
             .arg(&example)
             .args(["-e", env, "config", "-o", "json"])
-            .env_remove("KEDRO_CONFIG_COMMIT_ID")
             .assert()
             .success()
             .get_output()
@@ -487,8 +483,7 @@ fn merge_strategy_defaults_to_memory_and_config_v_says_so() {
         .unwrap_or_else(|| panic!("no node_merge_strategy in:\n{text}"));
     assert_eq!(line.trim(), "node_merge_strategy: memory  # default");
     // `--help` says the default too.
-    let help = Command::cargo_bin("kfpx")
-        .unwrap()
+    let help = cmd::kfpx()
         .args(["compile", "--help"])
         .assert()
         .success()

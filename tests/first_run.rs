@@ -83,19 +83,7 @@ fn spaceflights(config: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn kfpx(dir: &Path, snapshot: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in [
-        "KEDRO_ENV",
-        "KF_PIPELINES_ENDPOINT",
-        "KF_PIPELINES_NAMESPACE",
-        "KF_PIPELINES_CA_BUNDLE",
-        "KFPX_SNAPSHOT",
-    ]
-    .iter()
-    .chain(kfpx::kfp::auth::VARS)
-    {
-        cmd.env_remove(var);
-    }
+    let mut cmd = support::cmd::kfpx();
     cmd.env("HOME", dir.join("home"))
         .env("NO_COLOR", "1")
         .current_dir(dir)
@@ -104,22 +92,28 @@ fn kfpx(dir: &Path, snapshot: &Path) -> Command {
     cmd
 }
 
-/// Which Kedro nodes run in which pod of a compiled v2 IR (`kedro run … --nodes a,b`).
+/// Which Kedro nodes run in which pod of a compiled v2 IR: each task's `kedro-nodes` input,
+/// the list its `kedro run --nodes` receives.
 fn pods(ir: &str) -> Vec<BTreeSet<String>> {
     let spec: serde_yaml::Value =
         serde_yaml::from_str(ir.split("\n---\n").next().unwrap()).unwrap();
+    let dags = std::iter::once(&spec["root"]).chain(
+        spec["components"]
+            .as_mapping()
+            .unwrap()
+            .iter()
+            .map(|(_, c)| c),
+    );
     let mut pods = Vec::new();
-    for (_, exec) in spec["deploymentSpec"]["executors"].as_mapping().unwrap() {
-        let Some(command) = exec["container"]["command"].as_sequence() else {
+    for dag in dags {
+        let Some(tasks) = dag["dag"]["tasks"].as_mapping() else {
             continue;
         };
-        let words: Vec<String> = command
-            .iter()
-            .filter_map(|w| w.as_str())
-            .flat_map(|w| w.split_whitespace().map(str::to_string).collect::<Vec<_>>())
-            .collect();
-        if let Some(at) = words.iter().position(|w| w == "--nodes") {
-            pods.push(words[at + 1].split(',').map(str::to_string).collect());
+        for (_, task) in tasks {
+            let list = &task["inputs"]["parameters"]["kedro-nodes"]["runtimeValue"]["constant"];
+            if let Some(list) = list.as_str() {
+                pods.push(list.split(',').map(str::to_string).collect());
+            }
         }
     }
     pods
@@ -219,7 +213,9 @@ fn a_kedro_kubeflow_user_s_first_run_works_with_no_flags() {
     for v in &versions {
         let uploaded = serde_json::to_string(&v["pipeline_spec"]).unwrap();
         assert!(
-            uploaded.contains("--nodes data_science.split_data_node,data_science.train_model_node"),
+            uploaded.contains(
+                r#""kedro-nodes":{"runtimeValue":{"constant":"data_science.split_data_node,data_science.train_model_node"#
+            ),
             "{uploaded}"
         );
     }
@@ -290,13 +286,14 @@ fn explicit_none_refuses_and_its_advice_works_literally() {
         bin.parent().unwrap().display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = std::process::Command::new("sh")
+    let mut sh = std::process::Command::new("sh");
+    support::cmd::clean(&mut sh);
+    let out = sh
         .arg("-c")
         .arg(command)
         .current_dir(dir.path())
         .env("PATH", path)
         .env("NO_COLOR", "1")
-        .env_remove("KEDRO_ENV")
         .output()
         .unwrap();
     // The user ran compile with --snapshot, so the command carries it too.
@@ -374,8 +371,7 @@ fn init_writes_the_memory_strategy_with_a_comment() {
 /// `compile --help` promises only the file names compile accepts (issue 16 item 10).
 #[test]
 fn compile_help_promises_only_what_compile_accepts() {
-    let help = Command::cargo_bin("kfpx")
-        .unwrap()
+    let help = support::cmd::kfpx()
         .args(["compile", "--help"])
         .output()
         .unwrap()

@@ -3,6 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use assert_cmd::Command;
 use predicates::prelude::*;
 
@@ -16,9 +19,8 @@ fn example_snapshot() -> PathBuf {
 
 /// `kfpx -C conf-example --snapshot conf-example/kfpx-snapshot.json <args>`.
 fn kfpx_example(args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
+    let mut cmd = cmd::kfpx();
     cmd.env_remove("KFPX_SNAPSHOT")
-        .env_remove("KEDRO_ENV")
         .arg("-C")
         .arg(root().join("conf-example"))
         .arg("--snapshot")
@@ -93,7 +95,7 @@ fn text_with_tags_merges_the_reporting_group() {
 #[test]
 fn the_committed_snapshot_is_used_without_python_or_flags() {
     // conf-example has no Python sources: its kfpx-snapshot.json stands in.
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
+    let mut cmd = cmd::kfpx();
     cmd.env_remove("KFPX_SNAPSHOT")
         .env("KFPX_PYTHON", "/nonexistent/python")
         .args(["-C"])
@@ -233,7 +235,7 @@ fn snapshot_format_prints_the_snapshot_which_reads_back() {
     let dir = empty_project();
     let copy = dir.path().join("copy.json");
     std::fs::write(&copy, &out).unwrap();
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
+    let mut cmd = cmd::kfpx();
     cmd.arg("-C")
         .arg(dir.path())
         .arg("--snapshot")
@@ -429,8 +431,7 @@ fn bad_snapshot(content: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn graph_with(snapshot: &Path) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("kfpx")
-        .unwrap()
+    cmd::kfpx()
         .arg("-C")
         .arg(snapshot.parent().unwrap())
         .arg("--snapshot")
@@ -492,8 +493,7 @@ fn snapshot_of_another_version_or_format_is_refused() {
     assert!(line.contains("is not a kfpx snapshot"), "{line}");
 
     let missing = root().join("no-such-snapshot.json");
-    Command::cargo_bin("kfpx")
-        .unwrap()
+    cmd::kfpx()
         .arg("-C")
         .arg(root().join("conf-example"))
         .arg("--snapshot")
@@ -548,7 +548,7 @@ fn runs(file: &Path) -> usize {
 fn cache_hit_starts_no_python_and_a_corrupt_cache_is_rebuilt() {
     let (dir, python, count) = fake_project();
     let graph = |extra: &[&str]| {
-        let mut cmd = Command::cargo_bin("kfpx").unwrap();
+        let mut cmd = cmd::kfpx();
         cmd.env_remove("KFPX_SNAPSHOT")
             .arg("-C")
             .arg(dir.path())
@@ -602,7 +602,7 @@ fn the_strategy_comes_from_the_config_unless_a_flag_overrides_it() {
     // No kubeflow.yaml: the defaults (`memory`).
     let dir = empty_project();
     let run = |dir: &Path| {
-        let mut cmd = Command::cargo_bin("kfpx").unwrap();
+        let mut cmd = cmd::kfpx();
         cmd.arg("-C")
             .arg(dir)
             .arg("--snapshot")
@@ -696,7 +696,7 @@ fn mermaid_and_dot_pass_their_parsers() {
     ] {
         for strategy in ["none", "full", "memory", "tags", "namespace"] {
             for format in ["mermaid", "dot"] {
-                let mut cmd = Command::cargo_bin("kfpx").unwrap();
+                let mut cmd = cmd::kfpx();
                 cmd.arg("-C")
                     .arg(dir.path())
                     .arg("--snapshot")

@@ -35,19 +35,8 @@ fn project_with(kubeflow_yaml: impl AsRef<[u8]>) -> tempfile::TempDir {
 
 /// kfpx in `project` (as the current directory) with a clean environment.
 fn kfpx(project: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    cmd.current_dir(project)
-        .env_remove("KEDRO_ENV")
-        .env_remove("KF_PIPELINES_ENDPOINT")
-        .env_remove("KFPX_PROBE_TIMEOUT")
-        .env_remove("KFPX_PYTHON")
-        .env_remove("VIRTUAL_ENV")
-        .env("NO_COLOR", "1");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("KEDRO_CONFIG_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = support::cmd::kfpx();
+    cmd.current_dir(project).env("NO_COLOR", "1");
     cmd
 }
 
@@ -332,7 +321,7 @@ fn full_disk_and_closed_pipes() {
             .unwrap()
     };
     let run = |args: &[&str]| {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("kfpx"))
+        support::cmd::kfpx_std()
             .current_dir(p.path())
             .env("NO_COLOR", "1")
             .args(args)
@@ -354,7 +343,7 @@ fn full_disk_and_closed_pipes() {
         );
     }
     // a reader that closes the pipe at once (`| head -c0`): a quiet success
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kfpx"))
+    let mut child = support::cmd::kfpx_std()
         .current_dir(p.path())
         .env("NO_COLOR", "1")
         .arg("--snapshot")

@@ -12,24 +12,8 @@ use support::fake_kfp::FakeKfp;
 const SECRET: &str = "S3CRET-pw";
 const TOKEN: &str = "tok-0123456789-secret";
 
-/// Variables besides auth's (`kfpx::kfp::auth::VARS`) that would change what a test sees.
-const ENV_VARS: &[&str] = &[
-    "KF_PIPELINES_ENDPOINT",
-    "KF_PIPELINES_NAMESPACE",
-    "KF_PIPELINES_UI_ENDPOINT",
-    "KF_PIPELINES_CA_BUNDLE",
-    "KEDRO_CONFIG_COMMIT_ID",
-];
-
 fn kfpx() -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"));
-    cmd.env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY")
-        .env_remove("BROWSER");
+    let mut cmd = support::cmd::kfpx();
     cmd.current_dir(std::env::temp_dir());
     cmd
 }

@@ -694,7 +694,7 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
     args.cron_expression = "0 30 2 * * 1-5".into();
     args.max_concurrency = Some(3);
     args.no_catchup = true;
-    args.start_time = Some("2030-01-01T00:00:00+01:00".into());
+    args.start_time = Some("2030-01-01T00:00:00+01:00".parse().unwrap());
     checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
     let rr = fake.recurring_runs();
     let nightly = named(&rr, "display_name", "nightly");
@@ -720,6 +720,40 @@ fn schedule_replaces_every_same_named_recurring_run_on_all_pages() {
         .unwrap();
     let first_delete = log.iter().position(|r| r.method == "DELETE").unwrap();
     assert!(post < first_delete, "new schedule first, then deletions");
+    assert_no_violations(&fake);
+}
+
+/// When the old schedule cannot be deleted after the new one is created, the user is told that
+/// the new one is in place and which old id to delete, and both exist on the server.
+#[test]
+fn schedule_says_which_previous_schedule_is_left_when_its_delete_fails() {
+    let fake = FakeKfp::start();
+    let p = prepared(&fake.url(), KfpVersion::V2, "");
+    let args = schedule_args(&fake.url(), "0 0 4 * * *");
+    checked(&fake, schedule::schedule_prepared(&args, &p)).unwrap();
+    let old = fake.recurring_runs()[0]["recurring_run_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 403: not retried (a 5xx would be, and the retry would succeed).
+    fake.fail_next("DELETE", "/apis/v2beta1/recurringruns/", 403, 1);
+    let err = schedule::schedule_prepared(&args, &p)
+        .unwrap_err()
+        .to_string();
+    let rr = fake.recurring_runs();
+    assert_eq!(rr.len(), 2, "the new one created, the old one left");
+    let new = rr
+        .iter()
+        .map(|r| r["recurring_run_id"].as_str().unwrap())
+        .find(|id| *id != old)
+        .unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "the new schedule {new} is in place, but deleting the previous one {old} failed: "
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with("; delete it in the KFP UI"), "{err}");
     assert_no_violations(&fake);
 }
 
@@ -765,20 +799,8 @@ fn schedule_refuses_bad_cron_before_any_request() {
 
 // ----- the binary: list-pipelines and connection faults -----------------------------------
 
-/// Variables besides auth's (`kfpx::kfp::auth::VARS`) that would change what a test sees.
-const ENV_VARS: &[&str] = &[
-    "KF_PIPELINES_ENDPOINT",
-    "KF_PIPELINES_NAMESPACE",
-    "KF_PIPELINES_UI_ENDPOINT",
-    "KF_PIPELINES_CA_BUNDLE",
-];
-
 fn kfpx() -> Command {
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    cmd.env("HOME", std::env::temp_dir().join("kfpx-test-home"));
+    let mut cmd = support::cmd::kfpx();
     cmd.current_dir(std::env::temp_dir());
     cmd
 }
@@ -879,11 +901,7 @@ fn list_pipelines_shows_the_namespace_own_pipelines_too() {
 
 #[test]
 fn a_server_that_is_down_is_one_clear_line() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = support::cmd::REFUSED_PORT;
     kfpx()
         .args([
             "list-pipelines",
@@ -1180,12 +1198,7 @@ fn ctrl_c_while_waiting_leaves_the_run_running() {
     let fake = FakeKfp::start();
     fake.set_run_plan(&["RUNNING"]);
     let dir = example_dir();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kfpx"));
-    for var in ENV_VARS.iter().chain(kfpx::kfp::auth::VARS) {
-        cmd.env_remove(var);
-    }
-    let child = cmd
-        .env("HOME", std::env::temp_dir().join("kfpx-test-home"))
+    let child = support::cmd::kfpx_std()
         .env("KEDRO_CONFIG_COMMIT_ID", "0123456789abcdef")
         .arg("-C")
         .arg(&dir)

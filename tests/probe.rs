@@ -3,6 +3,9 @@
 //! needs a Kedro venv; `.ci/stage-kedro.sh` runs them with KFPX_TEST_PYTHON for Kedro 1.x and
 //! 0.19.x).
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -748,8 +751,7 @@ fn real_directory_without_kedro_project() {
 fn cli_graph_json_prints_the_probed_snapshot() {
     let python = test_python();
     let (_dir, root) = project_copy(&python);
-    let out = assert_cmd::Command::cargo_bin("kfpx")
-        .unwrap()
+    let out = cmd::kfpx()
         .args(["graph", "--format", "snapshot", "--python"])
         .arg(&python)
         .arg("-C")
@@ -1133,12 +1135,7 @@ fn the_interpreter_that_probed_is_remembered_for_the_next_command() {
         ),
     );
     let kfpx = |args: &[&str]| {
-        let out = assert_cmd::Command::cargo_bin("kfpx")
-            .unwrap()
-            .env_remove("KFPX_PYTHON")
-            .env_remove("VIRTUAL_ENV")
-            .env_remove("KFPX_SNAPSHOT")
-            .env_remove("KFPX_PROBE_MODE")
+        let out = cmd::kfpx()
             .arg("-C")
             .arg(&root)
             .args(args)
@@ -1221,11 +1218,7 @@ fn the_project_config_flag_and_environment_choose_the_probe_mode() {
         ),
     );
     let kfpx = |env_mode: Option<&str>, args: &[&str]| {
-        let mut cmd = assert_cmd::Command::cargo_bin("kfpx").unwrap();
-        cmd.env_remove("KFPX_PYTHON")
-            .env_remove("VIRTUAL_ENV")
-            .env_remove("KFPX_SNAPSHOT")
-            .env_remove("KFPX_PROBE_MODE");
+        let mut cmd = cmd::kfpx();
         if let Some(mode) = env_mode {
             cmd.env("KFPX_PROBE_MODE", mode);
         }
@@ -1309,10 +1302,7 @@ echo 'ModuleNotFoundError: No module named '"'"'sklearn'"'" >&2
 echo 'kfpx-probe-error: project-import: ModuleNotFoundError: No module named '"'"'sklearn'"'"' (at src/demo/pipelines/nodes.py:1)' >&2
 exit 12"#,
     );
-    let out = assert_cmd::Command::cargo_bin("kfpx")
-        .unwrap()
-        .env_remove("KFPX_PYTHON")
-        .env_remove("KFPX_PROBE_MODE")
+    let out = cmd::kfpx()
         .env("NO_COLOR", "1")
         .arg("-C")
         .arg(&root)

@@ -8,6 +8,9 @@
 //! compile` works as in a user's project, with the graph from `KFPX_SNAPSHOT`), with another
 //! copy at `./conf-example` (for `-C conf-example`), a private HOME, and `less` as `cat`.
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -151,6 +154,7 @@ fn every_readme_command_that_needs_no_server_works() {
         let (dir, home, path) = sandbox(line);
         let script = line.replacen("cargo run -- ", "kfpx ", 1);
         let mut cmd = std::process::Command::new("sh");
+        cmd::clean(&mut cmd);
         cmd.arg("-c")
             .arg(&script)
             .current_dir(dir.path().join("project"))
@@ -161,11 +165,6 @@ fn every_readme_command_that_needs_no_server_works() {
                 "KFPX_SNAPSHOT",
                 dir.path().join("project/kfpx-snapshot.json"),
             );
-        for (k, _) in std::env::vars() {
-            if k.starts_with("KEDRO_") || k.starts_with("KF_PIPELINES_") {
-                cmd.env_remove(k);
-            }
-        }
         let out = cmd.output().unwrap();
         ran += 1;
         if let Some((_, why)) = KNOWN_BROKEN

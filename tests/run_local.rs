@@ -5,6 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+#[path = "support/cmd.rs"]
+mod cmd;
+
 use assert_cmd::Command;
 
 struct Project {
@@ -78,10 +81,8 @@ platforms:
 fn kfpx(p: &Project, doc: &str) -> Command {
     let file = p.root.join("pipeline.yaml");
     fs::write(&file, doc).unwrap();
-    let mut cmd = Command::cargo_bin("kfpx").unwrap();
+    let mut cmd = cmd::kfpx();
     cmd.current_dir(&p.root)
-        .env_remove("CI")
-        .env_remove("KFPX_SNAPSHOT")
         .env_remove("TOKEN")
         .args(["--python"])
         .arg(&p.python)

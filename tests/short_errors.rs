@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+#[path = "support/cmd.rs"]
+mod cmd;
 
 /// The longest a line of an error may be.
 const MAX: usize = 200;
@@ -62,11 +63,8 @@ fn project(kubeflow_yaml: Option<&str>, n: usize) -> tempfile::TempDir {
 /// Run kfpx in `dir`; it must fail with exit 1, a first line `error: …`, and every line of
 /// stderr at most [`MAX`] characters. Returns stderr.
 fn short_failure(dir: &Path, args: &[&str]) -> String {
-    let out = Command::cargo_bin("kfpx")
-        .unwrap()
+    let out = cmd::kfpx()
         .current_dir(dir)
-        .env_remove("KEDRO_ENV")
-        .env_remove("KEDRO_CONFIG_GOOGLE_PROJECT_ID")
         .env("NO_COLOR", "1")
         .args(["--snapshot", "snapshot.json"])
         .args(args)
@@ -104,10 +102,8 @@ fn first_run_mistakes_give_short_error_lines() {
         "{err}"
     );
     // Allowed, the same problem is a one-line warning, as short.
-    let out = Command::cargo_bin("kfpx")
-        .unwrap()
+    let out = cmd::kfpx()
         .current_dir(dir.path())
-        .env_remove("KEDRO_ENV")
         .env("NO_COLOR", "1")
         .args(["--snapshot", "snapshot.json", "compile", "-o", "-"])
         .arg("--allow-memory-datasets")

@@ -8,7 +8,7 @@ use crate::commands::Ctx;
 use crate::compile::{self, params, CompileInput, Compiled};
 use crate::config::{self, Config, KfpVersion};
 use crate::error::Result;
-use crate::graph::{self, SnapshotOptions};
+use crate::graph;
 use crate::project::Project;
 
 /// A compiled pipeline with what it was built from.
@@ -55,9 +55,9 @@ pub fn prepare_showing(
     let rc = &config.run_config;
     let snapshot = graph::obtain_snapshot(
         &project,
-        &SnapshotOptions::from_global(&ctx.global).with_config(Some(rc)),
+        &ctx.global.snapshot_options().with_config(Some(rc)),
     )?;
-    let (strategy, group_opts) = graph::group_settings(&build.pipeline, Some(rc));
+    let (strategy, group_opts) = build.pipeline.group_settings(Some(rc));
     let grouped = graph::group(&snapshot, &build.pipeline.pipeline, strategy, &group_opts)
         .map_err(|e| match e {
             // The advice names the `kfpx graph` command line that shows them, as the user ran
@@ -191,8 +191,7 @@ pub fn capture_env(vars: impl Iterator<Item = (String, String)>) -> BTreeMap<Str
 }
 
 /// A compile error about a config key carries its key path: put the `file:line:column` of that
-/// key in front, as config errors have it. Errors the renderers word around an extra volume's
-/// name (`extra volume "shm" of task …`) point at that volume.
+/// key in front, as config errors have it; one about an extra volume points at that volume.
 fn with_config_files(e: compile::CompileError, tree: &config::Node) -> crate::Error {
     if let compile::CompileError::Config { path, msg } = e {
         return crate::Error::Config(config::ConfigError::At {
@@ -201,21 +200,21 @@ fn with_config_files(e: compile::CompileError, tree: &config::Node) -> crate::Er
             msg,
         });
     }
-    let msg = e.to_string();
-    match extra_volume_of(&msg, tree) {
-        Some(path) => crate::Error::Config(config::ConfigError::At {
-            loc: tree.locate(&path),
-            path: None,
-            msg,
-        }),
-        None => e.into(),
+    if let compile::CompileError::ExtraVolume { name, .. } = &e {
+        if let Some(path) = extra_volume_of(name, tree) {
+            return crate::Error::Config(config::ConfigError::At {
+                loc: tree.locate(&path),
+                path: None,
+                msg: e.to_string(),
+            });
+        }
     }
+    e.into()
 }
 
-/// The `extra_volumes` entry of the volume a compile error names.
-fn extra_volume_of(msg: &str, tree: &config::Node) -> Option<config::KeyPath> {
+/// The `extra_volumes` entry of the volume named `name`.
+fn extra_volume_of(name: &str, tree: &config::Node) -> Option<config::KeyPath> {
     use config::tree::{Kind, Seg};
-    let name = msg.strip_prefix("extra volume \"")?.split('"').next()?;
     let root = config::KeyPath::parse("run_config.extra_volumes");
     let Kind::Map(entries) = &tree.find(&root)?.kind else {
         return None;

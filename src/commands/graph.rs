@@ -7,7 +7,7 @@ use crate::cli::{GlobalArgs, GraphArgs, GraphFormat};
 use crate::commands::Ctx;
 use crate::config::{ConfigError, MergeStrategy};
 use crate::error::Result;
-use crate::graph::{self, grouping, render, SnapshotOptions};
+use crate::graph::{self, grouping, render};
 use crate::output;
 
 pub fn run(ctx: &Ctx, args: GraphArgs) -> Result<()> {
@@ -17,7 +17,9 @@ pub fn run(ctx: &Ctx, args: GraphArgs) -> Result<()> {
     // is an error, as the grouping shown would not be the one compile uses; the snapshot
     // alone needs no config.
     let config = crate::config::load(&project);
-    let snapshot_opts = SnapshotOptions::from_global(&ctx.global)
+    let snapshot_opts = ctx
+        .global
+        .snapshot_options()
         .with_config(config.as_ref().ok().map(|l| &l.config.run_config));
     let snapshot = graph::obtain_snapshot(&project, &snapshot_opts)?;
 
@@ -34,7 +36,7 @@ pub fn run(ctx: &Ctx, args: GraphArgs) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    let (strategy, opts) = graph::group_settings(&args.pipeline, run_config.as_ref());
+    let (strategy, opts) = args.pipeline.group_settings(run_config.as_ref());
     let grouped = graph::group_view(&snapshot, &args.pipeline.pipeline, strategy, &opts)?;
     for warning in &grouped.warnings {
         output::warn(warning);

@@ -2,11 +2,12 @@
 //! latest version.
 
 use crate::cli::{ListPipelinesArgs, OutputFormat};
+use crate::commands::present;
 use crate::commands::server::{self, Sources};
 use crate::commands::Ctx;
 use crate::config::{self, Config, KfpVersion, LoadedConfig};
 use crate::error::Result;
-use crate::kfp::{present, session};
+use crate::kfp::session;
 use crate::output;
 
 /// The project's config, when there is one. With a host from `--host` or the environment a

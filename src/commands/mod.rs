@@ -9,6 +9,7 @@ pub mod init;
 pub mod list_pipelines;
 pub mod login;
 pub mod params;
+pub mod present;
 pub mod remote;
 pub mod run_local;
 pub mod run_once;

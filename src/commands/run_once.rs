@@ -9,13 +9,14 @@ use serde::Serialize;
 
 use crate::cli::{OutputFormat, RunOnceArgs};
 use crate::commands::build::{self, Prepared};
+use crate::commands::present;
 use crate::commands::{server, Ctx};
 use crate::compile::Compiled;
 use crate::error::{Error, Result};
 use crate::kfp::api::Kfp;
 use crate::kfp::models::{NewRun, Run, RunSource, RunState};
-use crate::kfp::wait::{self, WaitEnd};
-use crate::kfp::{naming, present, session};
+use crate::kfp::wait::{self, WaitEnd, WaitProgress};
+use crate::kfp::{naming, session};
 use crate::output;
 
 type Params = BTreeMap<String, serde_json::Value>;
@@ -242,14 +243,39 @@ pub(crate) async fn start(kfp: &Kfp, s: &Start<'_>) -> Result<()> {
 
     let run_name = s.run_name;
     let timeout = Duration::from_secs(timeout_secs);
-    let waited = wait::wait_for_run(kfp, &run.id, run_name, timeout)
-        .await
-        .map_err(|e| {
-            Error::Message(format!(
-                "stopped waiting for run {run_name:?}: {e}; the run keeps running on the \
-                 server: follow it at {url}"
-            ))
-        })?;
+    let started = std::time::Instant::now();
+    let progress = output::Progress::start(format!("run {run_name:?}: waiting"));
+    let waited = wait::wait_for_run(kfp, &run.id, timeout, &mut |seen| {
+        progress.set_message(match seen {
+            WaitProgress::State(state) => format!("run {run_name:?}: {state}"),
+            WaitProgress::Unanswered(last, why) => {
+                format!("run {run_name:?}: {last} (the server did not answer: {why})")
+            }
+        })
+    })
+    .await;
+    let elapsed = wait::human_duration(started.elapsed());
+    progress.finish(
+        match &waited {
+            Ok(WaitEnd::Finished(run)) => {
+                Some(format!("run {run_name:?} {} after {elapsed}", run.state))
+            }
+            Ok(WaitEnd::TimedOut(state)) => {
+                Some(format!("run {run_name:?} still {state} after {elapsed}"))
+            }
+            Ok(WaitEnd::Interrupted(state)) => {
+                Some(format!("run {run_name:?} {state} after {elapsed}"))
+            }
+            Err(_) => None,
+        }
+        .as_deref(),
+    );
+    let waited = waited.map_err(|e| {
+        Error::Message(format!(
+            "stopped waiting for run {run_name:?}: {e}; the run keeps running on the \
+             server: follow it at {url}"
+        ))
+    })?;
     match waited {
         WaitEnd::Finished(done) => {
             if !human {

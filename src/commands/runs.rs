@@ -6,13 +6,14 @@ use crate::cli::{
     OutputArgs, OutputFormat, RunRefArgs, RunStateArg, RunsCommand, RunsListArgs, RunsLogsArgs,
     RunsSubmitArgs,
 };
+use crate::commands::present;
 use crate::commands::remote::{self, Remote};
 use crate::commands::run_once::{self, Start};
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::kfp::api::RunAction;
 use crate::kfp::models::{Run, RunSource, RunState};
-use crate::kfp::{naming, operate, present};
+use crate::kfp::{naming, operate};
 use crate::output;
 use crate::output::with_help;
 

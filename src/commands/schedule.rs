@@ -1,19 +1,21 @@
-//! `kfpx schedule`: validate the cron as KFP reads it, upload (or find) the pipeline version,
-//! then replace the experiment's recurring runs of the same name: the new one is created
-//! first, the old ones deleted after, so a failure never leaves the pipeline unscheduled.
+//! `kfpx schedule`: validate the cron as KFP reads it and the schedule's settings, then
+//! `kfp::deploy::replace_schedule` (upload or find the version, create the new recurring run,
+//! delete the previous ones of the same name), and print the outcome.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::cli::ScheduleArgs;
 use crate::commands::build::{self, Prepared};
+use crate::commands::present;
 use crate::commands::run_once::run_params;
 use crate::commands::{server, Ctx};
+use crate::config::Timestamp;
 use crate::error::{Error, Result};
-use crate::kfp::cronexpr::{self, CronExpr};
-use crate::kfp::deploy::{self, Outcome, Upload};
+use crate::kfp::cronexpr::CronExpr;
+use crate::kfp::deploy::{self, Outcome, Schedule, ScheduleError, ScheduleStep, Upload};
 use crate::kfp::models::{NewRecurringRun, NewRun, RunSource};
-use crate::kfp::{naming, present, session};
+use crate::kfp::{naming, session};
 use crate::output;
 
 /// KFP's bounds on `max_concurrency`.
@@ -34,24 +36,10 @@ struct ScheduleReport<'a> {
     url: String,
 }
 
-/// A time from the flag (a usage error when wrong) or else the config.
-fn schedule_time(
-    flag: Option<&str>,
-    config: Option<&str>,
-    what: &str,
-) -> Result<Option<DateTime<Utc>>> {
-    match (flag, config) {
-        (Some(raw), _) => cronexpr::parse_time(raw, &format!("--{what}"))
-            .map(Some)
-            .map_err(Error::Usage),
-        (None, Some(raw)) => cronexpr::parse_time(
-            raw,
-            &format!("run_config.schedule.{}", what.replace('-', "_")),
-        )
-        .map(Some)
-        .map_err(Error::Message),
-        (None, None) => Ok(None),
-    }
+/// A time from the flag, else the config (both parsed when read: clap refuses a bad flag, the
+/// config loader a bad value at its place).
+fn schedule_time(flag: Option<&Timestamp>, config: Option<&Timestamp>) -> Option<DateTime<Utc>> {
+    flag.or(config).map(|t| t.utc)
 }
 
 fn rfc3339(t: &DateTime<Utc>) -> String {
@@ -82,16 +70,8 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
     let cron = parse_cron(&args.cron_expression)?;
     let rc = &prepared.config.run_config;
     let sched = &rc.schedule;
-    let start = schedule_time(
-        args.start_time.as_deref(),
-        sched.start_time.as_deref(),
-        "start-time",
-    )?;
-    let end = schedule_time(
-        args.end_time.as_deref(),
-        sched.end_time.as_deref(),
-        "end-time",
-    )?;
+    let start = schedule_time(args.start_time.as_ref(), sched.start_time.as_ref());
+    let end = schedule_time(args.end_time.as_ref(), sched.end_time.as_ref());
     if let (Some(s), Some(e)) = (start, end) {
         if e <= s {
             return Err(Error::Usage(format!(
@@ -132,70 +112,66 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
             &prepared.sources,
         )
         .await?;
-        let up = deploy::ensure_uploaded(
-            &kfp,
-            &Upload {
-                pipeline_name: &pipeline_name,
-                version_name: &version_name,
-                description: rc.description.as_deref(),
-                document,
-            },
-        )
-        .await?;
-        output::status(match up.outcome {
-            Outcome::AlreadyUploaded => format!(
-                "using version {} of pipeline {:?} (already uploaded)",
-                up.version.name, up.pipeline.name
-            ),
-            _ => format!(
-                "uploaded version {} of pipeline {:?}",
-                up.version.name, up.pipeline.name
-            ),
-        });
         let namespace = args
             .experiment_namespace
             .clone()
             .or_else(|| kfp.namespace.clone());
-        let (experiment, _) = kfp
-            .ensure_experiment(&experiment_name, namespace.as_deref())
-            .await?;
-        let old = kfp.recurring_runs_named(&experiment.id, &name).await?;
-        let old_ids: Vec<String> = old.iter().map(|r| r.id.clone()).collect();
         let (start_s, end_s) = (start.as_ref().map(rfc3339), end.as_ref().map(rfc3339));
-        let created = kfp
-            .create_recurring_run(
-                &NewRecurringRun {
+        let done = deploy::replace_schedule(
+            &kfp,
+            &Schedule {
+                upload: Upload {
+                    pipeline_name: &pipeline_name,
+                    version_name: &version_name,
+                    description: rc.description.as_deref(),
+                    document,
+                },
+                experiment_name: &experiment_name,
+                namespace: namespace.as_deref(),
+                run: NewRecurringRun {
                     run: NewRun {
                         name: &name,
                         description: Some(&description),
-                        experiment_id: &experiment.id,
+                        // Both filled by replace_schedule.
+                        experiment_id: "",
                         source: RunSource::Version {
-                            pipeline_id: &up.pipeline.id,
-                            version_id: &up.version.id,
+                            pipeline_id: "",
+                            version_id: "",
                         },
                         parameters: &overrides,
                         service_account: rc.service_account.as_deref(),
                     },
-                    cron: cron.as_str(),
+                    cron: &cron,
                     max_concurrency,
                     no_catchup,
                     start_time: start_s.as_deref(),
                     end_time: end_s.as_deref(),
                     enabled: sched.enabled,
                 },
-                &old_ids,
-            )
-            .await?;
-        for id in &old_ids {
-            kfp.delete_recurring_run(id).await.map_err(|e| {
-                Error::Message(format!(
-                    "the new schedule {} is in place, but deleting the previous one {id} \
-                     failed: {e}; delete it in the KFP UI",
-                    created.id
-                ))
-            })?;
-            output::status(format!("deleted the previous schedule {id}"));
-        }
+            },
+            &mut |step| match step {
+                ScheduleStep::Uploaded(up) => output::status(match up.outcome {
+                    Outcome::AlreadyUploaded => format!(
+                        "using version {} of pipeline {:?} (already uploaded)",
+                        up.version.name, up.pipeline.name
+                    ),
+                    _ => format!(
+                        "uploaded version {} of pipeline {:?}",
+                        up.version.name, up.pipeline.name
+                    ),
+                }),
+                ScheduleStep::DeletedPrevious(id) => {
+                    output::status(format!("deleted the previous schedule {id}"))
+                }
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            ScheduleError::Kfp(e) => Error::from(e),
+            e @ ScheduleError::PreviousNotDeleted { .. } => Error::Message(e.to_string()),
+        })?;
+        let (up, experiment, created) = (&done.uploaded, &done.experiment, &done.created);
+        let old_ids = &done.replaced;
 
         let after = start.map_or_else(Utc::now, |s| s.max(Utc::now()));
         let next: Vec<String> = cron.next_times(after, end, 3).iter().map(rfc3339).collect();

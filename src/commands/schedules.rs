@@ -5,12 +5,13 @@ use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::cli::{OutputFormat, ScheduleRefArgs, SchedulesCommand, SchedulesListArgs};
+use crate::commands::present;
 use crate::commands::remote::{self, Remote};
 use crate::commands::Ctx;
 use crate::error::Result;
 use crate::kfp::cronexpr::CronExpr;
 use crate::kfp::models::RecurringRun;
-use crate::kfp::{operate, present};
+use crate::kfp::operate;
 use crate::output;
 
 pub fn run(ctx: &Ctx, cmd: SchedulesCommand) -> Result<()> {

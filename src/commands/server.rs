@@ -79,7 +79,7 @@ pub async fn connect(
     version: KfpVersion,
     sources: &Sources,
 ) -> Result<Kfp> {
-    let kfp = session::connect(args, config, version)
+    let kfp = session::connect(&args.connect_options(), config, version)
         .await
         .map_err(|e| explain(e.into(), args, sources))?;
     if kfp.client.server().tag.is_some() {
@@ -200,11 +200,18 @@ pub fn explain(err: Error, args: &ServerArgs, sources: &Sources) -> Error {
                 &help,
             ))
         }
-        KfpError::Auth(msg) if msg.contains("refused the credentials") => {
-            // "KFP at X refused the credentials (HTTP 401…); tried: P. Provide others: H"
-            let (head, rest) = msg.split_once("; tried: ").unwrap_or((&msg, ""));
-            let (tried, hint) = rest.split_once(". Provide others: ").unwrap_or((rest, ""));
-            let help = if tried.is_empty() || tried.contains("no credentials") {
+        KfpError::Unauthorized {
+            url,
+            message,
+            tried,
+            none_sent,
+        } => {
+            let head = format!(
+                "KFP at {url} refused the credentials (HTTP 401{})",
+                message.map(|m| format!(": {m}")).unwrap_or_default()
+            );
+            let hint = crate::kfp::auth::CREDENTIAL_HINT;
+            let help = if none_sent {
                 format!("provide credentials: {hint}")
             } else {
                 format!(
@@ -217,7 +224,7 @@ pub fn explain(err: Error, args: &ServerArgs, sources: &Sources) -> Error {
             } else {
                 format!("tried: {tried}")
             };
-            Error::Message(with_help(head, &cause, &help))
+            Error::Message(with_help(&head, &cause, &help))
         }
         KfpError::Html { url } => Error::Message(with_help(
             format!("KFP at {url} answered with an HTML page, not the API"),

@@ -5,10 +5,11 @@ use serde::Serialize;
 
 use crate::cli::UploadArgs;
 use crate::commands::build::{self, Prepared};
+use crate::commands::present;
 use crate::commands::{server, Ctx};
 use crate::error::Result;
 use crate::kfp::deploy::{self, Outcome, Upload, Uploaded};
-use crate::kfp::{naming, present, session};
+use crate::kfp::{naming, session};
 use crate::output;
 
 #[derive(Debug, Serialize)]

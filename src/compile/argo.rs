@@ -249,6 +249,8 @@ fn container_template(
             Ph::MlflowRunId => format!("{{{{inputs.parameters.{MLFLOW_OUTPUT}}}}}"),
             Ph::MlflowOutputFile => MLFLOW_FILE.into(),
             Ph::ExitStatus => "{{workflow.status}}".into(),
+            // Not asked for: Argo's script carries the node list itself.
+            Ph::Nodes => t.node_list.clone().unwrap_or_default(),
         }
     };
     let (command, args) = model::container_command(t, m, env, false, true, &ph);

@@ -1,14 +1,16 @@
 //! What the backend does with what kfpx compiles: each test encodes one behaviour read in the
 //! upstream source (named in the test), on the compiled output of both targets where it applies.
 //! The sections are numbered facts (1: retry window, 2: run ids, 3: exit tasks, 4: affinity,
-//! 7: declared types); each cites the kubeflow/pipelines or argo-workflows file it comes from.
+//! 7: declared types, 8: shared components); each cites the kubeflow/pipelines or argo-workflows file it comes from.
 
 use serde_json::{json, Map, Value};
 
 use super::tests::{
-    argo_template, args, deps, err, executor, k8s, main_tasks, root_tasks, script, Case,
+    argo_template, args, deps, err, executor, executor_label, graph_none, k8s, main_tasks, node,
+    nodes_input, root_tasks, script, Case,
 };
 use super::Compiled;
+use crate::graph::PipelineDef;
 
 const RETRY: &str = "retry_policy:\n  __default__: {num_retries: 3, backoff_duration: 30s, backoff_factor: 2}\n  data_science.train_model_node: {backoff_max_duration: 2h}";
 
@@ -416,10 +418,10 @@ fn unknown_affinity_field_fails_to_compile() {
 fn fact7_tasks_carry_the_declared_integer_positions() {
     let c = Case::new("").ok();
     let a = args(&c, "data-science-split-data-node");
-    assert_eq!(a[3], r#"int:{"model_options":{"random_state":0}}"#);
+    assert_eq!(a[4], r#"int:{"model_options":{"random_state":0}}"#);
     // a double stays a plain YAML parameter
     let a = args(&c, "data-science-evaluate-model-node");
-    assert_eq!(&a[2..4], &["threshold", "yaml"]);
+    assert_eq!(&a[3..5], &["threshold", "yaml"]);
     assert!(script(&c, "data-science-split-data-node").contains("def f(v,d):"));
     let _ = executor(&c, "data-science-split-data-node");
 }
@@ -479,4 +481,131 @@ fn fact7_dumper_restores_declared_integers() {
     );
     // The integers are YAML integers, not 8.0.
     assert!(text.contains("random_state: 8\n"), "{text}");
+}
+
+// ---- fact 8: node tasks share components -----------------------------------------------------
+
+/// The component of the task named `task`.
+fn component_of<'a>(c: &'a Compiled, task: &str) -> &'a str {
+    main_tasks(c)[task]["componentRef"]["name"]
+        .as_str()
+        .unwrap()
+}
+
+/// kubeflow/pipelines backend/src/v2/compiler/argocompiler/argo.go (`saveProtoToArguments`):
+/// "there is a 1-many relationship between components and tasks that reference them"; the
+/// backend stores each component's spec and container once in the workflow's arguments. Node
+/// tasks that differ only in their Kedro nodes therefore share one component and executor
+/// (`kedro-run`), the node list reaching each as its own `kedro-nodes` input, so the cache key,
+/// which covers the task's input values (backend/src/v2/cacheutils/cache.go, `GenerateCacheKey`),
+/// still differs per task.
+#[test]
+fn fact8_tasks_differing_only_in_nodes_share_one_component() {
+    let c = Case::new("").ok();
+    // Same image, env, resources and no parameters: one component for both.
+    let a = component_of(&c, "preprocess-companies-node");
+    let b = component_of(&c, "preprocess-shuttles-node");
+    assert_eq!((a, b), ("comp-kedro-run", "comp-kedro-run"));
+    assert_eq!(
+        executor_label(&c, "preprocess-shuttles-node"),
+        "exec-kedro-run"
+    );
+    assert!(c.pipeline_spec["deploymentSpec"]["executors"]
+        .get("exec-preprocess-shuttles-node")
+        .is_none());
+    assert_ne!(
+        nodes_input(&c, "preprocess-companies-node"),
+        nodes_input(&c, "preprocess-shuttles-node")
+    );
+    // A task with parameters has its own interface and args: its own component.
+    assert_eq!(
+        component_of(&c, "data-science-split-data-node"),
+        "comp-data-science-split-data-node"
+    );
+    // Per-node resources or platform settings keep a task apart.
+    let c = Case::new("resources:\n  preprocess_shuttles_node: {cpu: 2}").ok();
+    assert_ne!(
+        component_of(&c, "preprocess-companies-node"),
+        component_of(&c, "preprocess-shuttles-node")
+    );
+    assert_eq!(
+        executor(&c, "preprocess-shuttles-node")["resources"]["resourceCpuLimit"],
+        "2"
+    );
+    let c = Case::new("node_selector:\n  preprocess_shuttles_node: {pool: big}").ok();
+    assert_ne!(
+        component_of(&c, "preprocess-companies-node"),
+        component_of(&c, "preprocess-shuttles-node")
+    );
+    assert_eq!(
+        k8s(&c, "preprocess-shuttles-node")["nodeSelector"]["labels"]["pool"],
+        "big"
+    );
+}
+
+/// argo.go `hashComponentContainer`: the backend keys a component's stored spec by the hash of
+/// its executor's container, keeping the first spec it sees for a container. Two components
+/// whose executors have equal containers must then have the same interface, or the second task
+/// would run with the first one's (per-node platform settings can keep equal containers in two
+/// executors).
+#[test]
+fn fact8_equal_containers_have_equal_interfaces() {
+    for cfg in [
+        "",
+        "volume: {}\non_exit_pipeline: notify\nmlflow: {enabled: true}",
+        "node_selector:\n  preprocess_shuttles_node: {pool: big}",
+    ] {
+        let c = Case::new(cfg).ok();
+        let execs = c.pipeline_spec["deploymentSpec"]["executors"]
+            .as_object()
+            .unwrap();
+        let containers: Vec<String> = execs.values().map(|e| e["container"].to_string()).collect();
+        let mut distinct = containers.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() != containers.len() {
+            let comps = c.pipeline_spec["components"].as_object().unwrap();
+            for (i, (la, ea)) in execs.iter().enumerate() {
+                for (lb, eb) in execs.iter().skip(i + 1) {
+                    if ea["container"] == eb["container"] {
+                        let ia = comps.values().find(|c| c["executorLabel"] == **la).unwrap();
+                        let ib = comps.values().find(|c| c["executorLabel"] == **lb).unwrap();
+                        assert_eq!(ia["inputDefinitions"], ib["inputDefinitions"], "{la} {lb}");
+                        assert_eq!(
+                            ia["outputDefinitions"], ib["outputDefinitions"],
+                            "{la} {lb}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A node whose own task name is `kedro-run` keeps it; the shared component takes the next
+/// free name.
+#[test]
+fn fact8_shared_component_name_never_takes_a_task_name() {
+    let mut case = Case::new("");
+    let nodes = vec![
+        node("kedro_run", &[], &["x"], &[]),
+        node("b", &[], &[], &[]),
+        node("c", &[], &[], &[]),
+        node("d", &["x"], &[], &["t"]),
+    ];
+    case.snapshot
+        .pipelines
+        .insert("odd".into(), PipelineDef { nodes });
+    case.graph = graph_none(&case.snapshot, "odd");
+    let c = case.ok();
+    let names: Vec<&str> = ["kedro-run", "b", "c", "d"]
+        .iter()
+        .map(|t| component_of(&c, t))
+        .collect();
+    // All four differ only in their nodes: one component, not named after any of them.
+    assert_eq!(names, vec!["comp-kedro-run-2"; 4]);
+    assert!(c.pipeline_spec["components"]
+        .get("comp-kedro-run")
+        .is_none());
+    assert_eq!(nodes_input(&c, "kedro-run"), "kedro_run");
 }

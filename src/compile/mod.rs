@@ -28,6 +28,10 @@ pub enum CompileError {
         path: crate::config::KeyPath,
         msg: String,
     },
+    /// A problem with the `run_config.extra_volumes` volume named `name` (the command finds
+    /// its place in the config by the name).
+    #[error("extra volume {name:?} {msg}")]
+    ExtraVolume { name: String, msg: String },
 }
 
 /// Everything the compiler needs; all I/O (env vars, git) was done by the caller.

@@ -37,6 +37,8 @@ pub const EXIT_STEPS: &str = "exit-steps";
 pub const RUN_ID_INPUT: &str = "kubeflow-run-id";
 /// The output parameter carrying the MLflow run id.
 pub const MLFLOW_OUTPUT: &str = "mlflow-run-id";
+/// KFP v2: the task input parameter carrying a node task's `--nodes` list (a constant).
+pub const NODES_INPUT: &str = "kedro-nodes";
 
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -127,8 +129,12 @@ pub struct Task {
     pub params: Vec<String>,
     pub image: String,
     pub pull_policy: &'static str,
-    /// `kedro run …` (or the step's shell line) that follows the parameter dumper.
+    /// `kedro run …` (or the step's shell line) that follows the parameter dumper; for a node
+    /// task without its node list and `--config` (added by [`container_command`]).
     pub run_line: String,
+    /// A node task's `--nodes` value (Kedro >= 0.19, not the whole pipeline): in KFP v2 IR a task
+    /// input, so tasks that differ only in their nodes share one component and executor.
+    pub node_list: Option<String>,
     /// Plain environment (IAP_CLIENT_ID, KEDRO_CONFIG_*, run_config.env), in order.
     pub env: Vec<(String, String)>,
     pub secrets: Vec<SecretEnv>,
@@ -192,6 +198,8 @@ pub enum Ph<'a> {
     MlflowRunId,
     MlflowOutputFile,
     ExitStatus,
+    /// The task's `--nodes` value (KFP v2: the `kedro-nodes` task input).
+    Nodes,
 }
 
 /// Build the model. Pure: every input is in `input`.
@@ -217,9 +225,13 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
     let tree = params::merge_namespaced(&snapshot.parameters);
     let image = input.image.unwrap_or(&rc.image).to_string();
     if image.trim().is_empty() {
-        return Err(CompileError::Invalid(
-            "run_config.image is empty; set it in kubeflow.yaml or pass -i IMAGE".into(),
-        ));
+        return Err(match input.image {
+            Some(_) => CompileError::Invalid("-i/--image is empty; pass an image".into()),
+            None => CompileError::Config {
+                path: run_config().key("image"),
+                msg: "the image is empty; set it here or pass -i IMAGE".into(),
+            },
+        });
     }
     let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
     let cache = match &rc.max_cache_staleness {
@@ -300,6 +312,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
             names::sh_quote(input.env),
             names::sh_quote(&graph.pipeline)
         );
+        let mut node_list = None;
         if !gt.whole_pipeline {
             if old_kedro {
                 for n in &gt.nodes {
@@ -307,11 +320,8 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
                 }
             } else {
                 let list: Vec<&str> = gt.nodes.iter().map(|n| n.name.as_str()).collect();
-                run.push_str(&format!(" --nodes {}", names::sh_quote(&list.join(","))));
+                node_list = Some(list.join(","));
             }
-        }
-        if !used.is_empty() {
-            run.push_str(" --config config.yaml");
         }
         let artifacts = if input.kfp_version == crate::config::KfpVersion::V1
             && rc.store_kedro_outputs_as_kfp_artifacts
@@ -325,6 +335,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         t.after = after;
         t.params = used;
         t.run_line = run;
+        t.node_list = node_list;
         t.artifacts = artifacts;
         t.mlflow = mlflow;
         t.data_mount = volume.as_ref().map(|_| DATA_MOUNT);
@@ -621,14 +632,27 @@ pub fn container_command(
         Role::Node | Role::OnExit => {
             let mut script = String::new();
             let mut args = vec!["kfpx".to_string()];
+            // KFP v2: the node list is a task input (the same executor serves every task that
+            // differs only in its nodes); Argo: written into the script.
+            let nodes_in_args = runtime_in_args && task.node_list.is_some();
             if runtime_in_args {
                 script.push_str("export KUBEFLOW_RUN_ID=\"$1\"");
                 args.push(ph(Ph::RunId));
+                let mut shift = 1;
                 if task.mlflow {
-                    script.push_str(" MLFLOW_RUN_ID=\"$2\" && shift 2");
+                    script.push_str(" MLFLOW_RUN_ID=\"$2\"");
                     args.push(ph(Ph::MlflowRunId));
-                } else {
+                    shift += 1;
+                }
+                if nodes_in_args {
+                    shift += 1;
+                    script.push_str(&format!(" && nodes=\"${shift}\""));
+                    args.push(ph(Ph::Nodes));
+                }
+                if shift == 1 {
                     script.push_str(" && shift");
+                } else {
+                    script.push_str(&format!(" && shift {shift}"));
                 }
                 script.push_str(" && ");
             }
@@ -657,6 +681,19 @@ pub fn container_command(
                 }
             }
             script.push_str(&task.run_line);
+            if task.role == Role::Node {
+                if let Some(list) = &task.node_list {
+                    if nodes_in_args {
+                        script.push_str(" --nodes \"$nodes\"");
+                    } else {
+                        script.push_str(" --nodes ");
+                        script.push_str(&names::sh_quote(list));
+                    }
+                }
+                if !task.params.is_empty() {
+                    script.push_str(" --config config.yaml");
+                }
+            }
             (vec!["bash".into(), "-c".into(), script], args)
         }
     }
@@ -731,6 +768,7 @@ impl Base<'_> {
             image: self.image.to_string(),
             pull_policy: rc.image_pull_policy.as_str(),
             run_line: String::new(),
+            node_list: None,
             env: self.env.clone(),
             secrets: self.secrets.clone(),
             data_mount: None,

@@ -241,13 +241,40 @@ pub(crate) fn main_tasks(c: &Compiled) -> &serde_json::Map<String, Value> {
     }
 }
 
+/// The executor label of the task named `task`, wherever its DAG is, found as the backend finds
+/// it: task → `componentRef.name` → component → `executorLabel`.
+pub(crate) fn executor_label(c: &Compiled, task: &str) -> String {
+    let spec = &c.pipeline_spec;
+    let dags = std::iter::once(&spec["root"])
+        .chain(spec["components"].as_object().unwrap().values())
+        .filter_map(|comp| comp["dag"]["tasks"].as_object());
+    for tasks in dags {
+        if let Some(t) = tasks.get(task) {
+            let comp = t["componentRef"]["name"].as_str().unwrap();
+            return spec["components"][comp]["executorLabel"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+    }
+    panic!("no task {task} in the document")
+}
+
 pub(crate) fn executor<'a>(c: &'a Compiled, task: &str) -> &'a Value {
-    &c.pipeline_spec["deploymentSpec"]["executors"][format!("exec-{task}")]["container"]
+    &c.pipeline_spec["deploymentSpec"]["executors"][executor_label(c, task)]["container"]
 }
 
 pub(crate) fn k8s<'a>(c: &'a Compiled, task: &str) -> &'a Value {
     &c.platform_spec.as_ref().unwrap()["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
-        [format!("exec-{task}")]
+        [executor_label(c, task)]
+}
+
+/// A node task's `--nodes` list: the constant of its `kedro-nodes` input.
+pub(crate) fn nodes_input(c: &Compiled, task: &str) -> String {
+    main_tasks(c)[task]["inputs"]["parameters"]["kedro-nodes"]["runtimeValue"]["constant"]
+        .as_str()
+        .unwrap_or_else(|| panic!("task {task} has no kedro-nodes input"))
+        .to_string()
 }
 
 pub(crate) fn script(c: &Compiled, task: &str) -> String {
@@ -312,16 +339,32 @@ fn v2_one_task_per_node_with_kedro_dependencies() {
         vec!["create-model-input-table-node"]
     );
     assert!(deps(tasks, "preprocess-companies-node").is_empty());
-    // Each task runs its own Kedro node in the configured env and pipeline.
+    // Each task runs its own Kedro node in the configured env and pipeline: the node list is
+    // the task's `kedro-nodes` input, handed to the script as its second argument.
     let s = script(&c, "data-science-split-data-node");
     assert!(
-        s.ends_with("kedro run --env prod --pipeline __default__ --nodes data_science.split_data_node --config config.yaml"),
+        s.ends_with(
+            "kedro run --env prod --pipeline __default__ --nodes \"$nodes\" --config config.yaml"
+        ),
         "{s}"
+    );
+    assert!(s.starts_with("export KUBEFLOW_RUN_ID=\"$1\" && nodes=\"$2\" && shift 2 && "));
+    assert_eq!(
+        args(&c, "data-science-split-data-node")[2],
+        "{{$.inputs.parameters['kedro-nodes']}}"
+    );
+    assert_eq!(
+        nodes_input(&c, "data-science-split-data-node"),
+        "data_science.split_data_node"
     );
     // A task without parameters runs kedro without a config file.
     let s = script(&c, "preprocess-companies-node");
-    assert!(s.ends_with("--nodes preprocess_companies_node"), "{s}");
+    assert!(s.ends_with("--nodes \"$nodes\""), "{s}");
     assert!(!s.contains("config.yaml"), "{s}");
+    assert_eq!(
+        nodes_input(&c, "preprocess-companies-node"),
+        "preprocess_companies_node"
+    );
     assert_eq!(
         executor(&c, "preprocess-companies-node")["image"],
         "registry.example.com/spaceflights:1.0"
@@ -356,18 +399,22 @@ fn v2_parameters_only_what_the_pipeline_and_each_task_use() {
         tasks["data-science-split-data-node"]["inputs"]["parameters"],
         json!({
             "data_science": {"componentInputParameter": "data_science"},
+            "kedro-nodes": {"runtimeValue": {"constant": "data_science.split_data_node"}},
             "kubeflow-run-id": {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}},
         })
     );
     assert_eq!(
         tasks["data-science-train-model-node"]["inputs"]["parameters"],
-        json!({"kubeflow-run-id": {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}})
+        json!({
+            "kedro-nodes": {"runtimeValue": {"constant": "data_science.train_model_node"}},
+            "kubeflow-run-id": {"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}},
+        })
     );
     // The dumper gets name, kind and the placeholder of each parameter; the kind carries
     // where the declared value has integers.
     let a = args(&c, "data-science-split-data-node");
     assert_eq!(
-        &a[2..],
+        &a[3..],
         &[
             "data_science",
             "int:{\"model_options\":{\"random_state\":0}}",
@@ -471,10 +518,12 @@ fn resources_merge_default_and_node_and_grouped_take_the_largest() {
         deps(root_tasks(&c), "data-science"),
         vec!["data-processing"]
     );
-    let s = script(&c, "data-science");
-    assert!(s.contains("--nodes data_science.split_data_node,data_science.train_model_node,data_science.evaluate_model_node --config config.yaml"), "{s}");
     assert_eq!(
-        &args(&c, "data-science")[2..],
+        nodes_input(&c, "data-science"),
+        "data_science.split_data_node,data_science.train_model_node,data_science.evaluate_model_node"
+    );
+    assert_eq!(
+        &args(&c, "data-science")[3..],
         &[
             "data_science",
             "int:{\"model_options\":{\"random_state\":0}}",
@@ -811,8 +860,21 @@ fn node_names_needing_quotes_are_shell_quoted_and_names_stay_unique() {
     let tasks = root_tasks(&c);
     let names: Vec<&String> = tasks.keys().collect();
     assert_eq!(names, vec!["a-b", "a-b-2", "a-b-3"]);
-    assert!(script(&c, "a-b").ends_with("--pipeline odd --nodes 'a b'"));
+    // v2: the name is a task input constant, quoted where the script uses it.
+    assert!(script(&c, "a-b").ends_with("--pipeline odd --nodes \"$nodes\""));
+    assert_eq!(nodes_input(&c, "a-b"), "a b");
     assert_eq!(deps(tasks, "a-b-2"), vec!["a-b"]);
+    // Argo: written into the script, shell-quoted.
+    let mut case = Case::new("").v1();
+    case.snapshot.pipelines.insert(
+        "odd".into(),
+        PipelineDef {
+            nodes: vec![node("a b", &[], &["x"], &[])],
+        },
+    );
+    case.graph = graph_none(&case.snapshot, "odd");
+    let y = case.ok().yaml;
+    assert!(y.contains("--pipeline odd --nodes 'a b'"), "{y}");
 }
 
 #[test]

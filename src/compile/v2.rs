@@ -1,13 +1,14 @@
 //! KFP v2 IR: a PipelineSpec (schemaVersion 2.1.0) and a PlatformSpec (`platforms.kubernetes`)
 //! rendered from the task model, in the shapes the KFP SDK and kfp-kubernetes emit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hasher;
 
 use serde_json::{json, Map, Value};
 
 use crate::compile::model::{
     self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT, MLFLOW_START,
-    ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
+    NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
 };
 use crate::compile::names;
 use crate::compile::params::kfp_type;
@@ -30,6 +31,9 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         components: BTreeMap::new(),
         executors: BTreeMap::new(),
         platform: BTreeMap::new(),
+        shared: HashMap::new(),
+        uses: HashMap::new(),
+        first_use: Vec::new(),
         warnings: Vec::new(),
     };
     let wrapped = m.has_exit_handler();
@@ -40,6 +44,7 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         let spec = r.container_task(t, wrapped)?;
         main.insert(t.name.clone(), spec);
     }
+    r.name_shared(&mut main);
 
     let mut root: Map<String, Value> = Map::new();
     if let Some(v) = &m.volume {
@@ -167,6 +172,12 @@ struct Renderer<'a> {
     components: BTreeMap<String, Value>,
     executors: BTreeMap<String, Value>,
     platform: BTreeMap<String, Value>,
+    /// The hash of a node task's component interface, container and platform config to the
+    /// components that have them (compared in full on a match).
+    shared: HashMap<u64, Vec<String>>,
+    /// Tasks using each of those components, and the components in order of first use.
+    uses: HashMap<String, usize>,
+    first_use: Vec<String>,
     warnings: Vec<String>,
 }
 
@@ -204,6 +215,13 @@ impl Renderer<'_> {
                 json!({"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}),
             );
         }
+        if let (Role::Node, Some(list)) = (t.role, &t.node_list) {
+            in_defs.insert(NODES_INPUT.into(), json!({"parameterType": "STRING"}));
+            inputs.insert(
+                NODES_INPUT.into(),
+                json!({"runtimeValue": {"constant": list}}),
+            );
+        }
         if t.mlflow {
             in_defs.insert(MLFLOW_OUTPUT.into(), json!({"parameterType": "STRING"}));
             inputs.insert(
@@ -217,23 +235,6 @@ impl Renderer<'_> {
                 json!({"parameterType": "TASK_FINAL_STATUS"}),
             );
         }
-        let mut comp_spec = Map::new();
-        comp_spec.insert("executorLabel".into(), json!(exec));
-        if !in_defs.is_empty() {
-            comp_spec.insert(
-                "inputDefinitions".into(),
-                obj([("parameters", sorted(in_defs))]),
-            );
-        }
-        if t.role == Role::MlflowStart {
-            comp_spec.insert(
-                "outputDefinitions".into(),
-                json!({"parameters": {MLFLOW_OUTPUT: {"parameterType": "STRING"}}}),
-            );
-        }
-        self.components
-            .insert(comp.clone(), Value::Object(comp_spec));
-
         // Executor.
         let ph = |p: Ph| -> String {
             match p {
@@ -244,6 +245,7 @@ impl Renderer<'_> {
                     format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
                 }
                 Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
+                Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
             }
         };
         let (command, args) = model::container_command(t, m, self.env, true, false, &ph);
@@ -268,15 +270,76 @@ impl Renderer<'_> {
         if !res.is_empty() {
             container.insert("resources".into(), Value::Object(res));
         }
-        self.executors
-            .insert(exec.clone(), obj([("container", Value::Object(container))]));
+        let in_defs = (!in_defs.is_empty()).then(|| obj([("parameters", sorted(in_defs))]));
 
         // Kubernetes platform config.
         let k = self.kubernetes(t, wrapped)?;
+
+        // Node tasks that differ only in their inputs (node list, run id) share one component
+        // and executor, named after the first: the SDK's reuse of a component, and what the
+        // backend's Argo compiler stores once per distinct container (kubeflow/pipelines
+        // backend/src/v2/compiler/argocompiler/argo.go, saveProtoToArguments). The cache key
+        // still differs per task, as it covers the task's input values
+        // (backend/src/v2/cacheutils/cache.go, GenerateCacheKey).
+        let shared_key = if t.role == Role::Node {
+            let mut h = FxHasher(0);
+            if let Some(d) = &in_defs {
+                hash_value(d, &mut h);
+            }
+            h.write_u8(0xff);
+            hash_map(&container, &mut h);
+            h.write_u8(0xff);
+            hash_map(&k, &mut h);
+            let key = h.finish();
+            let same = self.shared.get(&key).and_then(|names| {
+                names
+                    .iter()
+                    .find(|name| self.has_parts(name, in_defs.as_ref(), &container, &k))
+            });
+            if let Some(name) = same {
+                let name = name.clone();
+                *self.uses.entry(name.clone()).or_default() += 1;
+                return Ok(self.task_spec(t, wrapped, name, inputs));
+            }
+            Some(key)
+        } else {
+            None
+        };
+        let mut comp_spec = Map::new();
+        comp_spec.insert("executorLabel".into(), json!(exec));
+        if let Some(d) = in_defs {
+            comp_spec.insert("inputDefinitions".into(), d);
+        }
+        if t.role == Role::MlflowStart {
+            comp_spec.insert(
+                "outputDefinitions".into(),
+                json!({"parameters": {MLFLOW_OUTPUT: {"parameterType": "STRING"}}}),
+            );
+        }
+        self.components
+            .insert(comp.clone(), Value::Object(comp_spec));
+        self.executors
+            .insert(exec.clone(), obj([("container", Value::Object(container))]));
         if !k.is_empty() {
             self.platform.insert(exec, Value::Object(k));
         }
+        if let Some(key) = shared_key {
+            self.shared.entry(key).or_default().push(comp.clone());
+            self.first_use.push(comp.clone());
+            self.uses.insert(comp.clone(), 1);
+        }
+        Ok(self.task_spec(t, wrapped, comp, inputs))
+    }
 
+    /// The DAG task that runs component `comp` with `inputs`.
+    fn task_spec(
+        &self,
+        t: &Task,
+        wrapped: bool,
+        comp: String,
+        inputs: Map<String, Value>,
+    ) -> Value {
+        let m = self.m;
         // Task spec.
         let mut spec = Map::new();
         spec.insert("cachingOptions".into(), caching(t.cache));
@@ -307,7 +370,77 @@ impl Renderer<'_> {
             spec.insert("retryPolicy".into(), Value::Object(rp));
         }
         spec.insert("taskInfo".into(), json!({"name": t.name}));
-        Ok(Value::Object(spec))
+        Value::Object(spec)
+    }
+
+    /// Whether component `comp` has exactly this interface, container and platform config.
+    fn has_parts(
+        &self,
+        comp: &str,
+        in_defs: Option<&Value>,
+        container: &Map<String, Value>,
+        k: &Map<String, Value>,
+    ) -> bool {
+        let Some(spec) = self.components.get(comp) else {
+            return false;
+        };
+        let exec = names::executor(&comp["comp-".len()..]);
+        spec.get("inputDefinitions") == in_defs
+            && matches!(
+                self.executors.get(&exec).and_then(|e| e.get("container")),
+                Some(Value::Object(c)) if c == container
+            )
+            && match self.platform.get(&exec) {
+                Some(Value::Object(p)) => p == k,
+                _ => k.is_empty(),
+            }
+    }
+
+    /// A component used by several node tasks is named `kedro-run` (`-2`, `-3`, … in order of
+    /// first use, skipping names a task's own component has), not after the first task using it.
+    fn name_shared(&mut self, tasks: &mut Map<String, Value>) {
+        let mut renamed: HashMap<String, String> = HashMap::new();
+        let mut n = 1;
+        for old in std::mem::take(&mut self.first_use) {
+            if self.uses.get(&old).copied().unwrap_or(0) < 2 {
+                continue;
+            }
+            let new = loop {
+                let stem = if n == 1 {
+                    "kedro-run".to_string()
+                } else {
+                    format!("kedro-run-{n}")
+                };
+                n += 1;
+                if !self.components.contains_key(&names::component(&stem)) {
+                    break stem;
+                }
+            };
+            let old_task = &old["comp-".len()..];
+            let (old_exec, new_exec) = (names::executor(old_task), names::executor(&new));
+            let new_comp = names::component(&new);
+            if let Some(mut c) = self.components.remove(&old) {
+                c["executorLabel"] = json!(new_exec);
+                self.components.insert(new_comp.clone(), c);
+            }
+            if let Some(e) = self.executors.remove(&old_exec) {
+                self.executors.insert(new_exec.clone(), e);
+            }
+            if let Some(k) = self.platform.remove(&old_exec) {
+                self.platform.insert(new_exec, k);
+            }
+            renamed.insert(old, new_comp);
+        }
+        if renamed.is_empty() {
+            return;
+        }
+        for spec in tasks.values_mut() {
+            if let Some(Value::String(c)) = spec.pointer_mut("/componentRef/name") {
+                if let Some(new) = renamed.get(c.as_str()) {
+                    *c = new.clone();
+                }
+            }
+        }
     }
 
     fn resources(&mut self, t: &Task) -> Map<String, Value> {
@@ -528,10 +661,13 @@ impl Renderer<'_> {
                 }));
             }
             other => {
-                return Err(CompileError::Invalid(format!(
-                    "extra volume {:?} of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
-                    v.name, t.name
-                )))
+                return Err(CompileError::ExtraVolume {
+                    name: v.name.clone(),
+                    msg: format!(
+                        "of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
+                        t.name
+                    ),
+                })
             }
         }
         Ok(())
@@ -705,11 +841,71 @@ fn exit_task(spec: &mut Value, status: bool) {
     }
 }
 
+/// rustc's FxHash: a fast, non-cryptographic hash (a match is always compared in full).
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+        self.add(bytes.len() as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+fn hash_map(m: &Map<String, Value>, h: &mut FxHasher) {
+    h.write_usize(m.len());
+    for (k, v) in m {
+        h.write(k.as_bytes());
+        hash_value(v, h);
+    }
+}
+
+fn hash_value(v: &Value, h: &mut FxHasher) {
+    match v {
+        Value::Null => h.write_u8(0),
+        Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
+        Value::Number(n) => {
+            h.write_u8(3);
+            h.write(n.to_string().as_bytes());
+        }
+        Value::String(s) => {
+            h.write_u8(4);
+            h.write(s.as_bytes());
+        }
+        Value::Array(a) => {
+            h.write_u8(5);
+            h.write_usize(a.len());
+            for x in a {
+                hash_value(x, h);
+            }
+        }
+        Value::Object(m) => {
+            h.write_u8(6);
+            hash_map(m, h);
+        }
+    }
+}
+
 fn missing(t: &Task, v: &ExtraMount, field: &str) -> CompileError {
-    CompileError::Invalid(format!(
-        "extra volume {:?} of task {} has no {field}",
-        v.name, t.name
-    ))
+    CompileError::ExtraVolume {
+        name: v.name.clone(),
+        msg: format!("of task {} has no {field}", t.name),
+    }
 }
 
 fn model_text(v: &Value) -> String {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use super::units::{GoDuration, IsoDuration, Quantity};
+pub use super::units::{GoDuration, IsoDuration, Quantity, Timestamp};
 
 /// Key of per-node maps that applies to every node without its own entry.
 pub const DEFAULT_KEY: &str = "__default__";
@@ -407,10 +407,10 @@ pub struct ScheduleConfig {
     pub no_catchup: bool,
     /// RFC 3339 start of the schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub start_time: Option<String>,
+    pub start_time: Option<Timestamp>,
     /// RFC 3339 end of the schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_time: Option<String>,
+    pub end_time: Option<Timestamp>,
     /// Create the recurring run enabled (KFP's own default is disabled).
     #[serde(default = "yes")]
     pub enabled: bool,

@@ -1,4 +1,5 @@
-//! The config's typed scalars: a Kubernetes [`Quantity`] and a Go [`GoDuration`], each parsed
+//! The config's typed scalars: a Kubernetes [`Quantity`], a Go [`GoDuration`], an ISO-8601
+//! [`IsoDuration`] and an RFC 3339 [`Timestamp`], each parsed
 //! once, when the config is typed (so a bad value is reported at its file:line:column by
 //! `kfpx config --check` and by every command), and read by value afterwards. The compiler and
 //! the schedule parser use these parsers; there is no other.
@@ -314,9 +315,77 @@ impl<'de> Deserialize<'de> for IsoDuration {
     }
 }
 
+/// A point in time written in RFC 3339 (`2026-01-31T06:00:00Z`, `2026-01-31T07:00:00+01:00`):
+/// the schedule's `start_time` / `end_time` in the config and `--start-time` / `--end-time` on
+/// the command line, parsed when read so a bad one is refused at its place (file:line:column or
+/// the flag) before any request. KFP's `CronSchedule.start_time` is a protobuf `Timestamp`
+/// (kubeflow/pipelines `backend/api/v2beta1/recurring_run.proto`), which protojson reads as
+/// RFC 3339; kfpx sends it in UTC. Shown as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timestamp {
+    pub text: String,
+    pub utc: chrono::DateTime<chrono::Utc>,
+}
+
+impl Timestamp {
+    /// Parse `s`; the error is one clause, for `\`s\` <error>`.
+    pub fn parse(s: &str) -> Result<Timestamp, String> {
+        chrono::DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| Timestamp {
+                text: s.to_string(),
+                utc: t.with_timezone(&chrono::Utc),
+            })
+            .map_err(|_| format!("`{s}` is not an RFC 3339 time; write e.g. 2026-01-31T06:00:00Z"))
+    }
+
+    /// In UTC to the second, as sent to KFP (`2026-01-31T05:00:00Z`).
+    pub fn to_utc_string(&self) -> String {
+        self.utc.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+}
+
+impl std::str::FromStr for Timestamp {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Timestamp, String> {
+        Timestamp::parse(s)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Timestamp::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_in_any_offset_and_sent_in_utc() {
+        let t = Timestamp::parse("2026-01-01T01:00:00+01:00").unwrap();
+        assert_eq!(t.to_string(), "2026-01-01T01:00:00+01:00");
+        assert_eq!(t.to_utc_string(), "2026-01-01T00:00:00Z");
+        for bad in ["tomorrow", "2026-01-01", "2026-01-01 00:00", ""] {
+            assert_eq!(
+                Timestamp::parse(bad).unwrap_err(),
+                format!("`{bad}` is not an RFC 3339 time; write e.g. 2026-01-31T06:00:00Z")
+            );
+        }
+    }
 
     #[test]
     fn quantities() {

@@ -590,20 +590,8 @@ fn check_schedule(c: &mut Checker, p: &KeyPath, s: &ScheduleConfig) {
             format!("{} is out of range: KFP allows 1 to 10", s.max_concurrency),
         );
     }
-    let mut parsed = Vec::new();
-    for (key, v) in [("start_time", &s.start_time), ("end_time", &s.end_time)] {
-        if let Some(t) = v {
-            match chrono::DateTime::parse_from_rfc3339(t) {
-                Ok(d) => parsed.push(d),
-                Err(_) => c.add(
-                    p.key(key),
-                    format!("`{t}` is not an RFC 3339 time; write e.g. 2026-01-31T06:00:00Z"),
-                ),
-            }
-        }
-    }
-    if let (Some(a), Some(b), [x, y]) = (&s.start_time, &s.end_time, parsed.as_slice()) {
-        if y <= x {
+    if let (Some(a), Some(b)) = (&s.start_time, &s.end_time) {
+        if b.utc <= a.utc {
             c.add(
                 p.key("end_time"),
                 format!("end_time {b} is not after start_time {a}"),

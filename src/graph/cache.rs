@@ -117,10 +117,11 @@ pub fn obtain(
 
     let probed = probe(project, &python, mode)?;
     if let Err(e) = write_cache(&path, &key, &probed) {
-        crate::output::warn(format!(
+        tracing::warn!(
+            target: "kfpx",
             "cannot write the graph cache {}: {e}; the next command will probe the project again",
             path.display()
-        ));
+        );
     } else {
         remember_python(&project.root, &python);
     }

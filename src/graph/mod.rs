@@ -12,8 +12,7 @@ use std::path::PathBuf;
 pub use grouping::{CrossingDataset, MemoryCrossing, MemoryCrossingError, Task, TaskGraph};
 pub use snapshot::{DatasetDef, NodeDef, PipelineDef, ProjectInfo, Snapshot};
 
-use crate::cli::{GlobalArgs, MergeStrategyArg, PipelineArgs};
-use crate::config::{MergeStrategy, RunConfig};
+use crate::config::MergeStrategy;
 use crate::project::Project;
 
 #[derive(Debug, thiserror::Error)]
@@ -82,27 +81,6 @@ pub fn group_view(
     grouping::group_view(snapshot, pipeline, strategy, opts)
 }
 
-/// The strategy and options a grouping command uses: the flags (`--merge-strategy`,
-/// `--allow-memory-datasets`) over the config (`run_config.node_merge_strategy`,
-/// `group_tag_prefix`), over the defaults (`memory`, `group.`).
-pub fn group_settings(
-    args: &PipelineArgs,
-    run_config: Option<&RunConfig>,
-) -> (MergeStrategy, GroupOptions) {
-    let strategy = args
-        .merge_strategy
-        .map(MergeStrategy::from)
-        .or(run_config.map(|rc| rc.node_merge_strategy))
-        .unwrap_or_default();
-    let opts = GroupOptions {
-        tag_prefix: run_config
-            .map(|rc| rc.group_tag_prefix.clone())
-            .unwrap_or_else(|| DEFAULT_TAG_PREFIX.to_string()),
-        allow_memory_datasets: args.allow_memory_datasets,
-    };
-    (strategy, opts)
-}
-
 /// Tag prefix of the `tags` strategy when the config sets none.
 pub const DEFAULT_TAG_PREFIX: &str = "group.";
 
@@ -115,33 +93,7 @@ impl Default for GroupOptions {
     }
 }
 
-impl From<MergeStrategyArg> for MergeStrategy {
-    fn from(arg: MergeStrategyArg) -> Self {
-        match arg {
-            MergeStrategyArg::None => MergeStrategy::None,
-            MergeStrategyArg::Full => MergeStrategy::Full,
-            MergeStrategyArg::Memory => MergeStrategy::Memory,
-            MergeStrategyArg::Tags => MergeStrategy::Tags,
-            MergeStrategyArg::Namespace => MergeStrategy::Namespace,
-        }
-    }
-}
-
 impl SnapshotOptions {
-    /// The global `--python`, `--snapshot`, `--refresh`, `--probe-mode`.
-    pub fn from_global(global: &GlobalArgs) -> Self {
-        SnapshotOptions {
-            python: global.python.clone(),
-            snapshot: global.snapshot.clone(),
-            refresh: global.refresh,
-            probe_mode: global.probe_mode.map(|m| match m {
-                crate::cli::ProbeModeArg::Lite => probe::ProbeMode::Lite,
-                crate::cli::ProbeModeArg::Full => probe::ProbeMode::Full,
-            }),
-            config_probe_mode: None,
-        }
-    }
-
     /// With the project's `run_config.probe_mode`.
     pub fn with_config(mut self, run_config: Option<&crate::config::RunConfig>) -> Self {
         self.config_probe_mode = run_config.and_then(|rc| rc.probe_mode);

@@ -590,13 +590,16 @@ impl Client {
     }
 
     /// Every credential tried so far, renewals included (for 401/403 messages).
-    async fn tried(&self) -> String {
+    async fn tried(&self) -> Tried {
         let auth = self.inner.auth.lock().await;
         let tried = auth.tried();
-        if tried.is_empty() {
-            auth.describe()
-        } else {
-            tried.join(", then ")
+        Tried {
+            none: auth.is_none() || tried.is_empty(),
+            text: if tried.is_empty() {
+                auth.describe()
+            } else {
+                tried.join(", then ")
+            },
         }
     }
 
@@ -720,7 +723,7 @@ impl Client {
         let tried = if refused || status == StatusCode::FORBIDDEN {
             self.tried().await
         } else {
-            String::new()
+            Tried::default()
         };
         let result = self.interpret(
             call,
@@ -778,7 +781,7 @@ impl Client {
         html: bool,
         text: &str,
         login_page: Option<&Url>,
-        tried: &str,
+        tried: &Tried,
     ) -> Result<Value, Failure> {
         let code = status.as_u16();
         let fail = |error: KfpError, transient: bool| {
@@ -796,7 +799,7 @@ impl Client {
                      this user may use it, or provide other credentials ({})",
                     call.action,
                     message.map(|m| format!(": {m}")).unwrap_or_default(),
-                    tried,
+                    tried.text,
                     CREDENTIAL_HINT
                 )),
                 false,
@@ -811,7 +814,7 @@ impl Client {
                     self.inner.shown_endpoint,
                     origin(login),
                     login.path(),
-                    tried,
+                    tried.text,
                     CREDENTIAL_HINT
                 )),
                 false,
@@ -859,15 +862,13 @@ impl Client {
         })
     }
 
-    fn unauthorized(&self, text: &str, html: bool, tried: &str) -> KfpError {
-        let message = if html { None } else { error_message(text) };
-        KfpError::Auth(format!(
-            "KFP at {} refused the credentials (HTTP 401{}); tried: {}. Provide others: {}",
-            self.inner.shown_endpoint,
-            message.map(|m| format!(": {m}")).unwrap_or_default(),
-            tried,
-            CREDENTIAL_HINT
-        ))
+    fn unauthorized(&self, text: &str, html: bool, tried: &Tried) -> KfpError {
+        KfpError::Unauthorized {
+            url: self.inner.shown_endpoint.clone(),
+            message: if html { None } else { error_message(text) },
+            tried: tried.text.clone(),
+            none_sent: tried.none,
+        }
     }
 
     fn transport_failure(&self, e: &reqwest::Error, timeout: Duration) -> Failure {
@@ -980,6 +981,14 @@ pub fn load_ca_bundle(path: &std::path::Path) -> Result<Vec<reqwest::Certificate
                 path.display()
             )
         })
+}
+
+/// The credentials a refused call was sent with, as a 401/403 message names them (never the
+/// secret); `none` when there were none.
+#[derive(Debug, Default)]
+struct Tried {
+    text: String,
+    none: bool,
 }
 
 /// `scheme://host[:port]` (no credentials, path or query).

@@ -308,15 +308,6 @@ fn parse_go_duration(s: &str) -> Option<Duration> {
     Some(Duration::milliseconds((total * 1000.0) as i64))
 }
 
-/// An RFC 3339 time from a flag or the config, normalised to UTC (`2026-01-01T00:00:00Z`).
-pub fn parse_time(raw: &str, what: &str) -> Result<DateTime<Utc>, String> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            format!("{what} {raw:?} is not an RFC 3339 time like 2026-01-01T04:00:00Z ({e})")
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,18 +464,5 @@ mod tests {
             3,
         );
         assert_eq!(next, vec![t("2026-03-02T04:00:00Z")]);
-    }
-
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(
-            parse_time("2026-01-01T01:00:00+01:00", "--start-time").unwrap(),
-            t("2026-01-01T00:00:00Z")
-        );
-        let err = parse_time("tomorrow", "--start-time").unwrap_err();
-        assert!(
-            err.contains("--start-time") && err.contains("RFC 3339"),
-            "{err}"
-        );
     }
 }

@@ -1,11 +1,15 @@
-//! Getting a compiled document onto the server idempotently (shared by `upload-pipeline` and
-//! `schedule`): find the pipeline by name; create it, or add a version named after the
-//! content; when a version of that name exists, create nothing.
+//! The protocols of the deploying commands, which fill the options and print the outcome:
+//! * [`ensure_uploaded`] (`upload-pipeline`, `schedule`): find the pipeline by name; create it,
+//!   or add a version named after the content; when a version of that name exists, create
+//!   nothing.
+//! * [`replace_schedule`] (`schedule`): upload, then replace the experiment's recurring runs
+//!   of the same name: the new one is created first, the old ones deleted after, so a failure
+//!   never leaves the pipeline unscheduled.
 
 use serde::Serialize;
 
 use crate::kfp::api::Kfp;
-use crate::kfp::models::{Pipeline, Version};
+use crate::kfp::models::{Experiment, NewRecurringRun, Pipeline, RecurringRun, Version};
 use crate::kfp::KfpError;
 
 /// What to upload.
@@ -80,5 +84,92 @@ pub async fn ensure_uploaded(kfp: &Kfp, up: &Upload<'_>) -> Result<Uploaded, Kfp
         } else {
             Outcome::CreatedVersion
         },
+    })
+}
+
+/// A schedule to put in place of the experiment's recurring runs named `run.run.name`.
+#[derive(Debug, Clone)]
+pub struct Schedule<'a> {
+    pub upload: Upload<'a>,
+    pub experiment_name: &'a str,
+    /// Namespace of the experiment (multi-user KFP).
+    pub namespace: Option<&'a str>,
+    /// The recurring run; its source is filled with the uploaded version.
+    pub run: NewRecurringRun<'a>,
+}
+
+/// What [`replace_schedule`] did.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub uploaded: Uploaded,
+    pub experiment: Experiment,
+    pub created: RecurringRun,
+    /// Ids of the recurring runs it replaced (deleted).
+    pub replaced: Vec<String>,
+}
+
+/// A step of [`replace_schedule`] as it happens, for the command to show.
+#[derive(Debug)]
+pub enum ScheduleStep<'a> {
+    Uploaded(&'a Uploaded),
+    DeletedPrevious(&'a str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error(transparent)]
+    Kfp(#[from] KfpError),
+    /// The new schedule exists; an old one of the same name is still there.
+    #[error(
+        "the new schedule {new} is in place, but deleting the previous one {old} failed: \
+         {source}; delete it in the KFP UI"
+    )]
+    PreviousNotDeleted {
+        new: String,
+        old: String,
+        source: KfpError,
+    },
+}
+
+/// Upload (or find) the version, get or create the experiment, create the new recurring run,
+/// then delete the previous ones of the same name.
+pub async fn replace_schedule(
+    kfp: &Kfp,
+    s: &Schedule<'_>,
+    on_step: &mut dyn FnMut(ScheduleStep<'_>),
+) -> Result<Scheduled, ScheduleError> {
+    use crate::kfp::models::RunSource;
+
+    let uploaded = ensure_uploaded(kfp, &s.upload).await?;
+    on_step(ScheduleStep::Uploaded(&uploaded));
+    let (experiment, _) = kfp
+        .ensure_experiment(s.experiment_name, s.namespace)
+        .await?;
+    let old = kfp
+        .recurring_runs_named(&experiment.id, s.run.run.name)
+        .await?;
+    let replaced: Vec<String> = old.into_iter().map(|r| r.id).collect();
+    let mut run = s.run.clone();
+    run.run.experiment_id = &experiment.id;
+    run.run.source = RunSource::Version {
+        pipeline_id: &uploaded.pipeline.id,
+        version_id: &uploaded.version.id,
+    };
+    let created = kfp.create_recurring_run(&run, &replaced).await?;
+    for id in &replaced {
+        kfp.delete_recurring_run(id)
+            .await
+            .map_err(|source| ScheduleError::PreviousNotDeleted {
+                new: created.id.clone(),
+                old: id.clone(),
+                source,
+            })?;
+        on_step(ScheduleStep::DeletedPrevious(id));
+    }
+    Ok(Scheduled {
+        uploaded,
+        experiment,
+        created,
+        replaced,
     })
 }

@@ -7,7 +7,6 @@
 //! * `deploy`, `wait`: the flows upload/schedule and run-once share;
 //! * `operate`: runs and recurring runs already on the server (find by id or name, project scope);
 //! * `naming`, `cronexpr`: pure rules (pipeline/version/run names, KFP's cron dialect);
-//! * `present`: printing results (tables, JSON, YAML).
 
 pub mod api;
 pub mod auth;
@@ -18,7 +17,6 @@ pub mod document;
 pub mod models;
 pub mod naming;
 pub mod operate;
-pub mod present;
 pub mod session;
 pub mod v1;
 pub mod v2;
@@ -30,6 +28,20 @@ pub enum KfpError {
     /// never the secret).
     #[error("{0}")]
     Auth(String),
+    /// The server refused the credentials sent (HTTP 401): `tried` names them (never the
+    /// secret), `none_sent` when there were none.
+    #[error(
+        "KFP at {url} refused the credentials (HTTP 401{}); tried: {tried}. Provide others: {}",
+        .message.as_ref().map(|m| format!(": {m}")).unwrap_or_default(),
+        auth::CREDENTIAL_HINT
+    )]
+    Unauthorized {
+        url: crate::redact::RedactedUrl,
+        /// The error message of the answer's body, if it had one.
+        message: Option<String>,
+        tried: String,
+        none_sent: bool,
+    },
     /// The server could not be reached at all (refused, DNS, TLS).
     #[error("cannot reach KFP at {url}: is it running / port-forwarded? ({detail})")]
     Unreachable {

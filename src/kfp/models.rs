@@ -252,8 +252,8 @@ pub struct NewRun<'a> {
 #[derive(Debug, Clone)]
 pub struct NewRecurringRun<'a> {
     pub run: NewRun<'a>,
-    /// Validated KFP cron (6 fields, seconds first, or a descriptor).
-    pub cron: &'a str,
+    /// KFP's cron (6 fields, seconds first, or a descriptor), validated when parsed.
+    pub cron: &'a crate::kfp::cronexpr::CronExpr,
     pub max_concurrency: u32,
     pub no_catchup: bool,
     /// RFC 3339, UTC.

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::cli::ServerArgs;
 use crate::config::{Config, KfpVersion};
 use crate::kfp::api::Kfp;
 use crate::kfp::auth::AuthEnv;
@@ -51,9 +50,10 @@ pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
     let with_scheme = if trimmed.contains("://") {
         trimmed.to_string()
     } else {
-        crate::output::warn(format!(
+        tracing::warn!(
+            target: "kfpx",
             "the KFP host {shown:?} from {source} has no scheme; using https://{shown}"
-        ));
+        );
         format!("https://{trimmed}")
     };
     let mut url = Url::parse(&with_scheme).map_err(|e| {
@@ -68,11 +68,12 @@ pub fn normalize_endpoint(raw: &str, source: &str) -> Result<Url, KfpError> {
         )));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        crate::output::warn(format!(
+        tracing::warn!(
+            target: "kfpx",
             "ignoring the query/fragment of the KFP host {:?} from {source}: the \
              namespace goes in --namespace or run_config.namespace",
             RedactedUrl::from(&url)
-        ));
+        );
         url.set_query(None);
         url.set_fragment(None);
     }
@@ -139,9 +140,22 @@ pub fn ui_base(endpoint: &Url, env: &ServerEnv) -> String {
     shown.as_str().trim_end_matches('/').to_string()
 }
 
+/// What a command asks of the connection (the `ServerArgs` flags, as this layer's type).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// `--host`: over the environment and the config.
+    pub host: Option<String>,
+    /// `--namespace`: over the environment and the config.
+    pub namespace: Option<String>,
+    pub insecure_skip_tls_verify: bool,
+    pub ca_bundle: Option<std::path::PathBuf>,
+    /// Seconds, 1..=`client::MAX_REQUEST_TIMEOUT`.
+    pub request_timeout: u64,
+}
+
 /// Connect for a command: resolve everything, set up credentials, read healthz.
 pub async fn connect(
-    args: &ServerArgs,
+    args: &ConnectOptions,
     config: Option<&Config>,
     version: KfpVersion,
 ) -> Result<Kfp, KfpError> {
@@ -166,13 +180,17 @@ pub async fn connect(
         ca_bundle: args.ca_bundle.clone(),
     };
     if options.insecure_skip_tls_verify {
-        crate::output::warn("TLS certificate verification is off (--insecure-skip-tls-verify)");
+        tracing::warn!(
+            target: "kfpx",
+            "TLS certificate verification is off (--insecure-skip-tls-verify)"
+        );
     }
     let client = Client::connect(options, &auth_env).await?;
     if client.server().multi_user && namespace.is_none() {
-        crate::output::warn(
+        tracing::warn!(
+            target: "kfpx",
             "this KFP server runs in multi-user mode but no namespace is set: pass --namespace, \
-             set KF_PIPELINES_NAMESPACE or run_config.namespace",
+             set KF_PIPELINES_NAMESPACE or run_config.namespace"
         );
     }
     Ok(Kfp::new(client, namespace, ui))

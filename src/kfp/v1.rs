@@ -651,7 +651,7 @@ mod tests {
                 parameters: &params,
                 service_account: None,
             },
-            cron: "0 0 4 * * *",
+            cron: &crate::kfp::cronexpr::CronExpr::parse("0 0 4 * * *").unwrap(),
             max_concurrency: 1,
             no_catchup: false,
             start_time: None,

@@ -493,7 +493,7 @@ pub fn create_run_body(r: &NewRun) -> Value {
 /// The schedule fields both API versions share in a recurring run / job body: the cron trigger
 /// (with optional start and end), `max_concurrency` (int64, sent as a string) and `no_catchup`.
 pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
-    let mut cron = json!({"cron": r.cron});
+    let mut cron = json!({"cron": r.cron.as_str()});
     if let Some(t) = r.start_time {
         cron["start_time"] = json!(t);
     }
@@ -797,7 +797,7 @@ mod tests {
                 parameters: &params,
                 service_account: Some("sa"),
             },
-            cron: "0 0 2 * * *",
+            cron: &crate::kfp::cronexpr::CronExpr::parse("0 0 2 * * *").unwrap(),
             max_concurrency: 2,
             no_catchup: true,
             start_time: Some("2026-01-01T00:00:00Z"),

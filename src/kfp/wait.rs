@@ -1,15 +1,14 @@
-//! Waiting for a run: poll with backoff (1 s growing to 10 s), show the state (a spinner on a
-//! terminal, one line per state change otherwise), stop at a final state, the timeout or
-//! Ctrl-C (which leaves the run running). A transient error while polling (unreachable, slow,
+//! Waiting for a run: poll with backoff (1 s growing to 10 s), report each state seen to the
+//! caller (the command shows it: a spinner on a terminal, one line per state change
+//! otherwise), stop at a final state, the timeout or Ctrl-C (which leaves the run running). A transient error while polling (unreachable, slow,
 //! 429/5xx, each already retried by the client) does not end the wait: polling goes on, with
 //! the same backoff, until the timeout.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::kfp::api::Kfp;
 use crate::kfp::models::{Run, RunState};
 use crate::kfp::KfpError;
-use crate::output;
 
 const FIRST_POLL: Duration = Duration::from_secs(1);
 const MAX_POLL: Duration = Duration::from_secs(10);
@@ -27,6 +26,15 @@ pub enum WaitEnd {
     Interrupted(RunState),
 }
 
+/// What waiting saw at a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaitProgress {
+    /// The run's state.
+    State(RunState),
+    /// The server did not answer (one line of why); the last state seen.
+    Unanswered(RunState, String),
+}
+
 /// `1h02m03s`, `4m05s`, `12s`.
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
@@ -41,21 +49,18 @@ fn next_interval(current: Duration) -> Duration {
     (current.mul_f64(1.5)).min(MAX_POLL)
 }
 
-/// Poll run `run_id` until it ends, `timeout` passes or Ctrl-C. Progress (state and elapsed
-/// time) goes to stderr through `output::Progress`: a spinner on a terminal, a line per state
-/// change otherwise.
+/// Poll run `run_id` until it ends, `timeout` passes or Ctrl-C, telling `on_poll` what each
+/// poll saw.
 pub async fn wait_for_run(
     kfp: &Kfp,
     run_id: &str,
-    run_name: &str,
     timeout: Duration,
+    on_poll: &mut dyn FnMut(WaitProgress),
 ) -> Result<WaitEnd, KfpError> {
-    let started = Instant::now();
     let now = tokio::time::Instant::now();
     let deadline = now
         .checked_add(timeout.min(MAX_TIMEOUT))
         .unwrap_or(now + MAX_TIMEOUT);
-    let progress = output::Progress::start(format!("run {run_name:?}: waiting"));
     let mut interval = FIRST_POLL;
     let mut last = RunState::Pending;
     let ctrl_c = tokio::signal::ctrl_c();
@@ -70,22 +75,19 @@ pub async fn wait_for_run(
         match polled {
             Ok(run) => {
                 last = run.state;
-                progress.set_message(format!("run {run_name:?}: {}", run.state));
+                on_poll(WaitProgress::State(run.state));
                 if run.state.is_final() {
                     break WaitEnd::Finished(Box::new(run));
                 }
             }
             Err(e) if e.is_transient() => {
                 tracing::info!("reading run {run_id} failed ({e}); still waiting");
-                progress.set_message(format!(
-                    "run {run_name:?}: {last} (the server did not answer: {})",
-                    crate::kfp::client::one_line(&e.to_string(), 80)
+                on_poll(WaitProgress::Unanswered(
+                    last,
+                    crate::kfp::client::one_line(&e.to_string(), 80),
                 ));
             }
-            Err(e) => {
-                progress.finish(None);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
@@ -94,13 +96,6 @@ pub async fn wait_for_run(
         }
         interval = next_interval(interval);
     };
-    let elapsed = human_duration(started.elapsed());
-    let summary = match &end {
-        WaitEnd::Finished(run) => format!("run {run_name:?} {} after {elapsed}", run.state),
-        WaitEnd::TimedOut(state) => format!("run {run_name:?} still {state} after {elapsed}"),
-        WaitEnd::Interrupted(state) => format!("run {run_name:?} {state} after {elapsed}"),
-    };
-    progress.finish(Some(&summary));
     Ok(end)
 }
 

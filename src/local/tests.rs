@@ -150,7 +150,8 @@ fn v2_run_ids_resolve_as_input_parameters_and_stay_literal_in_args() {
     let text = serde_yaml::to_string(&doc).unwrap();
     let (_f, plan) = load(&text, &BTreeMap::new()).unwrap();
     assert!(
-        plan.notes.iter().any(|n| n.contains("BACKEND.md fact 2")),
+        plan.notes.iter().any(|n| n
+            == "executor `exec-t` writes `{{$.pipeline_job_uuid}}` into its command; the KFP backend resolves it only as an input parameter's runtime value, so the pod gets the literal text (kubeflow/pipelines backend/src/v2/driver/resolve.go); run-local passes it literally too"),
         "{:?}",
         plan.notes
     );
@@ -575,7 +576,7 @@ fn retries_follow_the_policy_with_the_backends_window_and_no_retry_turns_them_of
     assert_eq!(status_of(&s, "t").attempts, 1);
     assert_eq!(s.status, RunStatus::Failed);
 
-    // BACKEND.md fact 1: without backoffMaxDuration the window is 0 and nothing is retried.
+    // backend/src/v2/compiler/argocompiler/container.go: without backoffMaxDuration the window is 0 and nothing is retried.
     doc["root"]["dag"]["tasks"]["t"]["retryPolicy"]
         .as_object_mut()
         .unwrap()

@@ -12,7 +12,9 @@
 //! * placeholders in `command` and `args` (`backend/src/v2/component/launcher_v2.go`
 //!   `getPlaceholders`): `{{$.inputs.parameters['x']}}` (rendered by [`launcher_text`]),
 //!   `{{$.outputs.parameters['x'].output_file}}`, `{{$}}`; any other `{{$.…}}` text reaches the
-//!   pod literally, as on the cluster (BACKEND.md fact 2), and run-local says so.
+//!   pod literally, as on the cluster (the driver resolves run placeholders only as an input
+//!   parameter's `runtimeValue.constant`: `backend/src/v2/driver/resolve.go`), and run-local
+//!   says so.
 //!
 //! Component defaults fill inputs a task does not pass (launcher `addDefaultParams`). Output
 //! parameters are read from their files after the command succeeds (launcher
@@ -381,7 +383,7 @@ impl Walker<'_> {
             for ph in RUN_PLACEHOLDERS {
                 if s.contains(ph) {
                     let note = format!(
-                        "executor `{label}` writes `{ph}` into its command; the KFP backend resolves it only as an input parameter's runtime value, so the pod gets the literal text (BACKEND.md fact 2); run-local passes it literally too"
+                        "executor `{label}` writes `{ph}` into its command; the KFP backend resolves it only as an input parameter's runtime value, so the pod gets the literal text (kubeflow/pipelines backend/src/v2/driver/resolve.go); run-local passes it literally too"
                     );
                     if !self.notes.contains(&note) {
                         self.notes.push(note);
@@ -574,8 +576,9 @@ fn output_source(
 }
 
 /// A task's `retryPolicy` with the backend's semantics: `backoffMaxDuration` is Argo's
-/// `backoff.maxDuration`, the whole retry window, and `0` when absent (BACKEND.md fact 1:
-/// `backend/src/v2/compiler/argocompiler/container.go`), so no retry happens without it.
+/// `backoff.maxDuration`, the whole retry window, and `0` when absent (kubeflow/pipelines
+/// `backend/src/v2/compiler/argocompiler/container.go`; Argo measures it from the first attempt,
+/// argo-workflows `workflow/controller/operator.go`), so no retry happens without it.
 fn retry_of(t: &Value, name: &str, notes: &mut Vec<String>) -> Result<Retry, String> {
     let Some(p) = t.get("retryPolicy") else {
         return Ok(Retry::default());
@@ -592,7 +595,7 @@ fn retry_of(t: &Value, name: &str, notes: &mut Vec<String>) -> Result<Retry, Str
     let max = dur("backoffMaxDuration")?;
     if limit > 0 && max.is_none() {
         notes.push(format!(
-            "task `{name}` has retryPolicy.maxRetryCount {limit} but no backoffMaxDuration: the KFP backend (>= 2.14) then closes the retry window at the first failure (BACKEND.md fact 1), so run-local does not retry it either"
+            "task `{name}` has retryPolicy.maxRetryCount {limit} but no backoffMaxDuration: the KFP backend (>= 2.14) then closes the retry window at the first failure (kubeflow/pipelines backend/src/v2/compiler/argocompiler/container.go: Argo's backoff.maxDuration defaults to 0), so run-local does not retry it either"
         ));
     }
     Ok(Retry {

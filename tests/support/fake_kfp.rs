@@ -58,7 +58,8 @@ deploymentSpec:
 ";
 
 /// A small valid Argo Workflow (KFP v1 pipeline: tasks `extract` -> `train`, parameter
-/// `source_uri`), checked with ../shared/tools/validate_argo.py --strict.
+/// `source_uri`), valid for the Argo validator the conformance stage runs
+/// (`.ci/stage-conformance.sh`).
 pub const TWO_TASK_ARGO: &str = "\
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
@@ -499,7 +500,7 @@ impl FakeKfp {
         self.lock().control.cookie = Some((cookie_name.to_string(), value.to_string()));
     }
 
-    /// healthz `tag_name`, and the version gates of NOTES.md §1 (e.g. "2.5.0" rejects
+    /// healthz `tag_name`, and the fields older releases do not know (see `swagger::GATES`; e.g. "2.5.0" rejects
     /// `Pipeline.name` and `tags`, ignores the upload `display_name` query, omits `name` in
     /// answers, and adds `"error"` to error bodies).
     pub fn set_server_version(&self, tag: &str) {

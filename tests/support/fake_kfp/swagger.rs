@@ -35,8 +35,10 @@ fn spec(api: Api) -> &'static Value {
     }
 }
 
-/// Fields the given server version does not know yet (NOTES.md §1 version gates):
-/// (definition, field, first version that knows it).
+/// Fields the given server version does not know yet, from kubeflow/pipelines
+/// `backend/api/v2beta1/pipeline.proto`, `run.proto` and `recurring_run.proto` at the release
+/// tags (no releases 2.6-2.13: 2.5.0 is followed by 2.14.0): (definition, field, first version
+/// that knows it).
 const GATES: &[(&str, &str, (u32, u32, u32))] = &[
     ("v2beta1Pipeline", "name", (2, 14, 0)),
     ("v2beta1PipelineVersion", "name", (2, 14, 0)),

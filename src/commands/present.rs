@@ -1,4 +1,4 @@
-//! Printing server command results: JSON or YAML for programs (through `crate::output`), and
+//! Printing command results: JSON or YAML for programs (through `crate::output`), and
 //! aligned `key: value` lines for people.
 
 use serde::Serialize;
