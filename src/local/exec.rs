@@ -70,6 +70,14 @@ struct Running {
     out_dir: PathBuf,
 }
 
+/// Where a task's pod lives in the run directory: its view of the project
+/// (`tasks/<task>`, the working directory) and, only when the task needs them, its output
+/// files outside the project, emptyDir volumes and private copy of `data/` (`pods/<task>/`).
+fn pod_dirs(run_dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let f = file_name(name);
+    (run_dir.join("tasks").join(&f), run_dir.join("pods").join(f))
+}
+
 pub struct Outcomes {
     pub records: Vec<Record>,
     pub interrupted: bool,
@@ -87,10 +95,18 @@ pub fn run(
     let n = plan.tasks.len();
     let logs = run_dir.join("logs");
     let tasks_dir = run_dir.join("tasks");
+    let pods_dir = run_dir.join("pods");
     let volumes_dir = run_dir.join("volumes");
     for d in [&logs, &tasks_dir] {
         std::fs::create_dir_all(d).map_err(|e| LocalError::io("create", d, e))?;
     }
+    // The project as the image holds it: walked and its small files copied once per run.
+    let image_dir = run_dir.join("image");
+    let image = std::sync::Arc::new(
+        view::Image::snapshot(&opts.project_root, &image_dir)
+            .map_err(|e| LocalError::io("copy the project into", &image_dir, e))?,
+    );
+    let mut stamps = image.stamps();
     let mut states = vec![State::Pending; n];
     let mut records: Vec<Record> = (0..n)
         .map(|_| Record {
@@ -114,6 +130,9 @@ pub fn run(
         .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf);
     let base_env = base_env(&opts.env, python_dir.as_deref());
+    // Whether the last message can have made a task ready or skippable (a task's start
+    // does not: only its end does).
+    let mut dirty = true;
 
     loop {
         if interrupt.load(Ordering::SeqCst) && !interrupted {
@@ -122,14 +141,19 @@ pub fn run(
             stop.store(true, Ordering::SeqCst);
             kill_all(&states, libc::SIGTERM);
         }
-        // Skip what can no longer run; start what can.
-        if !interrupted {
+        // Skip what can no longer run; start what can (only after a message that can change
+        // that: the start of a task cannot).
+        if !interrupted && dirty {
             // Counted once per pass, not per candidate (a pass over 1,000 tasks was quadratic).
             let mut active = states
                 .iter()
                 .filter(|s| matches!(s, State::Running { .. }))
                 .count();
             for i in 0..n {
+                if active >= opts.jobs && !failed {
+                    // Nothing can start, and before a failure nothing is skipped either.
+                    break;
+                }
                 if states[i] != State::Pending {
                     continue;
                 }
@@ -172,7 +196,8 @@ pub fn run(
                     &mut volumes,
                     &mut failed,
                     &volumes_dir,
-                    &tasks_dir,
+                    run_dir,
+                    &image,
                     &logs,
                     &base_env,
                     &tx,
@@ -183,6 +208,8 @@ pub fn run(
                     active += 1;
                 }
             }
+        }
+        if !interrupted {
             // Retries whose delay has passed go back to pending.
             let now = Instant::now();
             let mut woke = false;
@@ -195,6 +222,7 @@ pub fn run(
                 }
             }
             if woke {
+                dirty = true;
                 continue;
             }
         }
@@ -212,7 +240,9 @@ pub fn run(
         let wait = next_wake(&states).map_or(TICK, |t| {
             t.saturating_duration_since(Instant::now()).min(TICK)
         });
-        let msg = match rx.recv_timeout(wait) {
+        let received = rx.recv_timeout(wait);
+        dirty = !matches!(received, Ok(Msg::Started { .. }));
+        let msg = match received {
             Ok(Msg::Started { idx, pgid }) => {
                 states[idx] = State::Running { pgid: Some(pgid) };
                 if interrupted {
@@ -251,10 +281,31 @@ pub fn run(
                         }
                     }
                 }
+                if r.is_some() {
+                    if let Some(rel) = image.changed(&mut stamps) {
+                        let msg = format!(
+                            "{} of the project was rewritten in place while this task ran (by it or a task beside it); run-local's task views share the image's files as hard links, so other tasks may have seen the change (on a cluster it stays in its pod); write a new file instead",
+                            rel.display()
+                        );
+                        if detail.is_empty() {
+                            detail = msg;
+                        } else {
+                            append_log(
+                                &logs.join(format!("{}.log", file_name(&t.name))),
+                                &format!("kfpx: {msg}\n"),
+                            );
+                        }
+                    }
+                }
                 let log = logs.join(format!("{}.log", file_name(&t.name)));
                 if !detail.is_empty() {
                     append_log(&log, &format!("kfpx: {detail}\n"));
                 }
+                let retry_in = if interrupted || detail.is_empty() {
+                    None
+                } else {
+                    retry_delay(t, &records[i], opts.no_retry)
+                };
                 if let Some(r) = &r {
                     let _ = std::fs::remove_dir_all(&r.out_dir);
                 }
@@ -285,7 +336,6 @@ pub fn run(
                         detail: "",
                     });
                 } else {
-                    let retry_in = retry_delay(t, &records[i], opts.no_retry);
                     obs.event(Event::Finished {
                         task: &t.name,
                         status: TaskStatus::Failed,
@@ -326,8 +376,14 @@ pub fn run(
             records[i].status = TaskStatus::Skipped;
         }
     }
+    // Views go at the end, not as each task ends: where ext4 runs without a journal (as on the
+    // benchmark machine), allocating an inode skips every inode of its group deleted in the
+    // last half minute or so, and removing views during the run made each later view slower to
+    // build than the removal saved (BENCHMARKS.md).
     if !opts.keep_views {
-        let _ = std::fs::remove_dir_all(&tasks_dir);
+        for d in [&tasks_dir, &pods_dir, &image_dir] {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
     // Only removed when no volume is left in it.
     let _ = std::fs::remove_dir(&volumes_dir);
@@ -386,7 +442,8 @@ fn start_task(
     volumes: &mut BTreeMap<String, PathBuf>,
     failed: &mut bool,
     volumes_dir: &Path,
-    tasks_dir: &Path,
+    run_dir: &Path,
+    image: &std::sync::Arc<view::Image>,
     logs: &Path,
     base_env: &[(String, String)],
     tx: &mpsc::Sender<Msg>,
@@ -496,7 +553,8 @@ fn start_task(
         project_root: opts.project_root.clone(),
         env: opts.env.clone(),
         volumes: volumes.clone(),
-        tasks_dir: tasks_dir.to_path_buf(),
+        run_dir: run_dir.to_path_buf(),
+        image: image.clone(),
         log_path,
         attempt,
         base_env: base_env.to_vec(),
@@ -537,7 +595,8 @@ struct Job {
     project_root: PathBuf,
     env: BTreeMap<String, String>,
     volumes: BTreeMap<String, PathBuf>,
-    tasks_dir: PathBuf,
+    run_dir: PathBuf,
+    image: std::sync::Arc<view::Image>,
     log_path: PathBuf,
     attempt: u32,
     base_env: Vec<(String, String)>,
@@ -550,7 +609,8 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
         project_root,
         env: local_env,
         volumes,
-        tasks_dir,
+        run_dir,
+        image,
         log_path,
         attempt,
         base_env,
@@ -558,13 +618,13 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
     } = job;
     let name = name.as_str();
     let log_path = log_path.as_path();
-    let task_dir = tasks_dir.join(file_name(name));
+    let (view_dir, pod_dir) = pod_dirs(&run_dir, name);
     // A retried pod starts from a fresh file system.
     if attempt > 1 {
-        let _ = std::fs::remove_dir_all(&task_dir);
+        let _ = std::fs::remove_dir_all(&view_dir);
+        let _ = std::fs::remove_dir_all(&pod_dir);
     }
-    let view_dir = task_dir.join("project");
-    let out_dir = task_dir.join("outputs");
+    let out_dir = pod_dir.join("outputs");
     let mut mounts: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     for (n, m) in launch.mounts.iter().enumerate() {
         let local = match &m.source {
@@ -572,7 +632,7 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
                 format!("mounts PVC `{pvc}` at {}, which this run did not create; run-local can only mount the run's own volumes", m.path)
             })?,
             MountSource::EmptyDir => {
-                let d = task_dir.join(format!("emptydir-{n}"));
+                let d = pod_dir.join(format!("emptydir-{n}"));
                 std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
                 d
             }
@@ -595,12 +655,12 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
     // With a data volume in the run, a pod that does not mount it sees the image's own data/
     // (a private copy), not the volume and not what other pods write.
     if !volumes.is_empty() && !mounts.keys().any(|m| Path::new("data").starts_with(m)) {
-        let copy = task_dir.join("image-data");
+        let copy = pod_dir.join("image-data");
         view::copy_tree(&project_root.join("data"), &copy)
             .map_err(|e| format!("cannot copy the project's data/ for the task: {e}"))?;
         mounts.insert(PathBuf::from("data"), copy);
     }
-    view::build(&project_root, &view_dir, &mounts).map_err(|e| {
+    image.view(&view_dir, &mounts).map_err(|e| {
         format!(
             "cannot build the task's project view in {}: {e}",
             view_dir.display()
@@ -649,7 +709,18 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
     let err_log = log
         .try_clone()
         .map_err(|e| format!("cannot open log {}: {e}", log_path.display()))?;
-    let mut cmd = Command::new(&argv[0]);
+    // The program is looked up on the task's PATH here, as the container runtime does before
+    // exec, so that std starts the process with posix_spawn (a vfork-style clone) rather
+    // than fork and exec: std falls back to fork when it would have to search a PATH the child
+    // sets. argv[0] stays as the document wrote it.
+    let task_path = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str());
+    let program = find_program(&argv[0], task_path, &view_dir);
+    let mut cmd = Command::new(program.as_deref().unwrap_or(Path::new(&argv[0])));
+    std::os::unix::process::CommandExt::arg0(&mut cmd, &argv[0]);
     cmd.args(&argv[1..])
         .current_dir(&view_dir)
         .env_clear()
@@ -668,6 +739,34 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
             out_dir,
         },
     ))
+}
+
+/// The file `name` names as `execvp` finds it: itself when it holds a `/`, else the first
+/// executable regular file of that name in a directory of `path` (an empty entry is the working
+/// directory `cwd`, as are relative entries' bases). `None` when there is none; the caller then
+/// hands the bare name to std, which reports it as not found.
+pub(crate) fn find_program(name: &str, path: Option<&str>, cwd: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    if name.is_empty() || name.contains('/') {
+        return None;
+    }
+    for dir in path.unwrap_or("/usr/local/bin:/usr/bin:/bin").split(':') {
+        let candidate = cwd.join(dir).join(name);
+        let Ok(meta) = std::fs::metadata(&candidate) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        let Ok(c) = std::ffi::CString::new(candidate.as_os_str().as_bytes()) else {
+            continue;
+        };
+        // SAFETY: access(2) reads the NUL-terminated path, which outlives the call.
+        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+            return Some(candidate);
+        }
+    }
+    None
 }
 
 /// Executing a file another thread has just written can fail with ETXTBSY while a forked child
@@ -805,4 +904,45 @@ pub fn file_name(name: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_are_found_on_the_path_as_execvp_finds_them() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::create_dir_all(a.join("tool")).unwrap();
+        for (p, mode) in [
+            (a.join("plain"), 0o644),
+            (b.join("plain"), 0o755),
+            (b.join("tool"), 0o755),
+        ] {
+            std::fs::write(&p, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        let path = format!("{}:{}", a.display(), b.display());
+        // Not executable, or a directory: the next entry of PATH.
+        assert_eq!(
+            find_program("plain", Some(&path), tmp.path()),
+            Some(b.join("plain"))
+        );
+        assert_eq!(
+            find_program("tool", Some(&path), tmp.path()),
+            Some(b.join("tool"))
+        );
+        assert_eq!(find_program("none", Some(&path), tmp.path()), None);
+        // A name with a slash is not looked up; relative entries start at the working directory.
+        assert_eq!(find_program("./plain", Some(&path), tmp.path()), None);
+        assert_eq!(
+            find_program("plain", Some("b"), tmp.path()),
+            Some(b.join("plain"))
+        );
+        assert_eq!(find_program("plain", Some(":b"), &b), Some(b.join("plain")));
+    }
 }

@@ -415,6 +415,69 @@ fn a_task_runs_in_the_project_view_with_the_interpreter_first_on_path_and_only_i
     assert_eq!(read(&f, "data/env.txt"), "v|unset|shh\n");
 }
 
+#[test]
+fn what_a_task_writes_into_its_view_no_later_task_sees_and_an_in_place_rewrite_fails_it() {
+    let mut f = fixture();
+    f.opts.jobs = 1;
+    std::fs::write(f.root.join("conf/base/catalog.yml"), "a: 1\n").unwrap();
+    // `a` adds and replaces files of its view; `b` runs after it and must see the image.
+    let doc = v2_doc(&[
+        (
+            "a",
+            &[],
+            "echo new > conf/base/new.yml && echo b: 2 > c.tmp && mv c.tmp conf/base/catalog.yml && echo x > config.yaml",
+        ),
+        (
+            "b",
+            &["a"],
+            "test ! -e conf/base/new.yml && test ! -e config.yaml && cat conf/base/catalog.yml > data/b-saw && tr '\\0' ' ' < /proc/$$/cmdline > data/b-argv",
+        ),
+    ]);
+    let (s, ev) = run_doc(&f, &doc);
+    assert_eq!(s.status, RunStatus::Succeeded, "{ev:?}");
+    assert_eq!(read(&f, "data/b-saw"), "a: 1\n");
+    // argv[0] as the document wrote it, though kfpx found the program on PATH itself.
+    assert!(
+        read(&f, "data/b-argv").starts_with("sh -c "),
+        "{}",
+        read(&f, "data/b-argv")
+    );
+    assert_eq!(read(&f, "conf/base/catalog.yml"), "a: 1\n");
+    assert!(!f.root.join("conf/base/new.yml").exists());
+
+    // A rewrite in place reaches the file the views share: the task fails, naming it.
+    let doc = v2_doc(&[
+        ("a", &[], "echo a: 100 > conf/base/catalog.yml"),
+        ("b", &["a"], "touch data/b-ran"),
+    ]);
+    let (s, ev) = run_doc(&f, &doc);
+    assert_eq!(s.status, RunStatus::Failed, "{ev:?}");
+    let err = status_of(&s, "a").error.clone().unwrap_or_default();
+    assert!(
+        err.starts_with("conf/base/catalog.yml of the project was rewritten in place"),
+        "{err}"
+    );
+    assert_eq!(status_of(&s, "b").status, TaskStatus::Skipped);
+    assert!(!f.root.join("data/b-ran").exists());
+    // The project's own file is not the image's copy.
+    assert_eq!(read(&f, "conf/base/catalog.yml"), "a: 1\n");
+    // Views, the image and pod directories are gone after the run.
+    for d in ["tasks", "pods", "image"] {
+        assert!(!s.directory.join(d).exists(), "{d} left");
+    }
+    // Unless kept: each task's view is its working directory, with the parameter file it wrote.
+    f.opts.keep_views = true;
+    let doc = v2_doc(&[("a", &[], "echo x > config.yaml")]);
+    let (s, ev) = run_doc(&f, &doc);
+    assert_eq!(s.status, RunStatus::Succeeded, "{ev:?}");
+    let view = s.directory.join("tasks/a");
+    assert_eq!(
+        std::fs::read_to_string(view.join("config.yaml")).unwrap(),
+        "x\n"
+    );
+    assert!(view.join("conf/base/catalog.yml").is_file());
+}
+
 // ---- the scheduler -----------------------------------------------------------------------------
 
 /// Shell that records start and end in data/trace.log and, with `-j` > 1, waits (bounded) for
