@@ -55,7 +55,8 @@ for kind in fast slow; do
 done
 "$kfpx" -q -C "$proj" --snapshot "$work/synth.json" compile --merge-strategy none \
   --allow-memory-datasets -o "$work/ir.yaml"
-tasks=$(grep -c '^    exec-' "$work/ir.yaml")
+# One DAG task per node (node tasks share one executor, so executors are not counted).
+tasks=$(grep -c 'componentRef:' "$work/ir.yaml")
 
 # wall and CPU (user + sys of kfpx and every process it waited for) seconds of a command
 measure() { /usr/bin/time -f "%e %U %S" -o "$work/t" "$@" >/dev/null; awk '{printf "%.2f %.2f\n", $1, $2 + $3}' "$work/t"; }
