@@ -32,8 +32,6 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
         executors: BTreeMap::new(),
         platform: BTreeMap::new(),
         shared: HashMap::new(),
-        uses: HashMap::new(),
-        first_use: Vec::new(),
         warnings: Vec::new(),
     };
     let wrapped = m.has_exit_handler();
@@ -175,9 +173,6 @@ struct Renderer<'a> {
     /// The hash of a node task's component interface, container and platform config to the
     /// components that have them (compared in full on a match).
     shared: HashMap<u64, Vec<String>>,
-    /// Tasks using each of those components, and the components in order of first use.
-    uses: HashMap<String, usize>,
-    first_use: Vec<String>,
     warnings: Vec<String>,
 }
 
@@ -276,7 +271,7 @@ impl Renderer<'_> {
         let k = self.kubernetes(t, wrapped)?;
 
         // Node tasks that differ only in their inputs (node list, run id) share one component
-        // and executor, named after the first: the SDK's reuse of a component, and what the
+        // and executor (named by `name_shared`): the SDK's reuse of a component, and what the
         // backend's Argo compiler stores once per distinct container (kubeflow/pipelines
         // backend/src/v2/compiler/argocompiler/argo.go, saveProtoToArguments). The cache key
         // still differs per task, as it covers the task's input values
@@ -297,9 +292,7 @@ impl Renderer<'_> {
                     .find(|name| self.has_parts(name, in_defs.as_ref(), &container, &k))
             });
             if let Some(name) = same {
-                let name = name.clone();
-                *self.uses.entry(name.clone()).or_default() += 1;
-                return Ok(self.task_spec(t, wrapped, name, inputs));
+                return Ok(self.task_spec(t, wrapped, name.clone(), inputs));
             }
             Some(key)
         } else {
@@ -325,8 +318,6 @@ impl Renderer<'_> {
         }
         if let Some(key) = shared_key {
             self.shared.entry(key).or_default().push(comp.clone());
-            self.first_use.push(comp.clone());
-            self.uses.insert(comp.clone(), 1);
         }
         Ok(self.task_spec(t, wrapped, comp, inputs))
     }
@@ -384,27 +375,35 @@ impl Renderer<'_> {
         let Some(spec) = self.components.get(comp) else {
             return false;
         };
-        let exec = names::executor(&comp["comp-".len()..]);
+        let exec = spec["executorLabel"].as_str().unwrap_or_default();
         spec.get("inputDefinitions") == in_defs
             && matches!(
-                self.executors.get(&exec).and_then(|e| e.get("container")),
+                self.executors.get(exec).and_then(|e| e.get("container")),
                 Some(Value::Object(c)) if c == container
             )
-            && match self.platform.get(&exec) {
+            && match self.platform.get(exec) {
                 Some(Value::Object(p)) => p == k,
                 _ => k.is_empty(),
             }
     }
 
-    /// A component used by several node tasks is named `kedro-run` (`-2`, `-3`, … in order of
-    /// first use, skipping names a task's own component has), not after the first task using it.
+    /// A component used by several tasks of `tasks` (only node tasks share) is named
+    /// `kedro-run` (`-2`, `-3`, … in order of first use, skipping names a task's own component
+    /// has), not after the first task using it.
     fn name_shared(&mut self, tasks: &mut Map<String, Value>) {
+        let comp_of = |spec: &Value| spec["componentRef"]["name"].as_str().map(str::to_string);
+        let mut order: Vec<String> = Vec::new();
+        let mut uses: HashMap<String, usize> = HashMap::new();
+        for comp in tasks.values().filter_map(comp_of) {
+            let n = uses.entry(comp.clone()).or_default();
+            if *n == 0 {
+                order.push(comp);
+            }
+            *n += 1;
+        }
         let mut renamed: HashMap<String, String> = HashMap::new();
         let mut n = 1;
-        for old in std::mem::take(&mut self.first_use) {
-            if self.uses.get(&old).copied().unwrap_or(0) < 2 {
-                continue;
-            }
+        for old in order.into_iter().filter(|c| uses[c] > 1) {
             let new = loop {
                 let stem = if n == 1 {
                     "kedro-run".to_string()
@@ -416,13 +415,14 @@ impl Renderer<'_> {
                     break stem;
                 }
             };
-            let old_task = &old["comp-".len()..];
-            let (old_exec, new_exec) = (names::executor(old_task), names::executor(&new));
+            let Some(mut c) = self.components.remove(&old) else {
+                continue;
+            };
+            let new_exec = names::executor(&new);
+            let old_exec = c["executorLabel"].as_str().unwrap_or_default().to_string();
+            c["executorLabel"] = json!(new_exec);
             let new_comp = names::component(&new);
-            if let Some(mut c) = self.components.remove(&old) {
-                c["executorLabel"] = json!(new_exec);
-                self.components.insert(new_comp.clone(), c);
-            }
+            self.components.insert(new_comp.clone(), c);
             if let Some(e) = self.executors.remove(&old_exec) {
                 self.executors.insert(new_exec.clone(), e);
             }
@@ -430,9 +430,6 @@ impl Renderer<'_> {
                 self.platform.insert(new_exec, k);
             }
             renamed.insert(old, new_comp);
-        }
-        if renamed.is_empty() {
-            return;
         }
         for spec in tasks.values_mut() {
             if let Some(Value::String(c)) = spec.pointer_mut("/componentRef/name") {
