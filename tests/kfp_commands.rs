@@ -753,8 +753,24 @@ fn schedule_says_which_previous_schedule_is_left_when_its_delete_fails() {
         )),
         "{err}"
     );
-    assert!(err.ends_with("; delete it in the KFP UI"), "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "; delete it with `kfpx schedules delete {old}` or in the KFP UI"
+        )),
+        "{err}"
+    );
     assert_no_violations(&fake);
+    // The advice works as written: the old schedule goes, the new one stays.
+    support::cmd::kfpx()
+        .args(["schedules", "delete", &old, "--host", &fake.url()])
+        .assert()
+        .success();
+    let left: Vec<String> = fake
+        .recurring_runs()
+        .iter()
+        .map(|r| r["recurring_run_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, vec![new.to_string()]);
 }
 
 #[test]

@@ -122,7 +122,7 @@ pub enum ScheduleError {
     /// The new schedule exists; an old one of the same name is still there.
     #[error(
         "the new schedule {new} is in place, but deleting the previous one {old} failed: \
-         {source}; delete it in the KFP UI"
+         {source}; delete it with `kfpx schedules delete {old}` or in the KFP UI"
     )]
     PreviousNotDeleted {
         new: String,
