@@ -2,6 +2,7 @@
 //! `v2` (KFP IR + Kubernetes platform spec) or `argo` (Argo Workflow for KFP v1).
 
 pub mod argo;
+mod ir;
 pub mod model;
 pub mod names;
 pub mod params;

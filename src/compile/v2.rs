@@ -1,11 +1,24 @@
 //! KFP v2 IR: a PipelineSpec (schemaVersion 2.1.0) and a PlatformSpec (`platforms.kubernetes`)
-//! rendered from the task model, in the shapes the KFP SDK and kfp-kubernetes emit.
+//! rendered from the task model, in the shapes the KFP SDK and kfp-kubernetes emit. The
+//! documents are the typed structs of `ir.rs`, turned into JSON values once at the end.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hasher;
+use std::hash::{Hash, Hasher};
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
+use crate::compile::ir::{
+    self, AcceleratorConfig, CachingOptions, ComponentInputsSpec, ComponentOutputsSpec,
+    ComponentRef, ComponentSpec, ConfigMapAsVolume, Constant, DagSpec, DeploymentSpec,
+    EmptyDirMount, EnvVar, ExecutorSpec, ExitOf, ImagePullSecret, InputParameterSpec, Json,
+    KubernetesExecutorConfig, NodeAffinityTerm, NodeSelector, OutputParameterSpec, ParameterSpec,
+    PipelineConfig, PipelineContainerSpec, PipelineInfo, PipelineSpec, PipelineTaskInfo,
+    PipelineTaskSpec, PlatformDeploymentConfig, PlatformSpec, Platforms, PodAffinityTerm,
+    PodMetadata, PvcMount, PvcReference, ResourceSpec, RetryPolicy, SecretAsEnv, SecretAsVolume,
+    SecretKeyToEnvMap, SecurityContext, SinglePlatformSpec, TaskFinalStatus, TaskInputsSpec,
+    TaskOutputParameterSpec, Toleration, TriggerPolicy, ValueOrRuntimeParameter,
+};
 use crate::compile::model::{
     self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT, MLFLOW_START,
     NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
@@ -24,6 +37,8 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
+type Tasks<'a> = BTreeMap<&'a str, PipelineTaskSpec<'a>>;
+
 pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, CompileError> {
     let mut r = Renderer {
         m,
@@ -36,239 +51,135 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
     };
     let wrapped = m.has_exit_handler();
 
-    // The main DAG: mlflow, init, node tasks.
-    let mut main: Map<String, Value> = Map::new();
+    // The main DAG: mlflow, init, node tasks (in model order, which names shared components).
+    let mut main = Vec::with_capacity(m.tasks.len());
     for t in &m.tasks {
-        let spec = r.container_task(t, wrapped)?;
-        main.insert(t.name.clone(), spec);
+        main.push((t.name.as_str(), r.container_task(t, wrapped)?));
     }
     r.name_shared(&mut main);
 
-    let mut root: Map<String, Value> = Map::new();
+    let mut root = Tasks::new();
     if let Some(v) = &m.volume {
         r.create_pvc(&mut root, v);
     }
     if wrapped {
-        let mut inputs = Map::new();
-        let mut defs = Map::new();
-        for p in &m.params {
-            inputs.insert(
-                format!("{CHANNEL}{}", p.name),
-                json!({"componentInputParameter": p.name}),
-            );
-            defs.insert(
-                format!("{CHANNEL}{}", p.name),
-                json!({"parameterType": kfp_type(&p.value)}),
-            );
-        }
-        if m.volume.is_some() {
-            inputs.insert(PVC_CHANNEL.into(), pvc_from_create());
-            defs.insert(PVC_CHANNEL.into(), json!({"parameterType": "STRING"}));
-        }
-        let comp = names::component(EXIT_HANDLER);
-        let mut comp_spec = Map::new();
-        comp_spec.insert("dag".into(), obj([("tasks", sorted(main))]));
-        if !defs.is_empty() {
-            comp_spec.insert(
-                "inputDefinitions".into(),
-                obj([("parameters", sorted(defs))]),
-            );
-        }
-        r.components.insert(comp.clone(), Value::Object(comp_spec));
-        let mut task = Map::new();
-        task.insert("componentRef".into(), json!({"name": comp}));
-        if m.volume.is_some() {
-            task.insert("dependentTasks".into(), json!([VOLUME_CREATE]));
-        }
-        if !inputs.is_empty() {
-            task.insert("inputs".into(), obj([("parameters", sorted(inputs))]));
-        }
-        task.insert("taskInfo".into(), json!({"name": EXIT_HANDLER}));
-        root.insert(EXIT_HANDLER.into(), Value::Object(task));
-
-        // One exit task per exit handler: the Argo compiler keeps one exit hook per upstream
-        // task, a later ALL_UPSTREAM_TASKS_COMPLETED task overwriting an earlier one
-        // (kubeflow/pipelines backend/src/v2/compiler/argocompiler/dag.go, taskToExitTemplate).
-        let delete = m.volume.as_ref().is_some_and(|v| v.delete);
-        match &m.on_exit {
-            Some(t) if delete => r.exit_steps(&mut root, t)?,
-            Some(t) => {
-                let mut spec = r.container_task(t, false)?;
-                exit_task(&mut spec, true);
-                root.insert(ON_EXIT.into(), spec);
-            }
-            None => r.delete_pvc(&mut root, false),
-        }
+        r.exit_handler(&mut root, main)?;
     } else {
         root.extend(main);
     }
 
-    let mut root_spec = Map::new();
-    root_spec.insert("dag".into(), obj([("tasks", sorted(root))]));
-    if !m.params.is_empty() {
-        let mut defs = Map::new();
-        for p in &m.params {
-            defs.insert(
-                p.name.clone(),
-                json!({
-                    "defaultValue": p.value,
-                    "isOptional": true,
-                    "parameterType": kfp_type(&p.value),
+    let pipeline = PipelineSpec {
+        components: std::mem::take(&mut r.components),
+        deployment_spec: DeploymentSpec {
+            executors: std::mem::take(&mut r.executors),
+        },
+        pipeline_info: PipelineInfo {
+            description: m.description.as_deref(),
+            name: &m.name,
+        },
+        root: ComponentSpec {
+            dag: Some(DagSpec { tasks: root }),
+            input_definitions: root_inputs(m),
+            ..ComponentSpec::default()
+        },
+        schema_version: "2.1.0",
+        sdk_version,
+    };
+    let platform = PlatformSpec {
+        platforms: Platforms {
+            kubernetes: SinglePlatformSpec {
+                deployment_spec: (!r.platform.is_empty()).then(|| PlatformDeploymentConfig {
+                    executors: std::mem::take(&mut r.platform),
                 }),
-            );
-        }
-        root_spec.insert(
-            "inputDefinitions".into(),
-            obj([("parameters", Value::Object(defs))]),
-        );
-    }
-
-    let mut info = Map::new();
-    if let Some(d) = &m.description {
-        info.insert("description".into(), json!(d));
-    }
-    info.insert("name".into(), json!(m.name));
-
-    // Moved, not `json!`-interpolated: `json!` would deep-copy the whole document.
-    let pipeline_spec = obj([
-        ("components", from_btree(std::mem::take(&mut r.components))),
-        (
-            "deploymentSpec",
-            obj([("executors", from_btree(std::mem::take(&mut r.executors)))]),
-        ),
-        ("pipelineInfo", Value::Object(info)),
-        ("root", Value::Object(root_spec)),
-        ("schemaVersion", json!("2.1.0")),
-        ("sdkVersion", json!(sdk_version)),
-    ]);
-
-    let mut k8s = Map::new();
-    if !r.platform.is_empty() {
-        k8s.insert(
-            "deploymentSpec".into(),
-            obj([("executors", from_btree(std::mem::take(&mut r.platform)))]),
-        );
-    }
-    k8s.insert(
-        "pipelineConfig".into(),
-        json!({"resourceTtlOnCompletion": m.ttl.min(i32::MAX as u64)}),
-    );
-    let platform_spec = Some(obj([(
-        "platforms",
-        obj([("kubernetes", Value::Object(k8s))]),
-    )]));
+                pipeline_config: PipelineConfig {
+                    resource_ttl_on_completion: m.ttl.min(i32::MAX as u64),
+                },
+            },
+        },
+    };
     Ok(Rendered {
-        pipeline_spec,
-        platform_spec,
+        pipeline_spec: to_value(&pipeline)?,
+        platform_spec: Some(to_value(&platform)?),
         warnings: r.warnings,
     })
 }
 
+fn to_value(doc: &impl serde::Serialize) -> Result<Value, CompileError> {
+    serde_json::to_value(doc)
+        .map_err(|e| CompileError::Invalid(format!("cannot render the KFP v2 IR: {e}")))
+}
+
+/// The pipeline parameters with their defaults, all optional.
+fn root_inputs(m: &Model) -> Option<ComponentInputsSpec<'_>> {
+    let parameters: BTreeMap<_, _> = m
+        .params
+        .iter()
+        .map(|p| {
+            let spec = ParameterSpec {
+                default_value: Some(&p.value),
+                is_optional: true,
+                parameter_type: kfp_type(&p.value),
+            };
+            (Cow::Borrowed(p.name.as_str()), spec)
+        })
+        .collect();
+    (!parameters.is_empty()).then_some(ComponentInputsSpec { parameters })
+}
+
+/// A task running component `comp`, without inputs, dependencies or policies.
+fn task(comp: String, name: &str) -> PipelineTaskSpec<'_> {
+    PipelineTaskSpec {
+        caching_options: None,
+        component_ref: ComponentRef { name: comp },
+        dependent_tasks: Vec::new(),
+        inputs: None,
+        retry_policy: None,
+        task_info: PipelineTaskInfo { name },
+        trigger_policy: None,
+        exit_of: None,
+    }
+}
+
+/// Input definitions, None when there are none (the key is then left out).
+fn non_empty(d: ComponentInputsSpec<'_>) -> Option<ComponentInputsSpec<'_>> {
+    (!d.parameters.is_empty()).then_some(d)
+}
+
+/// Task inputs, None when there are none.
+fn non_empty_inputs(i: TaskInputsSpec<'_>) -> Option<TaskInputsSpec<'_>> {
+    (!i.parameters.is_empty()).then_some(i)
+}
+
+/// The parts of a node task's component that decide whether another task can share it.
+type Parts<'a> = (
+    Option<ComponentInputsSpec<'a>>,
+    PipelineContainerSpec<'a>,
+    KubernetesExecutorConfig<'a>,
+);
+
 struct Renderer<'a> {
     m: &'a Model,
     env: &'a str,
-    components: BTreeMap<String, Value>,
-    executors: BTreeMap<String, Value>,
-    platform: BTreeMap<String, Value>,
+    components: BTreeMap<String, ComponentSpec<'a>>,
+    executors: BTreeMap<String, ExecutorSpec<'a>>,
+    platform: BTreeMap<String, KubernetesExecutorConfig<'a>>,
     /// The hash of a node task's component interface, container and platform config to the
     /// components that have them (compared in full on a match).
     shared: HashMap<u64, Vec<String>>,
     warnings: Vec<String>,
 }
 
-impl Renderer<'_> {
+impl<'a> Renderer<'a> {
     /// One container task: its component, executor, platform config and task spec.
-    fn container_task(&mut self, t: &Task, wrapped: bool) -> Result<Value, CompileError> {
-        let m = self.m;
-        let comp = names::component(&t.name);
-        let exec = names::executor(&t.name);
-        let param_ref = |p: &str| -> Value {
-            if wrapped {
-                json!({"componentInputParameter": format!("{CHANNEL}{p}")})
-            } else {
-                json!({"componentInputParameter": p})
-            }
-        };
-
-        // Component interface.
-        let mut in_defs = Map::new();
-        let mut inputs = Map::new();
-        for p in &t.params {
-            let ty = m.param(p).map(|x| kfp_type(&x.value)).unwrap_or("STRING");
-            in_defs.insert(p.clone(), json!({"parameterType": ty}));
-            inputs.insert(p.clone(), param_ref(p));
-        }
-        if matches!(t.role, Role::Node | Role::OnExit | Role::MlflowStart) {
-            // The backend resolves `{{$.pipeline_job_uuid}}` only as the runtime value of a task
-            // input parameter (kubeflow/pipelines backend/src/v2/driver/resolve.go); the
-            // launcher substitutes only `{{$.inputs…}}`/`{{$.outputs…}}` in args
-            // (backend/src/v2/component/launcher_v2.go). The SDK's form:
-            // sdk/python/test_data/pipelines/placeholder_check.*.
-            in_defs.insert(RUN_ID_INPUT.into(), json!({"parameterType": "STRING"}));
-            inputs.insert(
-                RUN_ID_INPUT.into(),
-                json!({"runtimeValue": {"constant": "{{$.pipeline_job_uuid}}"}}),
-            );
-        }
-        if let (Role::Node, Some(list)) = (t.role, &t.node_list) {
-            in_defs.insert(NODES_INPUT.into(), json!({"parameterType": "STRING"}));
-            inputs.insert(
-                NODES_INPUT.into(),
-                json!({"runtimeValue": {"constant": list}}),
-            );
-        }
-        if t.mlflow {
-            in_defs.insert(MLFLOW_OUTPUT.into(), json!({"parameterType": "STRING"}));
-            inputs.insert(
-                MLFLOW_OUTPUT.into(),
-                json!({"taskOutputParameter": {"producerTask": MLFLOW_START, "outputParameterKey": MLFLOW_OUTPUT}}),
-            );
-        }
-        if t.role == Role::OnExit {
-            in_defs.insert(
-                "status".into(),
-                json!({"parameterType": "TASK_FINAL_STATUS"}),
-            );
-        }
-        // Executor.
-        let ph = |p: Ph| -> String {
-            match p {
-                Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
-                Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
-                Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
-                Ph::MlflowOutputFile => {
-                    format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
-                }
-                Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
-                Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
-            }
-        };
-        let (command, args) = model::container_command(t, m, self.env, true, false, &ph);
-        let mut container = Map::new();
-        if !args.is_empty() {
-            container.insert("args".into(), json!(args));
-        }
-        container.insert("command".into(), json!(command));
-        let mut env: Vec<Value> = t
-            .env
-            .iter()
-            .map(|(k, v)| json!({"name": k, "value": v}))
-            .collect();
-        if t.role == Role::MlflowStart {
-            env.retain(|e| e["name"] != "MLFLOW_RUN_ID");
-        }
-        if !env.is_empty() {
-            container.insert("env".into(), Value::Array(env));
-        }
-        container.insert("image".into(), json!(t.image));
-        let res = self.resources(t);
-        if !res.is_empty() {
-            container.insert("resources".into(), Value::Object(res));
-        }
-        let in_defs = (!in_defs.is_empty()).then(|| obj([("parameters", sorted(in_defs))]));
-
-        // Kubernetes platform config.
+    fn container_task(
+        &mut self,
+        t: &'a Task,
+        wrapped: bool,
+    ) -> Result<PipelineTaskSpec<'a>, CompileError> {
+        let (in_defs, inputs) = self.interface(t, wrapped);
+        let container = self.container(t);
         let k = self.kubernetes(t, wrapped)?;
+        let parts: Parts<'a> = (non_empty(in_defs), container, k);
 
         // Node tasks that differ only in their inputs (node list, run id) share one component
         // and executor (named by `name_shared`): the SDK's reuse of a component, and what the
@@ -278,126 +189,164 @@ impl Renderer<'_> {
         // (backend/src/v2/cacheutils/cache.go, GenerateCacheKey).
         let shared_key = if t.role == Role::Node {
             let mut h = FxHasher(0);
-            if let Some(d) = &in_defs {
-                hash_value(d, &mut h);
-            }
-            h.write_u8(0xff);
-            hash_map(&container, &mut h);
-            h.write_u8(0xff);
-            hash_map(&k, &mut h);
+            parts.hash(&mut h);
             let key = h.finish();
-            let same = self.shared.get(&key).and_then(|names| {
-                names
-                    .iter()
-                    .find(|name| self.has_parts(name, in_defs.as_ref(), &container, &k))
-            });
-            if let Some(name) = same {
-                return Ok(self.task_spec(t, wrapped, name.clone(), inputs));
+            if let Some(name) = self.component_with(key, &parts) {
+                return Ok(self.task_spec(t, wrapped, name, inputs));
             }
             Some(key)
         } else {
             None
         };
-        let mut comp_spec = Map::new();
-        comp_spec.insert("executorLabel".into(), json!(exec));
-        if let Some(d) = in_defs {
-            comp_spec.insert("inputDefinitions".into(), d);
-        }
-        if t.role == Role::MlflowStart {
-            comp_spec.insert(
-                "outputDefinitions".into(),
-                json!({"parameters": {MLFLOW_OUTPUT: {"parameterType": "STRING"}}}),
-            );
-        }
-        self.components
-            .insert(comp.clone(), Value::Object(comp_spec));
+        let comp = names::component(&t.name);
+        let exec = names::executor(&t.name);
+        let (input_definitions, container, k) = parts;
+        let component = ComponentSpec {
+            executor_label: Some(exec.clone()),
+            input_definitions,
+            output_definitions: (t.role == Role::MlflowStart).then(mlflow_output),
+            ..ComponentSpec::default()
+        };
+        self.components.insert(comp.clone(), component);
         self.executors
-            .insert(exec.clone(), obj([("container", Value::Object(container))]));
-        if !k.is_empty() {
-            self.platform.insert(exec, Value::Object(k));
-        }
+            .insert(exec.clone(), ExecutorSpec { container });
+        self.platform.insert(exec, k);
         if let Some(key) = shared_key {
             self.shared.entry(key).or_default().push(comp.clone());
         }
         Ok(self.task_spec(t, wrapped, comp, inputs))
     }
 
-    /// The DAG task that runs component `comp` with `inputs`.
-    fn task_spec(
+    /// The component's input definitions and the task's inputs.
+    fn interface(
         &self,
-        t: &Task,
+        t: &'a Task,
         wrapped: bool,
-        comp: String,
-        inputs: Map<String, Value>,
-    ) -> Value {
+    ) -> (ComponentInputsSpec<'a>, TaskInputsSpec<'a>) {
         let m = self.m;
-        // Task spec.
-        let mut spec = Map::new();
-        spec.insert("cachingOptions".into(), caching(t.cache));
-        spec.insert("componentRef".into(), json!({"name": comp}));
-        let mut deps: Vec<String> = t.after.clone();
-        if m.volume.is_some() && !wrapped && t.role != Role::OnExit {
-            deps.push(VOLUME_CREATE.into());
+        let mut defs = ComponentInputsSpec::default();
+        let mut inputs = TaskInputsSpec::default();
+        let mut add = |name: &'a str, ty: &'static str, input: InputParameterSpec<'a>| {
+            defs.parameters
+                .insert(Cow::Borrowed(name), ParameterSpec::of(ty));
+            inputs.parameters.insert(Cow::Borrowed(name), input);
+        };
+        for p in &t.params {
+            let ty = m.param(p).map_or(ir::STRING, |x| kfp_type(&x.value));
+            let from = if wrapped {
+                Cow::Owned(format!("{CHANNEL}{p}"))
+            } else {
+                Cow::Borrowed(p.as_str())
+            };
+            add(p, ty, InputParameterSpec::ComponentInputParameter(from));
         }
-        deps.sort();
-        deps.dedup();
-        if !deps.is_empty() {
-            spec.insert("dependentTasks".into(), json!(deps));
+        if matches!(t.role, Role::Node | Role::OnExit | Role::MlflowStart) {
+            // The backend resolves `{{$.pipeline_job_uuid}}` only as the runtime value of a task
+            // input parameter (kubeflow/pipelines backend/src/v2/driver/resolve.go); the
+            // launcher substitutes only `{{$.inputs…}}`/`{{$.outputs…}}` in args
+            // (backend/src/v2/component/launcher_v2.go). The SDK's form:
+            // sdk/python/test_data/pipelines/placeholder_check.*.
+            let run_id = InputParameterSpec::constant_str("{{$.pipeline_job_uuid}}");
+            add(RUN_ID_INPUT, ir::STRING, run_id);
         }
-        if !inputs.is_empty() {
-            spec.insert("inputs".into(), obj([("parameters", sorted(inputs))]));
-        }
-        if let Some(r) = &t.retry {
-            let mut rp = Map::new();
-            rp.insert("backoffDuration".into(), json!(seconds(r.backoff_seconds)));
-            rp.insert("backoffFactor".into(), json!(r.factor));
-            // Always written (kubeflow/pipelines backend/src/v2/compiler/argocompiler/container.go
-            // defaults a missing one to "0": no retry at all).
-            rp.insert(
-                "backoffMaxDuration".into(),
-                json!(seconds(r.max_duration.1)),
+        if let (Role::Node, Some(list)) = (t.role, &t.node_list) {
+            add(
+                NODES_INPUT,
+                ir::STRING,
+                InputParameterSpec::constant_str(list.as_str()),
             );
-            rp.insert("maxRetryCount".into(), json!(r.limit));
-            spec.insert("retryPolicy".into(), Value::Object(rp));
         }
-        spec.insert("taskInfo".into(), json!({"name": t.name}));
-        Value::Object(spec)
+        if t.mlflow {
+            let run_id = InputParameterSpec::TaskOutputParameter(TaskOutputParameterSpec {
+                producer_task: MLFLOW_START,
+                output_parameter_key: MLFLOW_OUTPUT,
+                sorted_keys: false,
+            });
+            add(MLFLOW_OUTPUT, ir::STRING, run_id);
+        }
+        if t.role == Role::OnExit {
+            let status = ParameterSpec::of(ir::TASK_FINAL_STATUS);
+            defs.parameters.insert(Cow::Borrowed("status"), status);
+        }
+        (defs, inputs)
+    }
+
+    /// The task's container: its command line, environment, image and resources.
+    fn container(&mut self, t: &'a Task) -> PipelineContainerSpec<'a> {
+        let (command, args) = model::container_command(t, self.m, self.env, true, false, &ph);
+        let env = t
+            .env
+            .iter()
+            .filter(|(k, _)| !(t.role == Role::MlflowStart && k == "MLFLOW_RUN_ID"))
+            .map(|(name, value)| EnvVar { name, value })
+            .collect();
+        PipelineContainerSpec {
+            args,
+            command: Some(command),
+            env,
+            image: &t.image,
+            resources: self.resources(t),
+        }
+    }
+
+    /// The component already made with exactly these parts, if any (`key` is their hash).
+    fn component_with(&self, key: u64, parts: &Parts<'a>) -> Option<String> {
+        let names = self.shared.get(&key)?;
+        names.iter().find(|c| self.has_parts(c, parts)).cloned()
     }
 
     /// Whether component `comp` has exactly this interface, container and platform config.
-    fn has_parts(
-        &self,
-        comp: &str,
-        in_defs: Option<&Value>,
-        container: &Map<String, Value>,
-        k: &Map<String, Value>,
-    ) -> bool {
+    fn has_parts(&self, comp: &str, (in_defs, container, k): &Parts<'a>) -> bool {
         let Some(spec) = self.components.get(comp) else {
             return false;
         };
-        let exec = spec["executorLabel"].as_str().unwrap_or_default();
-        spec.get("inputDefinitions") == in_defs
-            && matches!(
-                self.executors.get(exec).and_then(|e| e.get("container")),
-                Some(Value::Object(c)) if c == container
-            )
-            && match self.platform.get(exec) {
-                Some(Value::Object(p)) => p == k,
-                _ => k.is_empty(),
-            }
+        let Some(exec) = &spec.executor_label else {
+            return false;
+        };
+        spec.input_definitions == *in_defs
+            && self
+                .executors
+                .get(exec)
+                .is_some_and(|e| e.container == *container)
+            && self.platform.get(exec) == Some(k)
+    }
+
+    /// The DAG task that runs component `comp` with `inputs`.
+    fn task_spec(
+        &self,
+        t: &'a Task,
+        wrapped: bool,
+        comp: String,
+        inputs: TaskInputsSpec<'a>,
+    ) -> PipelineTaskSpec<'a> {
+        let mut deps: Vec<&str> = t.after.iter().map(String::as_str).collect();
+        if self.m.volume.is_some() && !wrapped && t.role != Role::OnExit {
+            deps.push(VOLUME_CREATE);
+        }
+        deps.sort_unstable();
+        deps.dedup();
+        PipelineTaskSpec {
+            caching_options: Some(CachingOptions {
+                enable_cache: t.cache,
+            }),
+            dependent_tasks: deps,
+            inputs: non_empty_inputs(inputs),
+            retry_policy: t.retry.as_ref().map(retry_policy),
+            ..task(comp, &t.name)
+        }
     }
 
     /// A component used by several tasks of `tasks` (only node tasks share) is named
     /// `kedro-run` (`-2`, `-3`, … in order of first use, skipping names a task's own component
     /// has), not after the first task using it.
-    fn name_shared(&mut self, tasks: &mut Map<String, Value>) {
-        let comp_of = |spec: &Value| spec["componentRef"]["name"].as_str().map(str::to_string);
+    fn name_shared(&mut self, tasks: &mut [(&'a str, PipelineTaskSpec<'a>)]) {
         let mut order: Vec<String> = Vec::new();
         let mut uses: HashMap<String, usize> = HashMap::new();
-        for comp in tasks.values().filter_map(comp_of) {
+        for (_, spec) in tasks.iter() {
+            let comp = &spec.component_ref.name;
             let n = uses.entry(comp.clone()).or_default();
             if *n == 0 {
-                order.push(comp);
+                order.push(comp.clone());
             }
             *n += 1;
         }
@@ -419,8 +368,10 @@ impl Renderer<'_> {
                 continue;
             };
             let new_exec = names::executor(&new);
-            let old_exec = c["executorLabel"].as_str().unwrap_or_default().to_string();
-            c["executorLabel"] = json!(new_exec);
+            let old_exec = c
+                .executor_label
+                .replace(new_exec.clone())
+                .unwrap_or_default();
             let new_comp = names::component(&new);
             self.components.insert(new_comp.clone(), c);
             if let Some(e) = self.executors.remove(&old_exec) {
@@ -431,324 +382,252 @@ impl Renderer<'_> {
             }
             renamed.insert(old, new_comp);
         }
-        for spec in tasks.values_mut() {
-            if let Some(Value::String(c)) = spec.pointer_mut("/componentRef/name") {
-                if let Some(new) = renamed.get(c.as_str()) {
-                    *c = new.clone();
-                }
+        for (_, spec) in tasks.iter_mut() {
+            if let Some(new) = renamed.get(&spec.component_ref.name) {
+                spec.component_ref.name = new.clone();
             }
         }
     }
 
-    fn resources(&mut self, t: &Task) -> Map<String, Value> {
-        let mut out = Map::new();
-        let mut accel: Option<(&str, &str)> = None;
+    fn resources(&mut self, t: &'a Task) -> Option<ResourceSpec<'a>> {
+        let mut r = ResourceSpec::default();
         for (name, q) in &t.resources {
             match name.as_str() {
                 "cpu" => {
-                    out.insert("resourceCpuLimit".into(), json!(q));
-                    out.insert("resourceCpuRequest".into(), json!(q));
+                    r.resource_cpu_limit = Some(q);
+                    r.resource_cpu_request = Some(q);
                 }
                 "memory" => {
-                    out.insert("resourceMemoryLimit".into(), json!(q));
-                    out.insert("resourceMemoryRequest".into(), json!(q));
+                    r.resource_memory_limit = Some(q);
+                    r.resource_memory_request = Some(q);
                 }
-                other if accel.is_none() && other.contains('/') => accel = Some((other, q)),
+                other if r.accelerator.is_none() && other.contains('/') => {
+                    r.accelerator = Some(AcceleratorConfig {
+                        resource_count: q,
+                        resource_type: other,
+                    });
+                }
                 other => self.warnings.push(format!(
                     "task {}: resource {other} cannot be expressed in KFP v2 IR (one accelerator, cpu and memory only) and is left out; use --kfp-version 1 to keep it",
                     t.name
                 )),
             }
         }
-        if let Some((ty, count)) = accel {
-            out.insert(
-                "accelerator".into(),
-                json!({"resourceCount": count, "resourceType": ty}),
-            );
-        }
-        sorted(out).as_object().cloned().unwrap_or_default()
+        (r != ResourceSpec::default()).then_some(r)
     }
 
-    fn kubernetes(&mut self, t: &Task, wrapped: bool) -> Result<Map<String, Value>, CompileError> {
+    /// The task's kfp-kubernetes executor config.
+    fn kubernetes(
+        &self,
+        t: &'a Task,
+        wrapped: bool,
+    ) -> Result<KubernetesExecutorConfig<'a>, CompileError> {
         let m = self.m;
-        let mut k = Map::new();
-        // secrets as env, grouped by secret
-        let mut by_secret: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-        for s in &t.secrets {
-            by_secret
-                .entry(&s.secret)
-                .or_default()
-                .push(json!({"envVar": s.env, "secretKey": s.key}));
-        }
-        if !by_secret.is_empty() {
-            let list: Vec<Value> = by_secret
+        let mut k = KubernetesExecutorConfig {
+            config_map_as_volume: Vec::new(),
+            empty_dir_mounts: Vec::new(),
+            image_pull_policy: t.pull_policy,
+            image_pull_secret: m.image_pull_secrets.iter().map(image_pull_secret).collect(),
+            node_affinity: Vec::new(),
+            node_selector: (!t.node_selector.is_empty()).then_some(NodeSelector {
+                labels: &t.node_selector,
+            }),
+            pod_affinity: Vec::new(),
+            pod_metadata: (!t.labels.is_empty() || !t.annotations.is_empty()).then_some(
+                PodMetadata {
+                    annotations: &t.annotations,
+                    labels: &t.labels,
+                },
+            ),
+            pvc_mount: t
+                .data_mount
+                .map(|path| data_volume_mount(path, wrapped))
                 .into_iter()
-                .map(|(name, keys)| {
-                    json!({
-                        "keyToEnv": keys,
-                        "optional": false,
-                        "secretName": name,
-                        "secretNameParameter": {"runtimeValue": {"constant": name}},
-                    })
-                })
-                .collect();
-            k.insert("secretAsEnv".into(), Value::Array(list));
-        }
-        // volumes
-        let mut pvc = Vec::new();
-        let mut empty = Vec::new();
-        let mut cms = Vec::new();
-        let mut secs = Vec::new();
-        if let Some(path) = t.data_mount {
-            let (new, old_key, old) = if wrapped {
-                (
-                    json!({"componentInputParameter": PVC_CHANNEL}),
-                    "componentInputParameter",
-                    json!(PVC_CHANNEL),
-                )
-            } else {
-                (
-                    pvc_from_create(),
-                    "taskOutputParameter",
-                    json!({"outputParameterKey": "name", "producerTask": VOLUME_CREATE}),
-                )
-            };
-            let mut mnt = Map::new();
-            mnt.insert(old_key.into(), old);
-            mnt.insert("mountPath".into(), json!(path));
-            mnt.insert("pvcNameParameter".into(), new);
-            pvc.push(Value::Object(mnt));
-        }
+                .collect(),
+            secret_as_env: secret_as_env(t),
+            secret_as_volume: Vec::new(),
+            security_context: t.run_as_user.map(|uid| SecurityContext {
+                run_as_user: uid.to_string(),
+            }),
+            tolerations: t.tolerations.iter().map(toleration).collect(),
+        };
         for v in &t.volumes {
-            self.extra_volume(t, v, &mut pvc, &mut empty, &mut cms, &mut secs)?;
-        }
-        if !pvc.is_empty() {
-            k.insert("pvcMount".into(), Value::Array(pvc));
-        }
-        if !empty.is_empty() {
-            k.insert("emptyDirMounts".into(), Value::Array(empty));
-        }
-        if !cms.is_empty() {
-            k.insert("configMapAsVolume".into(), Value::Array(cms));
-        }
-        if !secs.is_empty() {
-            k.insert("secretAsVolume".into(), Value::Array(secs));
-        }
-        if !t.node_selector.is_empty() {
-            k.insert("nodeSelector".into(), json!({"labels": t.node_selector}));
-        }
-        if !t.tolerations.is_empty() {
-            let list: Vec<Value> = t
-                .tolerations
-                .iter()
-                .map(|tol| {
-                    let mut o = Map::new();
-                    o.insert("effect".into(), json!(tol.effect));
-                    o.insert("key".into(), json!(tol.key));
-                    o.insert("operator".into(), json!(tol.operator));
-                    if let Some(v) = &tol.value {
-                        o.insert("value".into(), json!(v));
-                    }
-                    Value::Object(o)
-                })
-                .collect();
-            k.insert("tolerations".into(), Value::Array(list));
+            extra_volume(t, v, &mut k)?;
         }
         if let Some((_, aff)) = &t.affinity {
-            if let Some(na) = aff.get("nodeAffinity") {
-                k.insert(
-                    "nodeAffinity".into(),
-                    json!([{"nodeAffinityJson": {"runtimeValue": {"constant": na}}}]),
-                );
-            }
-            let mut terms = Vec::new();
-            for (key, anti) in [("podAffinity", false), ("podAntiAffinity", true)] {
-                if let Some(pa) = aff.get(key) {
-                    terms.extend(pod_affinity_terms(pa, anti, &t.name)?);
-                }
-            }
-            if !terms.is_empty() {
-                k.insert("podAffinity".into(), Value::Array(terms));
-            }
+            affinity(t, aff, &mut k)?;
         }
-        if !t.labels.is_empty() || !t.annotations.is_empty() {
-            let mut md = Map::new();
-            if !t.annotations.is_empty() {
-                md.insert("annotations".into(), json!(t.annotations));
-            }
-            if !t.labels.is_empty() {
-                md.insert("labels".into(), json!(t.labels));
-            }
-            k.insert("podMetadata".into(), Value::Object(md));
-        }
-        if !m.image_pull_secrets.is_empty() {
-            let list: Vec<Value> = m
-                .image_pull_secrets
-                .iter()
-                .map(|s| {
-                    json!({"secretName": s, "secretNameParameter": {"runtimeValue": {"constant": s}}})
-                })
-                .collect();
-            k.insert("imagePullSecret".into(), Value::Array(list));
-        }
-        k.insert("imagePullPolicy".into(), json!(t.pull_policy));
-        if let Some(uid) = t.run_as_user {
-            k.insert(
-                "securityContext".into(),
-                json!({"runAsUser": uid.to_string()}),
-            );
-        }
-        k.sort_keys();
         Ok(k)
     }
 
-    fn extra_volume(
-        &mut self,
-        t: &Task,
-        v: &ExtraMount,
-        pvc: &mut Vec<Value>,
-        empty: &mut Vec<Value>,
-        cms: &mut Vec<Value>,
-        secs: &mut Vec<Value>,
-    ) -> Result<(), CompileError> {
-        let src = &v.source;
-        let s = |k: &str| src.get(k).and_then(Value::as_str).map(str::to_string);
-        let optional = src
-            .get("optional")
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        match v.kind.as_str() {
-            "emptyDir" => {
-                let mut o = Map::new();
-                if let Some(x) = s("medium") {
-                    o.insert("medium".into(), json!(x));
-                }
-                o.insert("mountPath".into(), json!(v.mount_path));
-                if let Some(x) = src.get("sizeLimit") {
-                    o.insert("sizeLimit".into(), json!(model_text(x)));
-                }
-                o.insert("volumeName".into(), json!(v.name));
-                empty.push(Value::Object(o));
-            }
-            "configMap" => {
-                let name = s("name").ok_or_else(|| missing(t, v, "config_map.name"))?;
-                cms.push(json!({
-                    "configMapName": name,
-                    "configMapNameParameter": {"runtimeValue": {"constant": name}},
-                    "mountPath": v.mount_path,
-                    "optional": optional,
-                }));
-            }
-            "secret" => {
-                let name = s("secretName").ok_or_else(|| missing(t, v, "secret.secret_name"))?;
-                secs.push(json!({
-                    "mountPath": v.mount_path,
-                    "optional": optional,
-                    "secretName": name,
-                    "secretNameParameter": {"runtimeValue": {"constant": name}},
-                }));
-            }
-            "persistentVolumeClaim" => {
-                let name = s("claimName")
-                    .ok_or_else(|| missing(t, v, "persistent_volume_claim.claim_name"))?;
-                pvc.push(json!({
-                    "constant": name,
-                    "mountPath": v.mount_path,
-                    "pvcNameParameter": {"runtimeValue": {"constant": name}},
-                }));
-            }
-            other => {
-                return Err(CompileError::ExtraVolume {
-                    name: v.name.clone(),
-                    msg: format!(
-                        "of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
-                        t.name
-                    ),
-                })
-            }
-        }
-        Ok(())
-    }
-
-    fn create_pvc(&mut self, root: &mut Map<String, Value>, v: &model::DataVolume) {
+    fn create_pvc(&mut self, root: &mut Tasks<'a>, v: &'a model::DataVolume) {
         let comp = names::component(VOLUME_CREATE);
         let exec = names::executor(VOLUME_CREATE);
+        let optional = |ty| ParameterSpec {
+            is_optional: true,
+            ..ParameterSpec::of(ty)
+        };
+        let defs = [
+            ("access_modes", ParameterSpec::of(ir::LIST)),
+            ("pvc_name_suffix", optional(ir::STRING)),
+            ("size", ParameterSpec::of(ir::STRING)),
+            (
+                "storage_class_name",
+                ParameterSpec {
+                    default_value: Some(&EMPTY_STRING),
+                    ..optional(ir::STRING)
+                },
+            ),
+        ];
         self.components.insert(
             comp.clone(),
-            json!({
-                "executorLabel": exec,
-                "inputDefinitions": {"parameters": {
-                    "access_modes": {"parameterType": "LIST"},
-                    "pvc_name_suffix": {"isOptional": true, "parameterType": "STRING"},
-                    "size": {"parameterType": "STRING"},
-                    "storage_class_name": {"defaultValue": "", "isOptional": true, "parameterType": "STRING"},
-                }},
-                "outputDefinitions": {"parameters": {"name": {"parameterType": "STRING"}}},
-            }),
+            ComponentSpec {
+                executor_label: Some(exec.clone()),
+                input_definitions: Some(ComponentInputsSpec {
+                    parameters: defs
+                        .into_iter()
+                        .map(|(k, d)| (Cow::Borrowed(k), d))
+                        .collect(),
+                }),
+                output_definitions: Some(ComponentOutputsSpec {
+                    parameters: BTreeMap::from([(
+                        "name",
+                        OutputParameterSpec {
+                            parameter_type: ir::STRING,
+                        },
+                    )]),
+                }),
+                ..ComponentSpec::default()
+            },
         );
-        self.executors
-            .insert(exec, json!({"container": {"image": "argostub/createpvc"}}));
-        let mut inputs = Map::new();
-        inputs.insert(
-            "access_modes".into(),
-            json!({"runtimeValue": {"constant": v.access_modes}}),
+        self.executors.insert(exec, stub("argostub/createpvc"));
+        let mut inputs = TaskInputsSpec::default();
+        let mut add = |k: &'static str, c: InputParameterSpec<'a>| {
+            inputs.parameters.insert(Cow::Borrowed(k), c);
+        };
+        add(
+            "access_modes",
+            InputParameterSpec::constant(Constant::List(&v.access_modes)),
         );
-        inputs.insert(
-            "pvc_name_suffix".into(),
-            json!({"runtimeValue": {"constant": format!("-{}", v.suffix)}}),
+        add(
+            "pvc_name_suffix",
+            InputParameterSpec::constant_str(format!("-{}", v.suffix)),
         );
-        inputs.insert("size".into(), json!({"runtimeValue": {"constant": v.size}}));
+        add("size", InputParameterSpec::constant_str(v.size.as_str()));
         if let Some(sc) = &v.storage_class {
-            inputs.insert(
-                "storage_class_name".into(),
-                json!({"runtimeValue": {"constant": sc}}),
+            add(
+                "storage_class_name",
+                InputParameterSpec::constant_str(sc.as_str()),
             );
         }
-        root.insert(
-            VOLUME_CREATE.into(),
-            json!({
-                // Never cached: a cached create step hands out a PVC that no longer exists.
-                "cachingOptions": {},
-                "componentRef": {"name": comp},
-                "inputs": {"parameters": inputs},
-                "taskInfo": {"name": VOLUME_CREATE},
+        let spec = PipelineTaskSpec {
+            // Never cached: a cached create step hands out a PVC that no longer exists.
+            caching_options: Some(CachingOptions {
+                enable_cache: false,
             }),
-        );
+            inputs: Some(inputs),
+            ..task(comp, VOLUME_CREATE)
+        };
+        root.insert(VOLUME_CREATE, spec);
     }
 
     /// `data-volume-delete`: at the root after the exit handler, or (`in_exit_steps`) inside
     /// `exit-steps` after the on-exit task, whatever its outcome.
-    fn delete_pvc(&mut self, tasks: &mut Map<String, Value>, in_exit_steps: bool) {
+    fn delete_pvc(&mut self, tasks: &mut Tasks<'a>, in_exit_steps: bool) {
         let comp = names::component(VOLUME_DELETE);
         let exec = names::executor(VOLUME_DELETE);
+        let defs = [(Cow::Borrowed("pvc_name"), ParameterSpec::of(ir::STRING))];
         self.components.insert(
             comp.clone(),
-            json!({
-                "executorLabel": exec,
-                "inputDefinitions": {"parameters": {"pvc_name": {"parameterType": "STRING"}}},
-            }),
+            ComponentSpec {
+                executor_label: Some(exec.clone()),
+                input_definitions: Some(ComponentInputsSpec {
+                    parameters: BTreeMap::from(defs),
+                }),
+                ..ComponentSpec::default()
+            },
         );
-        self.executors
-            .insert(exec, json!({"container": {"image": "argostub/deletepvc"}}));
+        self.executors.insert(exec, stub("argostub/deletepvc"));
         let (deps, pvc) = if in_exit_steps {
             (
-                json!([ON_EXIT]),
-                json!({"componentInputParameter": PVC_CHANNEL}),
+                vec![ON_EXIT],
+                InputParameterSpec::ComponentInputParameter(Cow::Borrowed(PVC_CHANNEL)),
             )
         } else {
-            (json!([VOLUME_CREATE, EXIT_HANDLER]), pvc_from_create())
+            (vec![VOLUME_CREATE, EXIT_HANDLER], pvc_from_create())
         };
-        tasks.insert(
-            VOLUME_DELETE.into(),
-            json!({
-                "cachingOptions": {},
-                "componentRef": {"name": comp},
-                "dependentTasks": deps,
-                "inputs": {"parameters": {"pvc_name": pvc}},
-                "taskInfo": {"name": VOLUME_DELETE},
-                "triggerPolicy": {"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"},
+        let spec = PipelineTaskSpec {
+            caching_options: Some(CachingOptions {
+                enable_cache: false,
             }),
-        );
+            dependent_tasks: deps,
+            inputs: Some(TaskInputsSpec {
+                parameters: BTreeMap::from([(Cow::Borrowed("pvc_name"), pvc)]),
+            }),
+            trigger_policy: Some(TriggerPolicy::ALL_COMPLETED),
+            ..task(comp, VOLUME_DELETE)
+        };
+        tasks.insert(VOLUME_DELETE, spec);
+    }
+
+    /// `exit-handler-1`: a sub-DAG holding the main tasks, receiving the pipeline parameters
+    /// and the volume's name, and its exit task(s) at the root.
+    fn exit_handler(
+        &mut self,
+        root: &mut Tasks<'a>,
+        main: Vec<(&'a str, PipelineTaskSpec<'a>)>,
+    ) -> Result<(), CompileError> {
+        let m = self.m;
+        let mut inputs = TaskInputsSpec::default();
+        let mut defs = ComponentInputsSpec::default();
+        for p in &m.params {
+            let channel: Cow<str> = Cow::Owned(format!("{CHANNEL}{}", p.name));
+            let from = InputParameterSpec::ComponentInputParameter(Cow::Borrowed(&p.name));
+            inputs.parameters.insert(channel.clone(), from);
+            let def = ParameterSpec::of(kfp_type(&p.value));
+            defs.parameters.insert(channel, def);
+        }
+        if m.volume.is_some() {
+            inputs
+                .parameters
+                .insert(Cow::Borrowed(PVC_CHANNEL), pvc_from_create());
+            let def = ParameterSpec::of(ir::STRING);
+            defs.parameters.insert(Cow::Borrowed(PVC_CHANNEL), def);
+        }
+        let comp = names::component(EXIT_HANDLER);
+        let component = ComponentSpec {
+            dag: Some(DagSpec {
+                tasks: main.into_iter().collect(),
+            }),
+            input_definitions: non_empty(defs),
+            ..ComponentSpec::default()
+        };
+        self.components.insert(comp.clone(), component);
+        let deps = if m.volume.is_some() {
+            vec![VOLUME_CREATE]
+        } else {
+            Vec::new()
+        };
+        let spec = PipelineTaskSpec {
+            dependent_tasks: deps,
+            inputs: non_empty_inputs(inputs),
+            ..task(comp, EXIT_HANDLER)
+        };
+        root.insert(EXIT_HANDLER, spec);
+
+        // One exit task per exit handler: the Argo compiler keeps one exit hook per upstream
+        // task, a later ALL_UPSTREAM_TASKS_COMPLETED task overwriting an earlier one
+        // (kubeflow/pipelines backend/src/v2/compiler/argocompiler/dag.go, taskToExitTemplate).
+        let delete = m.volume.as_ref().is_some_and(|v| v.delete);
+        match &m.on_exit {
+            Some(t) if delete => self.exit_steps(root, t)?,
+            Some(t) => {
+                let spec = self.container_task(t, false)?;
+                root.insert(ON_EXIT, exit_task(spec));
+            }
+            None => self.delete_pvc(root, false),
+        }
+        Ok(())
     }
 
     /// The exit handler's one exit task when there is an on-exit pipeline and a volume to
@@ -756,86 +635,295 @@ impl Renderer<'_> {
     /// sdk/python/test_data/pipelines/pipeline_as_exit_task.yaml) receiving the final status,
     /// in which `on-exit` runs first and `data-volume-delete` after it whatever its outcome
     /// (an exit task of `on-exit` inside the sub-DAG, i.e. an Argo exit hook on it).
-    fn exit_steps(&mut self, root: &mut Map<String, Value>, t: &Task) -> Result<(), CompileError> {
+    fn exit_steps(&mut self, root: &mut Tasks<'a>, t: &'a Task) -> Result<(), CompileError> {
         let m = self.m;
-        let mut inner = Map::new();
         let mut spec = self.container_task(t, true)?;
-        spec["inputs"]["parameters"]["status"] = json!({"componentInputParameter": "status"});
-        spec["inputs"]["parameters"] = sorted_value(spec["inputs"]["parameters"].take());
+        spec.inputs
+            .get_or_insert_with(Default::default)
+            .parameters
+            .insert(
+                Cow::Borrowed("status"),
+                InputParameterSpec::ComponentInputParameter(Cow::Borrowed("status")),
+            );
         // Inside a sub-DAG the status arrives as a plain struct, as the SDK compiles it.
-        let comp = names::component(&t.name);
-        if let Some(c) = self.components.get_mut(&comp) {
-            c["inputDefinitions"]["parameters"]["status"] = json!({"parameterType": "STRUCT"});
+        if let Some(c) = self.components.get_mut(&names::component(&t.name)) {
+            c.input_definitions
+                .get_or_insert_with(Default::default)
+                .parameters
+                .insert(Cow::Borrowed("status"), ParameterSpec::of(ir::STRUCT));
         }
-        inner.insert(ON_EXIT.into(), spec);
+        let mut inner = Tasks::new();
+        inner.insert(ON_EXIT, spec);
         self.delete_pvc(&mut inner, true);
 
-        let mut defs = Map::new();
-        let mut inputs = Map::new();
-        defs.insert(
-            "status".into(),
-            json!({"isOptional": true, "parameterType": "TASK_FINAL_STATUS"}),
-        );
-        inputs.insert(
-            "status".into(),
-            json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}}),
-        );
+        let mut defs = ComponentInputsSpec::default();
+        let mut inputs = TaskInputsSpec::default();
+        let status = ParameterSpec {
+            is_optional: true,
+            ..ParameterSpec::of(ir::TASK_FINAL_STATUS)
+        };
+        defs.parameters.insert(Cow::Borrowed("status"), status);
+        inputs
+            .parameters
+            .insert(Cow::Borrowed("status"), final_status_of_exit_handler());
         for p in &t.params {
             if let Some(x) = m.param(p) {
-                defs.insert(
-                    format!("{CHANNEL}{p}"),
-                    json!({"parameterType": kfp_type(&x.value)}),
-                );
-                inputs.insert(
-                    format!("{CHANNEL}{p}"),
-                    json!({"componentInputParameter": p}),
-                );
+                let channel: Cow<str> = Cow::Owned(format!("{CHANNEL}{p}"));
+                let def = ParameterSpec::of(kfp_type(&x.value));
+                defs.parameters.insert(channel.clone(), def);
+                let from = InputParameterSpec::ComponentInputParameter(Cow::Borrowed(p));
+                inputs.parameters.insert(channel, from);
             }
         }
-        defs.insert(PVC_CHANNEL.into(), json!({"parameterType": "STRING"}));
-        inputs.insert(PVC_CHANNEL.into(), pvc_from_create());
+        defs.parameters
+            .insert(Cow::Borrowed(PVC_CHANNEL), ParameterSpec::of(ir::STRING));
+        inputs
+            .parameters
+            .insert(Cow::Borrowed(PVC_CHANNEL), pvc_from_create());
         let comp = names::component(EXIT_STEPS);
-        self.components.insert(
-            comp.clone(),
-            obj([
-                ("dag", obj([("tasks", sorted(inner))])),
-                ("inputDefinitions", obj([("parameters", sorted(defs))])),
-            ]),
-        );
-        root.insert(
-            EXIT_STEPS.into(),
-            obj([
-                ("componentRef", json!({"name": comp})),
-                // The first dependent task is the one whose final status the driver reports
-                // (backend/src/v2/driver/resolve.go, TaskFinalStatus).
-                ("dependentTasks", json!([EXIT_HANDLER])),
-                ("inputs", obj([("parameters", sorted(inputs))])),
-                ("taskInfo", json!({"name": EXIT_STEPS})),
-                (
-                    "triggerPolicy",
-                    json!({"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}),
-                ),
-            ]),
-        );
+        let component = ComponentSpec {
+            dag: Some(DagSpec { tasks: inner }),
+            input_definitions: Some(defs),
+            ..ComponentSpec::default()
+        };
+        self.components.insert(comp.clone(), component);
+        let spec = PipelineTaskSpec {
+            // The first dependent task is the one whose final status the driver reports
+            // (backend/src/v2/driver/resolve.go, TaskFinalStatus).
+            dependent_tasks: vec![EXIT_HANDLER],
+            inputs: Some(inputs),
+            trigger_policy: Some(TriggerPolicy::ALL_COMPLETED),
+            ..task(comp, EXIT_STEPS)
+        };
+        root.insert(EXIT_STEPS, spec);
         Ok(())
     }
 }
 
-/// Make `spec` (the on-exit task at the root) the exit task of the exit handler.
-fn exit_task(spec: &mut Value, status: bool) {
-    let obj = spec.as_object_mut().expect("task spec is an object");
-    obj.insert("dependentTasks".into(), json!([EXIT_HANDLER]));
-    obj.insert(
-        "triggerPolicy".into(),
-        json!({"strategy": "ALL_UPSTREAM_TASKS_COMPLETED"}),
-    );
-    if status {
-        let inputs = obj
-            .entry("inputs")
-            .or_insert_with(|| json!({"parameters": {}}));
-        inputs["parameters"]["status"] = json!({"taskFinalStatus": {"producerTask": EXIT_HANDLER}});
-        inputs["parameters"] = sorted_value(inputs["parameters"].take());
+/// `storage_class_name`'s default.
+static EMPTY_STRING: Value = Value::String(String::new());
+
+/// Make `spec` (the on-exit task at the root) the exit task of the exit handler, receiving its
+/// final status.
+fn exit_task(mut spec: PipelineTaskSpec<'_>) -> PipelineTaskSpec<'_> {
+    debug_assert!(spec.dependent_tasks.is_empty() && spec.trigger_policy.is_none());
+    spec.exit_of = Some(ExitOf {
+        dependent_tasks: [EXIT_HANDLER],
+        trigger_policy: TriggerPolicy::ALL_COMPLETED,
+    });
+    spec.inputs
+        .get_or_insert_with(Default::default)
+        .parameters
+        .insert(Cow::Borrowed("status"), final_status_of_exit_handler());
+    spec
+}
+
+fn final_status_of_exit_handler() -> InputParameterSpec<'static> {
+    InputParameterSpec::TaskFinalStatus(TaskFinalStatus {
+        producer_task: EXIT_HANDLER,
+    })
+}
+
+/// The placeholder forms of the KFP v2 launcher.
+fn ph(p: Ph) -> String {
+    match p {
+        Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
+        Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
+        Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
+        Ph::MlflowOutputFile => {
+            format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
+        }
+        Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
+        Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
     }
+}
+
+/// The MLflow start task's output: the run id.
+fn mlflow_output() -> ComponentOutputsSpec {
+    let spec = OutputParameterSpec {
+        parameter_type: ir::STRING,
+    };
+    ComponentOutputsSpec {
+        parameters: BTreeMap::from([(MLFLOW_OUTPUT, spec)]),
+    }
+}
+
+/// An executor the backend replaces (`argostub/createpvc`, `argostub/deletepvc`).
+fn stub(image: &'static str) -> ExecutorSpec<'static> {
+    ExecutorSpec {
+        container: PipelineContainerSpec {
+            args: Vec::new(),
+            command: None,
+            env: Vec::new(),
+            image,
+            resources: None,
+        },
+    }
+}
+
+fn retry_policy(r: &model::Retry) -> RetryPolicy {
+    RetryPolicy {
+        backoff_duration: seconds(r.backoff_seconds),
+        backoff_factor: r.factor,
+        // Always written (kubeflow/pipelines backend/src/v2/compiler/argocompiler/container.go
+        // defaults a missing one to "0": no retry at all).
+        backoff_max_duration: seconds(r.max_duration.1),
+        max_retry_count: r.limit,
+    }
+}
+
+/// The data volume's name: `data-volume-create`'s output `name`.
+fn volume_name_output() -> TaskOutputParameterSpec {
+    TaskOutputParameterSpec {
+        producer_task: VOLUME_CREATE,
+        output_parameter_key: "name",
+        sorted_keys: true,
+    }
+}
+
+fn pvc_from_create() -> InputParameterSpec<'static> {
+    InputParameterSpec::TaskOutputParameter(volume_name_output())
+}
+
+/// The data volume's mount: by the create task's output at the root, by the exit handler's
+/// input inside it (`wrapped`).
+fn data_volume_mount(path: &str, wrapped: bool) -> PvcMount<'_> {
+    let (reference, pvc_name_parameter) = if wrapped {
+        (
+            PvcReference::ComponentInputParameter(PVC_CHANNEL),
+            InputParameterSpec::ComponentInputParameter(Cow::Borrowed(PVC_CHANNEL)),
+        )
+    } else {
+        (
+            PvcReference::TaskOutputParameter(volume_name_output()),
+            pvc_from_create(),
+        )
+    };
+    PvcMount {
+        reference,
+        mount_path: path,
+        pvc_name_parameter,
+    }
+}
+
+fn image_pull_secret(s: &String) -> ImagePullSecret<'_> {
+    ImagePullSecret {
+        secret_name: s,
+        secret_name_parameter: InputParameterSpec::constant_str(s.as_str()),
+    }
+}
+
+/// The task's secret variables, one entry per secret (in name order).
+fn secret_as_env(t: &Task) -> Vec<SecretAsEnv<'_>> {
+    let mut by_secret: BTreeMap<&str, Vec<SecretKeyToEnvMap>> = BTreeMap::new();
+    for s in &t.secrets {
+        by_secret
+            .entry(&s.secret)
+            .or_default()
+            .push(SecretKeyToEnvMap {
+                env_var: &s.env,
+                secret_key: &s.key,
+            });
+    }
+    by_secret
+        .into_iter()
+        .map(|(name, key_to_env)| SecretAsEnv {
+            key_to_env,
+            optional: false,
+            secret_name: name,
+            secret_name_parameter: InputParameterSpec::constant_str(name),
+        })
+        .collect()
+}
+
+fn toleration(tol: &crate::config::Toleration) -> Toleration<'_> {
+    Toleration {
+        effect: tol.effect.as_str(),
+        key: &tol.key,
+        operator: tol.operator.as_str(),
+        value: tol.value.as_deref(),
+    }
+}
+
+/// One of the task's `extra_volumes`, in the kfp-kubernetes list of its kind.
+fn extra_volume<'a>(
+    t: &Task,
+    v: &'a ExtraMount,
+    k: &mut KubernetesExecutorConfig<'a>,
+) -> Result<(), CompileError> {
+    let src = &v.source;
+    let s = |key: &str| src.get(key).and_then(Value::as_str);
+    let optional = src
+        .get("optional")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    match v.kind.as_str() {
+        "emptyDir" => k.empty_dir_mounts.push(EmptyDirMount {
+            medium: s("medium"),
+            mount_path: &v.mount_path,
+            size_limit: src.get("sizeLimit").map(model_text),
+            volume_name: &v.name,
+        }),
+        "configMap" => {
+            let name = s("name").ok_or_else(|| missing(t, v, "config_map.name"))?;
+            k.config_map_as_volume.push(ConfigMapAsVolume {
+                config_map_name: name,
+                config_map_name_parameter: InputParameterSpec::constant_str(name),
+                mount_path: &v.mount_path,
+                optional,
+            });
+        }
+        "secret" => {
+            let name = s("secretName").ok_or_else(|| missing(t, v, "secret.secret_name"))?;
+            k.secret_as_volume.push(SecretAsVolume {
+                mount_path: &v.mount_path,
+                optional,
+                secret_name: name,
+                secret_name_parameter: InputParameterSpec::constant_str(name),
+            });
+        }
+        "persistentVolumeClaim" => {
+            let name =
+                s("claimName").ok_or_else(|| missing(t, v, "persistent_volume_claim.claim_name"))?;
+            k.pvc_mount.push(PvcMount {
+                reference: PvcReference::Constant(name),
+                mount_path: &v.mount_path,
+                pvc_name_parameter: InputParameterSpec::constant_str(name),
+            });
+        }
+        other => {
+            return Err(CompileError::ExtraVolume {
+                name: v.name.clone(),
+                msg: format!(
+                    "of task {}: a {other} volume cannot be expressed in KFP v2 IR (empty_dir, config_map, secret and persistent_volume_claim can); use --kfp-version 1",
+                    t.name
+                ),
+            })
+        }
+    }
+    Ok(())
+}
+
+/// The task's affinity: node affinity as JSON, pod (anti-)affinity as terms.
+fn affinity<'a>(
+    t: &Task,
+    aff: &'a serde_json::Map<String, Value>,
+    k: &mut KubernetesExecutorConfig<'a>,
+) -> Result<(), CompileError> {
+    if let Some(na) = aff.get("nodeAffinity") {
+        k.node_affinity.push(NodeAffinityTerm {
+            node_affinity_json: InputParameterSpec::RuntimeValue(ValueOrRuntimeParameter {
+                constant: Constant::Json(Json(na)),
+            }),
+        });
+    }
+    for (key, anti) in [("podAffinity", false), ("podAntiAffinity", true)] {
+        if let Some(pa) = aff.get(key) {
+            k.pod_affinity
+                .extend(pod_affinity_terms(pa, anti, &t.name)?);
+        }
+    }
+    Ok(())
 }
 
 /// rustc's FxHash: a fast, non-cryptographic hash (a match is always compared in full).
@@ -864,40 +952,6 @@ impl FxHasher {
     }
 }
 
-fn hash_map(m: &Map<String, Value>, h: &mut FxHasher) {
-    h.write_usize(m.len());
-    for (k, v) in m {
-        h.write(k.as_bytes());
-        hash_value(v, h);
-    }
-}
-
-fn hash_value(v: &Value, h: &mut FxHasher) {
-    match v {
-        Value::Null => h.write_u8(0),
-        Value::Bool(b) => h.write_u8(1 + u8::from(*b)),
-        Value::Number(n) => {
-            h.write_u8(3);
-            h.write(n.to_string().as_bytes());
-        }
-        Value::String(s) => {
-            h.write_u8(4);
-            h.write(s.as_bytes());
-        }
-        Value::Array(a) => {
-            h.write_u8(5);
-            h.write_usize(a.len());
-            for x in a {
-                hash_value(x, h);
-            }
-        }
-        Value::Object(m) => {
-            h.write_u8(6);
-            hash_map(m, h);
-        }
-    }
-}
-
 fn missing(t: &Task, v: &ExtraMount, field: &str) -> CompileError {
     CompileError::ExtraVolume {
         name: v.name.clone(),
@@ -912,18 +966,6 @@ fn model_text(v: &Value) -> String {
     }
 }
 
-fn pvc_from_create() -> Value {
-    json!({"taskOutputParameter": {"outputParameterKey": "name", "producerTask": VOLUME_CREATE}})
-}
-
-fn caching(enabled: bool) -> Value {
-    if enabled {
-        json!({"enableCache": true})
-    } else {
-        json!({})
-    }
-}
-
 /// A protobuf Duration (`"60s"`, `"0.5s"`).
 fn seconds(s: f64) -> String {
     if s.fract() == 0.0 {
@@ -933,29 +975,12 @@ fn seconds(s: f64) -> String {
     }
 }
 
-/// An object from owned values (`json!` would copy them).
-fn obj<const N: usize>(pairs: [(&str, Value); N]) -> Value {
-    Value::Object(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-}
-
-fn from_btree(m: BTreeMap<String, Value>) -> Value {
-    Value::Object(m.into_iter().collect())
-}
-
-fn sorted(mut m: Map<String, Value>) -> Value {
-    m.sort_keys();
-    Value::Object(m)
-}
-
-fn sorted_value(v: Value) -> Value {
-    match v {
-        Value::Object(m) => sorted(m),
-        other => other,
-    }
-}
-
 /// Kubernetes `podAffinity` / `podAntiAffinity` → kfp-kubernetes `PodAffinityTerm`s.
-fn pod_affinity_terms(v: &Value, anti: bool, task: &str) -> Result<Vec<Value>, CompileError> {
+fn pod_affinity_terms<'a>(
+    v: &'a Value,
+    anti: bool,
+    task: &str,
+) -> Result<Vec<PodAffinityTerm<'a>>, CompileError> {
     let bad = |what: &str| CompileError::Config {
         path: crate::config::KeyPath::root()
             .key("run_config")
@@ -967,45 +992,28 @@ fn pod_affinity_terms(v: &Value, anti: bool, task: &str) -> Result<Vec<Value>, C
     let Value::Object(m) = v else {
         return Err(bad("expected a mapping"));
     };
-    let mut out = Vec::new();
-    let term = |t: &Value, weight: Option<&Value>| -> Result<Value, CompileError> {
+    let term = |t: &'a Value,
+                weight: Option<&'a Value>|
+     -> Result<PodAffinityTerm<'a>, CompileError> {
         let Value::Object(t) = t else {
             return Err(bad("a term is not a mapping"));
         };
-        let mut o = Map::new();
-        if anti {
-            o.insert("anti".into(), json!(true));
-        }
-        if let Some(sel) = t.get("labelSelector") {
-            if let Some(e) = sel.get("matchExpressions") {
-                o.insert("matchPodExpressions".into(), e.clone());
-            }
-            if let Some(l) = sel.get("matchLabels") {
-                o.insert("matchPodLabels".into(), l.clone());
-            }
-        }
-        if let Some(sel) = t.get("namespaceSelector") {
-            if let Some(e) = sel.get("matchExpressions") {
-                o.insert("matchNamespaceExpressions".into(), e.clone());
-            }
-            if let Some(l) = sel.get("matchLabels") {
-                o.insert("matchNamespaceLabels".into(), l.clone());
-            }
-        }
-        if let Some(ns) = t.get("namespaces") {
-            o.insert("namespaces".into(), ns.clone());
-        }
-        match t.get("topologyKey") {
-            Some(Value::String(k)) => {
-                o.insert("topologyKey".into(), json!(k));
-            }
-            _ => return Err(bad("a term has no topologyKey")),
-        }
-        if let Some(w) = weight {
-            o.insert("weight".into(), w.clone());
-        }
-        Ok(sorted(o))
+        let sel = |selector: &str, part: &str| t.get(selector).and_then(|s| s.get(part)).map(Json);
+        let Some(Value::String(topology_key)) = t.get("topologyKey") else {
+            return Err(bad("a term has no topologyKey"));
+        };
+        Ok(PodAffinityTerm {
+            anti,
+            match_namespace_expressions: sel("namespaceSelector", "matchExpressions"),
+            match_namespace_labels: sel("namespaceSelector", "matchLabels"),
+            match_pod_expressions: sel("labelSelector", "matchExpressions"),
+            match_pod_labels: sel("labelSelector", "matchLabels"),
+            namespaces: t.get("namespaces").map(Json),
+            topology_key,
+            weight: weight.map(Json),
+        })
     };
+    let mut out = Vec::new();
     if let Some(Value::Array(req)) = m.get("requiredDuringSchedulingIgnoredDuringExecution") {
         for t in req {
             out.push(term(t, None)?);
