@@ -304,11 +304,13 @@ fn group_tag<'a>(node: &'a NodeDef, prefix: &str) -> Result<Option<&'a str>, Gra
         Some(tag) => {
             let name = &tag[prefix.len()..];
             if name.is_empty() {
-                return Err(GraphError::Invalid(format!(
-                    "node `{}` has the tag `{tag}` with no group name after `{prefix}`: \
-                     name the group, e.g. `{prefix}training`",
-                    node.name
-                )));
+                return Err(GraphError::GroupTags {
+                    node: node.name.clone(),
+                    problem: GroupTagProblem::NoName {
+                        tag: tag.to_string(),
+                        prefix: prefix.to_string(),
+                    },
+                });
             }
             Ok(Some(name))
         }
@@ -324,15 +326,27 @@ fn two_group_tags(node: &NodeDef, prefix: &str) -> GraphError {
         .collect();
     many.sort_unstable();
     many.dedup();
-    GraphError::Invalid(format!(
-        "node `{}` has {} group tags ({}): a node can be in one group only; keep one of them",
-        node.name,
-        many.len(),
-        many.iter()
-            .map(|t| format!("`{t}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    GraphError::GroupTags {
+        node: node.name.clone(),
+        problem: GroupTagProblem::Several {
+            tags: many.into_iter().map(str::to_string).collect(),
+        },
+    }
+}
+
+/// What is wrong with a node's group tags (the message follows "node `<name>` has").
+#[derive(Debug, thiserror::Error)]
+pub enum GroupTagProblem {
+    /// A tag that is only the prefix.
+    #[error("the tag `{tag}` with no group name after `{prefix}`: name the group, e.g. `{prefix}training`")]
+    NoName { tag: String, prefix: String },
+    /// Tags naming different groups, sorted.
+    #[error(
+        "{} group tags ({}): a node can be in one group only; keep one of them",
+        .tags.len(),
+        .tags.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+    )]
+    Several { tags: Vec<String> },
 }
 
 /// Connected components over MemoryDataset links (union-find), so no MemoryDataset crosses
@@ -582,7 +596,16 @@ fn cycle_error(
         GroupName::Node(i) => format!("`{}`", graph.nodes[*i].name),
         GroupName::Named(name) => format!("group `{name}`"),
     };
-    let hint = match strategy {
+    GraphError::GroupCycle {
+        pipeline: pipeline.to_string(),
+        strategy,
+        cycle: describe_cycle(cycle, task_name, &via),
+    }
+}
+
+/// What to do about a cycle between the tasks of `strategy`.
+pub(crate) fn cycle_hint(strategy: MergeStrategy) -> &'static str {
+    match strategy {
         MergeStrategy::Tags => {
             "a node outside a group runs after one member and before another: tag it into \
              the group too, or split the group"
@@ -592,13 +615,7 @@ fn cycle_error(
              namespace, or use another merge strategy"
         }
         _ => "please report this: this strategy should not make cycles",
-    };
-    GraphError::Invalid(format!(
-        "grouping pipeline `{pipeline}` with merge strategy `{}` makes a cycle between \
-         tasks: {}; {hint}",
-        strategy.as_str(),
-        describe_cycle(cycle, task_name, &via)
-    ))
+    }
 }
 
 /// How many crossing MemoryDatasets an error or warning names before it summarises the rest.
