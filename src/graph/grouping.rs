@@ -449,8 +449,35 @@ fn build(
         position[t] = at;
     }
 
-    // Unique names: lone nodes keep theirs (unique already); a group whose name is taken gets
-    // `-2`, `-3`, … in task order.
+    let mut final_names = task_names(graph, &names, &order);
+    let (crossing, memory_crossings) =
+        crossings(graph, snapshot, group_of, &order, &position, &final_names);
+    let tasks = tasks_in_order(
+        graph,
+        strategy,
+        group_of,
+        &order,
+        &position,
+        &links,
+        &mut final_names,
+    );
+
+    Ok(Grouped {
+        tasks: TaskGraph {
+            pipeline: pipeline.to_string(),
+            strategy,
+            tasks,
+            crossing,
+        },
+        warnings: Vec::new(),
+        memory_crossings,
+    })
+}
+
+/// Unique task names, indexed by task: lone nodes keep theirs (unique already); a group whose
+/// name is taken gets `-2`, `-3`, … in task order.
+fn task_names(graph: &NodeGraph<'_>, names: &[GroupName], order: &[usize]) -> Vec<String> {
+    let g = names.len();
     let any_group = names.iter().any(|n| matches!(n, GroupName::Named(_)));
     let node_names: HashSet<&str> = if any_group {
         names
@@ -465,7 +492,7 @@ fn build(
     };
     let mut group_names: HashSet<String> = HashSet::new();
     let mut final_names = vec![String::new(); g];
-    for &t in &order {
+    for &t in order {
         final_names[t] = match &names[t] {
             GroupName::Node(i) => graph.nodes[*i].name.clone(),
             GroupName::Named(name) => {
@@ -480,7 +507,19 @@ fn build(
             }
         };
     }
+    final_names
+}
 
+/// The datasets crossing tasks, one entry per (producing task, dataset) in task order, and
+/// the MemoryDatasets among them.
+fn crossings(
+    graph: &NodeGraph<'_>,
+    snapshot: &Snapshot,
+    group_of: &[usize],
+    order: &[usize],
+    position: &[usize],
+    final_names: &[String],
+) -> (Vec<CrossingDataset>, Vec<MemoryCrossing>) {
     // Crossing datasets: (producing task's position, dataset, consuming task's position,
     // edge), sorted, then one entry per (task, dataset).
     let mut links_by_dataset: Vec<(usize, &str, usize, usize)> = graph
@@ -533,6 +572,21 @@ fn build(
         });
     }
 
+    (crossing, memory_crossings)
+}
+
+/// The tasks in task order, each with its nodes (in the graph's order) and its dependencies
+/// (in task order); takes the names out of `final_names`.
+fn tasks_in_order(
+    graph: &NodeGraph<'_>,
+    strategy: MergeStrategy,
+    group_of: &[usize],
+    order: &[usize],
+    position: &[usize],
+    links: &[(usize, usize)],
+    final_names: &mut [String],
+) -> Vec<Task> {
+    let g = order.len();
     let mut sizes = vec![0usize; g];
     for &gr in group_of {
         sizes[gr] += 1;
@@ -565,17 +619,7 @@ fn build(
         });
     }
     tasks.reverse();
-
-    Ok(Grouped {
-        tasks: TaskGraph {
-            pipeline: pipeline.to_string(),
-            strategy,
-            tasks,
-            crossing,
-        },
-        warnings: Vec::new(),
-        memory_crossings,
-    })
+    tasks
 }
 
 /// The error for grouping that made a cycle between tasks: the path, with a dataset per hop.
