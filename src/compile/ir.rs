@@ -210,6 +210,12 @@ pub struct CachingOptions {
     pub enable_cache: bool,
 }
 
+impl CachingOptions {
+    pub const OFF: CachingOptions = CachingOptions {
+        enable_cache: false,
+    };
+}
+
 /// `ComponentRef`.
 #[derive(Serialize)]
 pub struct ComponentRef {

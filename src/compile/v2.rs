@@ -204,7 +204,7 @@ impl<'a> Renderer<'a> {
         let component = ComponentSpec {
             executor_label: Some(exec.clone()),
             input_definitions,
-            output_definitions: (t.role == Role::MlflowStart).then(mlflow_output),
+            output_definitions: (t.role == Role::MlflowStart).then(|| string_output(MLFLOW_OUTPUT)),
             ..ComponentSpec::default()
         };
         self.components.insert(comp.clone(), component);
@@ -463,69 +463,18 @@ impl<'a> Renderer<'a> {
     fn create_pvc(&mut self, root: &mut Tasks<'a>, v: &'a model::DataVolume) {
         let comp = names::component(VOLUME_CREATE);
         let exec = names::executor(VOLUME_CREATE);
-        let optional = |ty| ParameterSpec {
-            is_optional: true,
-            ..ParameterSpec::of(ty)
+        let component = ComponentSpec {
+            executor_label: Some(exec.clone()),
+            input_definitions: Some(create_pvc_interface()),
+            output_definitions: Some(string_output("name")),
+            ..ComponentSpec::default()
         };
-        let defs = [
-            ("access_modes", ParameterSpec::of(ir::LIST)),
-            ("pvc_name_suffix", optional(ir::STRING)),
-            ("size", ParameterSpec::of(ir::STRING)),
-            (
-                "storage_class_name",
-                ParameterSpec {
-                    default_value: Some(&EMPTY_STRING),
-                    ..optional(ir::STRING)
-                },
-            ),
-        ];
-        self.components.insert(
-            comp.clone(),
-            ComponentSpec {
-                executor_label: Some(exec.clone()),
-                input_definitions: Some(ComponentInputsSpec {
-                    parameters: defs
-                        .into_iter()
-                        .map(|(k, d)| (Cow::Borrowed(k), d))
-                        .collect(),
-                }),
-                output_definitions: Some(ComponentOutputsSpec {
-                    parameters: BTreeMap::from([(
-                        "name",
-                        OutputParameterSpec {
-                            parameter_type: ir::STRING,
-                        },
-                    )]),
-                }),
-                ..ComponentSpec::default()
-            },
-        );
+        self.components.insert(comp.clone(), component);
         self.executors.insert(exec, stub("argostub/createpvc"));
-        let mut inputs = TaskInputsSpec::default();
-        let mut add = |k: &'static str, c: InputParameterSpec<'a>| {
-            inputs.parameters.insert(Cow::Borrowed(k), c);
-        };
-        add(
-            "access_modes",
-            InputParameterSpec::constant(Constant::List(&v.access_modes)),
-        );
-        add(
-            "pvc_name_suffix",
-            InputParameterSpec::constant_str(format!("-{}", v.suffix)),
-        );
-        add("size", InputParameterSpec::constant_str(v.size.as_str()));
-        if let Some(sc) = &v.storage_class {
-            add(
-                "storage_class_name",
-                InputParameterSpec::constant_str(sc.as_str()),
-            );
-        }
         let spec = PipelineTaskSpec {
             // Never cached: a cached create step hands out a PVC that no longer exists.
-            caching_options: Some(CachingOptions {
-                enable_cache: false,
-            }),
-            inputs: Some(inputs),
+            caching_options: Some(CachingOptions::OFF),
+            inputs: Some(create_pvc_inputs(v)),
             ..task(comp, VOLUME_CREATE)
         };
         root.insert(VOLUME_CREATE, spec);
@@ -557,9 +506,7 @@ impl<'a> Renderer<'a> {
             (vec![VOLUME_CREATE, EXIT_HANDLER], pvc_from_create())
         };
         let spec = PipelineTaskSpec {
-            caching_options: Some(CachingOptions {
-                enable_cache: false,
-            }),
+            caching_options: Some(CachingOptions::OFF),
             dependent_tasks: deps,
             inputs: Some(TaskInputsSpec {
                 parameters: BTreeMap::from([(Cow::Borrowed("pvc_name"), pvc)]),
@@ -630,56 +577,31 @@ impl<'a> Renderer<'a> {
         Ok(())
     }
 
+    /// The on-exit task inside `exit-steps`: the final status comes from the sub-DAG's input,
+    /// as a plain struct (as the SDK compiles it).
+    fn on_exit_in_sub_dag(&mut self, t: &'a Task) -> Result<PipelineTaskSpec<'a>, CompileError> {
+        let mut spec = self.container_task(t, true)?;
+        let status = InputParameterSpec::ComponentInputParameter(Cow::Borrowed("status"));
+        let inputs = spec.inputs.get_or_insert_with(Default::default);
+        inputs.parameters.insert(Cow::Borrowed("status"), status);
+        if let Some(c) = self.components.get_mut(&names::component(&t.name)) {
+            let defs = c.input_definitions.get_or_insert_with(Default::default);
+            let status = ParameterSpec::of(ir::STRUCT);
+            defs.parameters.insert(Cow::Borrowed("status"), status);
+        }
+        Ok(spec)
+    }
+
     /// The exit handler's one exit task when there is an on-exit pipeline and a volume to
     /// delete: a sub-DAG `exit-steps` (the SDK's pipeline-as-exit-task form,
     /// sdk/python/test_data/pipelines/pipeline_as_exit_task.yaml) receiving the final status,
     /// in which `on-exit` runs first and `data-volume-delete` after it whatever its outcome
     /// (an exit task of `on-exit` inside the sub-DAG, i.e. an Argo exit hook on it).
     fn exit_steps(&mut self, root: &mut Tasks<'a>, t: &'a Task) -> Result<(), CompileError> {
-        let m = self.m;
-        let mut spec = self.container_task(t, true)?;
-        spec.inputs
-            .get_or_insert_with(Default::default)
-            .parameters
-            .insert(
-                Cow::Borrowed("status"),
-                InputParameterSpec::ComponentInputParameter(Cow::Borrowed("status")),
-            );
-        // Inside a sub-DAG the status arrives as a plain struct, as the SDK compiles it.
-        if let Some(c) = self.components.get_mut(&names::component(&t.name)) {
-            c.input_definitions
-                .get_or_insert_with(Default::default)
-                .parameters
-                .insert(Cow::Borrowed("status"), ParameterSpec::of(ir::STRUCT));
-        }
         let mut inner = Tasks::new();
-        inner.insert(ON_EXIT, spec);
+        inner.insert(ON_EXIT, self.on_exit_in_sub_dag(t)?);
         self.delete_pvc(&mut inner, true);
-
-        let mut defs = ComponentInputsSpec::default();
-        let mut inputs = TaskInputsSpec::default();
-        let status = ParameterSpec {
-            is_optional: true,
-            ..ParameterSpec::of(ir::TASK_FINAL_STATUS)
-        };
-        defs.parameters.insert(Cow::Borrowed("status"), status);
-        inputs
-            .parameters
-            .insert(Cow::Borrowed("status"), final_status_of_exit_handler());
-        for p in &t.params {
-            if let Some(x) = m.param(p) {
-                let channel: Cow<str> = Cow::Owned(format!("{CHANNEL}{p}"));
-                let def = ParameterSpec::of(kfp_type(&x.value));
-                defs.parameters.insert(channel.clone(), def);
-                let from = InputParameterSpec::ComponentInputParameter(Cow::Borrowed(p));
-                inputs.parameters.insert(channel, from);
-            }
-        }
-        defs.parameters
-            .insert(Cow::Borrowed(PVC_CHANNEL), ParameterSpec::of(ir::STRING));
-        inputs
-            .parameters
-            .insert(Cow::Borrowed(PVC_CHANNEL), pvc_from_create());
+        let (defs, inputs) = exit_steps_interface(self.m, t);
         let comp = names::component(EXIT_STEPS);
         let component = ComponentSpec {
             dag: Some(DagSpec { tasks: inner }),
@@ -698,6 +620,39 @@ impl<'a> Renderer<'a> {
         root.insert(EXIT_STEPS, spec);
         Ok(())
     }
+}
+
+/// `exit-steps`' interface and inputs: the exit handler's final status, the on-exit task's
+/// pipeline parameters and the volume's name.
+fn exit_steps_interface<'a>(
+    m: &'a Model,
+    t: &'a Task,
+) -> (ComponentInputsSpec<'a>, TaskInputsSpec<'a>) {
+    let mut defs = ComponentInputsSpec::default();
+    let mut inputs = TaskInputsSpec::default();
+    let status = ParameterSpec {
+        is_optional: true,
+        ..ParameterSpec::of(ir::TASK_FINAL_STATUS)
+    };
+    defs.parameters.insert(Cow::Borrowed("status"), status);
+    inputs
+        .parameters
+        .insert(Cow::Borrowed("status"), final_status_of_exit_handler());
+    for p in &t.params {
+        if let Some(x) = m.param(p) {
+            let channel: Cow<str> = Cow::Owned(format!("{CHANNEL}{p}"));
+            let def = ParameterSpec::of(kfp_type(&x.value));
+            defs.parameters.insert(channel.clone(), def);
+            let from = InputParameterSpec::ComponentInputParameter(Cow::Borrowed(p));
+            inputs.parameters.insert(channel, from);
+        }
+    }
+    defs.parameters
+        .insert(Cow::Borrowed(PVC_CHANNEL), ParameterSpec::of(ir::STRING));
+    inputs
+        .parameters
+        .insert(Cow::Borrowed(PVC_CHANNEL), pvc_from_create());
+    (defs, inputs)
 }
 
 /// `storage_class_name`'s default.
@@ -738,13 +693,13 @@ fn ph(p: Ph) -> String {
     }
 }
 
-/// The MLflow start task's output: the run id.
-fn mlflow_output() -> ComponentOutputsSpec {
+/// A component's one output, a string parameter.
+fn string_output(name: &'static str) -> ComponentOutputsSpec {
     let spec = OutputParameterSpec {
         parameter_type: ir::STRING,
     };
     ComponentOutputsSpec {
-        parameters: BTreeMap::from([(MLFLOW_OUTPUT, spec)]),
+        parameters: BTreeMap::from([(name, spec)]),
     }
 }
 
@@ -759,6 +714,47 @@ fn stub(image: &'static str) -> ExecutorSpec<'static> {
             resources: None,
         },
     }
+}
+
+/// `data-volume-create`'s parameters (kfp-kubernetes's `CreatePVC` component).
+fn create_pvc_interface() -> ComponentInputsSpec<'static> {
+    let optional = |ty| ParameterSpec {
+        is_optional: true,
+        ..ParameterSpec::of(ty)
+    };
+    let no_class = ParameterSpec {
+        default_value: Some(&EMPTY_STRING),
+        ..optional(ir::STRING)
+    };
+    let defs = [
+        ("access_modes", ParameterSpec::of(ir::LIST)),
+        ("pvc_name_suffix", optional(ir::STRING)),
+        ("size", ParameterSpec::of(ir::STRING)),
+        ("storage_class_name", no_class),
+    ];
+    ComponentInputsSpec {
+        parameters: defs.map(|(k, d)| (Cow::Borrowed(k), d)).into(),
+    }
+}
+
+/// The data volume's claim, as constant inputs of `data-volume-create`.
+fn create_pvc_inputs(v: &model::DataVolume) -> TaskInputsSpec<'_> {
+    let mut inputs = TaskInputsSpec::default();
+    let mut add = |k: &'static str, c| {
+        inputs.parameters.insert(Cow::Borrowed(k), c);
+    };
+    let modes = InputParameterSpec::constant(Constant::List(&v.access_modes));
+    add("access_modes", modes);
+    let suffix = InputParameterSpec::constant_str(format!("-{}", v.suffix));
+    add("pvc_name_suffix", suffix);
+    add("size", InputParameterSpec::constant_str(v.size.as_str()));
+    if let Some(sc) = &v.storage_class {
+        add(
+            "storage_class_name",
+            InputParameterSpec::constant_str(sc.as_str()),
+        );
+    }
+    inputs
 }
 
 fn retry_policy(r: &model::Retry) -> RetryPolicy {
