@@ -372,16 +372,13 @@ impl Client {
 
     async fn read_healthz(&self) -> Result<ServerInfo, KfpError> {
         match self.call(Call::get("/healthz", "the health check")).await {
-            Ok(v) => Ok(ServerInfo {
-                tag: v
-                    .get("tag_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                multi_user: v
-                    .get("multi_user")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            }),
+            Ok(v) => {
+                let h: crate::kfp::wire::Healthz = crate::kfp::wire::read(v);
+                Ok(ServerInfo {
+                    tag: h.tag_name.into_option(),
+                    multi_user: h.multi_user.into_option().unwrap_or(false),
+                })
+            }
             // Old or unusual servers without healthz: carry on, version unknown.
             Err(KfpError::Rejected { status: 404, .. }) => Ok(ServerInfo::default()),
             Err(e) => Err(e),
@@ -1071,22 +1068,23 @@ pub fn error_message(body: &str) -> Option<String> {
         true => serde_json::from_str::<Value>(trimmed).ok(),
         false => None,
     };
-    if let Some(Value::Object(map)) = object {
-        let text = |v: Option<&Value>| {
-            v.and_then(Value::as_str)
+    if let Some(v @ Value::Object(_)) = object {
+        let e: crate::kfp::wire::ErrorBody = crate::kfp::wire::read(v);
+        let text = |v: &crate::kfp::wire::Lenient<String>| {
+            v.str()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| one_line(s, 500))
         };
-        let detail = map
-            .get("details")
-            .and_then(Value::as_array)
-            .and_then(|ds| ds.iter().find_map(|d| text(d.get("message"))));
-        return text(map.get("message"))
+        let detail = e.details.get().and_then(|ds| {
+            ds.iter()
+                .find_map(|d| d.get().and_then(|d| text(&d.message)))
+        });
+        return text(&e.message)
             .or(detail)
-            .or_else(|| text(map.get("error_message")))
-            .or_else(|| text(map.get("error")))
-            .or_else(|| text(map.get("error_details")))
+            .or_else(|| text(&e.error_message))
+            .or_else(|| text(&e.error))
+            .or_else(|| text(&e.error_details))
             .or_else(|| Some(one_line(trimmed, 300)));
     }
     Some(one_line(trimmed, 300))

@@ -1,7 +1,8 @@
 //! The Kubeflow Pipelines REST API: HTTP client, auth providers, v2beta1 and v1beta1 calls.
 //!
 //! * `client`: transport (timeouts, retries, error bodies, auth, healthz);
-//! * `v2` / `v1`: the calls of each API version, mapped onto the shared `models`;
+//! * `v2` / `v1`: the calls of each API version, their answers' wire structs mapped onto the
+//!   shared `models`; `wire`: how those structs are read leniently (and list pages);
 //! * `api`: `Kfp`, the one facade commands use, dispatching to `v2` or `v1`;
 //! * `session`: where the endpoint, namespace and UI links come from (flags > env > config);
 //! * `deploy`, `wait`: the flows upload/schedule and run-once share;
@@ -21,6 +22,7 @@ pub mod session;
 pub mod v1;
 pub mod v2;
 pub mod wait;
+pub mod wire;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KfpError {
