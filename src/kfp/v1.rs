@@ -3,21 +3,41 @@
 //! `backend/api/v1beta1/job.proto`), mapped onto `models`. Filters use `op`
 //! (not `operation`), namespaces are resource references, parameters are strings.
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::kfp::client::{Body, Call, Client};
 use crate::kfp::models::{
     param_string, Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource,
     RunState, Task, Version,
 };
-use crate::kfp::v2::{add_schedule, list_all, WireTrigger};
+use crate::kfp::v2::{list_all, schedule_body, to_json, ScheduleBody, WireTrigger};
 use crate::kfp::wire::{objects, read, Entries, Lenient, Listed};
 use crate::kfp::KfpError;
 
+/// `Filter` (backend/api/v1beta1/filter.proto: the operation is `op`) with one predicate.
+#[derive(Serialize)]
+struct FilterBody<'a> {
+    predicates: [PredicateBody<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct PredicateBody<'a> {
+    op: &'static str,
+    key: &'a str,
+    string_value: &'a str,
+}
+
 /// `{"predicates":[{"op":"EQUALS","key":<key>,"string_value":<value>}]}`.
 pub fn filter_eq(key: &str, value: &str) -> String {
-    json!({"predicates": [{"op": "EQUALS", "key": key, "string_value": value}]}).to_string()
+    to_json(FilterBody {
+        predicates: [PredicateBody {
+            op: "EQUALS",
+            key,
+            string_value: value,
+        }],
+    })
+    .to_string()
 }
 
 /// `ResourceReference` (backend/api/v1beta1/resource_reference.proto).
@@ -530,13 +550,22 @@ pub async fn create_experiment(
     name: &str,
     namespace: Option<&str>,
 ) -> Result<Experiment, KfpError> {
-    let refs: Vec<Value> = namespace
-        .map(|ns| vec![json!({"key": {"type": "NAMESPACE", "id": ns}, "relationship": "OWNER"})])
-        .unwrap_or_default();
-    let body = json!({"name": name, "resource_references": refs});
+    /// `Experiment` (backend/api/v1beta1/experiment.proto), as sent: its namespace is a
+    /// reference.
+    #[derive(Serialize)]
+    struct ExperimentBody<'a> {
+        name: &'a str,
+        resource_references: Vec<ReferenceBody<'a>>,
+    }
+    let body = ExperimentBody {
+        name,
+        resource_references: namespace
+            .map(|ns| vec![reference_body("NAMESPACE", ns, "OWNER")])
+            .unwrap_or_default(),
+    };
     let call = Call::post(
         "/experiments",
-        Body::Json(body),
+        Body::Json(to_json(body)),
         format!("creating experiment {name:?}"),
     );
     c.create(
@@ -547,54 +576,116 @@ pub async fn create_experiment(
     .await
 }
 
-fn run_body(r: &NewRun) -> Value {
-    let params: Vec<Value> = r
-        .parameters
-        .iter()
-        .map(|(k, v)| json!({"name": k, "value": param_string(v)}))
-        .collect();
-    let mut refs = vec![
-        json!({"key": {"type": "EXPERIMENT", "id": r.experiment_id}, "relationship": "OWNER"}),
-    ];
-    let mut spec = serde_json::Map::new();
-    match &r.source {
+/// `ResourceReference` (backend/api/v1beta1/resource_reference.proto), as sent.
+#[derive(Debug, Serialize)]
+struct ReferenceBody<'a> {
+    key: ResourceKeyBody<'a>,
+    relationship: &'static str,
+}
+
+/// `ResourceKey` (backend/api/v1beta1/resource_reference.proto), as sent.
+#[derive(Debug, Serialize)]
+struct ResourceKeyBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+}
+
+fn reference_body<'a>(
+    kind: &'static str,
+    id: &'a str,
+    relationship: &'static str,
+) -> ReferenceBody<'a> {
+    ReferenceBody {
+        key: ResourceKeyBody { kind, id },
+        relationship,
+    }
+}
+
+/// `Parameter` (backend/api/v1beta1/parameter.proto), as sent: values are strings.
+#[derive(Debug, Serialize)]
+struct ParameterBody<'a> {
+    name: &'a str,
+    value: String,
+}
+
+/// `PipelineSpec` (backend/api/v1beta1/pipeline_spec.proto), as sent.
+#[derive(Debug, Serialize)]
+struct PipelineSpecBody<'a> {
+    /// The Argo Workflow as JSON text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workflow_manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parameters: Vec<ParameterBody<'a>>,
+}
+
+/// The fields a `Run` and a `Job` (backend/api/v1beta1/run.proto, job.proto) share, as sent.
+#[derive(Debug, Serialize)]
+struct RunBody<'a> {
+    name: &'a str,
+    pipeline_spec: PipelineSpecBody<'a>,
+    resource_references: Vec<ReferenceBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account: Option<&'a str>,
+}
+
+fn run_body<'a>(r: &NewRun<'a>) -> RunBody<'a> {
+    let mut refs = vec![reference_body("EXPERIMENT", r.experiment_id, "OWNER")];
+    let mut spec = PipelineSpecBody {
+        workflow_manifest: None,
+        pipeline_id: None,
+        parameters: r
+            .parameters
+            .iter()
+            .map(|(k, v)| ParameterBody {
+                name: k,
+                value: param_string(v),
+            })
+            .collect(),
+    };
+    match r.source {
         RunSource::Inline { pipeline_spec, .. } => {
-            spec.insert("workflow_manifest".into(), json!(pipeline_spec.to_string()));
+            spec.workflow_manifest = Some(pipeline_spec.to_string());
         }
         RunSource::Version {
             pipeline_id,
             version_id,
         } => {
-            spec.insert("pipeline_id".into(), json!(pipeline_id));
-            refs.push(json!({"key": {"type": "PIPELINE_VERSION", "id": version_id}, "relationship": "CREATOR"}));
+            spec.pipeline_id = Some(pipeline_id);
+            refs.push(reference_body("PIPELINE_VERSION", version_id, "CREATOR"));
         }
     }
-    if !params.is_empty() {
-        spec.insert("parameters".into(), Value::Array(params));
+    RunBody {
+        name: r.name,
+        pipeline_spec: spec,
+        resource_references: refs,
+        description: r.description,
+        service_account: r.service_account,
     }
-    let mut body = json!({
-        "name": r.name,
-        "pipeline_spec": spec,
-        "resource_references": refs,
-    });
-    if let Some(d) = r.description {
-        body["description"] = json!(d);
-    }
-    if let Some(sa) = r.service_account {
-        body["service_account"] = json!(sa);
-    }
-    body
 }
 
 pub fn create_run_body(r: &NewRun) -> Value {
-    run_body(r)
+    to_json(run_body(r))
 }
 
 pub fn create_job_body(r: &NewRecurringRun) -> Value {
-    let mut body = run_body(&r.run);
-    add_schedule(&mut body, r);
-    body["enabled"] = json!(r.enabled);
-    body
+    #[derive(Serialize)]
+    struct JobBody<'a> {
+        #[serde(flatten)]
+        run: RunBody<'a>,
+        #[serde(flatten)]
+        schedule: ScheduleBody<'a>,
+        enabled: bool,
+    }
+    to_json(JobBody {
+        run: run_body(&r.run),
+        schedule: schedule_body(r),
+        enabled: r.enabled,
+    })
 }
 
 fn runs_in_experiment(call: Call, experiment_id: &str) -> Call {
@@ -794,6 +885,7 @@ pub async fn set_job_enabled(c: &Client, id: &str, on: bool) -> Result<(), KfpEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::BTreeMap;
 
     #[test]

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::kfp::client::{Body, Call, Client};
 use crate::kfp::models::{
@@ -211,9 +211,30 @@ fn required_id(id: &Lenient<String>, key: &str, what: &str) -> Result<String, Kf
     })
 }
 
+/// `Filter` (backend/api/v2beta1/filter.proto) with one predicate, as the `filter` query
+/// sends it.
+#[derive(Serialize)]
+struct FilterBody<'a> {
+    predicates: [PredicateBody<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct PredicateBody<'a> {
+    operation: &'static str,
+    key: &'a str,
+    string_value: &'a str,
+}
+
 /// `{"predicates":[{"operation":"EQUALS","key":<key>,"string_value":<value>}]}`.
 pub fn filter_eq(key: &str, value: &str) -> String {
-    json!({"predicates": [{"operation": "EQUALS", "key": key, "string_value": value}]}).to_string()
+    to_json(FilterBody {
+        predicates: [PredicateBody {
+            operation: "EQUALS",
+            key,
+            string_value: value,
+        }],
+    })
+    .to_string()
 }
 
 pub fn pipeline(v: WirePipeline) -> Result<Pipeline, KfpError> {
@@ -583,13 +604,20 @@ pub async fn create_experiment(
     name: &str,
     namespace: Option<&str>,
 ) -> Result<Experiment, KfpError> {
-    let mut body = json!({"display_name": name});
-    if let Some(ns) = namespace {
-        body["namespace"] = json!(ns);
+    /// `Experiment` (backend/api/v2beta1/experiment.proto), as sent.
+    #[derive(Serialize)]
+    struct ExperimentBody<'a> {
+        display_name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<&'a str>,
     }
+    let body = ExperimentBody {
+        display_name: name,
+        namespace,
+    };
     let call = Call::post(
         "/experiments",
-        Body::Json(body),
+        Body::Json(to_json(body)),
         format!("creating experiment {name:?}"),
     );
     c.create(
@@ -600,63 +628,136 @@ pub async fn create_experiment(
     .await
 }
 
-/// The fields runs and recurring runs share.
-fn run_body(r: &NewRun) -> Value {
-    let mut body = json!({
-        "display_name": r.name,
-        "experiment_id": r.experiment_id,
-    });
-    if let Some(d) = r.description {
-        body["description"] = json!(d);
-    }
-    match &r.source {
+/// `PipelineVersionReference` (backend/api/v2beta1/run.proto), as sent.
+#[derive(Debug, Serialize)]
+struct VersionReferenceBody<'a> {
+    pipeline_id: &'a str,
+    pipeline_version_id: &'a str,
+}
+
+/// `Run.pipeline_spec` as sent: the PipelineSpec, or `{pipeline_spec, platform_spec}` when the
+/// run has a PlatformSpec (what the kfp SDK sends, backend/src/apiserver/template/v2_template.go
+/// reads both).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum InlineSpecBody<'a> {
+    WithPlatform {
+        pipeline_spec: &'a Value,
+        platform_spec: &'a Value,
+    },
+    Bare(&'a Value),
+}
+
+/// `RuntimeConfig` (backend/api/v2beta1/run.proto), as sent.
+#[derive(Debug, Serialize)]
+struct RuntimeConfigBody<'a> {
+    parameters: &'a BTreeMap<String, Value>,
+}
+
+/// The fields a `Run` and a `RecurringRun` (backend/api/v2beta1/run.proto,
+/// recurring_run.proto) share, as sent: zero values are left out (the server knows no
+/// `null`s and older servers reject unknown fields).
+#[derive(Debug, Serialize)]
+struct RunBody<'a> {
+    display_name: &'a str,
+    experiment_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline_spec: Option<InlineSpecBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline_version_reference: Option<VersionReferenceBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_config: Option<RuntimeConfigBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account: Option<&'a str>,
+}
+
+fn run_body<'a>(r: &NewRun<'a>) -> RunBody<'a> {
+    let (pipeline_spec, pipeline_version_reference) = match r.source {
         RunSource::Inline {
             pipeline_spec,
             platform_spec,
-        } => {
-            body["pipeline_spec"] = match platform_spec {
-                Some(platform) => {
-                    json!({"pipeline_spec": pipeline_spec, "platform_spec": platform})
-                }
-                None => (*pipeline_spec).clone(),
-            };
-        }
+        } => (
+            Some(match platform_spec {
+                Some(platform_spec) => InlineSpecBody::WithPlatform {
+                    pipeline_spec,
+                    platform_spec,
+                },
+                None => InlineSpecBody::Bare(pipeline_spec),
+            }),
+            None,
+        ),
         RunSource::Version {
             pipeline_id,
             version_id,
-        } => {
-            body["pipeline_version_reference"] =
-                json!({"pipeline_id": pipeline_id, "pipeline_version_id": version_id});
-        }
+        } => (
+            None,
+            Some(VersionReferenceBody {
+                pipeline_id,
+                pipeline_version_id: version_id,
+            }),
+        ),
+    };
+    RunBody {
+        display_name: r.name,
+        experiment_id: r.experiment_id,
+        description: r.description,
+        pipeline_spec,
+        pipeline_version_reference,
+        runtime_config: (!r.parameters.is_empty()).then_some(RuntimeConfigBody {
+            parameters: r.parameters,
+        }),
+        service_account: r.service_account,
     }
-    if !r.parameters.is_empty() {
-        body["runtime_config"] = json!({"parameters": r.parameters});
-    }
-    if let Some(sa) = r.service_account {
-        body["service_account"] = json!(sa);
-    }
-    body
+}
+
+pub(crate) fn to_json(body: impl Serialize) -> Value {
+    serde_json::to_value(body).expect("request bodies have string keys")
 }
 
 /// The create-run body (`kfp.Client.run_pipeline`; `backend/api/v2beta1/run.proto`).
 pub fn create_run_body(r: &NewRun) -> Value {
-    run_body(r)
+    to_json(run_body(r))
+}
+
+/// `CronSchedule` (backend/api/v2beta1/recurring_run.proto, v1beta1/job.proto), as sent.
+#[derive(Debug, Serialize)]
+struct CronScheduleBody<'a> {
+    cron: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_time: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_time: Option<&'a str>,
+}
+
+/// `Trigger` (backend/api/v2beta1/recurring_run.proto, v1beta1/job.proto), as sent.
+#[derive(Debug, Serialize)]
+struct TriggerBody<'a> {
+    cron_schedule: CronScheduleBody<'a>,
 }
 
 /// The schedule fields both API versions share in a recurring run / job body: the cron trigger
 /// (with optional start and end), `max_concurrency` (int64, sent as a string) and `no_catchup`.
-pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
-    let mut cron = json!({"cron": r.cron.as_str()});
-    if let Some(t) = r.start_time {
-        cron["start_time"] = json!(t);
-    }
-    if let Some(t) = r.end_time {
-        cron["end_time"] = json!(t);
-    }
-    body["trigger"] = json!({"cron_schedule": cron});
-    body["max_concurrency"] = json!(r.max_concurrency.to_string());
-    if r.no_catchup {
-        body["no_catchup"] = json!(true);
+#[derive(Debug, Serialize)]
+pub(crate) struct ScheduleBody<'a> {
+    trigger: TriggerBody<'a>,
+    max_concurrency: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    no_catchup: bool,
+}
+
+pub(crate) fn schedule_body<'a>(r: &NewRecurringRun<'a>) -> ScheduleBody<'a> {
+    ScheduleBody {
+        trigger: TriggerBody {
+            cron_schedule: CronScheduleBody {
+                cron: r.cron.as_str(),
+                start_time: r.start_time,
+                end_time: r.end_time,
+            },
+        },
+        max_concurrency: r.max_concurrency.to_string(),
+        no_catchup: r.no_catchup,
     }
 }
 
@@ -664,10 +765,19 @@ pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
 /// `backend/api/v2beta1/recurring_run.proto`): int64 as strings,
 /// `mode: ENABLE` (without it KFP creates the schedule disabled).
 pub fn create_recurring_body(r: &NewRecurringRun) -> Value {
-    let mut body = run_body(&r.run);
-    add_schedule(&mut body, r);
-    body["mode"] = json!(if r.enabled { "ENABLE" } else { "DISABLE" });
-    body
+    #[derive(Serialize)]
+    struct RecurringRunBody<'a> {
+        #[serde(flatten)]
+        run: RunBody<'a>,
+        #[serde(flatten)]
+        schedule: ScheduleBody<'a>,
+        mode: &'static str,
+    }
+    to_json(RecurringRunBody {
+        run: run_body(&r.run),
+        schedule: schedule_body(r),
+        mode: if r.enabled { "ENABLE" } else { "DISABLE" },
+    })
 }
 
 pub async fn find_runs(
@@ -887,6 +997,7 @@ pub async fn set_recurring_enabled(c: &Client, id: &str, on: bool) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::BTreeMap;
 
     #[test]
