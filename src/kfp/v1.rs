@@ -221,11 +221,12 @@ impl Listed for WireJob {
     const KEYS: &'static [&'static str] = &["jobs"];
 }
 
-fn required_id(id: &Lenient<String>, what: &str) -> Result<String, KfpError> {
-    id.text().ok_or_else(|| {
-        KfpError::Other(format!(
-            "KFP's answer about {what} has no `id`: is the endpoint a KFP API server?"
-        ))
+fn required_id(id: &Lenient<String>, what: &'static str) -> Result<String, KfpError> {
+    id.text().ok_or(KfpError::MissingKey {
+        at: None,
+        what,
+        key: "id",
+        api: crate::config::KfpVersion::V1,
     })
 }
 

@@ -202,12 +202,16 @@ impl Listed for WireRecurringRun {
     const KEYS: &'static [&'static str] = &["recurringRuns", "recurring_runs"];
 }
 
-fn required_id(id: &Lenient<String>, key: &str, what: &str) -> Result<String, KfpError> {
-    id.text().ok_or_else(|| {
-        KfpError::Other(format!(
-            "KFP's answer about {what} has no `{key}`: is the endpoint a KFP 2.x API server? \
-             (use --kfp-version 1 for KFP 1.x)"
-        ))
+fn required_id(
+    id: &Lenient<String>,
+    key: &'static str,
+    what: &'static str,
+) -> Result<String, KfpError> {
+    id.text().ok_or(KfpError::MissingKey {
+        at: None,
+        what,
+        key,
+        api: crate::config::KfpVersion::V2,
     })
 }
 
@@ -406,11 +410,10 @@ pub async fn list_all<T: Listed>(c: &Client, call: Call) -> Result<Vec<T>, KfpEr
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
-    let wrong = |what: String| {
-        KfpError::Other(format!(
-            "KFP answered GET {} ({}) with {what}: is the endpoint a KFP API server?",
-            call.path, call.action
-        ))
+    let wrong = |problem: String| KfpError::MalformedPage {
+        path: call.path.clone(),
+        action: call.action.clone(),
+        problem,
     };
     for page_number in 1..=MAX_PAGES {
         let mut page = call.clone().query("page_size", PAGE_SIZE.to_string());
@@ -424,23 +427,20 @@ pub async fn list_all<T: Listed>(c: &Client, call: Call) -> Result<Vec<T>, KfpEr
             None => return Ok(out),
             Some(next) if !seen.insert(next.clone()) => {
                 // A real server never repeats a token: stop rather than loop or answer half.
-                return Err(KfpError::Other(format!(
-                    "KFP sent the same page token twice while {} (page {page_number}, {} items \
-                     so far): its paging is broken, so kfpx stops rather than loop or show a \
-                     partial list",
-                    call.action,
-                    out.len()
-                )));
+                return Err(KfpError::PageTokenRepeated {
+                    action: call.action.clone(),
+                    page: page_number,
+                    items: out.len(),
+                });
             }
             Some(next) => token = Some(next),
         }
     }
-    Err(KfpError::Other(format!(
-        "KFP kept sending more pages while {}: kfpx reads at most {MAX_PAGES} pages \
-         ({} items) and stopped there",
-        call.action,
-        MAX_PAGES * PAGE_SIZE as usize
-    )))
+    Err(KfpError::TooManyPages {
+        action: call.action.clone(),
+        max_pages: MAX_PAGES,
+        max_items: MAX_PAGES * PAGE_SIZE as usize,
+    })
 }
 
 pub async fn list_pipelines(
@@ -1090,10 +1090,28 @@ mod tests {
 
     #[test]
     fn missing_ids_are_explained() {
-        let err = pipeline(read(json!({"id": "x"}))).unwrap_err().to_string();
+        let err = pipeline(read(json!({"id": "x"}))).unwrap_err();
         assert!(
-            err.contains("pipeline_id") && err.contains("--kfp-version 1"),
-            "{err}"
+            matches!(
+                err,
+                KfpError::MissingKey {
+                    at: None,
+                    what: "a pipeline",
+                    key: "pipeline_id",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "KFP's answer about a pipeline has no `pipeline_id`: is the endpoint a KFP 2.x API \
+             server? (use --kfp-version 1 for KFP 1.x)"
+        );
+        let err = crate::kfp::v1::run(read(json!({"run": "x", "id": "r1"}))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "KFP's answer about a run has no `id`: is the endpoint a KFP API server?"
         );
     }
 }
