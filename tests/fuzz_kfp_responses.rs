@@ -1,7 +1,7 @@
 //! A fuzz target for KFP API response parsing that runs on stable Rust (cargo-fuzz needs a
 //! nightly toolchain): a seeded structure-aware mutator over real answer shapes, feeding every
 //! parser of server text in kfpx — `decode_answer` (any body → the object every answer is),
-//! `error_message` (error bodies), `parse_retry_after`, `read_page` (list pages), the v2 and v1
+//! `error_message` (error bodies), `parse_retry_after`, `Page::read` (list pages), the v2 and v1
 //! model parsers (with the Argo manifest inside v1 runs), and the redaction of URLs and sent
 //! credentials (which must never let the secret through).
 //!
@@ -319,35 +319,53 @@ fn exercise(text: &str, rng_bits: u64) {
 }
 
 fn parse_value(value: &Value) {
-    for keys in [
-        &["pipelines"][..],
-        &["pipeline_versions"],
-        &["versions"],
-        &["experiments"],
-        &["runs"],
-        &["jobs"],
-        &["recurringRuns", "recurring_runs"],
-    ] {
-        if let Ok((items, _)) = v2::read_page(value, keys) {
-            for item in items.iter().take(50) {
-                parse_one(item);
-            }
-        }
+    use kfpx::kfp::wire::{read, Listed, Page};
+    fn page<T: Listed>(value: &Value) -> Vec<T> {
+        Page::<T>::read(value.clone())
+            .map(|p| p.items.into_iter().take(50).collect())
+            .unwrap_or_default()
     }
-    parse_one(value);
-}
-
-fn parse_one(v: &Value) {
-    let _ = v2::pipeline(v);
-    let _ = v2::version(v);
-    let _ = v2::experiment(v);
-    let _ = v2::run(v);
-    let _ = v2::recurring_run(v);
-    let _ = v1::pipeline(v);
-    let _ = v1::version(v);
-    let _ = v1::experiment(v);
-    let _ = v1::run(v);
-    let _ = v1::job(v);
+    for p in page::<v2::WirePipeline>(value) {
+        let _ = v2::pipeline(p);
+    }
+    for v in page::<v2::WireVersion>(value) {
+        let _ = v2::version(v);
+    }
+    for e in page::<v2::WireExperiment>(value) {
+        let _ = v2::experiment(e);
+    }
+    for r in page::<v2::WireRun>(value) {
+        let _ = v2::run(r);
+    }
+    for r in page::<v2::WireRecurringRun>(value) {
+        let _ = v2::recurring_run(r);
+    }
+    for p in page::<v1::WirePipeline>(value) {
+        let _ = v1::pipeline(p);
+    }
+    for v in page::<v1::WireVersion>(value) {
+        let _ = v1::version(v);
+    }
+    for e in page::<v1::WireExperiment>(value) {
+        let _ = v1::experiment(e);
+    }
+    for r in page::<v1::WireRun>(value) {
+        let _ = v1::run(r);
+    }
+    for j in page::<v1::WireJob>(value) {
+        let _ = v1::job(j);
+    }
+    let _ = v2::pipeline(read(value.clone()));
+    let _ = v2::version(read(value.clone()));
+    let _ = v2::experiment(read(value.clone()));
+    let _ = v2::run(read(value.clone()));
+    let _ = v2::recurring_run(read(value.clone()));
+    let _ = v1::pipeline(read(value.clone()));
+    let _ = v1::version(read(value.clone()));
+    let _ = v1::experiment(read(value.clone()));
+    let _ = v1::run(read(value.clone()));
+    let _ = v1::job(read(value.clone()));
+    let _: kfpx::kfp::wire::Healthz = read(value.clone());
 }
 
 /// Run `text` through every target; `Err` with why when it panicked or took too long.

@@ -92,15 +92,10 @@ impl Kfp {
         match found.len() {
             0 => Ok(None),
             1 => Ok(found.pop()),
-            _ => Err(KfpError::Other(format!(
-                "{} pipelines are named {name:?} (ids {}): delete the duplicates in the KFP UI",
-                found.len(),
-                found
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            _ => Err(KfpError::DuplicatePipelines {
+                name: name.to_string(),
+                ids: found.into_iter().map(|p| p.id).collect(),
+            }),
         }
     }
 

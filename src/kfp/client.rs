@@ -335,10 +335,9 @@ impl Client {
         retry: RetryPolicy,
     ) -> Result<Client, KfpError> {
         if options.request_timeout.is_zero() || options.request_timeout > MAX_REQUEST_TIMEOUT {
-            return Err(KfpError::Other(format!(
-                "--request-timeout must be between 1 and {} seconds",
-                MAX_REQUEST_TIMEOUT.as_secs()
-            )));
+            return Err(KfpError::RequestTimeout {
+                max_secs: MAX_REQUEST_TIMEOUT.as_secs(),
+            });
         }
         let http = build_http(&options)?;
         let auth = Auth::discover(&options.endpoint, &http, auth_env).await?;
@@ -372,16 +371,13 @@ impl Client {
 
     async fn read_healthz(&self) -> Result<ServerInfo, KfpError> {
         match self.call(Call::get("/healthz", "the health check")).await {
-            Ok(v) => Ok(ServerInfo {
-                tag: v
-                    .get("tag_name")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-                multi_user: v
-                    .get("multi_user")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            }),
+            Ok(v) => {
+                let h: crate::kfp::wire::Healthz = crate::kfp::wire::read(v);
+                Ok(ServerInfo {
+                    tag: h.tag_name.into_option(),
+                    multi_user: h.multi_user.into_option().unwrap_or(false),
+                })
+            }
             // Old or unusual servers without healthz: carry on, version unknown.
             Err(KfpError::Rejected { status: 404, .. }) => Ok(ServerInfo::default()),
             Err(e) => Err(e),
@@ -469,9 +465,17 @@ impl Client {
                 // An answer of the wrong shape: say which endpoint gave it.
                 Ok(v) => {
                     return parse(v).map_err(|e| match e {
-                        KfpError::Other(m) => {
-                            KfpError::Other(format!("{} {}: {m}", call.method, call.path))
-                        }
+                        KfpError::MissingKey {
+                            at: None,
+                            what,
+                            key,
+                            api,
+                        } => KfpError::MissingKey {
+                            at: Some(format!("{} {}", call.method, call.path)),
+                            what,
+                            key,
+                            api,
+                        },
                         e => e,
                     })
                 }
@@ -568,7 +572,10 @@ impl Client {
                 status,
                 message: format!("{message}; {why}"),
             },
-            (Some(why), e) => KfpError::Other(format!("{e}; {why}")),
+            (Some(why), e) => KfpError::GaveUp {
+                error: Box::new(e),
+                why,
+            },
             (None, e) => e,
         }
     }
@@ -754,13 +761,11 @@ impl Client {
                 Ok(Some(chunk)) => {
                     if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
                         return Err(Failure::new(
-                            KfpError::Other(format!(
-                                "KFP at {} answered {} with more than {} MiB: kfpx reads at \
-                                 most that much; check the host",
-                                self.inner.shown_endpoint,
-                                call.action,
-                                MAX_RESPONSE_BYTES / (1024 * 1024)
-                            )),
+                            KfpError::TooLarge {
+                                url: self.inner.shown_endpoint.clone(),
+                                action: call.action.clone(),
+                                max_mib: MAX_RESPONSE_BYTES / (1024 * 1024),
+                            },
                             false,
                             false,
                         ));
@@ -793,30 +798,22 @@ impl Client {
         if status == StatusCode::FORBIDDEN {
             let message = if html { None } else { error_message(text) };
             return Err(fail(
-                KfpError::Auth(format!(
-                    "KFP denied {} (HTTP 403){}; tried: {}. Check the namespace \
-                     (--namespace, --experiment-namespace, KF_PIPELINES_NAMESPACE) and that \
-                     this user may use it, or provide other credentials ({})",
-                    call.action,
-                    message.map(|m| format!(": {m}")).unwrap_or_default(),
-                    tried.text,
-                    CREDENTIAL_HINT
-                )),
+                KfpError::Forbidden {
+                    action: call.action.clone(),
+                    message,
+                    tried: tried.text.clone(),
+                },
                 false,
             ));
         }
         let transient = matches!(code, 429 | 500 | 502 | 503 | 504);
         if let (true, Some(login)) = (html, login_page) {
             return Err(fail(
-                KfpError::Auth(format!(
-                    "KFP at {} sent kfpx to a login page ({}{}): the request was not \
-                     authenticated; tried: {}. Provide credentials: {}",
-                    self.inner.shown_endpoint,
-                    origin(login),
-                    login.path(),
-                    tried.text,
-                    CREDENTIAL_HINT
-                )),
+                KfpError::LoginPage {
+                    url: self.inner.shown_endpoint.clone(),
+                    login: format!("{}{}", origin(login), login.path()),
+                    tried: tried.text.clone(),
+                },
                 false,
             ));
         }
@@ -852,11 +849,12 @@ impl Client {
         }
         decode_answer(text).map_err(|problem| {
             fail(
-                KfpError::Other(format!(
-                    "KFP at {} answered {} {} with {problem}: check the host path (is it the \
-                     KFP API?)",
-                    self.inner.shown_endpoint, call.method, call.path,
-                )),
+                KfpError::NotJson {
+                    url: self.inner.shown_endpoint.clone(),
+                    method: call.method.to_string(),
+                    path: call.path.clone(),
+                    problem,
+                },
                 false,
             )
         })
@@ -878,7 +876,7 @@ impl Client {
             return Failure {
                 timed_out: true,
                 ..Failure::new(
-                    KfpError::Other(format!(
+                    KfpError::TimedOut(format!(
                         "KFP at {url} did not answer within {} s (raise --request-timeout)",
                         timeout.as_secs()
                     )),
@@ -1071,22 +1069,23 @@ pub fn error_message(body: &str) -> Option<String> {
         true => serde_json::from_str::<Value>(trimmed).ok(),
         false => None,
     };
-    if let Some(Value::Object(map)) = object {
-        let text = |v: Option<&Value>| {
-            v.and_then(Value::as_str)
+    if let Some(v @ Value::Object(_)) = object {
+        let e: crate::kfp::wire::ErrorBody = crate::kfp::wire::read(v);
+        let text = |v: &crate::kfp::wire::Lenient<String>| {
+            v.str()
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| one_line(s, 500))
         };
-        let detail = map
-            .get("details")
-            .and_then(Value::as_array)
-            .and_then(|ds| ds.iter().find_map(|d| text(d.get("message"))));
-        return text(map.get("message"))
+        let detail = e.details.get().and_then(|ds| {
+            ds.iter()
+                .find_map(|d| d.get().and_then(|d| text(&d.message)))
+        });
+        return text(&e.message)
             .or(detail)
-            .or_else(|| text(map.get("error_message")))
-            .or_else(|| text(map.get("error")))
-            .or_else(|| text(map.get("error_details")))
+            .or_else(|| text(&e.error_message))
+            .or_else(|| text(&e.error))
+            .or_else(|| text(&e.error_details))
             .or_else(|| Some(one_line(trimmed, 300)));
     }
     Some(one_line(trimmed, 300))

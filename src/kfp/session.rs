@@ -168,9 +168,7 @@ pub async fn connect(
     let ui = ui_base(&endpoint, &env);
     let max = crate::kfp::client::MAX_REQUEST_TIMEOUT.as_secs();
     if args.request_timeout == 0 || args.request_timeout > max {
-        return Err(KfpError::Other(format!(
-            "--request-timeout must be between 1 and {max} seconds"
-        )));
+        return Err(KfpError::RequestTimeout { max_secs: max });
     }
     let options = ClientOptions {
         endpoint,

@@ -3,85 +3,296 @@
 //! `backend/api/v1beta1/job.proto`), mapped onto `models`. Filters use `op`
 //! (not `operation`), namespaces are resource references, parameters are strings.
 
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::kfp::client::{Body, Call, Client};
 use crate::kfp::models::{
     param_string, Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource,
     RunState, Task, Version,
 };
-use crate::kfp::v2::{add_schedule, list_all, str_field};
+use crate::kfp::v2::{list_all, schedule_body, to_json, ScheduleBody, WireTrigger};
+use crate::kfp::wire::{objects, read, Entries, Lenient, Listed};
 use crate::kfp::KfpError;
+
+/// `Filter` (backend/api/v1beta1/filter.proto: the operation is `op`) with one predicate.
+#[derive(Serialize)]
+struct FilterBody<'a> {
+    predicates: [PredicateBody<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct PredicateBody<'a> {
+    op: &'static str,
+    key: &'a str,
+    string_value: &'a str,
+}
 
 /// `{"predicates":[{"op":"EQUALS","key":<key>,"string_value":<value>}]}`.
 pub fn filter_eq(key: &str, value: &str) -> String {
-    json!({"predicates": [{"op": "EQUALS", "key": key, "string_value": value}]}).to_string()
+    to_json(FilterBody {
+        predicates: [PredicateBody {
+            op: "EQUALS",
+            key,
+            string_value: value,
+        }],
+    })
+    .to_string()
 }
 
-fn required_id(v: &Value, what: &str) -> Result<String, KfpError> {
-    str_field(v, "id").ok_or_else(|| {
-        KfpError::Other(format!(
-            "KFP's answer about {what} has no `id`: is the endpoint a KFP API server?"
-        ))
+/// `ResourceReference` (backend/api/v1beta1/resource_reference.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireReference {
+    pub key: Lenient<WireResourceKey>,
+}
+
+/// `ResourceKey` (backend/api/v1beta1/resource_reference.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireResourceKey {
+    #[serde(rename = "type")]
+    pub kind: Lenient<String>,
+    pub id: Lenient<String>,
+}
+
+type References = Lenient<Vec<Lenient<WireReference>>>;
+
+/// `PipelineVersion` (backend/api/v1beta1/pipeline.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireVersion {
+    pub id: Lenient<String>,
+    pub name: Lenient<String>,
+    pub created_at: Lenient<String>,
+    pub parameters: Lenient<Vec<Lenient<WireParameter>>>,
+}
+
+/// `Parameter` (backend/api/v1beta1/parameter.proto): `value` is a string on the wire, kept as
+/// whatever JSON the server sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireParameter {
+    pub name: Lenient<String>,
+    pub value: Lenient<Value>,
+}
+
+/// `Pipeline` (backend/api/v1beta1/pipeline.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WirePipeline {
+    pub id: Lenient<String>,
+    pub name: Lenient<String>,
+    pub created_at: Lenient<String>,
+    pub resource_references: References,
+    pub default_version: Lenient<WireVersion>,
+}
+
+/// `Experiment` (backend/api/v1beta1/experiment.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireExperiment {
+    pub id: Lenient<String>,
+    pub name: Lenient<String>,
+    pub resource_references: References,
+}
+
+/// `PipelineSpec` (backend/api/v1beta1/pipeline_spec.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WirePipelineSpec {
+    pub pipeline_id: Lenient<String>,
+    pub pipeline_name: Lenient<String>,
+    pub parameters: Lenient<Vec<Lenient<WireParameter>>>,
+}
+
+/// `PipelineRuntime` (backend/api/v1beta1/run.proto): the Argo Workflow as JSON text.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WirePipelineRuntime {
+    pub workflow_manifest: Lenient<String>,
+}
+
+/// `Run` (backend/api/v1beta1/run.proto), which is also how a `RunDetail` `{run,
+/// pipeline_runtime}` (the get and create answers) is read: list items are bare runs, the
+/// other answers carry the run under `run`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireRun {
+    pub id: Lenient<String>,
+    pub name: Lenient<String>,
+    pub status: Lenient<String>,
+    pub created_at: Lenient<String>,
+    pub finished_at: Lenient<String>,
+    pub description: Lenient<String>,
+    pub error: Lenient<String>,
+    pub storage_state: Lenient<String>,
+    pub resource_references: References,
+    pub pipeline_spec: Lenient<WirePipelineSpec>,
+    /// `RunDetail.run`.
+    pub run: Lenient<Box<WireRun>>,
+    /// `RunDetail.pipeline_runtime`.
+    pub pipeline_runtime: Lenient<WirePipelineRuntime>,
+}
+
+/// `Job` (backend/api/v1beta1/job.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireJob {
+    pub id: Lenient<String>,
+    pub name: Lenient<String>,
+    pub created_at: Lenient<String>,
+    pub trigger: Lenient<WireTrigger>,
+    pub enabled: Lenient<bool>,
+    pub resource_references: References,
+    pub pipeline_spec: Lenient<WirePipelineSpec>,
+}
+
+/// The first page of `ListPipelineVersionsResponse` (backend/api/v1beta1/pipeline.proto), as
+/// the latest-version lookup reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireVersionsFirst {
+    pub versions: Lenient<Vec<Lenient<WireVersion>>>,
+}
+
+/// The part of an Argo Workflow (argoproj/argo-workflows `pkg/apis/workflow/v1alpha1`
+/// `Workflow.status.nodes`) that run details read.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireWorkflow {
+    pub status: Lenient<WireWorkflowStatus>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireWorkflowStatus {
+    pub nodes: Lenient<Entries<WireNode>>,
+}
+
+/// An Argo `NodeStatus`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireNode {
+    #[serde(rename = "type")]
+    pub kind: Lenient<String>,
+    #[serde(rename = "displayName")]
+    pub display_name: Lenient<String>,
+    pub phase: Lenient<String>,
+    pub id: Lenient<String>,
+    #[serde(rename = "startedAt")]
+    pub started_at: Lenient<String>,
+    #[serde(rename = "finishedAt")]
+    pub finished_at: Lenient<String>,
+    pub message: Lenient<String>,
+}
+
+objects!(
+    WireReference,
+    WireResourceKey,
+    WireVersion,
+    WireParameter,
+    WirePipeline,
+    WireExperiment,
+    WirePipelineSpec,
+    WirePipelineRuntime,
+    WireRun,
+    WireJob,
+    WireVersionsFirst,
+    WireWorkflow,
+    WireWorkflowStatus,
+    WireNode,
+);
+
+// The items keys of the `List…Response` messages (backend/api/v1beta1/*.proto).
+impl Listed for WirePipeline {
+    const KEYS: &'static [&'static str] = &["pipelines"];
+}
+impl Listed for WireVersion {
+    const KEYS: &'static [&'static str] = &["versions"];
+}
+impl Listed for WireExperiment {
+    const KEYS: &'static [&'static str] = &["experiments"];
+}
+impl Listed for WireRun {
+    const KEYS: &'static [&'static str] = &["runs"];
+}
+impl Listed for WireJob {
+    const KEYS: &'static [&'static str] = &["jobs"];
+}
+
+fn required_id(id: &Lenient<String>, what: &'static str) -> Result<String, KfpError> {
+    id.text().ok_or(KfpError::MissingKey {
+        at: None,
+        what,
+        key: "id",
+        api: crate::config::KfpVersion::V1,
     })
 }
 
-fn namespace_of(v: &Value) -> Option<String> {
-    v.get("resource_references")
-        .and_then(Value::as_array)?
+/// The id of the first reference of type `ty` (`NAMESPACE`, `EXPERIMENT`, `PIPELINE_VERSION`,
+/// …), empty or not.
+fn reference<'a>(refs: &'a References, ty: &str) -> Option<&'a str> {
+    refs.get()?
         .iter()
-        .find(|r| r.pointer("/key/type").and_then(Value::as_str) == Some("NAMESPACE"))
-        .and_then(|r| r.pointer("/key/id"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
+        .filter_map(Lenient::get)
+        .filter_map(|r| r.key.get())
+        .find(|k| k.kind.str() == Some(ty))
+        .and_then(|k| k.id.str())
 }
 
-pub fn version(v: &Value) -> Result<Version, KfpError> {
-    Ok(Version {
-        id: required_id(v, "a pipeline version")?,
-        name: str_field(v, "name").unwrap_or_default(),
-        created_at: str_field(v, "created_at"),
-    })
+fn namespace_of(refs: &References) -> Option<String> {
+    reference(refs, "NAMESPACE").map(str::to_string)
 }
 
-pub fn pipeline(v: &Value) -> Result<Pipeline, KfpError> {
-    Ok(Pipeline {
-        id: required_id(v, "a pipeline")?,
-        name: str_field(v, "name").unwrap_or_default(),
-        created_at: str_field(v, "created_at"),
-        namespace: namespace_of(v),
-        latest_version: v.get("default_version").and_then(|d| version(d).ok()),
-    })
-}
-
-pub fn experiment(v: &Value) -> Result<Experiment, KfpError> {
-    Ok(Experiment {
-        id: required_id(v, "an experiment")?,
-        name: str_field(v, "name").unwrap_or_default(),
-        namespace: namespace_of(v),
-    })
-}
-
-/// A reference of `type` (`EXPERIMENT`, `PIPELINE_VERSION`, …) in `resource_references`.
-fn reference_id(v: &Value, ty: &str) -> Option<String> {
-    v.get("resource_references")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|r| r.pointer("/key/type").and_then(Value::as_str) == Some(ty))
-        .and_then(|r| r.pointer("/key/id"))
-        .and_then(Value::as_str)
+/// A non-empty reference id of type `ty`.
+fn reference_id(refs: &References, ty: &str) -> Option<String> {
+    reference(refs, ty)
         .filter(|s| !s.is_empty())
         .map(str::to_string)
 }
 
+pub fn version(v: WireVersion) -> Result<Version, KfpError> {
+    Ok(Version {
+        id: required_id(&v.id, "a pipeline version")?,
+        name: v.name.text().unwrap_or_default(),
+        created_at: v.created_at.text(),
+    })
+}
+
+pub fn pipeline(v: WirePipeline) -> Result<Pipeline, KfpError> {
+    Ok(Pipeline {
+        id: required_id(&v.id, "a pipeline")?,
+        name: v.name.text().unwrap_or_default(),
+        created_at: v.created_at.text(),
+        namespace: namespace_of(&v.resource_references),
+        latest_version: v
+            .default_version
+            .into_option()
+            .and_then(|d| version(d).ok()),
+    })
+}
+
+pub fn experiment(v: WireExperiment) -> Result<Experiment, KfpError> {
+    Ok(Experiment {
+        id: required_id(&v.id, "an experiment")?,
+        name: v.name.text().unwrap_or_default(),
+        namespace: namespace_of(&v.resource_references),
+    })
+}
+
 /// A run from `{run, pipeline_runtime}` (get/create) or a bare run (list).
-pub fn run(v: &Value) -> Result<Run, KfpError> {
-    let r = v.get("run").unwrap_or(v);
+pub fn run(mut v: WireRun) -> Result<Run, KfpError> {
     let tasks = v
-        .pointer("/pipeline_runtime/workflow_manifest")
-        .and_then(Value::as_str)
+        .pipeline_runtime
+        .get()
+        .and_then(|p| p.workflow_manifest.str())
         .map(argo_tasks)
         .unwrap_or_default();
+    let r = match std::mem::take(&mut v.run) {
+        Lenient::Absent => v,
+        inner => *inner.or_empty(),
+    };
     let mut failed_tasks: Vec<String> = tasks
         .iter()
         .filter(|t| t.state == RunState::Failed)
@@ -90,27 +301,34 @@ pub fn run(v: &Value) -> Result<Run, KfpError> {
     failed_tasks.sort();
     failed_tasks.dedup();
     let mut out = Run::new(
-        required_id(r, "a run")?,
-        str_field(r, "name").unwrap_or_default(),
-        RunState::parse(r.get("status").and_then(Value::as_str).unwrap_or("")),
+        required_id(&r.id, "a run")?,
+        r.name.text().unwrap_or_default(),
+        RunState::parse(r.status.str().unwrap_or("")),
     );
-    out.created_at = str_field(r, "created_at");
-    out.finished_at = crate::kfp::v2::time_field(r, "finished_at");
-    out.description = str_field(r, "description");
-    out.error = str_field(r, "error");
+    out.created_at = r.created_at.text();
+    out.finished_at = crate::kfp::v2::time(&r.finished_at);
+    out.description = r.description.text();
+    out.error = r.error.text();
     out.failed_tasks = failed_tasks;
     out.tasks = tasks;
-    out.experiment_id = reference_id(r, "EXPERIMENT");
-    out.version_id = reference_id(r, "PIPELINE_VERSION");
-    out.recurring_run_id = reference_id(r, "JOB");
-    out.archived = r.get("storage_state").and_then(Value::as_str) == Some("STORAGESTATE_ARCHIVED");
-    if let Some(spec) = r.get("pipeline_spec") {
-        out.pipeline_id = str_field(spec, "pipeline_id").or_else(|| reference_id(r, "PIPELINE"));
-        out.pipeline_name = str_field(spec, "pipeline_name");
-        if let Some(ps) = spec.get("parameters").and_then(Value::as_array) {
+    out.experiment_id = reference_id(&r.resource_references, "EXPERIMENT");
+    out.version_id = reference_id(&r.resource_references, "PIPELINE_VERSION");
+    out.recurring_run_id = reference_id(&r.resource_references, "JOB");
+    out.archived = r.storage_state.str() == Some("STORAGESTATE_ARCHIVED");
+    if r.pipeline_spec.is_present() {
+        let spec = r.pipeline_spec.or_empty();
+        out.pipeline_id = spec
+            .pipeline_id
+            .text()
+            .or_else(|| reference_id(&r.resource_references, "PIPELINE"));
+        out.pipeline_name = spec.pipeline_name.text();
+        if let Some(ps) = spec.parameters.into_option() {
             out.parameters = ps
-                .iter()
-                .filter_map(|p| Some((str_field(p, "name")?, p.get("value")?.clone())))
+                .into_iter()
+                .filter_map(|p| {
+                    let p = p.into_option()?;
+                    Some((p.name.text()?, p.value.into_option()?))
+                })
                 .collect();
         }
     }
@@ -123,47 +341,51 @@ fn argo_tasks(manifest: &str) -> Vec<Task> {
     let Ok(wf) = serde_json::from_str::<Value>(manifest) else {
         return Vec::new();
     };
-    let mut tasks: Vec<Task> = wf
-        .pointer("/status/nodes")
-        .and_then(Value::as_object)
-        .map(|nodes| {
-            nodes
-                .values()
-                .filter(|n| n.get("type").and_then(Value::as_str) == Some("Pod"))
-                .filter_map(|n| {
-                    Some(Task {
-                        name: str_field(n, "displayName")?,
-                        state: RunState::parse(
-                            n.get("phase").and_then(Value::as_str).unwrap_or(""),
-                        ),
-                        pod_name: str_field(n, "id"),
-                        started_at: str_field(n, "startedAt"),
-                        finished_at: str_field(n, "finishedAt"),
-                        error: str_field(n, "message"),
-                    })
-                })
-                .collect()
-        })
+    let wf: WireWorkflow = read(wf);
+    let nodes = wf
+        .status
+        .into_option()
+        .and_then(|s| s.nodes.into_option())
         .unwrap_or_default();
+    let mut tasks: Vec<Task> = nodes
+        .0
+        .into_iter()
+        .filter_map(|(_, n)| n.into_option())
+        .filter(|n| n.kind.str() == Some("Pod"))
+        .filter_map(|n| {
+            Some(Task {
+                name: n.display_name.text()?,
+                state: RunState::parse(n.phase.str().unwrap_or("")),
+                pod_name: n.id.text(),
+                started_at: n.started_at.text(),
+                finished_at: n.finished_at.text(),
+                error: n.message.text(),
+            })
+        })
+        .collect();
     tasks.sort_by(|a, b| {
         (a.started_at.as_deref(), &a.name).cmp(&(b.started_at.as_deref(), &b.name))
     });
     tasks
 }
 
-pub fn job(v: &Value) -> Result<RecurringRun, KfpError> {
+pub fn job(v: WireJob) -> Result<RecurringRun, KfpError> {
     let mut r = RecurringRun::new(
-        required_id(v, "a recurring run")?,
-        str_field(v, "name").unwrap_or_default(),
+        required_id(&v.id, "a recurring run")?,
+        v.name.text().unwrap_or_default(),
     );
-    r.created_at = str_field(v, "created_at");
-    crate::kfp::v2::read_trigger(v, &mut r);
-    r.enabled = v.get("enabled").and_then(Value::as_bool).unwrap_or(false);
-    r.experiment_id = reference_id(v, "EXPERIMENT");
-    r.version_id = reference_id(v, "PIPELINE_VERSION");
-    if let Some(spec) = v.get("pipeline_spec") {
-        r.pipeline_id = str_field(spec, "pipeline_id").or_else(|| reference_id(v, "PIPELINE"));
-        r.pipeline_name = str_field(spec, "pipeline_name");
+    r.created_at = v.created_at.text();
+    crate::kfp::v2::read_trigger(&v.trigger, &mut r);
+    r.enabled = v.enabled.get().copied().unwrap_or(false);
+    r.experiment_id = reference_id(&v.resource_references, "EXPERIMENT");
+    r.version_id = reference_id(&v.resource_references, "PIPELINE_VERSION");
+    if v.pipeline_spec.is_present() {
+        let spec = v.pipeline_spec.or_empty();
+        r.pipeline_id = spec
+            .pipeline_id
+            .text()
+            .or_else(|| reference_id(&v.resource_references, "PIPELINE"));
+        r.pipeline_name = spec.pipeline_name.text();
     }
     Ok(r)
 }
@@ -186,11 +408,7 @@ pub async fn list_pipelines(
     if let Some(n) = name {
         call = call.query("filter", filter_eq("name", n));
     }
-    list_all(c, call, "pipelines")
-        .await?
-        .iter()
-        .map(pipeline)
-        .collect()
+    list_all(c, call).await?.into_iter().map(pipeline).collect()
 }
 
 /// Latest version of every pipeline, from the v1 list, which carries each pipeline's default
@@ -202,9 +420,9 @@ pub async fn latest_versions_by_list(
 ) -> Result<std::collections::BTreeMap<String, Version>, KfpError> {
     let call = with_namespace(Call::get("/pipelines", "listing pipelines"), namespace)
         .on_api(crate::config::KfpVersion::V1);
-    Ok(list_all(c, call, "pipelines")
-        .await?
-        .iter()
+    let all: Vec<WirePipeline> = list_all(c, call).await?;
+    Ok(all
+        .into_iter()
         .filter_map(|v| pipeline(v).ok())
         .filter_map(|p| p.latest_version.map(|v| (p.id, v)))
         .collect())
@@ -224,7 +442,7 @@ pub async fn pipeline_by_name(
         ),
         format!("finding pipeline {name:?}"),
     );
-    match c.call_as(call, |v| pipeline(&v)).await {
+    match c.call_as(call, |v| pipeline(read(v))).await {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
@@ -241,11 +459,11 @@ pub async fn latest_version(c: &Client, pipeline_id: &str) -> Result<Option<Vers
     let call = versions_call(pipeline_id)
         .query("page_size", "1")
         .query("sort_by", "created_at desc");
-    let v = c.call(call).await?;
-    v.get("versions")
-        .and_then(Value::as_array)
-        .and_then(|vs| vs.first())
-        .map(version)
+    let v: WireVersionsFirst = read(c.call(call).await?);
+    v.versions
+        .into_option()
+        .and_then(|vs| vs.into_iter().next())
+        .map(|first| version(first.or_empty()))
         .transpose()
 }
 
@@ -255,9 +473,9 @@ pub async fn find_version(
     name: &str,
 ) -> Result<Option<Version>, KfpError> {
     let call = versions_call(pipeline_id).query("filter", filter_eq("name", name));
-    let all = list_all(c, call, "versions").await?;
+    let all: Vec<WireVersion> = list_all(c, call).await?;
     Ok(all
-        .iter()
+        .into_iter()
         .filter_map(|v| version(v).ok())
         .find(|v| v.name == name))
 }
@@ -282,7 +500,7 @@ pub async fn upload_pipeline(
         .query_opt("namespace", namespace);
     c.create(
         call,
-        |v| pipeline(&v),
+        |v| pipeline(read(v)),
         || async {
             let found = list_pipelines(c, namespace, Some(name)).await?;
             Ok(found.into_iter().find(|p| p.name == name))
@@ -306,8 +524,12 @@ pub async fn upload_version(
     .query("name", name)
     .query("pipelineid", pipeline_id)
     .query_opt("description", description);
-    c.create(call, |v| version(&v), || find_version(c, pipeline_id, name))
-        .await
+    c.create(
+        call,
+        |v| version(read(v)),
+        || find_version(c, pipeline_id, name),
+    )
+    .await
 }
 
 pub async fn find_experiment(
@@ -317,9 +539,9 @@ pub async fn find_experiment(
 ) -> Result<Option<Experiment>, KfpError> {
     let call = with_namespace(Call::get("/experiments", "listing experiments"), namespace)
         .query("filter", filter_eq("name", name));
-    let all = list_all(c, call, "experiments").await?;
+    let all: Vec<WireExperiment> = list_all(c, call).await?;
     Ok(all
-        .iter()
+        .into_iter()
         .filter_map(|v| experiment(v).ok())
         .find(|e| e.name == name))
 }
@@ -329,71 +551,142 @@ pub async fn create_experiment(
     name: &str,
     namespace: Option<&str>,
 ) -> Result<Experiment, KfpError> {
-    let refs: Vec<Value> = namespace
-        .map(|ns| vec![json!({"key": {"type": "NAMESPACE", "id": ns}, "relationship": "OWNER"})])
-        .unwrap_or_default();
-    let body = json!({"name": name, "resource_references": refs});
+    /// `Experiment` (backend/api/v1beta1/experiment.proto), as sent: its namespace is a
+    /// reference.
+    #[derive(Serialize)]
+    struct ExperimentBody<'a> {
+        name: &'a str,
+        resource_references: Vec<ReferenceBody<'a>>,
+    }
+    let body = ExperimentBody {
+        name,
+        resource_references: namespace
+            .map(|ns| vec![reference_body("NAMESPACE", ns, "OWNER")])
+            .unwrap_or_default(),
+    };
     let call = Call::post(
         "/experiments",
-        Body::Json(body),
+        Body::Json(to_json(body)),
         format!("creating experiment {name:?}"),
     );
     c.create(
         call,
-        |v| experiment(&v),
+        |v| experiment(read(v)),
         || find_experiment(c, name, namespace),
     )
     .await
 }
 
-fn run_body(r: &NewRun) -> Value {
-    let params: Vec<Value> = r
-        .parameters
-        .iter()
-        .map(|(k, v)| json!({"name": k, "value": param_string(v)}))
-        .collect();
-    let mut refs = vec![
-        json!({"key": {"type": "EXPERIMENT", "id": r.experiment_id}, "relationship": "OWNER"}),
-    ];
-    let mut spec = serde_json::Map::new();
-    match &r.source {
+/// `ResourceReference` (backend/api/v1beta1/resource_reference.proto), as sent.
+#[derive(Debug, Serialize)]
+struct ReferenceBody<'a> {
+    key: ResourceKeyBody<'a>,
+    relationship: &'static str,
+}
+
+/// `ResourceKey` (backend/api/v1beta1/resource_reference.proto), as sent.
+#[derive(Debug, Serialize)]
+struct ResourceKeyBody<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: &'a str,
+}
+
+fn reference_body<'a>(
+    kind: &'static str,
+    id: &'a str,
+    relationship: &'static str,
+) -> ReferenceBody<'a> {
+    ReferenceBody {
+        key: ResourceKeyBody { kind, id },
+        relationship,
+    }
+}
+
+/// `Parameter` (backend/api/v1beta1/parameter.proto), as sent: values are strings.
+#[derive(Debug, Serialize)]
+struct ParameterBody<'a> {
+    name: &'a str,
+    value: String,
+}
+
+/// `PipelineSpec` (backend/api/v1beta1/pipeline_spec.proto), as sent.
+#[derive(Debug, Serialize)]
+struct PipelineSpecBody<'a> {
+    /// The Argo Workflow as JSON text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workflow_manifest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    parameters: Vec<ParameterBody<'a>>,
+}
+
+/// The fields a `Run` and a `Job` (backend/api/v1beta1/run.proto, job.proto) share, as sent.
+#[derive(Debug, Serialize)]
+struct RunBody<'a> {
+    name: &'a str,
+    pipeline_spec: PipelineSpecBody<'a>,
+    resource_references: Vec<ReferenceBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account: Option<&'a str>,
+}
+
+fn run_body<'a>(r: &NewRun<'a>) -> RunBody<'a> {
+    let mut refs = vec![reference_body("EXPERIMENT", r.experiment_id, "OWNER")];
+    let mut spec = PipelineSpecBody {
+        workflow_manifest: None,
+        pipeline_id: None,
+        parameters: r
+            .parameters
+            .iter()
+            .map(|(k, v)| ParameterBody {
+                name: k,
+                value: param_string(v),
+            })
+            .collect(),
+    };
+    match r.source {
         RunSource::Inline { pipeline_spec, .. } => {
-            spec.insert("workflow_manifest".into(), json!(pipeline_spec.to_string()));
+            spec.workflow_manifest = Some(pipeline_spec.to_string());
         }
         RunSource::Version {
             pipeline_id,
             version_id,
         } => {
-            spec.insert("pipeline_id".into(), json!(pipeline_id));
-            refs.push(json!({"key": {"type": "PIPELINE_VERSION", "id": version_id}, "relationship": "CREATOR"}));
+            spec.pipeline_id = Some(pipeline_id);
+            refs.push(reference_body("PIPELINE_VERSION", version_id, "CREATOR"));
         }
     }
-    if !params.is_empty() {
-        spec.insert("parameters".into(), Value::Array(params));
+    RunBody {
+        name: r.name,
+        pipeline_spec: spec,
+        resource_references: refs,
+        description: r.description,
+        service_account: r.service_account,
     }
-    let mut body = json!({
-        "name": r.name,
-        "pipeline_spec": spec,
-        "resource_references": refs,
-    });
-    if let Some(d) = r.description {
-        body["description"] = json!(d);
-    }
-    if let Some(sa) = r.service_account {
-        body["service_account"] = json!(sa);
-    }
-    body
 }
 
 pub fn create_run_body(r: &NewRun) -> Value {
-    run_body(r)
+    to_json(run_body(r))
 }
 
 pub fn create_job_body(r: &NewRecurringRun) -> Value {
-    let mut body = run_body(&r.run);
-    add_schedule(&mut body, r);
-    body["enabled"] = json!(r.enabled);
-    body
+    #[derive(Serialize)]
+    struct JobBody<'a> {
+        #[serde(flatten)]
+        run: RunBody<'a>,
+        #[serde(flatten)]
+        schedule: ScheduleBody<'a>,
+        enabled: bool,
+    }
+    to_json(JobBody {
+        run: run_body(&r.run),
+        schedule: schedule_body(r),
+        enabled: r.enabled,
+    })
 }
 
 fn runs_in_experiment(call: Call, experiment_id: &str) -> Call {
@@ -404,7 +697,7 @@ fn runs_in_experiment(call: Call, experiment_id: &str) -> Call {
 pub async fn find_runs(c: &Client, experiment_id: &str, name: &str) -> Result<Vec<Run>, KfpError> {
     let call = runs_in_experiment(Call::get("/runs", "listing runs"), experiment_id)
         .query("filter", filter_eq("name", name));
-    list_all(c, call, "runs").await?.iter().map(run).collect()
+    list_all(c, call).await?.into_iter().map(run).collect()
 }
 
 pub async fn create_run(c: &Client, r: &NewRun<'_>) -> Result<Run, KfpError> {
@@ -415,7 +708,7 @@ pub async fn create_run(c: &Client, r: &NewRun<'_>) -> Result<Run, KfpError> {
     );
     c.create(
         call,
-        |v| run(&v),
+        |v| run(read(v)),
         || async {
             let runs = find_runs(c, r.experiment_id, r.name).await?;
             Ok(runs
@@ -431,7 +724,7 @@ pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
         format!("/runs/{}", crate::kfp::client::path_segment(id)),
         format!("reading run {id}"),
     );
-    c.call_as(call, |v| run(&v)).await
+    c.call_as(call, |v| run(read(v))).await
 }
 
 pub async fn list_jobs(
@@ -441,9 +734,9 @@ pub async fn list_jobs(
 ) -> Result<Vec<RecurringRun>, KfpError> {
     let call = runs_in_experiment(Call::get("/jobs", "listing recurring runs"), experiment_id)
         .query("filter", filter_eq("name", name));
-    Ok(list_all(c, call, "jobs")
-        .await?
-        .iter()
+    let all: Vec<WireJob> = list_all(c, call).await?;
+    Ok(all
+        .into_iter()
         .filter_map(|v| job(v).ok())
         .filter(|j| j.name == name)
         .collect())
@@ -461,7 +754,7 @@ pub async fn create_job(
     );
     c.create(
         call,
-        |v| job(&v),
+        |v| job(read(v)),
         || async {
             let now = list_jobs(c, r.run.experiment_id, r.run.name).await?;
             Ok(now.into_iter().find(|x| !existing.contains(&x.id)))
@@ -492,20 +785,15 @@ pub async fn version_parameters(
         ),
         format!("reading pipeline version {version_id}"),
     );
-    let v = c.call(call).await?;
-    Ok(v.get("parameters")
-        .and_then(Value::as_array)
-        .map(|ps| {
-            ps.iter()
-                .filter_map(|p| {
-                    Some((
-                        str_field(p, "name")?,
-                        p.get("value").cloned().unwrap_or(Value::Null),
-                    ))
-                })
-                .collect()
+    let v: WireVersion = read(c.call(call).await?);
+    Ok(v.parameters
+        .or_empty()
+        .into_iter()
+        .filter_map(|p| {
+            let p = p.into_option()?;
+            Some((p.name.text()?, p.value.into_option().unwrap_or(Value::Null)))
         })
-        .unwrap_or_default())
+        .collect())
 }
 
 /// A list call scoped to an experiment when given, else to a namespace (v1 takes one
@@ -525,7 +813,7 @@ pub async fn list_runs(
 ) -> Result<Vec<Run>, KfpError> {
     let call = scoped(Call::get("/runs", "listing runs"), namespace, experiment_id)
         .query("sort_by", "created_at desc");
-    list_all(c, call, "runs").await?.iter().map(run).collect()
+    list_all(c, call).await?.into_iter().map(run).collect()
 }
 
 /// Runs named exactly `name` in `namespace` or `experiment_id`.
@@ -537,9 +825,9 @@ pub async fn runs_named(
 ) -> Result<Vec<Run>, KfpError> {
     let call = scoped(Call::get("/runs", "listing runs"), namespace, experiment_id)
         .query("filter", filter_eq("name", name));
-    let all: Vec<Run> = list_all(c, call, "runs")
+    let all: Vec<Run> = list_all(c, call)
         .await?
-        .iter()
+        .into_iter()
         .map(run)
         .collect::<Result<_, _>>()?;
     Ok(all.into_iter().filter(|r| r.name == name).collect())
@@ -569,7 +857,7 @@ pub async fn all_jobs(
         experiment_id,
     )
     .query("sort_by", "created_at desc");
-    list_all(c, call, "jobs").await?.iter().map(job).collect()
+    list_all(c, call).await?.into_iter().map(job).collect()
 }
 
 pub async fn get_job(c: &Client, id: &str) -> Result<RecurringRun, KfpError> {
@@ -577,7 +865,7 @@ pub async fn get_job(c: &Client, id: &str) -> Result<RecurringRun, KfpError> {
         format!("/jobs/{}", crate::kfp::client::path_segment(id)),
         format!("reading recurring run {id}"),
     );
-    c.call_as(call, |v| job(&v)).await
+    c.call_as(call, |v| job(read(v))).await
 }
 
 /// `POST /jobs/{id}/enable` / `disable`.
@@ -598,6 +886,7 @@ pub async fn set_job_enabled(c: &Client, id: &str, on: bool) -> Result<(), KfpEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::BTreeMap;
 
     #[test]
@@ -677,7 +966,7 @@ mod tests {
             "c": {"type": "DAG", "phase": "Failed", "displayName": "pipeline"}}}});
         let v = json!({"run": {"id": "r1", "name": "x", "status": "Failed"},
                        "pipeline_runtime": {"workflow_manifest": wf.to_string()}});
-        let r = run(&v).unwrap();
+        let r = run(read(v)).unwrap();
         assert_eq!(r.state, RunState::Failed);
         assert_eq!(r.failed_tasks, vec!["train-model".to_string()]);
     }
@@ -686,7 +975,7 @@ mod tests {
     fn pipelines_carry_their_default_version() {
         let v = json!({"id": "p1", "name": "[x] y (env: z)", "created_at": "2026-01-01T00:00:00Z",
                        "default_version": {"id": "v9", "name": "x-abc"}});
-        let p = pipeline(&v).unwrap();
+        let p = pipeline(read(v)).unwrap();
         assert_eq!(p.latest_version.unwrap().id, "v9");
     }
 }

@@ -2,73 +2,287 @@
 //! `sdk/python/kfp/client/client.py`; `backend/api/v2beta1/*.proto`)
 //! and responses mapped onto `models`. Responses omit zero values, so every field is optional.
 
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::kfp::client::{Body, Call, Client};
 use crate::kfp::models::{
     Experiment, NewRecurringRun, NewRun, Pipeline, RecurringRun, Run, RunSource, RunState, Task,
     Version,
 };
+use crate::kfp::wire::{objects, read, Int64, Lenient, Listed, Page};
 use crate::kfp::KfpError;
 
 /// The largest page the server hands out.
 pub const PAGE_SIZE: u32 = 200;
 
-pub(crate) fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+/// `Pipeline` (backend/api/v2beta1/pipeline.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WirePipeline {
+    pub pipeline_id: Lenient<String>,
+    pub display_name: Lenient<String>,
+    /// KFP 2.14+: the unique name (may differ from the display name).
+    pub name: Lenient<String>,
+    pub created_at: Lenient<String>,
+    pub namespace: Lenient<String>,
 }
 
-fn required_id(v: &Value, key: &str, what: &str) -> Result<String, KfpError> {
-    str_field(v, key).ok_or_else(|| {
-        KfpError::Other(format!(
-            "KFP's answer about {what} has no `{key}`: is the endpoint a KFP 2.x API server? \
-             (use --kfp-version 1 for KFP 1.x)"
-        ))
+/// `PipelineVersion` (backend/api/v2beta1/pipeline.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireVersion {
+    pub pipeline_version_id: Lenient<String>,
+    pub name: Lenient<String>,
+    pub display_name: Lenient<String>,
+    pub created_at: Lenient<String>,
+    /// The version's document (`google.protobuf.Struct`): a PipelineSpec, or
+    /// `{pipeline_spec, platform_spec}`.
+    pub pipeline_spec: Lenient<Value>,
+}
+
+/// `Experiment` (backend/api/v2beta1/experiment.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireExperiment {
+    pub experiment_id: Lenient<String>,
+    pub display_name: Lenient<String>,
+    pub namespace: Lenient<String>,
+}
+
+/// `google.rpc.Status` as a run or task carries it (its `message`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireStatus {
+    pub message: Lenient<String>,
+}
+
+/// `PipelineTaskDetail` (backend/api/v2beta1/run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireTaskDetail {
+    pub display_name: Lenient<String>,
+    pub pod_name: Lenient<String>,
+    pub child_tasks: Lenient<Vec<Lenient<WireChildTask>>>,
+    pub state: Lenient<String>,
+    pub create_time: Lenient<String>,
+    pub start_time: Lenient<String>,
+    pub end_time: Lenient<String>,
+    pub error: Lenient<WireStatus>,
+}
+
+/// `PipelineTaskDetail.ChildTask` (backend/api/v2beta1/run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireChildTask {
+    pub pod_name: Lenient<String>,
+}
+
+/// `RunDetails` (backend/api/v2beta1/run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireRunDetails {
+    pub task_details: Lenient<Vec<Lenient<WireTaskDetail>>>,
+}
+
+/// `PipelineVersionReference` (backend/api/v2beta1/run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireVersionReference {
+    pub pipeline_id: Lenient<String>,
+    pub pipeline_version_id: Lenient<String>,
+}
+
+/// `RuntimeConfig` (backend/api/v2beta1/run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireRuntimeConfig {
+    pub parameters: Lenient<BTreeMap<String, Value>>,
+}
+
+/// `Run` (backend/api/v2beta1/run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireRun {
+    pub run_id: Lenient<String>,
+    pub display_name: Lenient<String>,
+    pub state: Lenient<String>,
+    pub error: Lenient<WireStatus>,
+    pub run_details: Lenient<WireRunDetails>,
+    pub created_at: Lenient<String>,
+    pub finished_at: Lenient<String>,
+    pub description: Lenient<String>,
+    pub experiment_id: Lenient<String>,
+    pub recurring_run_id: Lenient<String>,
+    pub storage_state: Lenient<String>,
+    pub pipeline_version_reference: Lenient<WireVersionReference>,
+    pub pipeline_version_id: Lenient<String>,
+    pub runtime_config: Lenient<WireRuntimeConfig>,
+}
+
+/// `Trigger` (backend/api/v2beta1/recurring_run.proto; the same in v1beta1/job.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireTrigger {
+    pub cron_schedule: Lenient<WireCronSchedule>,
+    pub periodic_schedule: Lenient<WirePeriodicSchedule>,
+}
+
+/// `CronSchedule` (backend/api/v2beta1/recurring_run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireCronSchedule {
+    pub cron: Lenient<String>,
+}
+
+/// `PeriodicSchedule` (backend/api/v2beta1/recurring_run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WirePeriodicSchedule {
+    pub interval_second: Lenient<Int64>,
+}
+
+/// `RecurringRun` (backend/api/v2beta1/recurring_run.proto).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireRecurringRun {
+    pub recurring_run_id: Lenient<String>,
+    pub display_name: Lenient<String>,
+    pub created_at: Lenient<String>,
+    pub trigger: Lenient<WireTrigger>,
+    pub mode: Lenient<String>,
+    pub status: Lenient<String>,
+    pub experiment_id: Lenient<String>,
+    pub pipeline_version_reference: Lenient<WireVersionReference>,
+}
+
+/// The first page of `ListPipelineVersionsResponse` (backend/api/v2beta1/pipeline.proto), as
+/// the latest-version lookup reads it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct WireVersionsFirst {
+    pub pipeline_versions: Lenient<Vec<Lenient<WireVersion>>>,
+}
+
+objects!(
+    WirePipeline,
+    WireVersion,
+    WireExperiment,
+    WireStatus,
+    WireTaskDetail,
+    WireChildTask,
+    WireRunDetails,
+    WireVersionReference,
+    WireRuntimeConfig,
+    WireRun,
+    WireTrigger,
+    WireCronSchedule,
+    WirePeriodicSchedule,
+    WireRecurringRun,
+    WireVersionsFirst,
+);
+
+// The items keys of the `List…Response` messages (backend/api/v2beta1/*.proto).
+impl Listed for WirePipeline {
+    const KEYS: &'static [&'static str] = &["pipelines"];
+}
+impl Listed for WireVersion {
+    const KEYS: &'static [&'static str] = &["pipeline_versions"];
+}
+impl Listed for WireExperiment {
+    const KEYS: &'static [&'static str] = &["experiments"];
+}
+impl Listed for WireRun {
+    const KEYS: &'static [&'static str] = &["runs"];
+}
+impl Listed for WireRecurringRun {
+    /// The one camelCase field of the API (recurring_run.proto); snake_case just in case.
+    const KEYS: &'static [&'static str] = &["recurringRuns", "recurring_runs"];
+}
+
+fn required_id(
+    id: &Lenient<String>,
+    key: &'static str,
+    what: &'static str,
+) -> Result<String, KfpError> {
+    id.text().ok_or(KfpError::MissingKey {
+        at: None,
+        what,
+        key,
+        api: crate::config::KfpVersion::V2,
     })
+}
+
+/// `Filter` (backend/api/v2beta1/filter.proto) with one predicate, as the `filter` query
+/// sends it.
+#[derive(Serialize)]
+struct FilterBody<'a> {
+    predicates: [PredicateBody<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct PredicateBody<'a> {
+    operation: &'static str,
+    key: &'a str,
+    string_value: &'a str,
 }
 
 /// `{"predicates":[{"operation":"EQUALS","key":<key>,"string_value":<value>}]}`.
 pub fn filter_eq(key: &str, value: &str) -> String {
-    json!({"predicates": [{"operation": "EQUALS", "key": key, "string_value": value}]}).to_string()
+    to_json(FilterBody {
+        predicates: [PredicateBody {
+            operation: "EQUALS",
+            key,
+            string_value: value,
+        }],
+    })
+    .to_string()
 }
 
-pub fn pipeline(v: &Value) -> Result<Pipeline, KfpError> {
-    let id = required_id(v, "pipeline_id", "a pipeline")?;
+pub fn pipeline(v: WirePipeline) -> Result<Pipeline, KfpError> {
+    let id = required_id(&v.pipeline_id, "pipeline_id", "a pipeline")?;
     Ok(Pipeline {
-        name: str_field(v, "display_name")
-            .or_else(|| str_field(v, "name"))
+        name: v
+            .display_name
+            .text()
+            .or_else(|| v.name.text())
             .unwrap_or_default(),
         id,
-        created_at: str_field(v, "created_at"),
-        namespace: str_field(v, "namespace"),
+        created_at: v.created_at.text(),
+        namespace: v.namespace.text(),
         latest_version: None,
     })
 }
 
-pub fn version(v: &Value) -> Result<Version, KfpError> {
+pub fn version(v: WireVersion) -> Result<Version, KfpError> {
     Ok(Version {
-        id: required_id(v, "pipeline_version_id", "a pipeline version")?,
-        name: str_field(v, "name")
-            .or_else(|| str_field(v, "display_name"))
+        id: required_id(
+            &v.pipeline_version_id,
+            "pipeline_version_id",
+            "a pipeline version",
+        )?,
+        name: v
+            .name
+            .text()
+            .or_else(|| v.display_name.text())
             .unwrap_or_default(),
-        created_at: str_field(v, "created_at"),
+        created_at: v.created_at.text(),
     })
 }
 
-pub fn experiment(v: &Value) -> Result<Experiment, KfpError> {
+pub fn experiment(v: WireExperiment) -> Result<Experiment, KfpError> {
     Ok(Experiment {
-        id: required_id(v, "experiment_id", "an experiment")?,
-        name: str_field(v, "display_name").unwrap_or_default(),
-        namespace: str_field(v, "namespace"),
+        id: required_id(&v.experiment_id, "experiment_id", "an experiment")?,
+        name: v.display_name.text().unwrap_or_default(),
+        namespace: v.namespace.text(),
     })
 }
 
 /// A timestamp, or none for the API's zero time (`finished_at` is 1970-01-01 until the end).
-pub(crate) fn time_field(v: &Value, key: &str) -> Option<String> {
-    str_field(v, key).filter(|t| !t.starts_with("1970-01-01"))
+pub(crate) fn time(t: &Lenient<String>) -> Option<String> {
+    t.text().filter(|t| !t.starts_with("1970-01-01"))
 }
 
 /// Not a user's task: the pipeline's root DAG and the driver pseudo-tasks of KFP 2.x.
@@ -76,46 +290,45 @@ fn is_system_task(name: &str) -> bool {
     name == "root" || name.ends_with("-driver")
 }
 
-/// A `PipelineTaskDetail` (backend/api/v2beta1/run.proto): its pod is `pod_name`, else the
-/// last of its `child_tasks` (the executor pod comes after the driver's).
-pub fn task(v: &Value) -> Option<Task> {
-    let name = str_field(v, "display_name")?;
-    let pod_name = str_field(v, "pod_name").or_else(|| {
-        v.get("child_tasks")
-            .and_then(Value::as_array)
-            .and_then(|c| c.iter().rev().find_map(|t| str_field(t, "pod_name")))
+/// A `PipelineTaskDetail`: its pod is `pod_name`, else the last of its `child_tasks` (the
+/// executor pod comes after the driver's).
+pub fn task(v: WireTaskDetail) -> Option<Task> {
+    let name = v.display_name.text()?;
+    let pod_name = v.pod_name.text().or_else(|| {
+        v.child_tasks.get().and_then(|c| {
+            c.iter()
+                .rev()
+                .find_map(|t| t.get().and_then(|t| t.pod_name.text()))
+        })
     });
     Some(Task {
         name,
-        state: RunState::parse(v.get("state").and_then(Value::as_str).unwrap_or("")),
+        state: RunState::parse(v.state.str().unwrap_or("")),
         pod_name,
-        started_at: time_field(v, "start_time").or_else(|| time_field(v, "create_time")),
-        finished_at: time_field(v, "end_time"),
-        error: v
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        started_at: time(&v.start_time).or_else(|| time(&v.create_time)),
+        finished_at: time(&v.end_time),
+        error: v.error.get().and_then(|e| e.message.text()),
     })
 }
 
-pub fn run(v: &Value) -> Result<Run, KfpError> {
-    let state = RunState::parse(v.get("state").and_then(Value::as_str).unwrap_or(""));
+pub fn run(v: WireRun) -> Result<Run, KfpError> {
+    let state = RunState::parse(v.state.str().unwrap_or(""));
     let mut r = Run::new(
-        required_id(v, "run_id", "a run")?,
-        str_field(v, "display_name").unwrap_or_default(),
+        required_id(&v.run_id, "run_id", "a run")?,
+        v.display_name.text().unwrap_or_default(),
         state,
     );
-    r.error = v
-        .get("error")
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    r.error = v.error.get().and_then(|e| e.message.text());
     r.tasks = v
-        .pointer("/run_details/task_details")
-        .and_then(Value::as_array)
-        .map(|tasks| tasks.iter().filter_map(task).collect())
+        .run_details
+        .into_option()
+        .and_then(|d| d.task_details.into_option())
+        .map(|tasks| {
+            tasks
+                .into_iter()
+                .filter_map(|t| t.into_option().and_then(task))
+                .collect()
+        })
         .unwrap_or_default();
     r.tasks.retain(|t| !is_system_task(&t.name));
     r.tasks.sort_by(|a, b| {
@@ -130,113 +343,77 @@ pub fn run(v: &Value) -> Result<Run, KfpError> {
     failed_tasks.sort();
     failed_tasks.dedup();
     r.failed_tasks = failed_tasks;
-    r.created_at = str_field(v, "created_at");
-    r.finished_at = time_field(v, "finished_at");
-    r.description = str_field(v, "description");
-    r.experiment_id = str_field(v, "experiment_id");
-    r.recurring_run_id = str_field(v, "recurring_run_id");
-    r.archived = v.get("storage_state").and_then(Value::as_str) == Some("ARCHIVED");
-    if let Some(reference) = v.get("pipeline_version_reference") {
-        r.pipeline_id = str_field(reference, "pipeline_id");
-        r.version_id = str_field(reference, "pipeline_version_id");
+    r.created_at = v.created_at.text();
+    r.finished_at = time(&v.finished_at);
+    r.description = v.description.text();
+    r.experiment_id = v.experiment_id.text();
+    r.recurring_run_id = v.recurring_run_id.text();
+    r.archived = v.storage_state.str() == Some("ARCHIVED");
+    if let Some(reference) = v.pipeline_version_reference.get() {
+        r.pipeline_id = reference.pipeline_id.text();
+        r.version_id = reference.pipeline_version_id.text();
     }
     if r.version_id.is_none() {
-        r.version_id = str_field(v, "pipeline_version_id");
+        r.version_id = v.pipeline_version_id.text();
     }
     if let Some(params) = v
-        .pointer("/runtime_config/parameters")
-        .and_then(Value::as_object)
+        .runtime_config
+        .into_option()
+        .and_then(|c| c.parameters.into_option())
     {
-        r.parameters = params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        r.parameters = params;
     }
     Ok(r)
 }
 
-pub fn recurring_run(v: &Value) -> Result<RecurringRun, KfpError> {
+pub fn recurring_run(v: WireRecurringRun) -> Result<RecurringRun, KfpError> {
     let mut r = RecurringRun::new(
-        required_id(v, "recurring_run_id", "a recurring run")?,
-        str_field(v, "display_name").unwrap_or_default(),
+        required_id(&v.recurring_run_id, "recurring_run_id", "a recurring run")?,
+        v.display_name.text().unwrap_or_default(),
     );
-    r.created_at = str_field(v, "created_at");
-    read_trigger(v, &mut r);
-    r.enabled = match v.get("mode").and_then(Value::as_str) {
+    r.created_at = v.created_at.text();
+    read_trigger(&v.trigger, &mut r);
+    r.enabled = match v.mode.str() {
         Some(m) => m == "ENABLE",
-        None => v.get("status").and_then(Value::as_str) == Some("ENABLED"),
+        None => v.status.str() == Some("ENABLED"),
     };
-    r.experiment_id = str_field(v, "experiment_id");
-    if let Some(reference) = v.get("pipeline_version_reference") {
-        r.pipeline_id = str_field(reference, "pipeline_id");
-        r.version_id = str_field(reference, "pipeline_version_id");
+    r.experiment_id = v.experiment_id.text();
+    if let Some(reference) = v.pipeline_version_reference.get() {
+        r.pipeline_id = reference.pipeline_id.text();
+        r.version_id = reference.pipeline_version_id.text();
     }
     Ok(r)
 }
 
 /// `trigger.cron_schedule.cron` or `trigger.periodic_schedule.interval_second` (int64, a
 /// string or a number), the same in both API versions.
-pub(crate) fn read_trigger(v: &Value, r: &mut RecurringRun) {
-    r.cron = v
-        .pointer("/trigger/cron_schedule/cron")
-        .and_then(Value::as_str)
+pub(crate) fn read_trigger(t: &Lenient<WireTrigger>, r: &mut RecurringRun) {
+    let t = t.get();
+    r.cron = t
+        .and_then(|t| t.cron_schedule.get())
+        .and_then(|c| c.cron.str())
         .map(str::to_string);
-    r.interval_seconds = v
-        .pointer("/trigger/periodic_schedule/interval_second")
-        .and_then(|i| {
-            i.as_u64()
-                .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
-        });
-}
-
-/// Every page of a list call.
-pub async fn list_all(c: &Client, call: Call, items_key: &str) -> Result<Vec<Value>, KfpError> {
-    list_all_keys(c, call, &[items_key]).await
+    r.interval_seconds = t
+        .and_then(|t| t.periodic_schedule.get())
+        .and_then(|p| p.interval_second.get())
+        .map(|i| i.0);
 }
 
 /// The most pages one listing reads (200 items each): a server that keeps sending fresh page
 /// tokens ends in an error, not a loop.
 pub const MAX_PAGES: usize = 1000;
 
-/// One list page: its items (under the first of `keys` present; none when absent) and the next
-/// page token. Items that are not a list of objects or a token that is not a string are an
-/// error saying what was found (the caller names the endpoint).
-pub fn read_page(v: &Value, keys: &[&str]) -> Result<(Vec<Value>, Option<String>), String> {
-    let items_key = keys.first().copied().unwrap_or("items");
-    let short = |v: &Value| crate::kfp::client::json_snippet(v, 40);
-    let items = match keys.iter().find_map(|k| v.get(*k)) {
-        Some(Value::Array(items)) => {
-            if let Some(bad) = items.iter().find(|i| !i.is_object()) {
-                return Err(format!("`{items_key}` holding {}, not objects", short(bad)));
-            }
-            items.clone()
-        }
-        Some(Value::Null) | None => Vec::new(),
-        Some(other) => return Err(format!("`{items_key}` = {}, not a list", short(other))),
-    };
-    let next = match v.get("next_page_token") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(t)) if t.is_empty() => None,
-        Some(Value::String(t)) => Some(t.clone()),
-        Some(other) => {
-            return Err(format!(
-                "`next_page_token` = {}, not a string",
-                short(other)
-            ))
-        }
-    };
-    Ok((items, next))
-}
-
-/// Every page of a list call whose items are under the first of `keys` present. A repeated
-/// `next_page_token`, more than [`MAX_PAGES`] pages, or a page of the wrong shape (items that
-/// are not a list, a token that is not a string) is an error naming the endpoint.
-pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<Value>, KfpError> {
+/// Every page of a list call whose items are `T`s. A repeated `next_page_token`, more than
+/// [`MAX_PAGES`] pages, or a page of the wrong shape (items that are not a list of objects, a
+/// token that is not a string) is an error naming the endpoint.
+pub async fn list_all<T: Listed>(c: &Client, call: Call) -> Result<Vec<T>, KfpError> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     let mut seen = std::collections::BTreeSet::new();
-    let wrong = |what: String| {
-        KfpError::Other(format!(
-            "KFP answered GET {} ({}) with {what}: is the endpoint a KFP API server?",
-            call.path, call.action
-        ))
+    let wrong = |problem: String| KfpError::MalformedPage {
+        path: call.path.clone(),
+        action: call.action.clone(),
+        problem,
     };
     for page_number in 1..=MAX_PAGES {
         let mut page = call.clone().query("page_size", PAGE_SIZE.to_string());
@@ -244,29 +421,26 @@ pub async fn list_all_keys(c: &Client, call: Call, keys: &[&str]) -> Result<Vec<
             page = page.query("page_token", t.clone());
         }
         let v = c.call(page).await?;
-        let (items, next) = read_page(&v, keys).map_err(wrong)?;
-        out.extend(items);
-        match next {
+        let page = Page::<T>::read(v).map_err(wrong)?;
+        out.extend(page.items);
+        match page.next_page_token {
             None => return Ok(out),
             Some(next) if !seen.insert(next.clone()) => {
                 // A real server never repeats a token: stop rather than loop or answer half.
-                return Err(KfpError::Other(format!(
-                    "KFP sent the same page token twice while {} (page {page_number}, {} items \
-                     so far): its paging is broken, so kfpx stops rather than loop or show a \
-                     partial list",
-                    call.action,
-                    out.len()
-                )));
+                return Err(KfpError::PageTokenRepeated {
+                    action: call.action.clone(),
+                    page: page_number,
+                    items: out.len(),
+                });
             }
             Some(next) => token = Some(next),
         }
     }
-    Err(KfpError::Other(format!(
-        "KFP kept sending more pages while {}: kfpx reads at most {MAX_PAGES} pages \
-         ({} items) and stopped there",
-        call.action,
-        MAX_PAGES * PAGE_SIZE as usize
-    )))
+    Err(KfpError::TooManyPages {
+        action: call.action.clone(),
+        max_pages: MAX_PAGES,
+        max_items: MAX_PAGES * PAGE_SIZE as usize,
+    })
 }
 
 pub async fn list_pipelines(
@@ -278,11 +452,7 @@ pub async fn list_pipelines(
     if let Some(n) = name {
         call = call.query("filter", filter_eq("display_name", n));
     }
-    list_all(c, call, "pipelines")
-        .await?
-        .iter()
-        .map(pipeline)
-        .collect()
+    list_all(c, call).await?.into_iter().map(pipeline).collect()
 }
 
 /// The pipeline whose `name` (not display name) is `name`; `None` on 404.
@@ -299,7 +469,7 @@ pub async fn pipeline_by_name(
         format!("finding pipeline {name:?}"),
     )
     .query_opt("namespace", namespace);
-    match c.call_as(call, |v| pipeline(&v)).await {
+    match c.call_as(call, |v| pipeline(read(v))).await {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.status() == Some(404) => Ok(None),
         Err(e) => Err(e),
@@ -313,11 +483,11 @@ pub async fn latest_version(c: &Client, pipeline_id: &str) -> Result<Option<Vers
     )
     .query("page_size", "1")
     .query("sort_by", "created_at desc");
-    let v = c.call(call).await?;
-    v.get("pipeline_versions")
-        .and_then(Value::as_array)
-        .and_then(|vs| vs.first())
-        .map(version)
+    let v: WireVersionsFirst = read(c.call(call).await?);
+    v.pipeline_versions
+        .into_option()
+        .and_then(|vs| vs.into_iter().next())
+        .map(|first| version(first.or_empty()))
         .transpose()
 }
 
@@ -331,10 +501,10 @@ pub async fn find_version(
         "listing pipeline versions",
     )
     .query("filter", filter_eq("name", name));
-    let all = list_all(c, call, "pipeline_versions").await?;
+    let all: Vec<WireVersion> = list_all(c, call).await?;
     // Servers before 2.14 have no separate `name`: match on either.
     Ok(all
-        .iter()
+        .into_iter()
         .filter_map(|v| version(v).ok())
         .find(|v| v.name == name))
 }
@@ -381,7 +551,7 @@ pub async fn upload_pipeline(
     .query_opt("namespace", namespace);
     c.create(
         call,
-        |v| pipeline(&v),
+        |v| pipeline(read(v)),
         || async {
             let found = list_pipelines(c, namespace, Some(name)).await?;
             Ok(found.into_iter().next())
@@ -406,8 +576,12 @@ pub async fn upload_version(
         "the new pipeline version",
     )
     .query("pipelineid", pipeline_id);
-    c.create(call, |v| version(&v), || find_version(c, pipeline_id, name))
-        .await
+    c.create(
+        call,
+        |v| version(read(v)),
+        || find_version(c, pipeline_id, name),
+    )
+    .await
 }
 
 pub async fn find_experiment(
@@ -418,9 +592,9 @@ pub async fn find_experiment(
     let call = Call::get("/experiments", "listing experiments")
         .query_opt("namespace", namespace)
         .query("filter", filter_eq("display_name", name));
-    let all = list_all(c, call, "experiments").await?;
+    let all: Vec<WireExperiment> = list_all(c, call).await?;
     Ok(all
-        .iter()
+        .into_iter()
         .filter_map(|v| experiment(v).ok())
         .find(|e| e.name == name))
 }
@@ -430,80 +604,160 @@ pub async fn create_experiment(
     name: &str,
     namespace: Option<&str>,
 ) -> Result<Experiment, KfpError> {
-    let mut body = json!({"display_name": name});
-    if let Some(ns) = namespace {
-        body["namespace"] = json!(ns);
+    /// `Experiment` (backend/api/v2beta1/experiment.proto), as sent.
+    #[derive(Serialize)]
+    struct ExperimentBody<'a> {
+        display_name: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<&'a str>,
     }
+    let body = ExperimentBody {
+        display_name: name,
+        namespace,
+    };
     let call = Call::post(
         "/experiments",
-        Body::Json(body),
+        Body::Json(to_json(body)),
         format!("creating experiment {name:?}"),
     );
     c.create(
         call,
-        |v| experiment(&v),
+        |v| experiment(read(v)),
         || find_experiment(c, name, namespace),
     )
     .await
 }
 
-/// The fields runs and recurring runs share.
-fn run_body(r: &NewRun) -> Value {
-    let mut body = json!({
-        "display_name": r.name,
-        "experiment_id": r.experiment_id,
-    });
-    if let Some(d) = r.description {
-        body["description"] = json!(d);
-    }
-    match &r.source {
+/// `PipelineVersionReference` (backend/api/v2beta1/run.proto), as sent.
+#[derive(Debug, Serialize)]
+struct VersionReferenceBody<'a> {
+    pipeline_id: &'a str,
+    pipeline_version_id: &'a str,
+}
+
+/// `Run.pipeline_spec` as sent: the PipelineSpec, or `{pipeline_spec, platform_spec}` when the
+/// run has a PlatformSpec (what the kfp SDK sends, backend/src/apiserver/template/v2_template.go
+/// reads both).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum InlineSpecBody<'a> {
+    WithPlatform {
+        pipeline_spec: &'a Value,
+        platform_spec: &'a Value,
+    },
+    Bare(&'a Value),
+}
+
+/// `RuntimeConfig` (backend/api/v2beta1/run.proto), as sent.
+#[derive(Debug, Serialize)]
+struct RuntimeConfigBody<'a> {
+    parameters: &'a BTreeMap<String, Value>,
+}
+
+/// The fields a `Run` and a `RecurringRun` (backend/api/v2beta1/run.proto,
+/// recurring_run.proto) share, as sent: zero values are left out (the server knows no
+/// `null`s and older servers reject unknown fields).
+#[derive(Debug, Serialize)]
+struct RunBody<'a> {
+    display_name: &'a str,
+    experiment_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline_spec: Option<InlineSpecBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pipeline_version_reference: Option<VersionReferenceBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runtime_config: Option<RuntimeConfigBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_account: Option<&'a str>,
+}
+
+fn run_body<'a>(r: &NewRun<'a>) -> RunBody<'a> {
+    let (pipeline_spec, pipeline_version_reference) = match r.source {
         RunSource::Inline {
             pipeline_spec,
             platform_spec,
-        } => {
-            body["pipeline_spec"] = match platform_spec {
-                Some(platform) => {
-                    json!({"pipeline_spec": pipeline_spec, "platform_spec": platform})
-                }
-                None => (*pipeline_spec).clone(),
-            };
-        }
+        } => (
+            Some(match platform_spec {
+                Some(platform_spec) => InlineSpecBody::WithPlatform {
+                    pipeline_spec,
+                    platform_spec,
+                },
+                None => InlineSpecBody::Bare(pipeline_spec),
+            }),
+            None,
+        ),
         RunSource::Version {
             pipeline_id,
             version_id,
-        } => {
-            body["pipeline_version_reference"] =
-                json!({"pipeline_id": pipeline_id, "pipeline_version_id": version_id});
-        }
+        } => (
+            None,
+            Some(VersionReferenceBody {
+                pipeline_id,
+                pipeline_version_id: version_id,
+            }),
+        ),
+    };
+    RunBody {
+        display_name: r.name,
+        experiment_id: r.experiment_id,
+        description: r.description,
+        pipeline_spec,
+        pipeline_version_reference,
+        runtime_config: (!r.parameters.is_empty()).then_some(RuntimeConfigBody {
+            parameters: r.parameters,
+        }),
+        service_account: r.service_account,
     }
-    if !r.parameters.is_empty() {
-        body["runtime_config"] = json!({"parameters": r.parameters});
-    }
-    if let Some(sa) = r.service_account {
-        body["service_account"] = json!(sa);
-    }
-    body
+}
+
+pub(crate) fn to_json(body: impl Serialize) -> Value {
+    serde_json::to_value(body).expect("request bodies have string keys")
 }
 
 /// The create-run body (`kfp.Client.run_pipeline`; `backend/api/v2beta1/run.proto`).
 pub fn create_run_body(r: &NewRun) -> Value {
-    run_body(r)
+    to_json(run_body(r))
+}
+
+/// `CronSchedule` (backend/api/v2beta1/recurring_run.proto, v1beta1/job.proto), as sent.
+#[derive(Debug, Serialize)]
+struct CronScheduleBody<'a> {
+    cron: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_time: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end_time: Option<&'a str>,
+}
+
+/// `Trigger` (backend/api/v2beta1/recurring_run.proto, v1beta1/job.proto), as sent.
+#[derive(Debug, Serialize)]
+struct TriggerBody<'a> {
+    cron_schedule: CronScheduleBody<'a>,
 }
 
 /// The schedule fields both API versions share in a recurring run / job body: the cron trigger
 /// (with optional start and end), `max_concurrency` (int64, sent as a string) and `no_catchup`.
-pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
-    let mut cron = json!({"cron": r.cron.as_str()});
-    if let Some(t) = r.start_time {
-        cron["start_time"] = json!(t);
-    }
-    if let Some(t) = r.end_time {
-        cron["end_time"] = json!(t);
-    }
-    body["trigger"] = json!({"cron_schedule": cron});
-    body["max_concurrency"] = json!(r.max_concurrency.to_string());
-    if r.no_catchup {
-        body["no_catchup"] = json!(true);
+#[derive(Debug, Serialize)]
+pub(crate) struct ScheduleBody<'a> {
+    trigger: TriggerBody<'a>,
+    max_concurrency: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    no_catchup: bool,
+}
+
+pub(crate) fn schedule_body<'a>(r: &NewRecurringRun<'a>) -> ScheduleBody<'a> {
+    ScheduleBody {
+        trigger: TriggerBody {
+            cron_schedule: CronScheduleBody {
+                cron: r.cron.as_str(),
+                start_time: r.start_time,
+                end_time: r.end_time,
+            },
+        },
+        max_concurrency: r.max_concurrency.to_string(),
+        no_catchup: r.no_catchup,
     }
 }
 
@@ -511,10 +765,19 @@ pub(crate) fn add_schedule(body: &mut Value, r: &NewRecurringRun) {
 /// `backend/api/v2beta1/recurring_run.proto`): int64 as strings,
 /// `mode: ENABLE` (without it KFP creates the schedule disabled).
 pub fn create_recurring_body(r: &NewRecurringRun) -> Value {
-    let mut body = run_body(&r.run);
-    add_schedule(&mut body, r);
-    body["mode"] = json!(if r.enabled { "ENABLE" } else { "DISABLE" });
-    body
+    #[derive(Serialize)]
+    struct RecurringRunBody<'a> {
+        #[serde(flatten)]
+        run: RunBody<'a>,
+        #[serde(flatten)]
+        schedule: ScheduleBody<'a>,
+        mode: &'static str,
+    }
+    to_json(RecurringRunBody {
+        run: run_body(&r.run),
+        schedule: schedule_body(r),
+        mode: if r.enabled { "ENABLE" } else { "DISABLE" },
+    })
 }
 
 pub async fn find_runs(
@@ -527,7 +790,7 @@ pub async fn find_runs(
         .query_opt("namespace", namespace)
         .query("experiment_id", experiment_id)
         .query("filter", filter_eq("display_name", name));
-    list_all(c, call, "runs").await?.iter().map(run).collect()
+    list_all(c, call).await?.into_iter().map(run).collect()
 }
 
 pub async fn create_run(
@@ -542,7 +805,7 @@ pub async fn create_run(
     );
     c.create(
         call,
-        |v| run(&v),
+        |v| run(read(v)),
         || async {
             // Our run carries our description (with its request id): find it by that.
             let runs = find_runs(c, r.experiment_id, r.name, namespace).await?;
@@ -559,7 +822,7 @@ pub async fn get_run(c: &Client, id: &str) -> Result<Run, KfpError> {
         format!("/runs/{}", crate::kfp::client::path_segment(id)),
         format!("reading run {id}"),
     );
-    c.call_as(call, |v| run(&v)).await
+    c.call_as(call, |v| run(read(v))).await
 }
 
 pub async fn list_recurring_runs(
@@ -572,10 +835,9 @@ pub async fn list_recurring_runs(
         .query_opt("namespace", namespace)
         .query("experiment_id", experiment_id)
         .query("filter", filter_eq("display_name", name));
-    // The one camelCase field of the API (recurring_run.proto); snake_case just in case.
-    let all = list_all_keys(c, call, &["recurringRuns", "recurring_runs"]).await?;
+    let all: Vec<WireRecurringRun> = list_all(c, call).await?;
     Ok(all
-        .iter()
+        .into_iter()
         .filter_map(|v| recurring_run(v).ok())
         .filter(|r| r.name == name)
         .collect())
@@ -594,7 +856,7 @@ pub async fn create_recurring_run(
     );
     c.create(
         call,
-        |v| recurring_run(&v),
+        |v| recurring_run(read(v)),
         || async {
             let now = list_recurring_runs(c, r.run.experiment_id, r.run.name, namespace).await?;
             Ok(now.into_iter().find(|x| !existing.contains(&x.id)))
@@ -645,10 +907,8 @@ pub async fn version_parameters(
         ),
         format!("reading pipeline version {version_id}"),
     );
-    let v = c.call(call).await?;
-    Ok(v.get("pipeline_spec")
-        .map(ir_parameters)
-        .unwrap_or_default())
+    let v: WireVersion = read(c.call(call).await?);
+    Ok(v.pipeline_spec.get().map(ir_parameters).unwrap_or_default())
 }
 
 /// Runs in `namespace` and/or `experiment_id`, newest first, every page.
@@ -661,7 +921,7 @@ pub async fn list_runs(
         .query_opt("namespace", namespace)
         .query_opt("experiment_id", experiment_id)
         .query("sort_by", "created_at desc");
-    list_all(c, call, "runs").await?.iter().map(run).collect()
+    list_all(c, call).await?.into_iter().map(run).collect()
 }
 
 /// Runs named exactly `name` in `namespace` and/or `experiment_id`.
@@ -675,9 +935,9 @@ pub async fn runs_named(
         .query_opt("namespace", namespace)
         .query_opt("experiment_id", experiment_id)
         .query("filter", filter_eq("display_name", name));
-    let all: Vec<Run> = list_all(c, call, "runs")
+    let all: Vec<Run> = list_all(c, call)
         .await?
-        .iter()
+        .into_iter()
         .map(run)
         .collect::<Result<_, _>>()?;
     Ok(all.into_iter().filter(|r| r.name == name).collect())
@@ -701,9 +961,9 @@ pub async fn all_recurring_runs(
         .query_opt("namespace", namespace)
         .query_opt("experiment_id", experiment_id)
         .query("sort_by", "created_at desc");
-    list_all_keys(c, call, &["recurringRuns", "recurring_runs"])
+    list_all(c, call)
         .await?
-        .iter()
+        .into_iter()
         .map(recurring_run)
         .collect()
 }
@@ -713,7 +973,7 @@ pub async fn get_recurring_run(c: &Client, id: &str) -> Result<RecurringRun, Kfp
         format!("/recurringruns/{}", crate::kfp::client::path_segment(id)),
         format!("reading recurring run {id}"),
     );
-    c.call_as(call, |v| recurring_run(&v)).await
+    c.call_as(call, |v| recurring_run(read(v))).await
 }
 
 /// `POST /recurringruns/{id}:enable` / `:disable`.
@@ -737,6 +997,7 @@ pub async fn set_recurring_enabled(c: &Client, id: &str, on: bool) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::BTreeMap;
 
     #[test]
@@ -821,7 +1082,7 @@ mod tests {
                 {"display_name":"root","state":"FAILED"},
                 {"display_name":"train-model","state":"FAILED"},
                 {"display_name":"preprocess","state":"SUCCEEDED"}]}});
-        let r = run(&v).unwrap();
+        let r = run(read(v)).unwrap();
         assert_eq!(r.state, RunState::Failed);
         assert_eq!(r.failed_tasks, vec!["train-model".to_string()]);
         assert_eq!(r.error.as_deref(), Some("boom"));
@@ -829,10 +1090,28 @@ mod tests {
 
     #[test]
     fn missing_ids_are_explained() {
-        let err = pipeline(&json!({"id": "x"})).unwrap_err().to_string();
+        let err = pipeline(read(json!({"id": "x"}))).unwrap_err();
         assert!(
-            err.contains("pipeline_id") && err.contains("--kfp-version 1"),
-            "{err}"
+            matches!(
+                err,
+                KfpError::MissingKey {
+                    at: None,
+                    what: "a pipeline",
+                    key: "pipeline_id",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "KFP's answer about a pipeline has no `pipeline_id`: is the endpoint a KFP 2.x API \
+             server? (use --kfp-version 1 for KFP 1.x)"
+        );
+        let err = crate::kfp::v1::run(read(json!({"run": "x", "id": "r1"}))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "KFP's answer about a run has no `id`: is the endpoint a KFP API server?"
         );
     }
 }
