@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use crate::compile::model::{
-    self, Cache, Model, Ph, Role, Task, EXIT_HANDLER, MLFLOW_OUTPUT, MLFLOW_START, VOLUME_CREATE,
-    VOLUME_DELETE,
+    self, Cache, Model, Ph, Role, Target, Task, ARGO_MLFLOW_FILE, EXIT_HANDLER, MLFLOW_OUTPUT,
+    MLFLOW_START, VOLUME_CREATE, VOLUME_DELETE,
 };
 use crate::compile::params::as_text;
 use crate::compile::CompileError;
@@ -16,7 +16,6 @@ use crate::compile::CompileError;
 const PVC_PARAM: &str = "data-volume-create-name";
 const PVC_GLOBAL: &str = "data-volume-name";
 const DATA_VOLUME: &str = "data-volume";
-const MLFLOW_FILE: &str = "/tmp/mlflow_run_id";
 
 pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Value, CompileError> {
     let mut templates: Vec<Value> = Vec::new();
@@ -241,19 +240,7 @@ fn container_template(
     sdk: &str,
     in_exit: bool,
 ) -> Result<Value, CompileError> {
-    let ph = |p: Ph| -> String {
-        match p {
-            Ph::Param(name) if in_exit => format!("{{{{workflow.parameters.{name}}}}}"),
-            Ph::Param(name) => format!("{{{{inputs.parameters.{name}}}}}"),
-            Ph::RunId => "{{workflow.uid}}".into(),
-            Ph::MlflowRunId => format!("{{{{inputs.parameters.{MLFLOW_OUTPUT}}}}}"),
-            Ph::MlflowOutputFile => MLFLOW_FILE.into(),
-            Ph::ExitStatus => "{{workflow.status}}".into(),
-            // Not asked for: Argo's script carries the node list itself.
-            Ph::Nodes => t.node_list.clone().unwrap_or_default(),
-        }
-    };
-    let (command, args) = model::container_command(t, m, env, false, true, &ph);
+    let (command, args) = model::container_command(t, m, env, Target::Argo);
 
     let mut envs: Vec<Value> = Vec::new();
     if t.role != Role::VolumeInit {
@@ -261,7 +248,9 @@ fn container_template(
     }
     envs.extend(t.env.iter().map(|(k, v)| json!({"name": k, "value": v})));
     if t.mlflow {
-        envs.push(json!({"name": "MLFLOW_RUN_ID", "value": ph(Ph::MlflowRunId)}));
+        envs.push(
+            json!({"name": "MLFLOW_RUN_ID", "value": Target::Argo.placeholder(Ph::MlflowRunId, t)}),
+        );
     }
     for s in &t.secrets {
         envs.push(
@@ -343,7 +332,7 @@ fn container_template(
     if t.role == Role::MlflowStart {
         outputs.insert(
             "parameters".into(),
-            json!([{"name": MLFLOW_OUTPUT, "valueFrom": {"path": MLFLOW_FILE}}]),
+            json!([{"name": MLFLOW_OUTPUT, "valueFrom": {"path": ARGO_MLFLOW_FILE}}]),
         );
     }
     if !t.artifacts.is_empty() {

@@ -85,8 +85,8 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
         .map(|p| (p.name.clone(), p.value.clone()))
         .collect();
     let yaml_err = |e: serde_yaml::Error| CompileError::Invalid(format!("cannot write YAML: {e}"));
-    match input.kfp_version {
-        KfpVersion::V2 => {
+    match model::Target::from(input.kfp_version) {
+        model::Target::V2Ir => {
             let r = v2::render(&model, input.env, &sdk)?;
             warnings.extend(r.warnings);
             let mut yaml = format!(
@@ -108,7 +108,7 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
                 warnings,
             })
         }
-        KfpVersion::V1 => {
+        model::Target::Argo => {
             let wf = argo::render(&model, input.env, &sdk)?;
             let mut yaml = String::with_capacity(1 << 16);
             yaml::append(&mut yaml, &wf).map_err(yaml_err)?;

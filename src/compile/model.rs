@@ -202,11 +202,98 @@ pub enum Ph<'a> {
     Nodes,
 }
 
+/// A compile target: the document kind, where a pod's runtime values go and how placeholders
+/// are written. Everything that differs between the targets' commands is here, not in boolean
+/// switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// KFP v2 pipeline IR + Kubernetes platform spec (the API's v2 pipelines).
+    V2Ir,
+    /// Argo Workflow (the API's v1 pipelines, compiled as the kfp 1.8 SDK does).
+    Argo,
+}
+
+impl From<crate::config::KfpVersion> for Target {
+    fn from(v: crate::config::KfpVersion) -> Self {
+        match v {
+            crate::config::KfpVersion::V2 => Target::V2Ir,
+            crate::config::KfpVersion::V1 => Target::Argo,
+        }
+    }
+}
+
+/// Where Argo's MLflow start step writes the run id (its output parameter's `valueFrom.path`).
+pub const ARGO_MLFLOW_FILE: &str = "/tmp/mlflow_run_id";
+
+impl Target {
+    /// True when the run id, MLflow run id and node list reach the shell as container
+    /// arguments: the KFP v2 backend resolves `{{$.pipeline_job_uuid}}` only as a task input
+    /// and its launcher substitutes placeholders only in args (kubeflow/pipelines
+    /// backend/src/v2/driver/resolve.go, backend/src/v2/component/launcher_v2.go). Argo
+    /// substitutes `{{…}}` in the whole template, so its renderer puts them in `env`.
+    pub fn runtime_in_args(self) -> bool {
+        self == Target::V2Ir
+    }
+
+    /// `p` in the target's placeholder syntax, for `task`'s container.
+    pub fn placeholder(self, p: Ph, task: &Task) -> String {
+        match self {
+            Target::V2Ir => match p {
+                Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
+                Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
+                Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
+                Ph::MlflowOutputFile => {
+                    format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
+                }
+                Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
+                Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
+            },
+            Target::Argo => match p {
+                // The on-exit task runs outside the main DAG (the workflow's onExit) and takes
+                // no inputs: it reads the workflow's parameters.
+                Ph::Param(name) if task.role == Role::OnExit => {
+                    format!("{{{{workflow.parameters.{name}}}}}")
+                }
+                Ph::Param(name) => format!("{{{{inputs.parameters.{name}}}}}"),
+                Ph::RunId => "{{workflow.uid}}".into(),
+                Ph::MlflowRunId => format!("{{{{inputs.parameters.{MLFLOW_OUTPUT}}}}}"),
+                Ph::MlflowOutputFile => ARGO_MLFLOW_FILE.into(),
+                Ph::ExitStatus => "{{workflow.status}}".into(),
+                // Not asked for: Argo's script carries the node list itself.
+                Ph::Nodes => task.node_list.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The placeholder for the failed nodes' messages handed to the on-exit task beside its
+    /// status: Argo's `{{workflow.failures}}` (argo-workflows docs/variables.md, exit handler
+    /// variables); KFP v2's status parameter already carries the error.
+    pub fn exit_failures(self) -> Option<&'static str> {
+        match self {
+            Target::V2Ir => None,
+            Target::Argo => Some("{{workflow.failures}}"),
+        }
+    }
+
+    /// True when a node task declares the local files its datasets write as output artifacts
+    /// (kedro-kubeflow's `store_kedro_outputs_as_kfp_artifacts`, KFP v1 only).
+    pub fn has_output_artifacts(self) -> bool {
+        self == Target::Argo
+    }
+
+    /// True when the backend applies pod (anti-)affinity: the KFP v2 driver applies only node
+    /// affinity from the platform spec (kubeflow/pipelines backend/src/v2/driver/k8s.go).
+    pub fn applies_pod_affinity(self) -> bool {
+        self == Target::Argo
+    }
+}
+
 /// Build the model. Pure: every input is in `input`.
 pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
     let rc = &input.config.run_config;
     let snapshot = input.snapshot;
     let graph = input.tasks;
+    let target = Target::from(input.kfp_version);
     let mut warnings = Vec::new();
 
     // The config's one validator (`kfpx config --check`'s): a config typed and checked by
@@ -323,8 +410,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
                 node_list = Some(list.join(","));
             }
         }
-        let artifacts = if input.kfp_version == crate::config::KfpVersion::V1
-            && rc.store_kedro_outputs_as_kfp_artifacts
+        let artifacts = if target.has_output_artifacts() && rc.store_kedro_outputs_as_kfp_artifacts
         {
             artifacts_of(&name, gt.nodes.iter(), snapshot)
         } else {
@@ -371,7 +457,7 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         }
     };
 
-    if input.kfp_version == crate::config::KfpVersion::V2 {
+    if !target.applies_pod_affinity() {
         ignored_pod_affinity(
             tasks.iter().chain(on_exit.iter()),
             input.strict,
@@ -609,17 +695,16 @@ with open(out, "w") as f:
 print("Started run:", run.info.run_id)
 "#;
 
-/// A task's container `command` and `args`. With `runtime_in_args` (KFP v2, whose env cannot
-/// hold placeholders) KUBEFLOW_RUN_ID and MLFLOW_RUN_ID are exported by the shell from
-/// arguments; otherwise the renderer puts them in `env`.
+/// A task's container `command` and `args` for `target`. Where the target takes runtime values
+/// from arguments (KFP v2), the shell exports KUBEFLOW_RUN_ID and MLFLOW_RUN_ID from them;
+/// otherwise the renderer puts them in `env`.
 pub fn container_command(
     task: &Task,
     model: &Model,
     env: &str,
-    runtime_in_args: bool,
-    argo: bool,
-    ph: &dyn Fn(Ph) -> String,
+    target: Target,
 ) -> (Vec<String>, Vec<String>) {
+    let ph = |p: Ph| target.placeholder(p, task);
     match task.role {
         Role::MlflowStart => (
             vec!["python".into(), "-c".into(), MLFLOW_START_PY.into()],
@@ -634,68 +719,93 @@ pub fn container_command(
             let mut args = vec!["kfpx".to_string()];
             // KFP v2: the node list is a task input (the same executor serves every task that
             // differs only in its nodes); Argo: written into the script.
-            let nodes_in_args = runtime_in_args && task.node_list.is_some();
-            if runtime_in_args {
-                script.push_str("export KUBEFLOW_RUN_ID=\"$1\"");
-                args.push(ph(Ph::RunId));
-                let mut shift = 1;
-                if task.mlflow {
-                    script.push_str(" MLFLOW_RUN_ID=\"$2\"");
-                    args.push(ph(Ph::MlflowRunId));
-                    shift += 1;
-                }
-                if nodes_in_args {
-                    shift += 1;
-                    script.push_str(&format!(" && nodes=\"${shift}\""));
-                    args.push(ph(Ph::Nodes));
-                }
-                if shift == 1 {
-                    script.push_str(" && shift");
-                } else {
-                    script.push_str(&format!(" && shift {shift}"));
-                }
-                script.push_str(" && ");
+            let nodes_in_args = target.runtime_in_args() && task.node_list.is_some();
+            if target.runtime_in_args() {
+                export_runtime_args(task, nodes_in_args, &ph, &mut script, &mut args);
             }
-            let dump = !task.params.is_empty() || task.role == Role::OnExit;
-            if dump {
-                script.push_str("python -c '");
-                script.push_str(if task.role == Role::OnExit {
-                    EXIT_DUMPER
-                } else {
-                    DUMPER
-                });
-                script.push_str("' \"$@\" && ");
-                for p in &task.params {
-                    let kind = model.param(p).map_or("yaml", |x| x.kind.as_str());
-                    args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
-                }
-                if task.role == Role::OnExit {
-                    args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);
-                    if argo {
-                        args.extend([
-                            "failures".into(),
-                            "str".into(),
-                            "{{workflow.failures}}".into(),
-                        ]);
-                    }
-                }
+            if !task.params.is_empty() || task.role == Role::OnExit {
+                dump_params(task, model, target, &ph, &mut script, &mut args);
             }
             script.push_str(&task.run_line);
             if task.role == Role::Node {
-                if let Some(list) = &task.node_list {
-                    if nodes_in_args {
-                        script.push_str(" --nodes \"$nodes\"");
-                    } else {
-                        script.push_str(" --nodes ");
-                        script.push_str(&names::sh_quote(list));
-                    }
-                }
-                if !task.params.is_empty() {
-                    script.push_str(" --config config.yaml");
-                }
+                node_run_options(task, nodes_in_args, &mut script);
             }
             (vec!["bash".into(), "-c".into(), script], args)
         }
+    }
+}
+
+/// `export KUBEFLOW_RUN_ID="$1" [MLFLOW_RUN_ID="$2"] [&& nodes="$N"] && shift N && `, with the
+/// placeholders those positions take.
+fn export_runtime_args(
+    task: &Task,
+    nodes_in_args: bool,
+    ph: &dyn Fn(Ph) -> String,
+    script: &mut String,
+    args: &mut Vec<String>,
+) {
+    script.push_str("export KUBEFLOW_RUN_ID=\"$1\"");
+    args.push(ph(Ph::RunId));
+    let mut shift = 1;
+    if task.mlflow {
+        script.push_str(" MLFLOW_RUN_ID=\"$2\"");
+        args.push(ph(Ph::MlflowRunId));
+        shift += 1;
+    }
+    if nodes_in_args {
+        shift += 1;
+        script.push_str(&format!(" && nodes=\"${shift}\""));
+        args.push(ph(Ph::Nodes));
+    }
+    if shift == 1 {
+        script.push_str(" && shift");
+    } else {
+        script.push_str(&format!(" && shift {shift}"));
+    }
+    script.push_str(" && ");
+}
+
+/// The parameter dumper (`DUMPER`, or `EXIT_DUMPER` for the on-exit task) and its
+/// `name kind value` argument triples.
+fn dump_params(
+    task: &Task,
+    model: &Model,
+    target: Target,
+    ph: &dyn Fn(Ph) -> String,
+    script: &mut String,
+    args: &mut Vec<String>,
+) {
+    script.push_str("python -c '");
+    script.push_str(if task.role == Role::OnExit {
+        EXIT_DUMPER
+    } else {
+        DUMPER
+    });
+    script.push_str("' \"$@\" && ");
+    for p in &task.params {
+        let kind = model.param(p).map_or("yaml", |x| x.kind.as_str());
+        args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
+    }
+    if task.role == Role::OnExit {
+        args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);
+        if let Some(failures) = target.exit_failures() {
+            args.extend(["failures".into(), "str".into(), failures.into()]);
+        }
+    }
+}
+
+/// A node task's `--nodes` (from the script's `$nodes` or written in) and `--config`.
+fn node_run_options(task: &Task, nodes_in_args: bool, script: &mut String) {
+    if let Some(list) = &task.node_list {
+        if nodes_in_args {
+            script.push_str(" --nodes \"$nodes\"");
+        } else {
+            script.push_str(" --nodes ");
+            script.push_str(&names::sh_quote(list));
+        }
+    }
+    if !task.params.is_empty() {
+        script.push_str(" --config config.yaml");
     }
 }
 

@@ -7,8 +7,8 @@ use std::hash::Hasher;
 use serde_json::{json, Map, Value};
 
 use crate::compile::model::{
-    self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT, MLFLOW_START,
-    NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
+    self, ExtraMount, Model, Role, Target, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT,
+    MLFLOW_START, NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
 };
 use crate::compile::names;
 use crate::compile::params::kfp_type;
@@ -231,19 +231,7 @@ impl Renderer<'_> {
             );
         }
         // Executor.
-        let ph = |p: Ph| -> String {
-            match p {
-                Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
-                Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
-                Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
-                Ph::MlflowOutputFile => {
-                    format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
-                }
-                Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
-                Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
-            }
-        };
-        let (command, args) = model::container_command(t, m, self.env, true, false, &ph);
+        let (command, args) = model::container_command(t, m, self.env, Target::V2Ir);
         let mut container = Map::new();
         if !args.is_empty() {
             container.insert("args".into(), json!(args));
