@@ -82,13 +82,17 @@ fn probe_output(_: &[u8]) -> Result<(), String> {
 }
 
 fn params(input: &[u8]) -> Result<(), String> {
-    use kfpx::compile::params::{coerce_override, parse_params};
+    use kfpx::commands::params::resolve;
+    use kfpx::compile::params::coerce_override;
     let raw: Vec<String> = text(input).split('\n').map(str::to_string).collect();
     let known: Vec<String> = ["a", "b", "s", "l", "m", "x.y"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    let parsed = parse_params(&raw, &known).map_err(|e| e.to_string())?;
+    let given = serde_json::json!({"a": 1, "b": 0.5, "s": "text", "l": [1, 2],
+                                   "m": {"k": {"j": "v"}}, "x.y": true});
+    let parsed =
+        resolve(&raw, given.as_object().expect("a map"), &known).map_err(|e| e.to_string())?;
     let defaults = [
         serde_json::json!(1),
         serde_json::json!(0.5),

@@ -257,13 +257,13 @@ fn unknown_param_lists_the_real_ones() {
 }
 
 #[test]
-fn param_without_separator() {
+fn param_without_separator_is_a_usage_error() {
     fails_with(
         kfpx(
             &conf_example(),
             &["compile", "-o", "-", "--param", "data_science"],
         ),
-        1,
+        2,
         &["--param \"data_science\" has no value", "key=value"],
     );
 }

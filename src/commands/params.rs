@@ -25,24 +25,17 @@ pub fn resolve(
 ) -> Result<BTreeMap<String, Value>> {
     let mut out: BTreeMap<String, Value> = BTreeMap::new();
     for item in raw {
-        let Some(at) = item.find('=').or_else(|| item.find(':')) else {
-            return Err(Error::Message(format!(
-                "--param {item:?} has no value; write it as key=value (or key:value)"
-            )));
-        };
-        let key = item[..at].trim();
-        let text = &item[at + 1..];
+        let (key, text) = split(item)?;
         let path: Vec<&str> = key.split('.').map(str::trim).collect();
         if key.is_empty() || path.iter().any(|p| p.is_empty()) {
-            return Err(Error::Message(format!(
+            return Err(Error::Usage(format!(
                 "--param {item:?} has an empty name or an empty part in its dotted name; \
                  write it as key=value or a.b.c=value"
             )));
         }
         let top = path[0];
         if !known.iter().any(|k| k == top) {
-            // The same message as every other unknown parameter: the list and a did-you-mean.
-            params::parse_params(&[format!("{top}=")], known)?;
+            return Err(unknown(top, known));
         }
         let typed = params::typed_value(text);
         if path.len() == 1 {
@@ -58,6 +51,32 @@ pub fn resolve(
         out.insert(top.to_string(), whole);
     }
     Ok(out)
+}
+
+/// `key=value`, or kedro-kubeflow's `key:value` (`=` wins, so values may hold colons): the
+/// trimmed key and the raw value. Without either it is a usage error (exit 2).
+pub fn split(item: &str) -> Result<(&str, &str)> {
+    let at = item.find('=').or_else(|| item.find(':')).ok_or_else(|| {
+        Error::Usage(format!(
+            "--param {item:?} has no value; write it as key=value (or key:value)"
+        ))
+    })?;
+    Ok((item[..at].trim(), &item[at + 1..]))
+}
+
+/// A parameter the pipeline does not declare: the list of those it does, and a did-you-mean.
+fn unknown(key: &str, known: &[String]) -> Error {
+    let list = if known.is_empty() {
+        "the pipeline has no parameters".to_string()
+    } else {
+        format!("its parameters are: {}", known.join(", "))
+    };
+    let hint = crate::text::did_you_mean(key, known.iter().map(String::as_str))
+        .map(|s| format!(" (did you mean {s:?}?)"))
+        .unwrap_or_default();
+    Error::Message(format!(
+        "--param {key}: the pipeline has no parameter {key:?}{hint}; {list}"
+    ))
 }
 
 /// A string default keeps string values: the node reads what the YAML file would give it.
@@ -139,6 +158,50 @@ mod tests {
     fn run(items: &[&str]) -> Result<BTreeMap<String, Value>> {
         let raw: Vec<String> = items.iter().map(|s| s.to_string()).collect();
         resolve(&raw, &defaults(), &known())
+    }
+
+    #[test]
+    fn params_split_at_equals_then_colon_and_are_typed() {
+        let known: Vec<String> = vec!["ratio".into(), "model".into(), "start".into()];
+        let one = |item: &str| {
+            let out = resolve(&[item.to_string()], &Map::new(), &known).unwrap();
+            out.into_values().next().unwrap()
+        };
+        assert_eq!(one("ratio=0.5"), json!(0.5));
+        assert_eq!(
+            one("model={\"alpha\": 1, \"layers\": [1, 2]}"),
+            json!({"alpha": 1, "layers": [1, 2]})
+        );
+        assert_eq!(one("start:2022-02-24"), json!("2022-02-24"));
+        // `=` wins over `:` so values may contain colons.
+        assert_eq!(one("start=a:b"), json!("a:b"));
+        assert_eq!(one("start=true"), json!(true));
+        assert_eq!(one("start=[1, 2]"), json!([1, 2]));
+        // a bare YAML mapping-looking text is a string, not a map
+        assert_eq!(one("start=hello: world"), json!("hello: world"));
+        assert_eq!(one("start="), json!(""));
+    }
+
+    #[test]
+    fn unknown_param_lists_the_real_ones() {
+        let e = run(&["rato=1"]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "--param rato: the pipeline has no parameter \"rato\" (did you mean \"ratio\"?); \
+             its parameters are: data_science, version, ratio"
+        );
+        let e = resolve(&["x=1".to_string()], &Map::new(), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("; the pipeline has no parameters"), "{e}");
+    }
+
+    #[test]
+    fn a_param_without_separator_or_name_is_a_usage_error() {
+        for item in ["ratio", "=1", "a..b=1"] {
+            let e = run(&[item]).unwrap_err();
+            assert_eq!(e.exit_code(), crate::error::exit::USAGE, "{item}: {e}");
+        }
     }
 
     #[test]

@@ -148,12 +148,8 @@ pub fn run(ctx: &Ctx, args: RunLocalArgs) -> Result<()> {
 fn file_params(raw: &[String]) -> Result<BTreeMap<String, serde_json::Value>> {
     let mut out = BTreeMap::new();
     for item in raw {
-        let at = item.find('=').or_else(|| item.find(':')).ok_or_else(|| {
-            Error::Usage(format!(
-                "--param {item:?} has no value; write it as key=value (or key:value)"
-            ))
-        })?;
-        out.insert(item[..at].trim().to_string(), typed_value(&item[at + 1..]));
+        let (key, value) = super::params::split(item)?;
+        out.insert(key.to_string(), typed_value(value));
     }
     Ok(out)
 }

@@ -13,7 +13,7 @@ use crate::commands::{server, Ctx};
 use crate::config::Timestamp;
 use crate::error::{Error, Result};
 use crate::kfp::cronexpr::CronExpr;
-use crate::kfp::deploy::{self, Outcome, Schedule, ScheduleError, ScheduleStep, Upload};
+use crate::kfp::deploy::{self, Outcome, Schedule, ScheduleError, ScheduleStep, Scheduled, Upload};
 use crate::kfp::models::{NewRecurringRun, NewRun, RunSource};
 use crate::kfp::{naming, session};
 use crate::output;
@@ -65,8 +65,21 @@ fn parse_cron(raw: &str) -> Result<CronExpr> {
     CronExpr::parse(raw).map_err(|e| Error::Usage(format!("invalid --cron-expression: {e}")))
 }
 
-/// Everything after compiling (tests call it with a hand-built `Prepared`).
-pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()> {
+/// What the flags and `run_config.schedule` ask for, checked (flags win over the config).
+struct Settings {
+    cron: CronExpr,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    max_concurrency: u32,
+    no_catchup: bool,
+    enabled: bool,
+    /// The recurring run's name, placeholders filled.
+    name: String,
+    experiment_name: String,
+    overrides: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+fn settings(args: &ScheduleArgs, prepared: &Prepared) -> Result<Settings> {
     let cron = parse_cron(&args.cron_expression)?;
     let rc = &prepared.config.run_config;
     let sched = &rc.schedule;
@@ -88,16 +101,29 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
              (--max-concurrency or run_config.schedule.max_concurrency)"
         )));
     }
-    let no_catchup = args.no_catchup || sched.no_catchup;
     let (overrides, all_params) = run_params(&prepared.compiled, &args.params.items())?;
     let name =
         naming::format_run_name(rc.scheduled_run_name(), &all_params).map_err(Error::Message)?;
-    let experiment_name = args
-        .experiment_name
-        .clone()
-        .unwrap_or_else(|| rc.experiment_name.clone());
+    Ok(Settings {
+        cron,
+        start,
+        end,
+        max_concurrency,
+        no_catchup: args.no_catchup || sched.no_catchup,
+        enabled: sched.enabled,
+        name,
+        experiment_name: args
+            .experiment_name
+            .clone()
+            .unwrap_or_else(|| rc.experiment_name.clone()),
+        overrides,
+    })
+}
 
-    let document = prepared.compiled.yaml.as_bytes();
+/// Everything after compiling (tests call it with a hand-built `Prepared`).
+pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()> {
+    let set = settings(args, prepared)?;
+    let rc = &prepared.config.run_config;
     let (pipeline_name, version_name) = prepared.upload_names();
     let description = rc
         .description
@@ -116,112 +142,125 @@ pub fn schedule_prepared(args: &ScheduleArgs, prepared: &Prepared) -> Result<()>
             .experiment_namespace
             .clone()
             .or_else(|| kfp.namespace.clone());
-        let (start_s, end_s) = (start.as_ref().map(rfc3339), end.as_ref().map(rfc3339));
-        let done = deploy::replace_schedule(
-            &kfp,
-            &Schedule {
-                upload: Upload {
-                    pipeline_name: &pipeline_name,
-                    version_name: &version_name,
-                    description: rc.description.as_deref(),
-                    document,
-                },
-                experiment_name: &experiment_name,
-                namespace: namespace.as_deref(),
-                run: NewRecurringRun {
-                    run: NewRun {
-                        name: &name,
-                        description: Some(&description),
-                        // Both filled by replace_schedule.
-                        experiment_id: "",
-                        source: RunSource::Version {
-                            pipeline_id: "",
-                            version_id: "",
-                        },
-                        parameters: &overrides,
-                        service_account: rc.service_account.as_deref(),
+        let (start_s, end_s) = (
+            set.start.as_ref().map(rfc3339),
+            set.end.as_ref().map(rfc3339),
+        );
+        let schedule = Schedule {
+            upload: Upload {
+                pipeline_name: &pipeline_name,
+                version_name: &version_name,
+                description: rc.description.as_deref(),
+                document: prepared.compiled.yaml.as_bytes(),
+            },
+            experiment_name: &set.experiment_name,
+            namespace: namespace.as_deref(),
+            run: NewRecurringRun {
+                run: NewRun {
+                    name: &set.name,
+                    description: Some(&description),
+                    // Both filled by replace_schedule.
+                    experiment_id: "",
+                    source: RunSource::Version {
+                        pipeline_id: "",
+                        version_id: "",
                     },
-                    cron: &cron,
-                    max_concurrency,
-                    no_catchup,
-                    start_time: start_s.as_deref(),
-                    end_time: end_s.as_deref(),
-                    enabled: sched.enabled,
+                    parameters: &set.overrides,
+                    service_account: rc.service_account.as_deref(),
                 },
+                cron: &set.cron,
+                max_concurrency: set.max_concurrency,
+                no_catchup: set.no_catchup,
+                start_time: start_s.as_deref(),
+                end_time: end_s.as_deref(),
+                enabled: set.enabled,
             },
-            &mut |step| match step {
-                ScheduleStep::Uploaded(up) => output::status(match up.outcome {
-                    Outcome::AlreadyUploaded => format!(
-                        "using version {} of pipeline {:?} (already uploaded)",
-                        up.version.name, up.pipeline.name
-                    ),
-                    _ => format!(
-                        "uploaded version {} of pipeline {:?}",
-                        up.version.name, up.pipeline.name
-                    ),
-                }),
-                ScheduleStep::DeletedPrevious(id) => {
-                    output::status(format!("deleted the previous schedule {id}"))
-                }
-            },
-        )
-        .await
-        .map_err(|e| match e {
-            ScheduleError::Kfp(e) => Error::from(e),
-            e @ ScheduleError::PreviousNotDeleted { .. } => Error::Message(e.to_string()),
-        })?;
-        let (up, experiment, created) = (&done.uploaded, &done.experiment, &done.created);
-        let old_ids = &done.replaced;
-
-        let after = start.map_or_else(Utc::now, |s| s.max(Utc::now()));
-        let next: Vec<String> = cron.next_times(after, end, 3).iter().map(rfc3339).collect();
-        let url = kfp.recurring_run_link(&created.id);
-        let report = ScheduleReport {
-            recurring_run_id: &created.id,
-            name: &name,
-            cron: cron.as_str(),
-            enabled: sched.enabled,
-            experiment_id: &experiment.id,
-            pipeline_id: &up.pipeline.id,
-            version_id: &up.version.id,
-            version_name: &up.version.name,
-            replaced: old_ids.clone(),
-            next_runs: next.clone(),
-            url: url.clone(),
         };
-        if !present::machine(args.output.output, &report)? {
-            output::print_stdout(&present::fields(&[
-                ("schedule", name.clone()),
-                ("schedule id", created.id.clone()),
-                ("cron (UTC)", cron.as_str().to_string()),
-                (
-                    "state",
-                    if sched.enabled { "enabled" } else { "disabled" }.to_string(),
-                ),
-                (
-                    "experiment",
-                    format!("{} ({})", experiment.name, experiment.id),
-                ),
-                (
-                    "pipeline",
-                    format!("{} ({})", up.pipeline.name, up.pipeline.id),
-                ),
-                (
-                    "version",
-                    format!("{} ({})", up.version.name, up.version.id),
-                ),
-                (
-                    "next runs",
-                    if next.is_empty() {
-                        "none (the schedule has ended)".into()
-                    } else {
-                        next.join(", ")
-                    },
-                ),
-                ("link", url),
-            ]))?;
-        }
-        Ok(())
+        let done = deploy::replace_schedule(&kfp, &schedule, &mut show_step)
+            .await
+            .map_err(|e| match e {
+                ScheduleError::Kfp(e) => Error::from(e),
+                e @ ScheduleError::PreviousNotDeleted { .. } => Error::Message(e.to_string()),
+            })?;
+        let url = kfp.recurring_run_link(&done.created.id);
+        report(args, &set, &done, url)
     });
     result.map_err(|e| server::explain(e, &args.server, &prepared.sources))
+}
+
+fn show_step(step: ScheduleStep) {
+    match step {
+        ScheduleStep::Uploaded(up) => output::status(match up.outcome {
+            Outcome::AlreadyUploaded => format!(
+                "using version {} of pipeline {:?} (already uploaded)",
+                up.version.name, up.pipeline.name
+            ),
+            _ => format!(
+                "uploaded version {} of pipeline {:?}",
+                up.version.name, up.pipeline.name
+            ),
+        }),
+        ScheduleStep::DeletedPrevious(id) => {
+            output::status(format!("deleted the previous schedule {id}"))
+        }
+    }
+}
+
+/// The new schedule, as `--output` asks: its ids, the next three runs and its link.
+fn report(args: &ScheduleArgs, set: &Settings, done: &Scheduled, url: String) -> Result<()> {
+    let (up, experiment, created) = (&done.uploaded, &done.experiment, &done.created);
+    let after = set.start.map_or_else(Utc::now, |s| s.max(Utc::now()));
+    let next: Vec<String> = set
+        .cron
+        .next_times(after, set.end, 3)
+        .iter()
+        .map(rfc3339)
+        .collect();
+    let report = ScheduleReport {
+        recurring_run_id: &created.id,
+        name: &set.name,
+        cron: set.cron.as_str(),
+        enabled: set.enabled,
+        experiment_id: &experiment.id,
+        pipeline_id: &up.pipeline.id,
+        version_id: &up.version.id,
+        version_name: &up.version.name,
+        replaced: done.replaced.clone(),
+        next_runs: next.clone(),
+        url: url.clone(),
+    };
+    if present::machine(args.output.output, &report)? {
+        return Ok(());
+    }
+    output::print_stdout(&present::fields(&[
+        ("schedule", set.name.clone()),
+        ("schedule id", created.id.clone()),
+        ("cron (UTC)", set.cron.as_str().to_string()),
+        (
+            "state",
+            if set.enabled { "enabled" } else { "disabled" }.to_string(),
+        ),
+        (
+            "experiment",
+            format!("{} ({})", experiment.name, experiment.id),
+        ),
+        (
+            "pipeline",
+            format!("{} ({})", up.pipeline.name, up.pipeline.id),
+        ),
+        (
+            "version",
+            format!("{} ({})", up.version.name, up.version.id),
+        ),
+        (
+            "next runs",
+            if next.is_empty() {
+                "none (the schedule has ended)".into()
+            } else {
+                next.join(", ")
+            },
+        ),
+        ("link", url),
+    ]))?;
+    Ok(())
 }

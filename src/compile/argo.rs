@@ -386,8 +386,7 @@ fn create_pvc_template<'a>(
             storage_class_name: v.storage_class.as_deref(),
         },
     };
-    let manifest = serde_yaml::to_string(&manifest)
-        .map_err(|e| CompileError::Invalid(format!("cannot write the volume's manifest: {e}")))?;
+    let manifest = serde_yaml::to_string(&manifest)?;
     static NO_LABELS: BTreeMap<String, String> = BTreeMap::new();
     let json_path = |name, path| {
         Parameter::output(

@@ -28,6 +28,17 @@ pub enum CompileError {
         path: crate::config::KeyPath,
         msg: String,
     },
+    /// A `--param` value that does not fit the type of the parameter's default.
+    #[error("--param {name}: expected {want} like the default {default}, got {given}")]
+    ParamType {
+        name: String,
+        want: &'static str,
+        default: String,
+        given: String,
+    },
+    /// The document could not be written as YAML.
+    #[error("cannot write YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
     /// A problem with the `run_config.extra_volumes` volume named `name` (the command finds
     /// its place in the config by the name).
     #[error("extra volume {name:?} {msg}")]
@@ -84,7 +95,6 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
         .iter()
         .map(|p| (p.name.clone(), p.value.clone()))
         .collect();
-    let yaml_err = |e: serde_yaml::Error| CompileError::Invalid(format!("cannot write YAML: {e}"));
     match model::Target::from(input.kfp_version) {
         model::Target::V2Ir => {
             let r = v2::render(&model, input.env, &sdk)?;
@@ -94,10 +104,10 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
                 model.name, model.pipeline
             );
             yaml.reserve(1 << 16);
-            yaml::append(&mut yaml, &r.pipeline_spec).map_err(yaml_err)?;
+            yaml::append(&mut yaml, &r.pipeline_spec)?;
             if let Some(p) = &r.platform_spec {
                 yaml.push_str("---\n");
-                yaml::append(&mut yaml, p).map_err(yaml_err)?;
+                yaml::append(&mut yaml, p)?;
             }
             Ok(Compiled {
                 kfp_version: KfpVersion::V2,
@@ -111,7 +121,7 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
         model::Target::Argo => {
             let wf = argo::render(&model, input.env, &sdk)?;
             let mut yaml = String::with_capacity(1 << 16);
-            yaml::append(&mut yaml, &wf).map_err(yaml_err)?;
+            yaml::append(&mut yaml, &wf)?;
             Ok(Compiled {
                 kfp_version: KfpVersion::V1,
                 yaml,

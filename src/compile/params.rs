@@ -2,51 +2,10 @@
 //! `--param` parsing shared by compile, run-once and schedule (`key=value` or kedro-kubeflow's
 //! `key:value`, values typed as YAML scalars or JSON lists/objects).
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 
 use crate::compile::CompileError;
 use crate::graph::NodeDef;
-
-/// Parse raw `--param` strings. `known` are the pipeline's parameter names; an unknown name is
-/// an error that lists them.
-pub fn parse_params(
-    raw: &[String],
-    known: &[String],
-) -> Result<BTreeMap<String, Value>, CompileError> {
-    let mut out = BTreeMap::new();
-    for item in raw {
-        let split = item.find('=').or_else(|| item.find(':'));
-        let Some(at) = split else {
-            return Err(CompileError::Invalid(format!(
-                "--param {item:?} has no value; write it as key=value (or key:value)"
-            )));
-        };
-        let key = item[..at].trim();
-        let value = &item[at + 1..];
-        if key.is_empty() {
-            return Err(CompileError::Invalid(format!(
-                "--param {item:?} has an empty name; write it as key=value"
-            )));
-        }
-        if !known.iter().any(|k| k == key) {
-            let list = if known.is_empty() {
-                "the pipeline has no parameters".to_string()
-            } else {
-                format!("its parameters are: {}", known.join(", "))
-            };
-            let hint = crate::text::did_you_mean(key, known.iter().map(String::as_str))
-                .map(|s| format!(" (did you mean {s:?}?)"))
-                .unwrap_or_default();
-            return Err(CompileError::Invalid(format!(
-                "--param {key}: the pipeline has no parameter {key:?}{hint}; {list}"
-            )));
-        }
-        out.insert(key.to_string(), typed_value(value));
-    }
-    Ok(out)
-}
 
 /// Type a `--param` value: YAML scalars (`1`, `0.5`, `true`, `null` stays a string) and flow
 /// collections (`[1, 2]`, `{a: 1}`, JSON) are typed; anything else is a plain string.
@@ -159,12 +118,12 @@ pub fn coerce_override(name: &str, default: &Value, given: Value) -> Result<Valu
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
             .unwrap_or(given)),
-        _ => Err(CompileError::Invalid(format!(
-            "--param {name}: expected {} like the default {}, got {}",
-            describe(want),
-            default,
-            given
-        ))),
+        _ => Err(CompileError::ParamType {
+            name: name.to_string(),
+            want: describe(want),
+            default: default.to_string(),
+            given: given.to_string(),
+        }),
     }
 }
 
@@ -191,57 +150,6 @@ pub fn as_text(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    fn known() -> Vec<String> {
-        vec!["ratio".into(), "model".into(), "start".into()]
-    }
-
-    #[test]
-    fn params_split_at_equals_then_colon_and_are_typed() {
-        let raw = vec![
-            "ratio=0.5".to_string(),
-            "model={\"alpha\": 1, \"layers\": [1, 2]}".to_string(),
-            "start:2022-02-24".to_string(),
-        ];
-        let p = parse_params(&raw, &known()).unwrap();
-        assert_eq!(p["ratio"], json!(0.5));
-        assert_eq!(p["model"], json!({"alpha": 1, "layers": [1, 2]}));
-        assert_eq!(p["start"], json!("2022-02-24"));
-        // `=` wins over `:` so values may contain colons.
-        let p = parse_params(&["start=a:b".to_string()], &known()).unwrap();
-        assert_eq!(p["start"], json!("a:b"));
-        let p = parse_params(&["start=true".to_string()], &known()).unwrap();
-        assert_eq!(p["start"], json!(true));
-        let p = parse_params(&["start=[1, 2]".to_string()], &known()).unwrap();
-        assert_eq!(p["start"], json!([1, 2]));
-        // a bare YAML mapping-looking text is a string, not a map
-        let p = parse_params(&["start=hello: world".to_string()], &known()).unwrap();
-        assert_eq!(p["start"], json!("hello: world"));
-        let p = parse_params(&["start=".to_string()], &known()).unwrap();
-        assert_eq!(p["start"], json!(""));
-    }
-
-    #[test]
-    fn param_without_separator_is_an_error() {
-        let e = parse_params(&["ratio".to_string()], &known())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("key=value"), "{e}");
-    }
-
-    #[test]
-    fn unknown_param_lists_the_real_ones() {
-        let e = parse_params(&["rato=1".to_string()], &known())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("no parameter \"rato\""), "{e}");
-        assert!(e.contains("did you mean \"ratio\""), "{e}");
-        assert!(e.contains("ratio, model, start"), "{e}");
-        let e = parse_params(&["x=1".to_string()], &[])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("has no parameters"), "{e}");
-    }
 
     #[test]
     fn namespaced_keys_merge_at_any_depth() {

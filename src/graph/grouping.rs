@@ -304,11 +304,13 @@ fn group_tag<'a>(node: &'a NodeDef, prefix: &str) -> Result<Option<&'a str>, Gra
         Some(tag) => {
             let name = &tag[prefix.len()..];
             if name.is_empty() {
-                return Err(GraphError::Invalid(format!(
-                    "node `{}` has the tag `{tag}` with no group name after `{prefix}`: \
-                     name the group, e.g. `{prefix}training`",
-                    node.name
-                )));
+                return Err(GraphError::GroupTags {
+                    node: node.name.clone(),
+                    problem: GroupTagProblem::NoName {
+                        tag: tag.to_string(),
+                        prefix: prefix.to_string(),
+                    },
+                });
             }
             Ok(Some(name))
         }
@@ -324,15 +326,27 @@ fn two_group_tags(node: &NodeDef, prefix: &str) -> GraphError {
         .collect();
     many.sort_unstable();
     many.dedup();
-    GraphError::Invalid(format!(
-        "node `{}` has {} group tags ({}): a node can be in one group only; keep one of them",
-        node.name,
-        many.len(),
-        many.iter()
-            .map(|t| format!("`{t}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    GraphError::GroupTags {
+        node: node.name.clone(),
+        problem: GroupTagProblem::Several {
+            tags: many.into_iter().map(str::to_string).collect(),
+        },
+    }
+}
+
+/// What is wrong with a node's group tags (the message follows "node `<name>` has").
+#[derive(Debug, thiserror::Error)]
+pub enum GroupTagProblem {
+    /// A tag that is only the prefix.
+    #[error("the tag `{tag}` with no group name after `{prefix}`: name the group, e.g. `{prefix}training`")]
+    NoName { tag: String, prefix: String },
+    /// Tags naming different groups, sorted.
+    #[error(
+        "{} group tags ({}): a node can be in one group only; keep one of them",
+        .tags.len(),
+        .tags.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+    )]
+    Several { tags: Vec<String> },
 }
 
 /// Connected components over MemoryDataset links (union-find), so no MemoryDataset crosses
@@ -435,8 +449,35 @@ fn build(
         position[t] = at;
     }
 
-    // Unique names: lone nodes keep theirs (unique already); a group whose name is taken gets
-    // `-2`, `-3`, … in task order.
+    let mut final_names = task_names(graph, &names, &order);
+    let (crossing, memory_crossings) =
+        crossings(graph, snapshot, group_of, &order, &position, &final_names);
+    let tasks = tasks_in_order(
+        graph,
+        strategy,
+        group_of,
+        &order,
+        &position,
+        &links,
+        &mut final_names,
+    );
+
+    Ok(Grouped {
+        tasks: TaskGraph {
+            pipeline: pipeline.to_string(),
+            strategy,
+            tasks,
+            crossing,
+        },
+        warnings: Vec::new(),
+        memory_crossings,
+    })
+}
+
+/// Unique task names, indexed by task: lone nodes keep theirs (unique already); a group whose
+/// name is taken gets `-2`, `-3`, … in task order.
+fn task_names(graph: &NodeGraph<'_>, names: &[GroupName], order: &[usize]) -> Vec<String> {
+    let g = names.len();
     let any_group = names.iter().any(|n| matches!(n, GroupName::Named(_)));
     let node_names: HashSet<&str> = if any_group {
         names
@@ -451,7 +492,7 @@ fn build(
     };
     let mut group_names: HashSet<String> = HashSet::new();
     let mut final_names = vec![String::new(); g];
-    for &t in &order {
+    for &t in order {
         final_names[t] = match &names[t] {
             GroupName::Node(i) => graph.nodes[*i].name.clone(),
             GroupName::Named(name) => {
@@ -466,7 +507,19 @@ fn build(
             }
         };
     }
+    final_names
+}
 
+/// The datasets crossing tasks, one entry per (producing task, dataset) in task order, and
+/// the MemoryDatasets among them.
+fn crossings(
+    graph: &NodeGraph<'_>,
+    snapshot: &Snapshot,
+    group_of: &[usize],
+    order: &[usize],
+    position: &[usize],
+    final_names: &[String],
+) -> (Vec<CrossingDataset>, Vec<MemoryCrossing>) {
     // Crossing datasets: (producing task's position, dataset, consuming task's position,
     // edge), sorted, then one entry per (task, dataset).
     let mut links_by_dataset: Vec<(usize, &str, usize, usize)> = graph
@@ -519,6 +572,21 @@ fn build(
         });
     }
 
+    (crossing, memory_crossings)
+}
+
+/// The tasks in task order, each with its nodes (in the graph's order) and its dependencies
+/// (in task order); takes the names out of `final_names`.
+fn tasks_in_order(
+    graph: &NodeGraph<'_>,
+    strategy: MergeStrategy,
+    group_of: &[usize],
+    order: &[usize],
+    position: &[usize],
+    links: &[(usize, usize)],
+    final_names: &mut [String],
+) -> Vec<Task> {
+    let g = order.len();
     let mut sizes = vec![0usize; g];
     for &gr in group_of {
         sizes[gr] += 1;
@@ -551,17 +619,7 @@ fn build(
         });
     }
     tasks.reverse();
-
-    Ok(Grouped {
-        tasks: TaskGraph {
-            pipeline: pipeline.to_string(),
-            strategy,
-            tasks,
-            crossing,
-        },
-        warnings: Vec::new(),
-        memory_crossings,
-    })
+    tasks
 }
 
 /// The error for grouping that made a cycle between tasks: the path, with a dataset per hop.
@@ -582,7 +640,16 @@ fn cycle_error(
         GroupName::Node(i) => format!("`{}`", graph.nodes[*i].name),
         GroupName::Named(name) => format!("group `{name}`"),
     };
-    let hint = match strategy {
+    GraphError::GroupCycle {
+        pipeline: pipeline.to_string(),
+        strategy,
+        cycle: describe_cycle(cycle, task_name, &via),
+    }
+}
+
+/// What to do about a cycle between the tasks of `strategy`.
+pub(crate) fn cycle_hint(strategy: MergeStrategy) -> &'static str {
+    match strategy {
         MergeStrategy::Tags => {
             "a node outside a group runs after one member and before another: tag it into \
              the group too, or split the group"
@@ -592,13 +659,7 @@ fn cycle_error(
              namespace, or use another merge strategy"
         }
         _ => "please report this: this strategy should not make cycles",
-    };
-    GraphError::Invalid(format!(
-        "grouping pipeline `{pipeline}` with merge strategy `{}` makes a cycle between \
-         tasks: {}; {hint}",
-        strategy.as_str(),
-        describe_cycle(cycle, task_name, &via)
-    ))
+    }
 }
 
 /// How many crossing MemoryDatasets an error or warning names before it summarises the rest.

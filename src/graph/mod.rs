@@ -15,10 +15,45 @@ pub use snapshot::{DatasetDef, NodeDef, PipelineDef, ProjectInfo, Snapshot};
 use crate::config::MergeStrategy;
 use crate::project::Project;
 
+/// Why there is no grouped pipeline: each variant carries what the message names.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    #[error("{0}")]
-    Invalid(String),
+    /// The snapshot file cannot be read or is not a kfpx snapshot.
+    #[error(transparent)]
+    Snapshot(#[from] snapshot::SnapshotError),
+    /// The probe could not produce a snapshot (or its settings are wrong).
+    #[error(transparent)]
+    Probe(#[from] probe::ProbeError),
+    /// The project registers no pipeline by this name; `known` are the names it has, sorted.
+    #[error("{}", validate::unknown_pipeline_message(.pipeline, .known))]
+    UnknownPipeline {
+        pipeline: String,
+        known: Vec<String>,
+    },
+    /// The pipeline's definition cannot be run.
+    #[error("pipeline `{pipeline}`{problem}")]
+    BadPipeline {
+        pipeline: String,
+        problem: validate::PipelineProblem,
+    },
+    /// A node's group tags (merge strategy `tags`) do not name one group.
+    #[error("node `{node}` has {problem}")]
+    GroupTags {
+        node: String,
+        problem: grouping::GroupTagProblem,
+    },
+    /// Grouping nodes into tasks made a cycle between tasks; `cycle` names them in order.
+    #[error(
+        "grouping pipeline `{pipeline}` with merge strategy `{}` makes a cycle between tasks: \
+         {cycle}; {}",
+        .strategy.as_str(),
+        grouping::cycle_hint(*.strategy)
+    )]
+    GroupCycle {
+        pipeline: String,
+        strategy: MergeStrategy,
+        cycle: String,
+    },
     /// MemoryDatasets would cross pods (compile refuses; `kfpx graph` shows them).
     #[error("{0}")]
     MemoryCrossing(Box<MemoryCrossingError>),

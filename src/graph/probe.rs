@@ -130,11 +130,145 @@ fn parse_mode(value: Option<&str>) -> Result<Option<ProbeMode>, GraphError> {
         None | Some("") => Ok(None),
         Some("lite") => Ok(Some(ProbeMode::Lite)),
         Some("full") => Ok(Some(ProbeMode::Full)),
-        Some(other) => Err(GraphError::Invalid(format!(
-            "KFPX_PROBE_MODE must be `lite` or `full`, got {other:?}\n  help: unset it for \
-             the default (lite, which falls back to full by itself), or set KFPX_PROBE_MODE=full"
-        ))),
+        Some(other) => Err(ProbeProblem::BadMode {
+            value: other.to_string(),
+        }
+        .into()),
     }
+}
+
+/// The probe gave no snapshot: what went wrong, and the last lines of its stderr (redacted),
+/// shown under the message.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", with_tail(.problem.to_string(), .tail))]
+pub struct ProbeError {
+    pub problem: ProbeProblem,
+    pub tail: Vec<String>,
+}
+
+impl From<ProbeProblem> for ProbeError {
+    fn from(problem: ProbeProblem) -> Self {
+        ProbeError {
+            problem,
+            tail: Vec::new(),
+        }
+    }
+}
+
+impl From<ProbeProblem> for GraphError {
+    fn from(problem: ProbeProblem) -> Self {
+        GraphError::Probe(problem.into())
+    }
+}
+
+/// What went wrong with the probe; `python` is the interpreter kfpx ran.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeProblem {
+    #[error(
+        "KFPX_PROBE_MODE must be `lite` or `full`, got {value:?}\n  help: unset it for the \
+         default (lite, which falls back to full by itself), or set KFPX_PROBE_MODE=full"
+    )]
+    BadMode { value: String },
+    #[error(
+        "KFPX_PROBE_TIMEOUT must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS} \
+         (a day), got {value:?}"
+    )]
+    BadTimeout { value: String },
+    #[error("project directory {} does not exist", .root.display())]
+    NoProject { root: PathBuf },
+    #[error("{}", start_message(.python, .source))]
+    CannotStart {
+        python: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the Kedro probe ({}) did not finish within {}s: set KFPX_PROBE_TIMEOUT (seconds) to \
+         wait longer, check what the project does at import time, or use --snapshot FILE",
+        .python.display(),
+        .timeout.as_secs_f64()
+    )]
+    TimedOut { python: PathBuf, timeout: Duration },
+    /// `hint` names the interpreter to pass instead, when one is found.
+    #[error("kedro is not installed in {} ({reason}): {hint}", .python.display())]
+    KedroMissing {
+        python: PathBuf,
+        reason: String,
+        hint: String,
+    },
+    #[error(
+        "{} cannot run the Kedro probe: {reason}: pass the project's interpreter with --python \
+         or KFPX_PYTHON",
+        .python.display()
+    )]
+    OldPython { python: PathBuf, reason: String },
+    #[error(
+        "Kedro cannot load {} as a project: {reason}: check [tool.kedro] in pyproject.toml \
+         (package_name, project_name, kedro_init_version matching the installed Kedro)",
+        .root.display()
+    )]
+    NotAProject { root: PathBuf, reason: String },
+    /// The project's code raised while loading; `location` is the file:line it names.
+    #[error(
+        "the Kedro project failed to load{}\n  cause: {cause}\n  help: {help}",
+        .location.as_ref().map(|at| format!(" ({at})")).unwrap_or_default()
+    )]
+    ProjectImport {
+        location: Option<String>,
+        cause: String,
+        help: String,
+    },
+    #[error(
+        "the project's configuration for env '{env}' could not be read: {reason}: fix conf/ \
+         (`kedro catalog` or `kedro run` shows it too)"
+    )]
+    Config { env: String, reason: String },
+    /// The probe reported a failure kfpx does not expect (`kind` is its marker).
+    #[error(
+        "the Kedro probe failed ({kind}): {reason}: this is a kfpx bug, please report it; \
+         meanwhile use --snapshot FILE"
+    )]
+    Bug { kind: String, reason: String },
+    /// The interpreter failed without the probe saying why (`how`: exit code or signal).
+    #[error("{} failed to run the Kedro probe ({how}): {hint}", .python.display())]
+    Crashed {
+        python: PathBuf,
+        how: String,
+        hint: &'static str,
+    },
+    #[error(
+        "the Kedro probe run by {} printed nothing: is it a Python interpreter? pass --python, \
+         set KFPX_PYTHON, or use --snapshot FILE",
+        .python.display()
+    )]
+    NoOutput { python: PathBuf },
+    /// `start` is the output's first characters.
+    #[error(
+        "the Kedro probe run by {} printed invalid JSON ({error}), starting {start:?}: is it a \
+         Python interpreter? pass --python, set KFPX_PYTHON, or use --snapshot FILE",
+        .python.display()
+    )]
+    InvalidJson {
+        python: PathBuf,
+        error: String,
+        start: String,
+    },
+    #[error(
+        "the Kedro probe run by {} printed a document that is not a {SNAPSHOT_FORMAT} version \
+         {SNAPSHOT_VERSION} (format {format}, version {version}): this is a kfpx bug, please \
+         report it; meanwhile use --snapshot FILE",
+        .python.display()
+    )]
+    WrongDocument {
+        python: PathBuf,
+        format: String,
+        version: String,
+    },
+    #[error(
+        "the Kedro probe run by {} printed a snapshot kfpx cannot read ({error}): this is a kfpx \
+         bug, please report it; meanwhile use --snapshot FILE",
+        .python.display()
+    )]
+    Unreadable { python: PathBuf, error: String },
 }
 
 /// A probed snapshot and the mode that produced it (`Full` after a lite fallback).
@@ -176,10 +310,11 @@ pub fn run_mode(
             snapshot: *snapshot,
             mode: ProbeMode::Full,
         }),
-        Attempt::Fallback(reason) => Err(GraphError::Invalid(format!(
-            "the Kedro probe failed (lite-fallback in full mode): {reason}: this is a kfpx bug, \
-             please report it; meanwhile use --snapshot FILE"
-        ))),
+        Attempt::Fallback(reason) => Err(ProbeProblem::Bug {
+            kind: "lite-fallback in full mode".into(),
+            reason,
+        }
+        .into()),
     }
 }
 
@@ -195,9 +330,10 @@ pub fn parse_timeout(raw: Option<&str>) -> Result<Duration, GraphError> {
             Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= MAX_TIMEOUT_SECS => {
                 Ok(Duration::from_secs_f64(secs))
             }
-            _ => Err(GraphError::Invalid(format!(
-                "KFPX_PROBE_TIMEOUT must be a number of seconds above 0 and at most {MAX_TIMEOUT_SECS} (a day), got {v:?}"
-            ))),
+            _ => Err(ProbeProblem::BadTimeout {
+                value: v.to_string(),
+            }
+            .into()),
         },
     }
 }
@@ -231,10 +367,10 @@ fn run_once(
     timeout: Duration,
 ) -> Result<Attempt, GraphError> {
     if !project.root.is_dir() {
-        return Err(GraphError::Invalid(format!(
-            "project directory {} does not exist",
-            project.root.display()
-        )));
+        return Err(ProbeProblem::NoProject {
+            root: project.root.clone(),
+        }
+        .into());
     }
     let python = &absolute_if_path(python);
     let started = Instant::now();
@@ -293,7 +429,11 @@ fn spawn_and_wait(
     // the interpreter started too, not only the interpreter.
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = spawn_retrying_busy(&mut command).map_err(|e| spawn_error(python, &e))?;
+    let mut child =
+        spawn_retrying_busy(&mut command).map_err(|source| ProbeProblem::CannotStart {
+            python: python.to_path_buf(),
+            source,
+        })?;
     let _group = crate::signals::GroupGuard::new(child.id());
 
     // Feed the script and drain both pipes on threads, so no pipe can fill up and block.
@@ -327,15 +467,14 @@ fn spawn_and_wait(
             stdout,
             stderr,
         }),
-        None => Err(GraphError::Invalid(with_tail(
-            format!(
-                "the Kedro probe ({}) did not finish within {}s: set KFPX_PROBE_TIMEOUT (seconds) \
-                 to wait longer, check what the project does at import time, or use --snapshot FILE",
-                python.display(),
-                timeout.as_secs_f64()
-            ),
-            &tail(&stderr),
-        ))),
+        None => Err(ProbeError {
+            problem: ProbeProblem::TimedOut {
+                python: python.to_path_buf(),
+                timeout,
+            },
+            tail: tail(&stderr),
+        }
+        .into()),
     }
 }
 
@@ -393,10 +532,11 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus>
     }
 }
 
-fn spawn_error(python: &Path, err: &std::io::Error) -> GraphError {
+/// Why `python` could not be started, and what to pass instead.
+fn start_message(python: &Path, err: &std::io::Error) -> String {
     let shown = python.display();
     let bare = python.components().count() == 1 && !python.is_absolute();
-    let msg = match err.kind() {
+    match err.kind() {
         std::io::ErrorKind::NotFound if bare => format!(
             "{shown} not found on PATH: pass --python, set KFPX_PYTHON, or use --snapshot FILE"
         ),
@@ -411,8 +551,7 @@ fn spawn_error(python: &Path, err: &std::io::Error) -> GraphError {
         _ => format!(
             "cannot run {shown}: {err}: pass --python, set KFPX_PYTHON, or use --snapshot FILE"
         ),
-    };
-    GraphError::Invalid(msg)
+    }
 }
 
 /// `scheme://user:secret@host/...` becomes `scheme://<redacted>@host/...` everywhere in `text`.
@@ -512,12 +651,11 @@ pub fn interpret_raw(
 }
 
 fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, GraphError> {
-    let py = python.display();
     if out.status.success() {
         return parse_snapshot(python, &out.stdout, &out.stderr);
     }
     let mut tail_lines = tail(&out.stderr);
-    let line = match marker(&out.stderr) {
+    let problem = match marker(&out.stderr) {
         Some(("kedro-missing", reason)) => {
             // The reason is e.g. "ModuleNotFoundError: No module named 'kedro'": complete.
             let hint =
@@ -529,36 +667,37 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
                     None => "activate the project's venv or pass --python (or use --snapshot FILE)"
                         .into(),
                 };
-            return Err(GraphError::Invalid(format!(
-                "kedro is not installed in {py} ({reason}): {hint}"
-            )));
+            return Err(ProbeProblem::KedroMissing {
+                python: python.to_path_buf(),
+                reason: reason.to_string(),
+                hint,
+            }
+            .into());
         }
         Some(("old-python", reason)) => {
-            return Err(GraphError::Invalid(format!(
-                "{py} cannot run the Kedro probe: {reason}: pass the project's interpreter with \
-                 --python or KFPX_PYTHON"
-            )));
+            return Err(ProbeProblem::OldPython {
+                python: python.to_path_buf(),
+                reason: reason.to_string(),
+            }
+            .into());
         }
         Some(("not-a-project", reason)) => {
             // Kedro's own message says it all; the traceback would only repeat it.
             tail_lines.clear();
-            format!(
-                "Kedro cannot load {} as a project: {}: check [tool.kedro] in pyproject.toml \
-                 (package_name, project_name, kedro_init_version matching the installed Kedro)",
-                project.root.display(),
-                reason.trim_end_matches('.')
-            )
+            ProbeProblem::NotAProject {
+                root: project.root.clone(),
+                reason: reason.trim_end_matches('.').to_string(),
+            }
         }
         Some(("project-import", reason)) => project_import_error(project, python, reason),
-        Some(("config", reason)) => format!(
-            "the project's configuration for env '{}' could not be read: {reason}: fix conf/ \
-             (`kedro catalog` or `kedro run` shows it too)",
-            project.env
-        ),
-        Some((kind, reason)) => format!(
-            "the Kedro probe failed ({kind}): {reason}: this is a kfpx bug, please report it; \
-             meanwhile use --snapshot FILE"
-        ),
+        Some(("config", reason)) => ProbeProblem::Config {
+            env: project.env.clone(),
+            reason: reason.to_string(),
+        },
+        Some((kind, reason)) => ProbeProblem::Bug {
+            kind: kind.to_string(),
+            reason: reason.to_string(),
+        },
         None => {
             let how = describe_status(&out.status);
             let hint = if out.stderr.contains("SyntaxError")
@@ -569,10 +708,18 @@ fn interpret(project: &Project, python: &Path, out: Output) -> Result<Snapshot, 
                 "is it the project's Python interpreter? pass --python, set KFPX_PYTHON, or use \
                  --snapshot FILE"
             };
-            format!("{py} failed to run the Kedro probe ({how}): {hint}")
+            ProbeProblem::Crashed {
+                python: python.to_path_buf(),
+                how,
+                hint,
+            }
         }
     };
-    Err(GraphError::Invalid(with_tail(line, &tail_lines)))
+    Err(ProbeError {
+        problem,
+        tail: tail_lines,
+    }
+    .into())
 }
 
 /// Distributions whose name differs from the module they provide (for a `pip install` hint
@@ -592,17 +739,12 @@ const MODULE_PACKAGES: &[(&str, &str)] = &[
 
 /// A project that fails to import: a short first line with where, then the exception as
 /// `cause:` and what to do as `help:`. `reason` is the probe's `ExcType: message (at file:line)`.
-fn project_import_error(project: &Project, python: &Path, reason: &str) -> String {
+fn project_import_error(project: &Project, python: &Path, reason: &str) -> ProbeProblem {
     let (what, location) = match reason.rsplit_once(" (at ") {
         Some((what, at)) if at.ends_with(')') => (what, Some(&at[..at.len() - 1])),
         _ => (reason, None),
     };
-    let mut msg = match location {
-        Some(at) => format!("the Kedro project failed to load ({at})"),
-        None => "the Kedro project failed to load".to_string(),
-    };
     let cause: String = what.chars().take(TAIL_LINE_MAX).collect();
-    msg.push_str(&format!("\n  cause: {cause}"));
     let missing = what
         .split_once("No module named '")
         .and_then(|(_, rest)| rest.split_once('\''))
@@ -636,8 +778,11 @@ fn project_import_error(project: &Project, python: &Path, reason: &str) -> Strin
             location.map(|at| format!(" at {at}")).unwrap_or_default()
         ),
     };
-    msg.push_str(&format!("\n  help: {help}"));
-    msg
+    ProbeProblem::ProjectImport {
+        location: location.map(str::to_string),
+        cause,
+        help,
+    }
 }
 
 /// The interpreter of the first `kedro` script on `path_var` (from its `#!` line), when it
@@ -678,42 +823,41 @@ fn describe_status(status: &ExitStatus) -> String {
 }
 
 fn parse_snapshot(python: &Path, stdout: &[u8], stderr: &str) -> Result<Snapshot, GraphError> {
-    let py = python.display();
     let text = String::from_utf8_lossy(stdout);
     if text.trim().is_empty() {
-        return Err(GraphError::Invalid(with_tail(
-            format!(
-                "the Kedro probe run by {py} printed nothing: is it a Python interpreter? pass \
-                 --python, set KFPX_PYTHON, or use --snapshot FILE"
-            ),
-            &tail(stderr),
-        )));
+        return Err(ProbeError {
+            problem: ProbeProblem::NoOutput {
+                python: python.to_path_buf(),
+            },
+            tail: tail(stderr),
+        }
+        .into());
     }
     // Check the header first, so a snapshot from another kfpx version gets a clear error
     // rather than a field-level one.
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         let start: String = text.trim().chars().take(60).collect();
-        GraphError::Invalid(format!(
-            "the Kedro probe run by {py} printed invalid JSON ({e}), starting {start:?}: is it a \
-             Python interpreter? pass --python, set KFPX_PYTHON, or use --snapshot FILE"
-        ))
+        GraphError::from(ProbeProblem::InvalidJson {
+            python: python.to_path_buf(),
+            error: e.to_string(),
+            start,
+        })
     })?;
     let format = value.get("format").and_then(|v| v.as_str());
     let version = value.get("version").and_then(|v| v.as_u64());
     if format != Some(SNAPSHOT_FORMAT) || version != Some(u64::from(SNAPSHOT_VERSION)) {
-        return Err(GraphError::Invalid(format!(
-            "the Kedro probe run by {py} printed a document that is not a {SNAPSHOT_FORMAT} \
-             version {SNAPSHOT_VERSION} (format {}, version {}): this is a kfpx bug, please \
-             report it; meanwhile use --snapshot FILE",
-            format.map_or_else(|| "missing".to_string(), |f| format!("{f:?}")),
-            version.map_or_else(|| "missing".to_string(), |v| v.to_string()),
-        )));
+        return Err(ProbeProblem::WrongDocument {
+            python: python.to_path_buf(),
+            format: format.map_or_else(|| "missing".to_string(), |f| format!("{f:?}")),
+            version: version.map_or_else(|| "missing".to_string(), |v| v.to_string()),
+        }
+        .into());
     }
     serde_json::from_value(value).map_err(|e| {
-        GraphError::Invalid(format!(
-            "the Kedro probe run by {py} printed a snapshot kfpx cannot read ({e}): this is a \
-             kfpx bug, please report it; meanwhile use --snapshot FILE"
-        ))
+        GraphError::from(ProbeProblem::Unreadable {
+            python: python.to_path_buf(),
+            error: e.to_string(),
+        })
     })
 }
 

@@ -135,12 +135,9 @@ struct Header {
 impl Snapshot {
     /// Read a snapshot file (`--snapshot FILE`, a committed `kfpx-snapshot.json`).
     pub fn load(path: &Path) -> Result<Snapshot, GraphError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            GraphError::Invalid(format!(
-                "cannot read snapshot {}: {e}; check the path, or create one with \
-                 `kfpx graph -o snapshot > FILE`",
-                path.display()
-            ))
+        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Unreadable {
+            path: path.to_path_buf(),
+            source,
         })?;
         Snapshot::from_json(&text, &path.display().to_string())
     }
@@ -151,36 +148,25 @@ impl Snapshot {
             serde_json::from_str(text).map_err(|e| json_error(origin, "is not valid JSON", &e))?;
         match header.format.as_ref().and_then(|f| f.as_str()) {
             Some(SNAPSHOT_FORMAT) => {}
-            Some(other) => {
-                return Err(GraphError::Invalid(format!(
-                    "{origin} is not a kfpx snapshot (`format` is \"{other}\", expected \
-                     \"{SNAPSHOT_FORMAT}\"): {REGENERATE}"
-                )))
-            }
-            None => {
-                return Err(GraphError::Invalid(format!(
-                    "{origin} is not a kfpx snapshot (no `\"format\": \"{SNAPSHOT_FORMAT}\"` \
-                     field): {REGENERATE}"
-                )))
+            other => {
+                return Err(SnapshotError::NotASnapshot {
+                    origin: origin.to_string(),
+                    format: other.map(str::to_string),
+                }
+                .into())
             }
         }
         match header.version.as_ref().and_then(|v| v.as_u64()) {
             Some(v) if v == u64::from(SNAPSHOT_VERSION) => {}
-            Some(v) => {
-                return Err(GraphError::Invalid(format!(
-                    "snapshot {origin} has version {v}, this kfpx reads version \
-                     {SNAPSHOT_VERSION}: {REGENERATE}"
-                )))
-            }
-            None => {
-                let shown = header
-                    .version
-                    .map(|v| v.to_string())
-                    .unwrap_or_else(|| "none".into());
-                return Err(GraphError::Invalid(format!(
-                    "snapshot {origin} has version {shown}, this kfpx reads version \
-                     {SNAPSHOT_VERSION}: {REGENERATE}"
-                )));
+            _ => {
+                return Err(SnapshotError::OtherVersion {
+                    origin: origin.to_string(),
+                    version: header
+                        .version
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(|| "none".into()),
+                }
+                .into())
             }
         }
         serde_json::from_str(text)
@@ -210,17 +196,61 @@ impl Snapshot {
     }
 }
 
-fn json_error(origin: &str, what: &str, e: &serde_json::Error) -> GraphError {
+fn json_error(origin: &str, what: &'static str, e: &serde_json::Error) -> GraphError {
     let full = e.to_string();
     let msg = match full.rfind(" at line ") {
         Some(i) => &full[..i],
         None => full.as_str(),
     };
-    GraphError::Invalid(format!(
-        "snapshot {origin}:{}:{} {what}: {msg}; fix the file or {REGENERATE}",
-        e.line(),
-        e.column()
-    ))
+    SnapshotError::Syntax {
+        origin: origin.to_string(),
+        line: e.line(),
+        column: e.column(),
+        what,
+        msg: msg.to_string(),
+    }
+    .into()
+}
+
+/// A snapshot file kfpx cannot use; `origin` names it (a path).
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(
+        "cannot read snapshot {}: {source}; check the path, or create one with \
+         `kfpx graph -o snapshot > FILE`",
+        path.display()
+    )]
+    Unreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// `format` is the document's `format` field, when it is a string.
+    #[error(
+        "{origin} is not a kfpx snapshot ({}): {REGENERATE}",
+        match .format {
+            Some(f) => format!("`format` is \"{f}\", expected \"{SNAPSHOT_FORMAT}\""),
+            None => format!("no `\"format\": \"{SNAPSHOT_FORMAT}\"` field"),
+        }
+    )]
+    NotASnapshot {
+        origin: String,
+        format: Option<String>,
+    },
+    /// `version` is the document's `version` field as written (`none` when absent).
+    #[error(
+        "snapshot {origin} has version {version}, this kfpx reads version {SNAPSHOT_VERSION}: \
+         {REGENERATE}"
+    )]
+    OtherVersion { origin: String, version: String },
+    /// Not JSON (`what` says so), or JSON that does not match the format, at line:column.
+    #[error("snapshot {origin}:{line}:{column} {what}: {msg}; fix the file or {REGENERATE}")]
+    Syntax {
+        origin: String,
+        line: usize,
+        column: usize,
+        what: &'static str,
+        msg: String,
+    },
 }
 
 #[cfg(test)]

@@ -39,20 +39,18 @@ pub(crate) fn check<'a>(
         .ok_or_else(|| unknown_pipeline(snapshot, pipeline))?;
     let nodes = def.nodes.as_slice();
     if nodes.is_empty() {
-        return Err(GraphError::Invalid(format!(
-            "pipeline `{pipeline}` has no nodes: there is nothing to run; check its definition \
-             in the project's pipeline registry"
-        )));
+        return Err(bad(pipeline, PipelineProblem::Empty));
     }
 
     let mut by_name: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
         if by_name.insert(node.name.as_str(), i).is_some() {
-            return Err(GraphError::Invalid(format!(
-                "pipeline `{pipeline}` has two nodes named `{}`: node names must be unique; give \
-                 one of them another `name=` in its `node(...)`",
-                node.name
-            )));
+            return Err(bad(
+                pipeline,
+                PipelineProblem::DuplicateNode {
+                    node: node.name.clone(),
+                },
+            ));
         }
     }
 
@@ -62,13 +60,14 @@ pub(crate) fn check<'a>(
         for out in &node.outputs {
             if let Some((other, _)) = producer.insert(base_dataset(out), (i, out.as_str())) {
                 if other != i {
-                    return Err(GraphError::Invalid(format!(
-                        "pipeline `{pipeline}`: dataset `{}` is produced by two nodes, `{}` and \
-                         `{}`: a dataset must have one producer; rename one of the outputs",
-                        base_dataset(out),
-                        nodes[other].name,
-                        node.name
-                    )));
+                    return Err(bad(
+                        pipeline,
+                        PipelineProblem::TwoProducers {
+                            dataset: base_dataset(out).to_string(),
+                            first: nodes[other].name.clone(),
+                            second: node.name.clone(),
+                        },
+                    ));
                 }
             }
         }
@@ -96,11 +95,12 @@ pub(crate) fn check<'a>(
     let order = toposort(nodes.len(), &pairs).map_err(|cycle| {
         let via: HashMap<(usize, usize), &str> =
             edges.iter().map(|e| ((e.from, e.to), e.dataset)).collect();
-        GraphError::Invalid(format!(
-            "pipeline `{pipeline}` has a cycle: {}; a node cannot depend on its own outputs, \
-             break the loop by renaming a dataset",
-            describe_cycle(&cycle, |i| format!("`{}`", nodes[i].name), &via)
-        ))
+        bad(
+            pipeline,
+            PipelineProblem::Cycle {
+                cycle: describe_cycle(&cycle, |i| format!("`{}`", nodes[i].name), &via),
+            },
+        )
     })?;
 
     Ok(NodeGraph {
@@ -111,21 +111,70 @@ pub(crate) fn check<'a>(
 }
 
 fn unknown_pipeline(snapshot: &Snapshot, pipeline: &str) -> GraphError {
-    let names = snapshot.pipeline_names();
-    if names.is_empty() {
-        return GraphError::Invalid(format!(
+    GraphError::UnknownPipeline {
+        pipeline: pipeline.to_string(),
+        known: snapshot
+            .pipeline_names()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+fn bad(pipeline: &str, problem: PipelineProblem) -> GraphError {
+    GraphError::BadPipeline {
+        pipeline: pipeline.to_string(),
+        problem,
+    }
+}
+
+/// What is wrong with a pipeline's definition (the message follows "pipeline `<name>`").
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineProblem {
+    #[error(
+        " has no nodes: there is nothing to run; check its definition in the project's pipeline \
+         registry"
+    )]
+    Empty,
+    #[error(
+        " has two nodes named `{node}`: node names must be unique; give one of them another \
+         `name=` in its `node(...)`"
+    )]
+    DuplicateNode { node: String },
+    #[error(
+        ": dataset `{dataset}` is produced by two nodes, `{first}` and `{second}`: a dataset must \
+         have one producer; rename one of the outputs"
+    )]
+    TwoProducers {
+        dataset: String,
+        first: String,
+        second: String,
+    },
+    /// `cycle` names the nodes in edge order and the datasets between them.
+    #[error(
+        " has a cycle: {cycle}; a node cannot depend on its own outputs, break the loop by \
+         renaming a dataset"
+    )]
+    Cycle { cycle: String },
+}
+
+/// The message of [`GraphError::UnknownPipeline`]: a suggestion when a name is close, and as
+/// many of the `known` names as fit a line.
+pub(crate) fn unknown_pipeline_message(pipeline: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        return format!(
             "unknown pipeline `{pipeline}`: the project registers no pipelines; check \
              `register_pipelines()` in pipeline_registry.py"
-        ));
+        );
     }
-    let suggestion = crate::text::did_you_mean(pipeline, names.iter().copied())
+    let suggestion = crate::text::did_you_mean(pipeline, known.iter().map(String::as_str))
         .map(|n| format!(" (did you mean `{n}`?)"))
         .unwrap_or_default();
     // A project may register dozens of pipelines: the line names as many as fit (at least
     // one, at most five), then counts the rest.
     const LISTED: usize = 5;
     const LINE: usize = 190;
-    let listed: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    let listed: Vec<String> = known.iter().map(|n| format!("`{n}`")).collect();
     let list = |k: usize| -> String {
         if k >= listed.len() {
             listed.join(", ")
@@ -140,9 +189,9 @@ fn unknown_pipeline(snapshot: &Snapshot, pipeline: &str) -> GraphError {
         k -= 1;
     }
     let shown = list(k);
-    GraphError::Invalid(format!(
+    format!(
         "unknown pipeline `{pipeline}`{suggestion}: the project has {shown}; pass one with `-p`"
-    ))
+    )
 }
 
 /// Topological order of `n` vertices linked by `edges` (from, to; duplicates allowed). Among

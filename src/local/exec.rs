@@ -92,307 +92,396 @@ pub fn run(
     obs: &mut dyn Observer,
     interrupt: &AtomicBool,
 ) -> Result<Outcomes, LocalError> {
-    let n = plan.tasks.len();
-    let logs = run_dir.join("logs");
-    let tasks_dir = run_dir.join("tasks");
-    let pods_dir = run_dir.join("pods");
-    let volumes_dir = run_dir.join("volumes");
-    for d in [&logs, &tasks_dir] {
-        std::fs::create_dir_all(d).map_err(|e| LocalError::io("create", d, e))?;
-    }
-    // The project as the image holds it: walked and its small files copied once per run.
-    let image_dir = run_dir.join("image");
-    let image = std::sync::Arc::new(
-        view::Image::snapshot(&opts.project_root, &image_dir)
-            .map_err(|e| LocalError::io("copy the project into", &image_dir, e))?,
-    );
-    let mut stamps = image.stamps();
-    let mut states = vec![State::Pending; n];
-    let mut records: Vec<Record> = (0..n)
-        .map(|_| Record {
-            status: TaskStatus::Skipped,
-            attempts: 0,
-            elapsed: Duration::ZERO,
-            first_start: None,
-            detail: String::new(),
-        })
-        .collect();
-    let mut volumes: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut failed = false;
-    let mut interrupted = false;
-    let mut term_at: Option<Instant> = None;
-    let (tx, rx) = mpsc::channel::<Msg>();
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
-    let mut started_at: BTreeMap<usize, Instant> = BTreeMap::new();
-    let python_dir = opts
-        .python
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(Path::to_path_buf);
-    let base_env = base_env(&opts.env, python_dir.as_deref());
+    let mut s = Scheduler::new(plan, opts, run_dir, state, obs)?;
     // Whether the last message can have made a task ready or skippable (a task's start
     // does not: only its end does).
     let mut dirty = true;
-
     loop {
-        if interrupt.load(Ordering::SeqCst) && !interrupted {
-            interrupted = true;
-            term_at = Some(Instant::now());
-            stop.store(true, Ordering::SeqCst);
-            kill_all(&states, libc::SIGTERM);
+        if interrupt.load(Ordering::SeqCst) && !s.interrupted {
+            s.interrupt();
         }
         // Skip what can no longer run; start what can (only after a message that can change
         // that: the start of a task cannot).
-        if !interrupted && dirty {
-            // Counted once per pass, not per candidate (a pass over 1,000 tasks was quadratic).
-            let mut active = states
-                .iter()
-                .filter(|s| matches!(s, State::Running { .. }))
-                .count();
-            for i in 0..n {
-                if active >= opts.jobs && !failed {
-                    // Nothing can start, and before a failure nothing is skipped either.
-                    break;
-                }
-                if states[i] != State::Pending {
-                    continue;
-                }
-                let t = &plan.tasks[i];
-                if failed && !t.exit {
-                    states[i] = State::Done(TaskStatus::Skipped);
-                    state.outcomes.insert(i, Outcome::Skipped);
-                    obs.event(Event::Skipped { task: &t.name });
-                    continue;
-                }
-                let mut blocked = false;
-                let mut waiting = false;
-                for d in &t.deps {
-                    match &states[d.task] {
-                        State::Done(s) => {
-                            if d.needs_success && *s != TaskStatus::Succeeded {
-                                blocked = true;
-                            }
-                        }
-                        _ => waiting = true,
-                    }
-                }
-                if blocked {
-                    states[i] = State::Done(TaskStatus::Skipped);
-                    state.outcomes.insert(i, Outcome::Skipped);
-                    obs.event(Event::Skipped { task: &t.name });
-                    continue;
-                }
-                if waiting || active >= opts.jobs {
-                    continue;
-                }
-                started_at.insert(i, Instant::now());
-                start_task(
-                    i,
-                    plan,
-                    opts,
-                    state,
-                    &mut states,
-                    &mut records,
-                    &mut volumes,
-                    &mut failed,
-                    &volumes_dir,
-                    run_dir,
-                    &image,
-                    &logs,
-                    &base_env,
-                    &tx,
-                    &stop,
-                    obs,
-                );
-                if matches!(states[i], State::Running { .. }) {
-                    active += 1;
-                }
-            }
+        if !s.interrupted && dirty {
+            s.pass();
         }
-        if !interrupted {
-            // Retries whose delay has passed go back to pending.
-            let now = Instant::now();
-            let mut woke = false;
-            for s in states.iter_mut() {
-                if let State::Backoff(t) = s {
-                    if *t <= now {
-                        *s = State::Pending;
-                        woke = true;
-                    }
-                }
-            }
-            if woke {
-                dirty = true;
-                continue;
-            }
+        if !s.interrupted && s.wake_backoffs() {
+            dirty = true;
+            continue;
         }
-        let busy = states
+        let busy = s
+            .states
             .iter()
-            .any(|s| matches!(s, State::Running { .. } | State::Backoff(_)));
+            .any(|st| matches!(st, State::Running { .. } | State::Backoff(_)));
         if !busy {
             // Anything still pending waits for nothing that can happen: the run is over.
             break;
         }
-        let any_running = states.iter().any(|s| matches!(s, State::Running { .. }));
-        if interrupted && !any_running {
+        let any_running = s
+            .states
+            .iter()
+            .any(|st| matches!(st, State::Running { .. }));
+        if s.interrupted && !any_running {
             break;
         }
-        let wait = next_wake(&states).map_or(TICK, |t| {
+        let wait = next_wake(&s.states).map_or(TICK, |t| {
             t.saturating_duration_since(Instant::now()).min(TICK)
         });
-        let received = rx.recv_timeout(wait);
+        let received = s.rx.recv_timeout(wait);
         dirty = !matches!(received, Ok(Msg::Started { .. }));
-        let msg = match received {
-            Ok(Msg::Started { idx, pgid }) => {
-                states[idx] = State::Running { pgid: Some(pgid) };
-                if interrupted {
-                    // SAFETY: signals the process group the task's thread created.
-                    unsafe {
-                        libc::kill(-pgid, libc::SIGTERM);
-                    }
-                }
-                None
-            }
-            Ok(Msg::SpawnFailed { idx, msg }) => Some((idx, Err(msg), None)),
+        match received {
+            Ok(Msg::Started { idx, pgid }) => s.started(idx, pgid),
+            Ok(Msg::SpawnFailed { idx, msg }) => s.ended(idx, Err(msg), None),
             Ok(Msg::Exited {
                 idx,
                 status,
                 running,
-            }) => Some((idx, Ok(status), Some(running))),
-            Err(mpsc::RecvTimeoutError::Timeout) => None,
+            }) => s.ended(idx, Ok(status), Some(running)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if s.interrupted {
+            s.escalate();
+        }
+    }
+    Ok(s.finish())
+}
+
+/// The run's state while it runs: one [`State`] and [`Record`] per task, and what their
+/// threads need.
+struct Scheduler<'a> {
+    plan: &'a Plan,
+    opts: &'a Options,
+    run_dir: &'a Path,
+    state: &'a mut RunState,
+    obs: &'a mut dyn Observer,
+    logs: PathBuf,
+    tasks_dir: PathBuf,
+    pods_dir: PathBuf,
+    volumes_dir: PathBuf,
+    image_dir: PathBuf,
+    /// The project as the image holds it: walked and its small files copied once per run.
+    image: std::sync::Arc<view::Image>,
+    stamps: Vec<(PathBuf, view::FileStamp)>,
+    base_env: Vec<(String, String)>,
+    states: Vec<State>,
+    records: Vec<Record>,
+    /// When each task's current attempt started.
+    started_at: BTreeMap<usize, Instant>,
+    volumes: BTreeMap<String, PathBuf>,
+    /// A task failed for good: from now on only exit tasks start.
+    failed: bool,
+    interrupted: bool,
+    term_at: Option<Instant>,
+    tx: mpsc::Sender<Msg>,
+    rx: mpsc::Receiver<Msg>,
+    /// Tells task threads that have not started their process yet to stop it at once.
+    stop: std::sync::Arc<AtomicBool>,
+}
+
+/// Whether a pending task can start.
+enum Readiness {
+    Ready,
+    /// An upstream task has not ended.
+    Waiting,
+    /// An upstream task it needs to succeed did not.
+    Blocked,
+}
+
+impl<'a> Scheduler<'a> {
+    fn new(
+        plan: &'a Plan,
+        opts: &'a Options,
+        run_dir: &'a Path,
+        state: &'a mut RunState,
+        obs: &'a mut dyn Observer,
+    ) -> Result<Self, LocalError> {
+        let n = plan.tasks.len();
+        let logs = run_dir.join("logs");
+        let tasks_dir = run_dir.join("tasks");
+        for d in [&logs, &tasks_dir] {
+            std::fs::create_dir_all(d).map_err(|e| LocalError::io("create", d, e))?;
+        }
+        let image_dir = run_dir.join("image");
+        let image = std::sync::Arc::new(
+            view::Image::snapshot(&opts.project_root, &image_dir)
+                .map_err(|e| LocalError::io("copy the project into", &image_dir, e))?,
+        );
+        let stamps = image.stamps();
+        let python_dir = opts
+            .python
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_path_buf);
+        let (tx, rx) = mpsc::channel::<Msg>();
+        Ok(Scheduler {
+            plan,
+            opts,
+            run_dir,
+            state,
+            obs,
+            logs,
+            tasks_dir,
+            pods_dir: run_dir.join("pods"),
+            volumes_dir: run_dir.join("volumes"),
+            image_dir,
+            image,
+            stamps,
+            base_env: base_env(&opts.env, python_dir.as_deref()),
+            states: vec![State::Pending; n],
+            records: (0..n)
+                .map(|_| Record {
+                    status: TaskStatus::Skipped,
+                    attempts: 0,
+                    elapsed: Duration::ZERO,
+                    first_start: None,
+                    detail: String::new(),
+                })
+                .collect(),
+            started_at: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            failed: false,
+            interrupted: false,
+            term_at: None,
+            tx,
+            rx,
+            stop: std::sync::Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Ctrl-C: nothing more starts; every running group gets SIGTERM.
+    fn interrupt(&mut self) {
+        self.interrupted = true;
+        self.term_at = Some(Instant::now());
+        self.stop.store(true, Ordering::SeqCst);
+        kill_all(&self.states, libc::SIGTERM);
+    }
+
+    /// After an interrupt: SIGKILL once the grace period is over; backoffs never start.
+    fn escalate(&mut self) {
+        if self.term_at.is_some_and(|t| t.elapsed() > KILL_GRACE) {
+            kill_all(&self.states, libc::SIGKILL);
+        }
+        for s in self.states.iter_mut() {
+            if matches!(s, State::Backoff(_)) {
+                *s = State::Done(TaskStatus::Interrupted);
+            }
+        }
+    }
+
+    /// One pass over the pending tasks: skip those that can no longer run, start those that
+    /// can, up to `jobs` running.
+    fn pass(&mut self) {
+        // Counted once per pass, not per candidate (a pass over 1,000 tasks was quadratic).
+        let mut active = self
+            .states
+            .iter()
+            .filter(|s| matches!(s, State::Running { .. }))
+            .count();
+        for i in 0..self.plan.tasks.len() {
+            if active >= self.opts.jobs && !self.failed {
+                // Nothing can start, and before a failure nothing is skipped either.
+                break;
+            }
+            if self.states[i] != State::Pending {
+                continue;
+            }
+            if self.failed && !self.plan.tasks[i].exit {
+                self.skip(i);
+                continue;
+            }
+            match self.readiness(i) {
+                Readiness::Blocked => self.skip(i),
+                Readiness::Waiting => {}
+                Readiness::Ready if active >= self.opts.jobs => {}
+                Readiness::Ready => {
+                    self.started_at.insert(i, Instant::now());
+                    self.start_task(i);
+                    if matches!(self.states[i], State::Running { .. }) {
+                        active += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn readiness(&self, i: usize) -> Readiness {
+        let mut waiting = false;
+        for d in &self.plan.tasks[i].deps {
+            match &self.states[d.task] {
+                State::Done(s) if d.needs_success && *s != TaskStatus::Succeeded => {
+                    return Readiness::Blocked
+                }
+                State::Done(_) => {}
+                _ => waiting = true,
+            }
+        }
+        if waiting {
+            Readiness::Waiting
+        } else {
+            Readiness::Ready
+        }
+    }
+
+    fn skip(&mut self, i: usize) {
+        self.states[i] = State::Done(TaskStatus::Skipped);
+        self.state.outcomes.insert(i, Outcome::Skipped);
+        self.obs.event(Event::Skipped {
+            task: &self.plan.tasks[i].name,
+        });
+    }
+
+    /// Retries whose delay has passed go back to pending; whether any did.
+    fn wake_backoffs(&mut self) -> bool {
+        let now = Instant::now();
+        let mut woke = false;
+        for s in self.states.iter_mut() {
+            if let State::Backoff(t) = s {
+                if *t <= now {
+                    *s = State::Pending;
+                    woke = true;
+                }
+            }
+        }
+        woke
+    }
+
+    /// A task's process exists: its group is known (and stopped at once after an interrupt).
+    fn started(&mut self, idx: usize, pgid: i32) {
+        self.states[idx] = State::Running { pgid: Some(pgid) };
+        if self.interrupted {
+            // SAFETY: signals the process group the task's thread created.
+            unsafe {
+                libc::kill(-pgid, libc::SIGTERM);
+            }
+        }
+    }
+
+    /// A task's attempt ended (`result`: its exit status, or why it could not start): collect
+    /// its outputs, check the image, and settle it as succeeded, retried or failed.
+    fn ended(
+        &mut self,
+        i: usize,
+        result: Result<std::io::Result<ExitStatus>, String>,
+        r: Option<Box<Running>>,
+    ) {
+        let t = &self.plan.tasks[i];
+        let elapsed = self
+            .started_at
+            .get(&i)
+            .map_or(Duration::ZERO, |s| s.elapsed());
+        self.records[i].elapsed += elapsed;
+        let mut detail = match &result {
+            Ok(Ok(s)) if s.success() => String::new(),
+            Ok(Ok(s)) => describe(s),
+            Ok(Err(e)) => format!("could not wait for the process: {e}"),
+            Err(msg) => msg.clone(),
         };
-        match msg {
-            None => {}
-            Some((i, result, r)) => {
-                let t = &plan.tasks[i];
-                let elapsed = started_at.get(&i).map_or(Duration::ZERO, |s| s.elapsed());
-                records[i].elapsed += elapsed;
-                let mut detail = match &result {
-                    Ok(Ok(s)) if s.success() => String::new(),
-                    Ok(Ok(s)) => describe(s),
-                    Ok(Err(e)) => format!("could not wait for the process: {e}"),
-                    Err(msg) => msg.clone(),
-                };
+        if detail.is_empty() {
+            if let Some(r) = &r {
+                if let Err(e) = collect_outputs(i, t, r, self.state) {
+                    detail = e;
+                }
+            }
+        }
+        let log = self.logs.join(format!("{}.log", file_name(&t.name)));
+        if r.is_some() {
+            if let Some(rel) = self.image.changed(&mut self.stamps) {
+                let msg = format!(
+                    "{} of the project was rewritten in place while this task ran (by it or a task beside it); run-local's task views share the image's files as hard links, so other tasks may have seen the change (on a cluster it stays in its pod); write a new file instead",
+                    rel.display()
+                );
                 if detail.is_empty() {
-                    if let Some(r) = &r {
-                        if let Err(e) = collect_outputs(i, t, r, state) {
-                            detail = e;
-                        }
-                    }
-                }
-                if r.is_some() {
-                    if let Some(rel) = image.changed(&mut stamps) {
-                        let msg = format!(
-                            "{} of the project was rewritten in place while this task ran (by it or a task beside it); run-local's task views share the image's files as hard links, so other tasks may have seen the change (on a cluster it stays in its pod); write a new file instead",
-                            rel.display()
-                        );
-                        if detail.is_empty() {
-                            detail = msg;
-                        } else {
-                            append_log(
-                                &logs.join(format!("{}.log", file_name(&t.name))),
-                                &format!("kfpx: {msg}\n"),
-                            );
-                        }
-                    }
-                }
-                let log = logs.join(format!("{}.log", file_name(&t.name)));
-                if !detail.is_empty() {
-                    append_log(&log, &format!("kfpx: {detail}\n"));
-                }
-                let retry_in = if interrupted || detail.is_empty() {
-                    None
+                    detail = msg;
                 } else {
-                    retry_delay(t, &records[i], opts.no_retry)
-                };
-                if let Some(r) = &r {
-                    let _ = std::fs::remove_dir_all(&r.out_dir);
-                }
-                if interrupted {
-                    states[i] = State::Done(TaskStatus::Interrupted);
-                    records[i].status = TaskStatus::Interrupted;
-                    records[i].detail = "stopped by Ctrl-C".into();
-                    obs.event(Event::Finished {
-                        task: &t.name,
-                        status: TaskStatus::Interrupted,
-                        elapsed,
-                        attempt: records[i].attempts,
-                        retry_in: None,
-                        detail: "stopped by Ctrl-C",
-                    });
-                    continue;
-                }
-                if detail.is_empty() {
-                    states[i] = State::Done(TaskStatus::Succeeded);
-                    records[i].status = TaskStatus::Succeeded;
-                    state.outcomes.insert(i, Outcome::Succeeded);
-                    obs.event(Event::Finished {
-                        task: &t.name,
-                        status: TaskStatus::Succeeded,
-                        elapsed,
-                        attempt: records[i].attempts,
-                        retry_in: None,
-                        detail: "",
-                    });
-                } else {
-                    obs.event(Event::Finished {
-                        task: &t.name,
-                        status: TaskStatus::Failed,
-                        elapsed,
-                        attempt: records[i].attempts,
-                        retry_in,
-                        detail: &detail,
-                    });
-                    records[i].detail = detail;
-                    if let Some(d) = retry_in {
-                        states[i] = State::Backoff(Instant::now() + d);
-                    } else {
-                        states[i] = State::Done(TaskStatus::Failed);
-                        records[i].status = TaskStatus::Failed;
-                        state.outcomes.insert(i, Outcome::Failed);
-                        failed = true;
-                    }
+                    append_log(&log, &format!("kfpx: {msg}\n"));
                 }
             }
         }
-        if interrupted {
-            // Escalate after the grace period.
-            if term_at.is_some_and(|t| t.elapsed() > KILL_GRACE) {
-                kill_all(&states, libc::SIGKILL);
+        if !detail.is_empty() {
+            append_log(&log, &format!("kfpx: {detail}\n"));
+        }
+        let retry_in = if self.interrupted || detail.is_empty() {
+            None
+        } else {
+            retry_delay(t, &self.records[i], self.opts.no_retry)
+        };
+        if let Some(r) = &r {
+            let _ = std::fs::remove_dir_all(&r.out_dir);
+        }
+        let record = &mut self.records[i];
+        let attempt = record.attempts;
+        if self.interrupted {
+            self.states[i] = State::Done(TaskStatus::Interrupted);
+            record.status = TaskStatus::Interrupted;
+            record.detail = "stopped by Ctrl-C".into();
+            self.obs.event(Event::Finished {
+                task: &t.name,
+                status: TaskStatus::Interrupted,
+                elapsed,
+                attempt,
+                retry_in: None,
+                detail: "stopped by Ctrl-C",
+            });
+        } else if detail.is_empty() {
+            self.states[i] = State::Done(TaskStatus::Succeeded);
+            record.status = TaskStatus::Succeeded;
+            self.state.outcomes.insert(i, Outcome::Succeeded);
+            self.obs.event(Event::Finished {
+                task: &t.name,
+                status: TaskStatus::Succeeded,
+                elapsed,
+                attempt,
+                retry_in: None,
+                detail: "",
+            });
+        } else {
+            self.obs.event(Event::Finished {
+                task: &t.name,
+                status: TaskStatus::Failed,
+                elapsed,
+                attempt,
+                retry_in,
+                detail: &detail,
+            });
+            record.detail = detail;
+            if let Some(d) = retry_in {
+                self.states[i] = State::Backoff(Instant::now() + d);
+            } else {
+                self.states[i] = State::Done(TaskStatus::Failed);
+                record.status = TaskStatus::Failed;
+                self.state.outcomes.insert(i, Outcome::Failed);
+                self.failed = true;
             }
-            // Backoffs and pending tasks never start.
-            for s in states.iter_mut() {
-                if matches!(s, State::Backoff(_)) {
-                    *s = State::Done(TaskStatus::Interrupted);
-                }
+        }
+    }
+
+    /// The records, with views and empty volume directories removed.
+    fn finish(mut self) -> Outcomes {
+        for (i, s) in self.states.iter().enumerate() {
+            if let State::Done(st) = s {
+                self.records[i].status = *st;
+            } else if self.interrupted {
+                self.records[i].status = TaskStatus::Skipped;
             }
         }
-    }
-    for (i, s) in states.iter().enumerate() {
-        if let State::Done(st) = s {
-            records[i].status = *st;
-        } else if interrupted {
-            records[i].status = TaskStatus::Skipped;
+        // Views go at the end, not as each task ends: where ext4 runs without a journal (as on
+        // the benchmark machine), allocating an inode skips every inode of its group deleted in
+        // the last half minute or so, and removing views during the run made each later view
+        // slower to build than the removal saved (BENCHMARKS.md).
+        if !self.opts.keep_views {
+            for d in [&self.tasks_dir, &self.pods_dir, &self.image_dir] {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+        // Only removed when no volume is left in it.
+        let _ = std::fs::remove_dir(&self.volumes_dir);
+        Outcomes {
+            records: self.records,
+            interrupted: self.interrupted,
+            kept_volumes: self.volumes.into_values().filter(|p| p.exists()).collect(),
         }
     }
-    // Views go at the end, not as each task ends: where ext4 runs without a journal (as on the
-    // benchmark machine), allocating an inode skips every inode of its group deleted in the
-    // last half minute or so, and removing views during the run made each later view slower to
-    // build than the removal saved (BENCHMARKS.md).
-    if !opts.keep_views {
-        for d in [&tasks_dir, &pods_dir, &image_dir] {
-            let _ = std::fs::remove_dir_all(d);
-        }
-    }
-    // Only removed when no volume is left in it.
-    let _ = std::fs::remove_dir(&volumes_dir);
-    let kept_volumes = volumes.into_values().filter(|p| p.exists()).collect();
-    Ok(Outcomes {
-        records,
-        interrupted,
-        kept_volumes,
-    })
 }
 
 fn next_wake(states: &[State]) -> Option<Instant> {
@@ -431,160 +520,145 @@ fn retry_delay(t: &crate::local::plan::Task, rec: &Record, no_retry: bool) -> Op
     Some(delay)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn start_task(
-    i: usize,
-    plan: &Plan,
-    opts: &Options,
-    state: &mut RunState,
-    states: &mut [State],
-    records: &mut [Record],
-    volumes: &mut BTreeMap<String, PathBuf>,
-    failed: &mut bool,
-    volumes_dir: &Path,
-    run_dir: &Path,
-    image: &std::sync::Arc<view::Image>,
-    logs: &Path,
-    base_env: &[(String, String)],
-    tx: &mpsc::Sender<Msg>,
-    stop: &std::sync::Arc<AtomicBool>,
-    obs: &mut dyn Observer,
-) {
-    let t = &plan.tasks[i];
-    records[i].attempts += 1;
-    let attempt = records[i].attempts;
-    let started = Instant::now();
-    records[i].first_start.get_or_insert(started);
-    obs.event(Event::Started {
-        task: &t.name,
-        attempt,
-    });
-    let log_path = logs.join(format!("{}.log", file_name(&t.name)));
-    let action = match &t.spec {
-        Spec::V2(l) => v2::resolve(l, i, &t.name, state),
-        Spec::Argo(l) => argo::resolve(l, &t.name, state),
-    };
-    let fail = |states: &mut [State],
-                records: &mut [Record],
-                state: &mut RunState,
-                failed: &mut bool,
-                obs: &mut dyn Observer,
-                msg: String| {
-        append_log(&log_path, &format!("kfpx: {msg}\n"));
-        states[i] = State::Done(TaskStatus::Failed);
-        records[i].status = TaskStatus::Failed;
-        records[i].detail = msg.clone();
-        state.outcomes.insert(i, Outcome::Failed);
-        *failed = true;
-        obs.event(Event::Finished {
+impl Scheduler<'_> {
+    /// Start an attempt of task `i`: volumes are made or removed here; a container runs on a
+    /// thread of its own, which reports through the channel.
+    fn start_task(&mut self, i: usize) {
+        let t = &self.plan.tasks[i];
+        self.records[i].attempts += 1;
+        let attempt = self.records[i].attempts;
+        let started = Instant::now();
+        self.records[i].first_start.get_or_insert(started);
+        self.obs.event(Event::Started {
             task: &t.name,
+            attempt,
+        });
+        let log_path = self.logs.join(format!("{}.log", file_name(&t.name)));
+        let action = match &t.spec {
+            Spec::V2(l) => v2::resolve(l, i, &t.name, self.state),
+            Spec::Argo(l) => argo::resolve(l, &t.name, self.state),
+        };
+        let launch = match action {
+            Err(msg) => return self.failed_to_start(i, started, &log_path, msg),
+            Ok(Action::CreateVolume {
+                name,
+                outputs,
+                globals,
+            }) => {
+                let dir = self.volumes_dir.join(file_name(&name));
+                if let Err(e) = std::fs::create_dir_all(&dir) {
+                    let msg = format!("cannot create volume directory {}: {e}", dir.display());
+                    return self.failed_to_start(i, started, &log_path, msg);
+                }
+                self.volumes.insert(name.clone(), dir.clone());
+                self.state.outputs.insert(i, outputs);
+                for (g, v) in globals {
+                    self.state.globals.insert(g, v);
+                }
+                let note = format!("volume {name} created at {}", dir.display());
+                return self.done_at_once(i, started, &log_path, &note);
+            }
+            Ok(Action::DeleteVolume { name }) => {
+                let note = match self.volumes.get(&name) {
+                    Some(dir) if self.opts.keep => {
+                        format!("volume {name} kept at {} (--keep)", dir.display())
+                    }
+                    Some(dir) => {
+                        if let Err(e) = std::fs::remove_dir_all(dir) {
+                            let msg =
+                                format!("cannot delete volume directory {}: {e}", dir.display());
+                            return self.failed_to_start(i, started, &log_path, msg);
+                        }
+                        format!("volume {name} deleted")
+                    }
+                    None => {
+                        let msg = format!("volume {name} was not created by this run");
+                        return self.failed_to_start(i, started, &log_path, msg);
+                    }
+                };
+                return self.done_at_once(i, started, &log_path, &note);
+            }
+            Ok(Action::Exec(l)) => l,
+        };
+        self.states[i] = State::Running { pgid: None };
+        let job = Job {
+            idx: i,
+            name: t.name.clone(),
+            launch,
+            project_root: self.opts.project_root.clone(),
+            env: self.opts.env.clone(),
+            volumes: self.volumes.clone(),
+            run_dir: self.run_dir.to_path_buf(),
+            image: self.image.clone(),
+            log_path,
+            attempt,
+            base_env: self.base_env.clone(),
+        };
+        let tx = self.tx.clone();
+        let stop = self.stop.clone();
+        std::thread::spawn(move || {
+            let idx = job.idx;
+            match spawn(job) {
+                Ok((mut child, running)) => {
+                    let pgid = child.id() as i32;
+                    let _ = tx.send(Msg::Started { idx, pgid });
+                    if stop.load(Ordering::SeqCst) {
+                        // SAFETY: signals the process group this thread just created.
+                        unsafe {
+                            libc::kill(-pgid, libc::SIGTERM);
+                        }
+                    }
+                    let status = child.wait();
+                    let _ = tx.send(Msg::Exited {
+                        idx,
+                        status,
+                        running: Box::new(running),
+                    });
+                }
+                Err(msg) => {
+                    let _ = tx.send(Msg::SpawnFailed { idx, msg });
+                }
+            }
+        });
+    }
+
+    /// Task `i` failed before any process started (no retry: the cause is in the document or
+    /// on this machine).
+    fn failed_to_start(&mut self, i: usize, started: Instant, log: &Path, msg: String) {
+        append_log(log, &format!("kfpx: {msg}\n"));
+        self.states[i] = State::Done(TaskStatus::Failed);
+        let record = &mut self.records[i];
+        record.status = TaskStatus::Failed;
+        record.detail = msg.clone();
+        self.state.outcomes.insert(i, Outcome::Failed);
+        self.failed = true;
+        self.obs.event(Event::Finished {
+            task: &self.plan.tasks[i].name,
             status: TaskStatus::Failed,
             elapsed: started.elapsed(),
-            attempt,
+            attempt: record.attempts,
             retry_in: None,
             detail: &msg,
         });
-    };
-    let done_ok = |states: &mut [State],
-                   records: &mut [Record],
-                   state: &mut RunState,
-                   obs: &mut dyn Observer,
-                   note: &str| {
-        append_log(&log_path, &format!("kfpx: {note}\n"));
-        states[i] = State::Done(TaskStatus::Succeeded);
-        records[i].status = TaskStatus::Succeeded;
-        records[i].elapsed = started.elapsed();
-        state.outcomes.insert(i, Outcome::Succeeded);
-        obs.event(Event::Finished {
-            task: &t.name,
+    }
+
+    /// Task `i` was done by kfpx itself (a volume made or removed); `note` goes to its log.
+    fn done_at_once(&mut self, i: usize, started: Instant, log: &Path, note: &str) {
+        append_log(log, &format!("kfpx: {note}\n"));
+        self.states[i] = State::Done(TaskStatus::Succeeded);
+        let record = &mut self.records[i];
+        record.status = TaskStatus::Succeeded;
+        record.elapsed = started.elapsed();
+        self.state.outcomes.insert(i, Outcome::Succeeded);
+        self.obs.event(Event::Finished {
+            task: &self.plan.tasks[i].name,
             status: TaskStatus::Succeeded,
             elapsed: started.elapsed(),
-            attempt,
+            attempt: record.attempts,
             retry_in: None,
             detail: "",
         });
-    };
-    let launch = match action {
-        Err(msg) => return fail(states, records, state, failed, obs, msg),
-        Ok(Action::CreateVolume {
-            name,
-            outputs,
-            globals,
-        }) => {
-            let dir = volumes_dir.join(file_name(&name));
-            if let Err(e) = std::fs::create_dir_all(&dir) {
-                let msg = format!("cannot create volume directory {}: {e}", dir.display());
-                return fail(states, records, state, failed, obs, msg);
-            }
-            volumes.insert(name.clone(), dir.clone());
-            state.outputs.insert(i, outputs);
-            for (g, v) in globals {
-                state.globals.insert(g, v);
-            }
-            let note = format!("volume {name} created at {}", dir.display());
-            return done_ok(states, records, state, obs, &note);
-        }
-        Ok(Action::DeleteVolume { name }) => {
-            let note = match volumes.get(&name) {
-                Some(dir) if opts.keep => {
-                    format!("volume {name} kept at {} (--keep)", dir.display())
-                }
-                Some(dir) => {
-                    if let Err(e) = std::fs::remove_dir_all(dir) {
-                        let msg = format!("cannot delete volume directory {}: {e}", dir.display());
-                        return fail(states, records, state, failed, obs, msg);
-                    }
-                    format!("volume {name} deleted")
-                }
-                None => {
-                    let msg = format!("volume {name} was not created by this run");
-                    return fail(states, records, state, failed, obs, msg);
-                }
-            };
-            return done_ok(states, records, state, obs, &note);
-        }
-        Ok(Action::Exec(l)) => l,
-    };
-    states[i] = State::Running { pgid: None };
-    let job = Job {
-        idx: i,
-        name: t.name.clone(),
-        launch,
-        project_root: opts.project_root.clone(),
-        env: opts.env.clone(),
-        volumes: volumes.clone(),
-        run_dir: run_dir.to_path_buf(),
-        image: image.clone(),
-        log_path,
-        attempt,
-        base_env: base_env.to_vec(),
-    };
-    let tx = tx.clone();
-    let stop = stop.clone();
-    std::thread::spawn(move || {
-        let idx = job.idx;
-        match spawn(job) {
-            Ok((mut child, running)) => {
-                let pgid = child.id() as i32;
-                let _ = tx.send(Msg::Started { idx, pgid });
-                if stop.load(Ordering::SeqCst) {
-                    // SAFETY: signals the process group this thread just created.
-                    unsafe {
-                        libc::kill(-pgid, libc::SIGTERM);
-                    }
-                }
-                let status = child.wait();
-                let _ = tx.send(Msg::Exited {
-                    idx,
-                    status,
-                    running: Box::new(running),
-                });
-            }
-            Err(msg) => {
-                let _ = tx.send(Msg::SpawnFailed { idx, msg });
-            }
-        }
-    });
+    }
 }
 
 /// Everything a task's thread needs.
