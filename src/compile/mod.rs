@@ -96,8 +96,8 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
         .iter()
         .map(|p| (p.name.clone(), p.value.clone()))
         .collect();
-    match input.kfp_version {
-        KfpVersion::V2 => {
+    match model::Target::from(input.kfp_version) {
+        model::Target::V2Ir => {
             let r = v2::render(&model, input.env, &sdk)?;
             warnings.extend(r.warnings);
             let mut yaml = format!(
@@ -119,7 +119,7 @@ pub fn compile(input: &CompileInput) -> Result<Compiled, CompileError> {
                 warnings,
             })
         }
-        KfpVersion::V1 => {
+        model::Target::Argo => {
             let wf = argo::render(&model, input.env, &sdk)?;
             let mut yaml = String::with_capacity(1 << 16);
             yaml::append(&mut yaml, &wf)?;

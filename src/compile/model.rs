@@ -6,7 +6,7 @@
 //! name (kedro-kubeflow's keys), its tags (in sorted order), then `__default__`. A task that
 //! groups several nodes combines their settings (see `combine_*` below and the README).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -202,11 +202,98 @@ pub enum Ph<'a> {
     Nodes,
 }
 
+/// A compile target: the document kind, where a pod's runtime values go and how placeholders
+/// are written. Everything that differs between the targets' commands is here, not in boolean
+/// switches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// KFP v2 pipeline IR + Kubernetes platform spec (the API's v2 pipelines).
+    V2Ir,
+    /// Argo Workflow (the API's v1 pipelines, compiled as the kfp 1.8 SDK does).
+    Argo,
+}
+
+impl From<crate::config::KfpVersion> for Target {
+    fn from(v: crate::config::KfpVersion) -> Self {
+        match v {
+            crate::config::KfpVersion::V2 => Target::V2Ir,
+            crate::config::KfpVersion::V1 => Target::Argo,
+        }
+    }
+}
+
+/// Where Argo's MLflow start step writes the run id (its output parameter's `valueFrom.path`).
+pub const ARGO_MLFLOW_FILE: &str = "/tmp/mlflow_run_id";
+
+impl Target {
+    /// True when the run id, MLflow run id and node list reach the shell as container
+    /// arguments: the KFP v2 backend resolves `{{$.pipeline_job_uuid}}` only as a task input
+    /// and its launcher substitutes placeholders only in args (kubeflow/pipelines
+    /// backend/src/v2/driver/resolve.go, backend/src/v2/component/launcher_v2.go). Argo
+    /// substitutes `{{…}}` in the whole template, so its renderer puts them in `env`.
+    pub fn runtime_in_args(self) -> bool {
+        self == Target::V2Ir
+    }
+
+    /// `p` in the target's placeholder syntax, for `task`'s container.
+    pub fn placeholder(self, p: Ph, task: &Task) -> String {
+        match self {
+            Target::V2Ir => match p {
+                Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
+                Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
+                Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
+                Ph::MlflowOutputFile => {
+                    format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
+                }
+                Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
+                Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
+            },
+            Target::Argo => match p {
+                // The on-exit task runs outside the main DAG (the workflow's onExit) and takes
+                // no inputs: it reads the workflow's parameters.
+                Ph::Param(name) if task.role == Role::OnExit => {
+                    format!("{{{{workflow.parameters.{name}}}}}")
+                }
+                Ph::Param(name) => format!("{{{{inputs.parameters.{name}}}}}"),
+                Ph::RunId => "{{workflow.uid}}".into(),
+                Ph::MlflowRunId => format!("{{{{inputs.parameters.{MLFLOW_OUTPUT}}}}}"),
+                Ph::MlflowOutputFile => ARGO_MLFLOW_FILE.into(),
+                Ph::ExitStatus => "{{workflow.status}}".into(),
+                // Not asked for: Argo's script carries the node list itself.
+                Ph::Nodes => task.node_list.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The placeholder for the failed nodes' messages handed to the on-exit task beside its
+    /// status: Argo's `{{workflow.failures}}` (argo-workflows docs/variables.md, exit handler
+    /// variables); KFP v2's status parameter already carries the error.
+    pub fn exit_failures(self) -> Option<&'static str> {
+        match self {
+            Target::V2Ir => None,
+            Target::Argo => Some("{{workflow.failures}}"),
+        }
+    }
+
+    /// True when a node task declares the local files its datasets write as output artifacts
+    /// (kedro-kubeflow's `store_kedro_outputs_as_kfp_artifacts`, KFP v1 only).
+    pub fn has_output_artifacts(self) -> bool {
+        self == Target::Argo
+    }
+
+    /// True when the backend applies pod (anti-)affinity: the KFP v2 driver applies only node
+    /// affinity from the platform spec (kubeflow/pipelines backend/src/v2/driver/k8s.go).
+    pub fn applies_pod_affinity(self) -> bool {
+        self == Target::Argo
+    }
+}
+
 /// Build the model. Pure: every input is in `input`.
 pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
     let rc = &input.config.run_config;
     let snapshot = input.snapshot;
     let graph = input.tasks;
+    let target = Target::from(input.kfp_version);
     let mut warnings = Vec::new();
 
     // The config's one validator (`kfpx config --check`'s): a config typed and checked by
@@ -223,32 +310,12 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
     check_keys(input, &mut warnings)?;
 
     let tree = params::merge_namespaced(&snapshot.parameters);
-    let image = input.image.unwrap_or(&rc.image).to_string();
-    if image.trim().is_empty() {
-        return Err(match input.image {
-            Some(_) => CompileError::Invalid("-i/--image is empty; pass an image".into()),
-            None => CompileError::Config {
-                path: run_config().key("image"),
-                msg: "the image is empty; set it here or pass -i IMAGE".into(),
-            },
-        });
-    }
-    let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
+    let image = image(input)?;
     let cache = match &rc.max_cache_staleness {
         Some(d) if d.is_zero() => Cache::Off,
         _ => Cache::Default,
     };
-    let volume = rc.volume.as_ref().map(|v| DataVolume {
-        suffix: names::pvc_suffix(&graph.pipeline),
-        size: v.size.to_string(),
-        storage_class: v.storageclass.clone(),
-        access_modes: v.access_modes.clone(),
-        init: !v.skip_init,
-        delete: !v.keep,
-        owner: v.owner,
-    });
-    let mlflow = rc.mlflow.enabled;
-
+    let volume = data_volume(input);
     let base = Base {
         rc,
         image: &image,
@@ -257,161 +324,23 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         run_as_user: volume.as_ref().and_then(|v| v.owner),
         cache: cache != Cache::Off,
     };
+    // Where node and on-exit tasks mount the data volume.
+    let data_mount = volume.as_ref().map(|_| DATA_MOUNT);
 
-    let mut unique = Unique::reserving(&[
-        VOLUME_CREATE,
-        VOLUME_INIT,
-        VOLUME_DELETE,
-        MLFLOW_START,
-        ON_EXIT,
-        EXIT_HANDLER,
-        EXIT_STEPS,
-        names::workflow(&snapshot.project.name).as_str(),
-    ]);
     let mut tasks = Vec::with_capacity(graph.tasks.len() + 2);
-    let mut first_deps = Vec::new();
-    if mlflow {
-        let mut t = base.aux(MLFLOW_START, Role::MlflowStart)?;
-        t.run_line = String::new();
-        tasks.push(t);
-        first_deps.push(MLFLOW_START.to_string());
-    }
-    if let Some(v) = &volume {
-        if v.init {
-            let mut t = base.aux(VOLUME_INIT, Role::VolumeInit)?;
-            t.run_line = format!("cp --verbose -r {DATA_MOUNT}/* {INIT_MOUNT}");
-            t.data_mount = Some(INIT_MOUNT);
-            t.volumes.clear();
-            t.cache = false;
-            tasks.push(t);
-            first_deps.push(VOLUME_INIT.to_string());
-        }
-    }
+    setup_tasks(&base, volume.as_ref(), &mut tasks)?;
+    let mut all_params = BTreeSet::new();
+    node_tasks(input, &base, &tree, data_mount, &mut tasks, &mut all_params)?;
+    let on_exit = on_exit_task(input, &base, &tree, data_mount, &mut all_params)?;
 
-    // Node tasks.
-    let mut by_graph_name: HashMap<&str, String> = HashMap::with_capacity(graph.tasks.len());
-    let mut all_params = std::collections::BTreeSet::new();
-    for gt in &graph.tasks {
-        let name = unique.claim(names::op_name(&gt.name));
-        by_graph_name.insert(gt.name.as_str(), name.clone());
-        let keys: Vec<NodeKeys> = gt.nodes.iter().map(NodeKeys::of).collect();
-        let used = params::used_by(gt.nodes.iter(), &tree);
-        all_params.extend(used.iter().cloned());
-        let mut after: Vec<String> = first_deps.clone();
-        for dep in &gt.depends_on {
-            let Some(d) = by_graph_name.get(dep.as_str()) else {
-                return Err(CompileError::Invalid(format!(
-                    "task {:?} depends on {:?}, which is not an earlier task of the graph",
-                    gt.name, dep
-                )));
-            };
-            after.push(d.clone());
-        }
-        let mut run = format!(
-            "kedro run --env {} --pipeline {}",
-            names::sh_quote(input.env),
-            names::sh_quote(&graph.pipeline)
-        );
-        let mut node_list = None;
-        if !gt.whole_pipeline {
-            if old_kedro {
-                for n in &gt.nodes {
-                    run.push_str(&format!(" --node {}", names::sh_quote(&n.name)));
-                }
-            } else {
-                let list: Vec<&str> = gt.nodes.iter().map(|n| n.name.as_str()).collect();
-                node_list = Some(list.join(","));
-            }
-        }
-        let artifacts = if input.kfp_version == crate::config::KfpVersion::V1
-            && rc.store_kedro_outputs_as_kfp_artifacts
-        {
-            artifacts_of(&name, gt.nodes.iter(), snapshot)
-        } else {
-            Vec::new()
-        };
-        let mut t = base.task(name, Role::Node, &keys)?;
-        t.nodes = gt.nodes.iter().map(|n| n.name.clone()).collect();
-        t.after = after;
-        t.params = used;
-        t.run_line = run;
-        t.node_list = node_list;
-        t.artifacts = artifacts;
-        t.mlflow = mlflow;
-        t.data_mount = volume.as_ref().map(|_| DATA_MOUNT);
-        tasks.push(t);
-    }
-
-    // The on-exit pipeline.
-    let on_exit = match &rc.on_exit_pipeline {
-        None => None,
-        Some(p) => {
-            let Some(def) = snapshot.pipelines.get(p) else {
-                let known: Vec<&str> = snapshot.pipelines.keys().map(String::as_str).collect();
-                return Err(CompileError::Config {
-                    path: run_config().key("on_exit_pipeline"),
-                    msg: format!(
-                        "the project has no pipeline {p:?}; its pipelines are: {}",
-                        known.join(", ")
-                    ),
-                });
-            };
-            let used = params::used_by(def.nodes.iter(), &tree);
-            all_params.extend(used.iter().cloned());
-            let mut t = base.aux(ON_EXIT, Role::OnExit)?;
-            t.run_line = format!(
-                "kedro run --config config.yaml --env {} --pipeline {}",
-                names::sh_quote(input.env),
-                names::sh_quote(p)
-            );
-            t.params = used;
-            // It reads the run's datasets (a report, metrics for a notification).
-            t.data_mount = volume.as_ref().map(|_| DATA_MOUNT);
-            Some(t)
-        }
-    };
-
-    if input.kfp_version == crate::config::KfpVersion::V2 {
+    if !target.applies_pod_affinity() {
         ignored_pod_affinity(
             tasks.iter().chain(on_exit.iter()),
             input.strict,
             &mut warnings,
         )?;
     }
-
-    // Pipeline parameters, with --param overrides.
-    let mut pipeline_params = Vec::with_capacity(all_params.len());
-    for name in &all_params {
-        let default = tree.get(name).cloned().unwrap_or(Value::Null);
-        let value = match input.param_overrides.get(name) {
-            Some(v) => params::coerce_override(name, &default, v.clone())?,
-            None => default,
-        };
-        let declared = tree.get(name).cloned().unwrap_or(Value::Null);
-        let kind = dump_kind(&value, &declared);
-        pipeline_params.push(Param {
-            name: name.clone(),
-            value,
-            declared,
-            kind,
-        });
-    }
-    if let Some(unknown) = input
-        .param_overrides
-        .keys()
-        .find(|k| !all_params.contains(k.as_str()))
-    {
-        let known: Vec<&str> = all_params.iter().map(String::as_str).collect();
-        return Err(CompileError::Invalid(format!(
-            "--param {unknown}: pipeline {:?} has no parameter {unknown:?}; its parameters are: {}",
-            graph.pipeline,
-            if known.is_empty() {
-                "(none)".to_string()
-            } else {
-                known.join(", ")
-            }
-        )));
-    }
+    let pipeline_params = pipeline_params(input, &tree, &all_params)?;
 
     Ok(Model {
         name: names::workflow(&snapshot.project.name),
@@ -428,6 +357,225 @@ pub fn build(input: &CompileInput) -> Result<Model, CompileError> {
         image_pull_secrets: rc.image_pull_secrets.clone(),
         warnings,
     })
+}
+
+/// The image, `-i` over `run_config.image`; an empty one is an error.
+fn image(input: &CompileInput) -> Result<String, CompileError> {
+    let image = input.image.unwrap_or(&input.config.run_config.image);
+    if image.trim().is_empty() {
+        return Err(match input.image {
+            Some(_) => CompileError::Invalid("-i/--image is empty; pass an image".into()),
+            None => CompileError::Config {
+                path: run_config().key("image"),
+                msg: "the image is empty; set it here or pass -i IMAGE".into(),
+            },
+        });
+    }
+    Ok(image.to_string())
+}
+
+/// The data volume of `run_config.volume`, named after the pipeline.
+fn data_volume(input: &CompileInput) -> Option<DataVolume> {
+    input.config.run_config.volume.as_ref().map(|v| DataVolume {
+        suffix: names::pvc_suffix(&input.tasks.pipeline),
+        size: v.size.to_string(),
+        storage_class: v.storageclass.clone(),
+        access_modes: v.access_modes.clone(),
+        init: !v.skip_init,
+        delete: !v.keep,
+        owner: v.owner,
+    })
+}
+
+/// The compiler's own tasks that run before every node task: the MLflow start step, then the
+/// volume's init step.
+fn setup_tasks(
+    base: &Base,
+    volume: Option<&DataVolume>,
+    tasks: &mut Vec<Task>,
+) -> Result<(), CompileError> {
+    if base.rc.mlflow.enabled {
+        let mut t = base.aux(MLFLOW_START, Role::MlflowStart)?;
+        t.run_line = String::new();
+        tasks.push(t);
+    }
+    if volume.is_some_and(|v| v.init) {
+        let mut t = base.aux(VOLUME_INIT, Role::VolumeInit)?;
+        t.run_line = format!("cp --verbose -r {DATA_MOUNT}/* {INIT_MOUNT}");
+        t.data_mount = Some(INIT_MOUNT);
+        t.volumes.clear();
+        t.cache = false;
+        tasks.push(t);
+    }
+    Ok(())
+}
+
+/// One task per task of the graph, after the setup tasks already in `tasks`; the parameters
+/// they use are added to `all_params`.
+fn node_tasks(
+    input: &CompileInput,
+    base: &Base,
+    tree: &Map<String, Value>,
+    data_mount: Option<&'static str>,
+    tasks: &mut Vec<Task>,
+    all_params: &mut BTreeSet<String>,
+) -> Result<(), CompileError> {
+    let (rc, graph, snapshot) = (base.rc, input.tasks, input.snapshot);
+    let target = Target::from(input.kfp_version);
+    let old_kedro = kedro_before_0_18_5(&snapshot.project.kedro_version);
+    let first_deps: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
+    let mut unique = Unique::reserving(&[
+        VOLUME_CREATE,
+        VOLUME_INIT,
+        VOLUME_DELETE,
+        MLFLOW_START,
+        ON_EXIT,
+        EXIT_HANDLER,
+        EXIT_STEPS,
+        names::workflow(&snapshot.project.name).as_str(),
+    ]);
+    let mut by_graph_name: HashMap<&str, String> = HashMap::with_capacity(graph.tasks.len());
+    for gt in &graph.tasks {
+        let name = unique.claim(names::op_name(&gt.name));
+        by_graph_name.insert(gt.name.as_str(), name.clone());
+        let keys: Vec<NodeKeys> = gt.nodes.iter().map(NodeKeys::of).collect();
+        let used = params::used_by(gt.nodes.iter(), tree);
+        all_params.extend(used.iter().cloned());
+        let mut after: Vec<String> = first_deps.clone();
+        for dep in &gt.depends_on {
+            let Some(d) = by_graph_name.get(dep.as_str()) else {
+                return Err(CompileError::Invalid(format!(
+                    "task {:?} depends on {:?}, which is not an earlier task of the graph",
+                    gt.name, dep
+                )));
+            };
+            after.push(d.clone());
+        }
+        let (run, node_list) = node_run_line(input.env, &graph.pipeline, gt, old_kedro);
+        let artifacts = if target.has_output_artifacts() && rc.store_kedro_outputs_as_kfp_artifacts
+        {
+            artifacts_of(&name, gt.nodes.iter(), snapshot)
+        } else {
+            Vec::new()
+        };
+        let mut t = base.task(name, Role::Node, &keys)?;
+        t.nodes = gt.nodes.iter().map(|n| n.name.clone()).collect();
+        t.after = after;
+        t.params = used;
+        t.run_line = run;
+        t.node_list = node_list;
+        t.artifacts = artifacts;
+        t.mlflow = rc.mlflow.enabled;
+        t.data_mount = data_mount;
+        tasks.push(t);
+    }
+    Ok(())
+}
+
+/// A node task's `kedro run` line and its `--nodes` list: Kedro before 0.18.5 takes one
+/// `--node` per node, written into the line; later ones take a comma-separated list.
+fn node_run_line(
+    env: &str,
+    pipeline: &str,
+    gt: &crate::graph::Task,
+    old_kedro: bool,
+) -> (String, Option<String>) {
+    let mut run = format!(
+        "kedro run --env {} --pipeline {}",
+        names::sh_quote(env),
+        names::sh_quote(pipeline)
+    );
+    let mut node_list = None;
+    if !gt.whole_pipeline {
+        if old_kedro {
+            for n in &gt.nodes {
+                run.push_str(&format!(" --node {}", names::sh_quote(&n.name)));
+            }
+        } else {
+            let list: Vec<&str> = gt.nodes.iter().map(|n| n.name.as_str()).collect();
+            node_list = Some(list.join(","));
+        }
+    }
+    (run, node_list)
+}
+
+/// The task running `run_config.on_exit_pipeline`, when there is one; the parameters it uses
+/// are added to `all_params`.
+fn on_exit_task(
+    input: &CompileInput,
+    base: &Base,
+    tree: &Map<String, Value>,
+    data_mount: Option<&'static str>,
+    all_params: &mut BTreeSet<String>,
+) -> Result<Option<Task>, CompileError> {
+    let Some(p) = &base.rc.on_exit_pipeline else {
+        return Ok(None);
+    };
+    let snapshot = input.snapshot;
+    let Some(def) = snapshot.pipelines.get(p) else {
+        let known: Vec<&str> = snapshot.pipelines.keys().map(String::as_str).collect();
+        return Err(CompileError::Config {
+            path: run_config().key("on_exit_pipeline"),
+            msg: format!(
+                "the project has no pipeline {p:?}; its pipelines are: {}",
+                known.join(", ")
+            ),
+        });
+    };
+    let used = params::used_by(def.nodes.iter(), tree);
+    all_params.extend(used.iter().cloned());
+    let mut t = base.aux(ON_EXIT, Role::OnExit)?;
+    t.run_line = format!(
+        "kedro run --config config.yaml --env {} --pipeline {}",
+        names::sh_quote(input.env),
+        names::sh_quote(p)
+    );
+    t.params = used;
+    // It reads the run's datasets (a report, metrics for a notification).
+    t.data_mount = data_mount;
+    Ok(Some(t))
+}
+
+/// The pipeline parameters the tasks use, with their `--param` overrides; an override of a
+/// parameter no task uses is an error.
+fn pipeline_params(
+    input: &CompileInput,
+    tree: &Map<String, Value>,
+    all_params: &BTreeSet<String>,
+) -> Result<Vec<Param>, CompileError> {
+    let mut out = Vec::with_capacity(all_params.len());
+    for name in all_params {
+        let default = tree.get(name).cloned().unwrap_or(Value::Null);
+        let value = match input.param_overrides.get(name) {
+            Some(v) => params::coerce_override(name, &default, v.clone())?,
+            None => default,
+        };
+        let declared = tree.get(name).cloned().unwrap_or(Value::Null);
+        let kind = dump_kind(&value, &declared);
+        out.push(Param {
+            name: name.clone(),
+            value,
+            declared,
+            kind,
+        });
+    }
+    if let Some(unknown) = input
+        .param_overrides
+        .keys()
+        .find(|k| !all_params.contains(k.as_str()))
+    {
+        let known: Vec<&str> = all_params.iter().map(String::as_str).collect();
+        return Err(CompileError::Invalid(format!(
+            "--param {unknown}: pipeline {:?} has no parameter {unknown:?}; its parameters are: {}",
+            input.tasks.pipeline,
+            if known.is_empty() {
+                "(none)".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    Ok(out)
 }
 
 /// The names of the pipeline parameters `build` would declare (for `--param` checking).
@@ -609,17 +757,16 @@ with open(out, "w") as f:
 print("Started run:", run.info.run_id)
 "#;
 
-/// A task's container `command` and `args`. With `runtime_in_args` (KFP v2, whose env cannot
-/// hold placeholders) KUBEFLOW_RUN_ID and MLFLOW_RUN_ID are exported by the shell from
-/// arguments; otherwise the renderer puts them in `env`.
+/// A task's container `command` and `args` for `target`. Where the target takes runtime values
+/// from arguments (KFP v2), the shell exports KUBEFLOW_RUN_ID and MLFLOW_RUN_ID from them;
+/// otherwise the renderer puts them in `env`.
 pub fn container_command(
     task: &Task,
     model: &Model,
     env: &str,
-    runtime_in_args: bool,
-    argo: bool,
-    ph: &dyn Fn(Ph) -> String,
+    target: Target,
 ) -> (Vec<String>, Vec<String>) {
+    let ph = |p: Ph| target.placeholder(p, task);
     match task.role {
         Role::MlflowStart => (
             vec!["python".into(), "-c".into(), MLFLOW_START_PY.into()],
@@ -634,68 +781,93 @@ pub fn container_command(
             let mut args = vec!["kfpx".to_string()];
             // KFP v2: the node list is a task input (the same executor serves every task that
             // differs only in its nodes); Argo: written into the script.
-            let nodes_in_args = runtime_in_args && task.node_list.is_some();
-            if runtime_in_args {
-                script.push_str("export KUBEFLOW_RUN_ID=\"$1\"");
-                args.push(ph(Ph::RunId));
-                let mut shift = 1;
-                if task.mlflow {
-                    script.push_str(" MLFLOW_RUN_ID=\"$2\"");
-                    args.push(ph(Ph::MlflowRunId));
-                    shift += 1;
-                }
-                if nodes_in_args {
-                    shift += 1;
-                    script.push_str(&format!(" && nodes=\"${shift}\""));
-                    args.push(ph(Ph::Nodes));
-                }
-                if shift == 1 {
-                    script.push_str(" && shift");
-                } else {
-                    script.push_str(&format!(" && shift {shift}"));
-                }
-                script.push_str(" && ");
+            let nodes_in_args = target.runtime_in_args() && task.node_list.is_some();
+            if target.runtime_in_args() {
+                export_runtime_args(task, nodes_in_args, &ph, &mut script, &mut args);
             }
-            let dump = !task.params.is_empty() || task.role == Role::OnExit;
-            if dump {
-                script.push_str("python -c '");
-                script.push_str(if task.role == Role::OnExit {
-                    EXIT_DUMPER
-                } else {
-                    DUMPER
-                });
-                script.push_str("' \"$@\" && ");
-                for p in &task.params {
-                    let kind = model.param(p).map_or("yaml", |x| x.kind.as_str());
-                    args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
-                }
-                if task.role == Role::OnExit {
-                    args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);
-                    if argo {
-                        args.extend([
-                            "failures".into(),
-                            "str".into(),
-                            "{{workflow.failures}}".into(),
-                        ]);
-                    }
-                }
+            if !task.params.is_empty() || task.role == Role::OnExit {
+                dump_params(task, model, target, &ph, &mut script, &mut args);
             }
             script.push_str(&task.run_line);
             if task.role == Role::Node {
-                if let Some(list) = &task.node_list {
-                    if nodes_in_args {
-                        script.push_str(" --nodes \"$nodes\"");
-                    } else {
-                        script.push_str(" --nodes ");
-                        script.push_str(&names::sh_quote(list));
-                    }
-                }
-                if !task.params.is_empty() {
-                    script.push_str(" --config config.yaml");
-                }
+                node_run_options(task, nodes_in_args, &mut script);
             }
             (vec!["bash".into(), "-c".into(), script], args)
         }
+    }
+}
+
+/// `export KUBEFLOW_RUN_ID="$1" [MLFLOW_RUN_ID="$2"] [&& nodes="$N"] && shift N && `, with the
+/// placeholders those positions take.
+fn export_runtime_args(
+    task: &Task,
+    nodes_in_args: bool,
+    ph: &dyn Fn(Ph) -> String,
+    script: &mut String,
+    args: &mut Vec<String>,
+) {
+    script.push_str("export KUBEFLOW_RUN_ID=\"$1\"");
+    args.push(ph(Ph::RunId));
+    let mut shift = 1;
+    if task.mlflow {
+        script.push_str(" MLFLOW_RUN_ID=\"$2\"");
+        args.push(ph(Ph::MlflowRunId));
+        shift += 1;
+    }
+    if nodes_in_args {
+        shift += 1;
+        script.push_str(&format!(" && nodes=\"${shift}\""));
+        args.push(ph(Ph::Nodes));
+    }
+    if shift == 1 {
+        script.push_str(" && shift");
+    } else {
+        script.push_str(&format!(" && shift {shift}"));
+    }
+    script.push_str(" && ");
+}
+
+/// The parameter dumper (`DUMPER`, or `EXIT_DUMPER` for the on-exit task) and its
+/// `name kind value` argument triples.
+fn dump_params(
+    task: &Task,
+    model: &Model,
+    target: Target,
+    ph: &dyn Fn(Ph) -> String,
+    script: &mut String,
+    args: &mut Vec<String>,
+) {
+    script.push_str("python -c '");
+    script.push_str(if task.role == Role::OnExit {
+        EXIT_DUMPER
+    } else {
+        DUMPER
+    });
+    script.push_str("' \"$@\" && ");
+    for p in &task.params {
+        let kind = model.param(p).map_or("yaml", |x| x.kind.as_str());
+        args.extend([p.clone(), kind.to_string(), ph(Ph::Param(p))]);
+    }
+    if task.role == Role::OnExit {
+        args.extend(["status".into(), "status".into(), ph(Ph::ExitStatus)]);
+        if let Some(failures) = target.exit_failures() {
+            args.extend(["failures".into(), "str".into(), failures.into()]);
+        }
+    }
+}
+
+/// A node task's `--nodes` (from the script's `$nodes` or written in) and `--config`.
+fn node_run_options(task: &Task, nodes_in_args: bool, script: &mut String) {
+    if let Some(list) = &task.node_list {
+        if nodes_in_args {
+            script.push_str(" --nodes \"$nodes\"");
+        } else {
+            script.push_str(" --nodes ");
+            script.push_str(&names::sh_quote(list));
+        }
+    }
+    if !task.params.is_empty() {
+        script.push_str(" --config config.yaml");
     }
 }
 

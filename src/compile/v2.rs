@@ -20,8 +20,8 @@ use crate::compile::ir::{
     TaskOutputParameterSpec, Toleration, TriggerPolicy, ValueOrRuntimeParameter,
 };
 use crate::compile::model::{
-    self, ExtraMount, Model, Ph, Role, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT, MLFLOW_START,
-    NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
+    self, ExtraMount, Model, Role, Target, Task, EXIT_HANDLER, EXIT_STEPS, MLFLOW_OUTPUT,
+    MLFLOW_START, NODES_INPUT, ON_EXIT, RUN_ID_INPUT, VOLUME_CREATE, VOLUME_DELETE,
 };
 use crate::compile::names;
 use crate::compile::params::kfp_type;
@@ -273,7 +273,7 @@ impl<'a> Renderer<'a> {
 
     /// The task's container: its command line, environment, image and resources.
     fn container(&mut self, t: &'a Task) -> PipelineContainerSpec<'a> {
-        let (command, args) = model::container_command(t, self.m, self.env, true, false, &ph);
+        let (command, args) = model::container_command(t, self.m, self.env, Target::V2Ir);
         let env = t
             .env
             .iter()
@@ -677,20 +677,6 @@ fn final_status_of_exit_handler() -> InputParameterSpec<'static> {
     InputParameterSpec::TaskFinalStatus(TaskFinalStatus {
         producer_task: EXIT_HANDLER,
     })
-}
-
-/// The placeholder forms of the KFP v2 launcher.
-fn ph(p: Ph) -> String {
-    match p {
-        Ph::Param(name) => format!("{{{{$.inputs.parameters['{name}']}}}}"),
-        Ph::RunId => format!("{{{{$.inputs.parameters['{RUN_ID_INPUT}']}}}}"),
-        Ph::MlflowRunId => format!("{{{{$.inputs.parameters['{MLFLOW_OUTPUT}']}}}}"),
-        Ph::MlflowOutputFile => {
-            format!("{{{{$.outputs.parameters['{MLFLOW_OUTPUT}'].output_file}}}}")
-        }
-        Ph::ExitStatus => "{{$.inputs.parameters['status']}}".into(),
-        Ph::Nodes => format!("{{{{$.inputs.parameters['{NODES_INPUT}']}}}}"),
-    }
 }
 
 /// A component's one output, a string parameter.
