@@ -93,8 +93,10 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Value, CompileE
         },
         spec,
     };
-    serde_json::to_value(&wf)
-        .map_err(|e| CompileError::Invalid(format!("cannot build the Argo workflow: {e}")))
+    serde_json::to_value(&wf).map_err(|source| CompileError::Document {
+        action: "build the Argo workflow",
+        source,
+    })
 }
 
 /// Adds what runs after the pipeline whatever its outcome (the on-exit task, the volume's

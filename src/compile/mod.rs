@@ -21,8 +21,28 @@ use crate::graph::{Snapshot, TaskGraph};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
-    #[error("{0}")]
-    Invalid(String),
+    /// `-i ""`: an empty image given on the command line.
+    #[error("-i/--image is empty; pass an image")]
+    EmptyImageFlag,
+    /// A task graph whose task depends on one that does not come before it (a grouping bug).
+    #[error("task {task:?} depends on {dependency:?}, which is not an earlier task of the graph")]
+    UnknownDependency { task: String, dependency: String },
+    /// A `--param` override the pipeline's nodes do not read; `known` are those they read.
+    #[error(
+        "--param {name}: pipeline {pipeline:?} has no parameter {name:?}; its parameters are: {}",
+        if .known.is_empty() { "(none)".to_string() } else { .known.join(", ") }
+    )]
+    UnknownParam {
+        name: String,
+        pipeline: String,
+        known: Vec<String>,
+    },
+    /// A typed document could not be turned into JSON (`action` says which).
+    #[error("cannot {action}: {source}")]
+    Document {
+        action: &'static str,
+        source: serde_json::Error,
+    },
     /// A problem with the value at a config key (the command prints its file:line:column).
     #[error("{path}: {msg}")]
     Config {

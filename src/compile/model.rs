@@ -364,7 +364,7 @@ fn image(input: &CompileInput) -> Result<String, CompileError> {
     let image = input.image.unwrap_or(&input.config.run_config.image);
     if image.trim().is_empty() {
         return Err(match input.image {
-            Some(_) => CompileError::Invalid("-i/--image is empty; pass an image".into()),
+            Some(_) => CompileError::EmptyImageFlag,
             None => CompileError::Config {
                 path: run_config().key("image"),
                 msg: "the image is empty; set it here or pass -i IMAGE".into(),
@@ -444,10 +444,10 @@ fn node_tasks(
         let mut after: Vec<String> = first_deps.clone();
         for dep in &gt.depends_on {
             let Some(d) = by_graph_name.get(dep.as_str()) else {
-                return Err(CompileError::Invalid(format!(
-                    "task {:?} depends on {:?}, which is not an earlier task of the graph",
-                    gt.name, dep
-                )));
+                return Err(CompileError::UnknownDependency {
+                    task: gt.name.clone(),
+                    dependency: dep.clone(),
+                });
             };
             after.push(d.clone());
         }
@@ -564,16 +564,11 @@ fn pipeline_params(
         .keys()
         .find(|k| !all_params.contains(k.as_str()))
     {
-        let known: Vec<&str> = all_params.iter().map(String::as_str).collect();
-        return Err(CompileError::Invalid(format!(
-            "--param {unknown}: pipeline {:?} has no parameter {unknown:?}; its parameters are: {}",
-            input.tasks.pipeline,
-            if known.is_empty() {
-                "(none)".to_string()
-            } else {
-                known.join(", ")
-            }
-        )));
+        return Err(CompileError::UnknownParam {
+            name: unknown.clone(),
+            pipeline: input.tasks.pipeline.clone(),
+            known: all_params.iter().map(|k| k.to_string()).collect(),
+        });
     }
     Ok(out)
 }

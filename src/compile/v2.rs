@@ -105,8 +105,10 @@ pub fn render(m: &Model, env: &str, sdk_version: &str) -> Result<Rendered, Compi
 }
 
 fn to_value(doc: &impl serde::Serialize) -> Result<Value, CompileError> {
-    serde_json::to_value(doc)
-        .map_err(|e| CompileError::Invalid(format!("cannot render the KFP v2 IR: {e}")))
+    serde_json::to_value(doc).map_err(|source| CompileError::Document {
+        action: "render the KFP v2 IR",
+        source,
+    })
 }
 
 /// The pipeline parameters with their defaults, all optional.
