@@ -699,75 +699,19 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
         let _ = std::fs::remove_dir_all(&pod_dir);
     }
     let out_dir = pod_dir.join("outputs");
-    let mut mounts: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    for (n, m) in launch.mounts.iter().enumerate() {
-        let local = match &m.source {
-            MountSource::Volume(pvc) => volumes.get(pvc).cloned().ok_or_else(|| {
-                format!("mounts PVC `{pvc}` at {}, which this run did not create; run-local can only mount the run's own volumes", m.path)
-            })?,
-            MountSource::EmptyDir => {
-                let d = pod_dir.join(format!("emptydir-{n}"));
-                std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
-                d
-            }
-        };
-        match Path::new(&m.path).strip_prefix(IMAGE_PROJECT_ROOT) {
-            Ok(rel) if !rel.as_os_str().is_empty() => {
-                mounts.insert(rel.to_path_buf(), local);
-            }
-            _ if m.source == MountSource::EmptyDir => {
-                // An emptyDir outside the project (e.g. /dev/shm): the host's directory serves.
-            }
-            _ => {
-                return Err(format!(
-                    "mounts a volume at {}, outside the image's project root {IMAGE_PROJECT_ROOT}; run-local cannot place it there",
-                    m.path
-                ))
-            }
-        }
-    }
-    // With a data volume in the run, a pod that does not mount it sees the image's own data/
-    // (a private copy), not the volume and not what other pods write.
-    if !volumes.is_empty() && !mounts.keys().any(|m| Path::new("data").starts_with(m)) {
-        let copy = pod_dir.join("image-data");
-        view::copy_tree(&project_root.join("data"), &copy)
-            .map_err(|e| format!("cannot copy the project's data/ for the task: {e}"))?;
-        mounts.insert(PathBuf::from("data"), copy);
-    }
+    let mounts = pod_mounts(&launch, &volumes, &pod_dir, &project_root)?;
     image.view(&view_dir, &mounts).map_err(|e| {
         format!(
             "cannot build the task's project view in {}: {e}",
             view_dir.display()
         )
     })?;
-    let view_str = view_dir.to_string_lossy().into_owned();
-    // Output files: under the project root they land in the view; elsewhere in the task's
-    // own directory, and the command's mention of the path follows.
-    let mut rewrites: Vec<(String, String)> = Vec::new();
-    let mut outputs = Vec::new();
-    for (k, p) in &launch.outputs {
-        let local = local_path(p, &view_str, &out_dir);
-        if let Some(parent) = Path::new(&local).parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if !p.starts_with(IMAGE_PROJECT_ROOT) {
-            rewrites.push((p.clone(), local.clone()));
-        }
-        outputs.push((k.clone(), local));
-    }
-    let map = |s: &str| -> String {
-        let mut s = view::map_root(s, IMAGE_PROJECT_ROOT, &view_str);
-        for (from, to) in &rewrites {
-            if s.contains(from.as_str()) {
-                s = s.replace(from.as_str(), to);
-            }
-        }
-        s
-    };
-    let argv: Vec<String> = launch.argv.iter().map(|a| map(a)).collect();
+    let (outputs, paths) =
+        place_outputs(&launch, view_dir.to_string_lossy().into_owned(), &out_dir);
+    let argv: Vec<String> = launch.argv.iter().map(|a| paths.map(a)).collect();
     let mut env: Vec<(String, String)> = base_env.to_vec();
     for (k, v) in &launch.env {
-        env.push((k.clone(), map(v)));
+        env.push((k.clone(), paths.map(v)));
     }
     for (var, _secret, _optional) in &launch.secret_env {
         if let Some(v) = local_env.get(var) {
@@ -813,6 +757,96 @@ fn spawn(job: Job) -> Result<(std::process::Child, Running), String> {
             out_dir,
         },
     ))
+}
+
+/// Where the task's volumes go in its view (paths relative to the project root): the run's
+/// PVCs, emptyDirs under `pod_dir`, and a private copy of `data/` when the run has a data
+/// volume this task does not mount.
+fn pod_mounts(
+    launch: &Launch,
+    volumes: &BTreeMap<String, PathBuf>,
+    pod_dir: &Path,
+    project_root: &Path,
+) -> Result<BTreeMap<PathBuf, PathBuf>, String> {
+    let mut mounts: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    for (n, m) in launch.mounts.iter().enumerate() {
+        let local = match &m.source {
+            MountSource::Volume(pvc) => volumes.get(pvc).cloned().ok_or_else(|| {
+                format!("mounts PVC `{pvc}` at {}, which this run did not create; run-local can only mount the run's own volumes", m.path)
+            })?,
+            MountSource::EmptyDir => {
+                let d = pod_dir.join(format!("emptydir-{n}"));
+                std::fs::create_dir_all(&d).map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                d
+            }
+        };
+        match Path::new(&m.path).strip_prefix(IMAGE_PROJECT_ROOT) {
+            Ok(rel) if !rel.as_os_str().is_empty() => {
+                mounts.insert(rel.to_path_buf(), local);
+            }
+            _ if m.source == MountSource::EmptyDir => {
+                // An emptyDir outside the project (e.g. /dev/shm): the host's directory serves.
+            }
+            _ => {
+                return Err(format!(
+                    "mounts a volume at {}, outside the image's project root {IMAGE_PROJECT_ROOT}; run-local cannot place it there",
+                    m.path
+                ))
+            }
+        }
+    }
+    // With a data volume in the run, a pod that does not mount it sees the image's own data/
+    // (a private copy), not the volume and not what other pods write.
+    if !volumes.is_empty() && !mounts.keys().any(|m| Path::new("data").starts_with(m)) {
+        let copy = pod_dir.join("image-data");
+        view::copy_tree(&project_root.join("data"), &copy)
+            .map_err(|e| format!("cannot copy the project's data/ for the task: {e}"))?;
+        mounts.insert(PathBuf::from("data"), copy);
+    }
+    Ok(mounts)
+}
+
+/// How a path the document names (in the image) reads on this machine: the project root is
+/// the task's view, and output files outside it are in the task's own directory.
+struct PathMap {
+    view: String,
+    /// (path in the document, path here) for each output file outside the project root.
+    rewrites: Vec<(String, String)>,
+}
+
+impl PathMap {
+    fn map(&self, s: &str) -> String {
+        let mut s = view::map_root(s, IMAGE_PROJECT_ROOT, &self.view);
+        for (from, to) in &self.rewrites {
+            if s.contains(from.as_str()) {
+                s = s.replace(from.as_str(), to);
+            }
+        }
+        s
+    }
+}
+
+/// The task's output files, placed on this machine (their directories made): under the project
+/// root they land in the view; elsewhere in the task's own directory, and the command's mention
+/// of the path follows.
+fn place_outputs(
+    launch: &Launch,
+    view: String,
+    out_dir: &Path,
+) -> (Vec<(String, String)>, PathMap) {
+    let mut rewrites: Vec<(String, String)> = Vec::new();
+    let mut outputs = Vec::new();
+    for (k, p) in &launch.outputs {
+        let local = local_path(p, &view, out_dir);
+        if let Some(parent) = Path::new(&local).parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if !p.starts_with(IMAGE_PROJECT_ROOT) {
+            rewrites.push((p.clone(), local.clone()));
+        }
+        outputs.push((k.clone(), local));
+    }
+    (outputs, PathMap { view, rewrites })
 }
 
 /// The file `name` names as `execvp` finds it: itself when it holds a `/`, else the first
