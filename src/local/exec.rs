@@ -409,51 +409,58 @@ impl<'a> Scheduler<'a> {
         if let Some(r) = &r {
             let _ = std::fs::remove_dir_all(&r.out_dir);
         }
-        let record = &mut self.records[i];
-        let attempt = record.attempts;
         if self.interrupted {
-            self.states[i] = State::Done(TaskStatus::Interrupted);
-            record.status = TaskStatus::Interrupted;
-            record.detail = "stopped by Ctrl-C".into();
-            self.obs.event(Event::Finished {
-                task: &t.name,
-                status: TaskStatus::Interrupted,
+            self.settle(
+                i,
+                TaskStatus::Interrupted,
                 elapsed,
-                attempt,
-                retry_in: None,
-                detail: "stopped by Ctrl-C",
-            });
+                None,
+                "stopped by Ctrl-C",
+            );
         } else if detail.is_empty() {
-            self.states[i] = State::Done(TaskStatus::Succeeded);
-            record.status = TaskStatus::Succeeded;
-            self.state.outcomes.insert(i, Outcome::Succeeded);
-            self.obs.event(Event::Finished {
-                task: &t.name,
-                status: TaskStatus::Succeeded,
-                elapsed,
-                attempt,
-                retry_in: None,
-                detail: "",
-            });
+            self.settle(i, TaskStatus::Succeeded, elapsed, None, "");
         } else {
-            self.obs.event(Event::Finished {
-                task: &t.name,
-                status: TaskStatus::Failed,
-                elapsed,
-                attempt,
-                retry_in,
-                detail: &detail,
-            });
-            record.detail = detail;
-            if let Some(d) = retry_in {
-                self.states[i] = State::Backoff(Instant::now() + d);
-            } else {
-                self.states[i] = State::Done(TaskStatus::Failed);
-                record.status = TaskStatus::Failed;
-                self.state.outcomes.insert(i, Outcome::Failed);
-                self.failed = true;
+            self.settle(i, TaskStatus::Failed, elapsed, retry_in, &detail);
+        }
+    }
+
+    /// Task `i`'s attempt ended with `status`: its state (a retry waits in `Backoff`), its
+    /// outcome for the tasks after it, its detail, and the event. The record's status is read
+    /// from the state when the run ends ([`Scheduler::finish`]).
+    fn settle(
+        &mut self,
+        i: usize,
+        status: TaskStatus,
+        elapsed: Duration,
+        retry_in: Option<Duration>,
+        detail: &str,
+    ) {
+        if let Some(d) = retry_in {
+            self.states[i] = State::Backoff(Instant::now() + d);
+        } else {
+            self.states[i] = State::Done(status);
+            match status {
+                TaskStatus::Succeeded => {
+                    self.state.outcomes.insert(i, Outcome::Succeeded);
+                }
+                TaskStatus::Failed => {
+                    self.state.outcomes.insert(i, Outcome::Failed);
+                    self.failed = true;
+                }
+                TaskStatus::Skipped | TaskStatus::Interrupted => {}
             }
         }
+        if !detail.is_empty() {
+            self.records[i].detail = detail.to_string();
+        }
+        self.obs.event(Event::Finished {
+            task: &self.plan.tasks[i].name,
+            status,
+            elapsed,
+            attempt: self.records[i].attempts,
+            retry_in,
+            detail,
+        });
     }
 
     /// The records, with views and empty volume directories removed.
@@ -626,38 +633,14 @@ impl Scheduler<'_> {
     /// on this machine).
     fn failed_to_start(&mut self, i: usize, started: Instant, log: &Path, msg: String) {
         append_log(log, &format!("kfpx: {msg}\n"));
-        self.states[i] = State::Done(TaskStatus::Failed);
-        let record = &mut self.records[i];
-        record.status = TaskStatus::Failed;
-        record.detail = msg.clone();
-        self.state.outcomes.insert(i, Outcome::Failed);
-        self.failed = true;
-        self.obs.event(Event::Finished {
-            task: &self.plan.tasks[i].name,
-            status: TaskStatus::Failed,
-            elapsed: started.elapsed(),
-            attempt: record.attempts,
-            retry_in: None,
-            detail: &msg,
-        });
+        self.settle(i, TaskStatus::Failed, started.elapsed(), None, &msg);
     }
 
     /// Task `i` was done by kfpx itself (a volume made or removed); `note` goes to its log.
     fn done_at_once(&mut self, i: usize, started: Instant, log: &Path, note: &str) {
         append_log(log, &format!("kfpx: {note}\n"));
-        self.states[i] = State::Done(TaskStatus::Succeeded);
-        let record = &mut self.records[i];
-        record.status = TaskStatus::Succeeded;
-        record.elapsed = started.elapsed();
-        self.state.outcomes.insert(i, Outcome::Succeeded);
-        self.obs.event(Event::Finished {
-            task: &self.plan.tasks[i].name,
-            status: TaskStatus::Succeeded,
-            elapsed: started.elapsed(),
-            attempt: record.attempts,
-            retry_in: None,
-            detail: "",
-        });
+        self.records[i].elapsed = started.elapsed();
+        self.settle(i, TaskStatus::Succeeded, started.elapsed(), None, "");
     }
 }
 
